@@ -1,0 +1,92 @@
+"""Shared fixtures: settings and a migrated database per test, a real private Mosquitto.
+
+Feature folders add their own fixtures in their own conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from broadcaster.broker import PrivateBroker
+from broadcaster.config import Settings
+from broadcaster.db import make_engine, session_factory, upgrade
+
+POSTGRES_URL = os.environ.get(
+    "BROADCASTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for one test: its own SQLite file, media folder and signing key path."""
+    return Settings.load(
+        env={},
+        database_url=f"sqlite:///{tmp_path}/db.sqlite3",
+        media_dir=str(tmp_path / "media"),
+        signing_key_file=str(tmp_path / "signing-key.pem"),
+        secret_key="test-secret",
+        tts_engine="espeak",
+    )
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """A migrated SQLite database (Alembic head) and its session factory."""
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def _postgres_available() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL.replace("+psycopg", ""), connect_timeout=2):
+            return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+        return f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.__class__.__name__}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database URL on SQLite and on PostgreSQL (skipped when absent)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/db.sqlite3"
+        upgrade(url)
+        yield url
+        return
+    reason = _postgres_available()
+    if reason:
+        pytest.skip(reason)
+    import uuid
+
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    raw = POSTGRES_URL.replace("+psycopg", "")
+    with psycopg.connect(raw, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(raw, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[PrivateBroker]:
+    """A real Mosquitto on a free port with passwords and ACL; add agents before start()."""
+    if not shutil.which("mosquitto") and not Path("/usr/sbin/mosquitto").exists():
+        pytest.fail("mosquitto is not installed: run scripts/bootstrap.sh")
+    b = PrivateBroker(tmp_path / "broker")
+    yield b
+    b.stop()
