@@ -85,7 +85,9 @@ class PrivateBroker:
             self.port = free_port()
         passwd = self.workdir / "passwd"
         acl = self.workdir / "acl"
-        users = [(SERVER_USER, self.server_password)] + [(a.username, a.password) for a in self.agents]
+        users = [(SERVER_USER, self.server_password)] + [
+            (a.username, a.password) for a in self.agents
+        ]
         passwd.write_text("".join(f"{u}:{p}\n" for u, p in users))
         passwd.chmod(0o600)
         mosquitto_passwd = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"

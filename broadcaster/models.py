@@ -12,7 +12,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
-    Integer,
     MetaData,
     String,
     Table,
@@ -164,7 +163,9 @@ class Announcement(Base):
     media: Mapped[Media | None] = relationship()
     zones: Mapped[list[Zone]] = relationship(secondary=announcement_zones)
     schedule: Mapped[list[ScheduleItem]] = relationship(
-        back_populates="announcement", cascade="all, delete-orphan", order_by="ScheduleItem.start_at"
+        back_populates="announcement",
+        cascade="all, delete-orphan",
+        order_by="ScheduleItem.start_at",
     )
 
 
@@ -191,7 +192,9 @@ class SitePlan(Base):
 
     __tablename__ = "site_plans"
 
-    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
     version: Mapped[int] = mapped_column(default=0)
     digest: Mapped[str] = mapped_column(String(64), default="")
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

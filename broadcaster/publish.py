@@ -1,0 +1,113 @@
+"""Publishing to agents: the Publisher seam, and signed, versioned per-site plans."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from broadcaster.models import Playback, SitePlan
+from broadcaster.wire.messages import Plan, PlanItem
+from broadcaster.wire.signing import Signer
+from broadcaster.wire.topics import Topics
+
+logger = logging.getLogger(__name__)
+
+# Republish an unchanged plan this often, so expiry never lapses and a wiped retained
+# message is restored.
+REFRESH = timedelta(hours=1)
+
+
+class Publisher(Protocol):
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        """Deliver or raise; QoS 1 publishes wait for the broker's PUBACK."""
+
+
+@dataclass
+class MemoryPublisher:
+    """Keeps what was published, for unit tests."""
+
+    sent: list[tuple[str, bytes, int, bool]] = field(default_factory=list)
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        self.sent.append((topic, payload, qos, retain))
+
+
+def items_digest(items: Sequence[PlanItem]) -> str:
+    data = json.dumps([i.to_dict() for i in items], sort_keys=True).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class PlanPublisher:
+    """Signs and publishes a site's plan when it changed (or is due for a refresh)."""
+
+    signer: Signer
+    publisher: Publisher
+    topics: Topics
+    horizon: timedelta
+
+    def publish_site(
+        self, session: Session, site_id: str, items: Sequence[PlanItem], now: datetime
+    ) -> int | None:
+        """Publish if needed; returns the new version, or None when nothing changed."""
+        state = session.get(SitePlan, site_id)
+        digest = items_digest(items)
+        if (
+            state is not None
+            and state.digest == digest
+            and state.published_at is not None
+            and now - state.published_at < REFRESH
+        ):
+            return None
+        previous = state.version if state else 0
+        # Versions only move forward, even if the database is restored from a backup.
+        version = max(previous + 1, int(now.timestamp() * 1000))
+        plan = Plan(
+            site=site_id,
+            version=version,
+            issued_at=now,
+            expires_at=now + self.horizon,
+            items=tuple(items),
+        )
+        self.publisher.publish(
+            self.topics.plan(site_id), self.signer.sign(plan.to_dict()), qos=1, retain=True
+        )
+        if state is None:
+            state = SitePlan(site_id=site_id)
+            session.add(state)
+        state.version, state.digest, state.published_at = version, digest, now
+        _expect_playbacks(session, site_id, items)
+        logger.info("published plan v%d to %s (%d items)", version, site_id, len(items))
+        return version
+
+
+def _expect_playbacks(session: Session, site_id: str, items: Sequence[PlanItem]) -> None:
+    """Add a 'scheduled' playback-log row for each airing the site has not reported yet."""
+    if not items:
+        return
+    known = set(
+        session.scalars(
+            Playback.__table__.select()
+            .with_only_columns(Playback.item_id)
+            .where(Playback.site_id == site_id, Playback.item_id.in_([i.id for i in items]))
+        )
+    )
+    for item in items:
+        if item.id not in known:
+            session.add(
+                Playback(
+                    site_id=site_id,
+                    item_id=item.id,
+                    announcement_id=item.announcement_id,
+                    scheduled_at=item.start,
+                    status="scheduled",
+                    updated_at=item.start,
+                )
+            )
