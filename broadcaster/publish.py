@@ -63,7 +63,7 @@ class PlanPublisher:
             state is not None
             and state.digest == digest
             and state.published_at is not None
-            and now - state.published_at < REFRESH
+            and timedelta(0) <= now - state.published_at < REFRESH
         ):
             return None
         previous = state.version if state else 0

@@ -1,0 +1,212 @@
+"""The `broadcaster` command line. Exit codes: 0 ok, 1 failure, 2 usage, 3 bad configuration."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from broadcaster.config import ConfigError, Settings
+
+EXIT_FAILURE = 1
+EXIT_CONFIG = 3
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+class _Ctx:
+    def __init__(self, config: str | None) -> None:
+        self.config_path = config
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = Settings.load(self.config_path)
+            except ConfigError as exc:
+                click.echo(f"configuration error: {exc}", err=True)
+                sys.exit(EXIT_CONFIG)
+        return self._settings
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config",
+    envvar="BROADCASTER_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="Server config file (TOML). Also BROADCASTER_CONFIG.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@click.option("--check-config", is_flag=True, help="Validate the configuration and exit.")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, verbose: bool, check_config: bool) -> None:
+    """broadcaster: commune loudspeaker announcements, from text to speakers."""
+    _setup_logging(verbose)
+    ctx.obj = _Ctx(config)
+    if check_config:
+        settings = ctx.obj.settings
+        click.echo(f"configuration OK ({config or 'defaults and environment'})")
+        click.echo(f"  database: {settings.database_url}")
+        click.echo(f"  mqtt: {settings.mqtt_host}:{settings.mqtt_port} root {settings.topic_root}")
+        ctx.exit(0)
+
+
+def _run_parts(ctx: click.Context, names: list[str]) -> None:
+    from broadcaster.processes import run_until_signalled
+
+    sys.exit(run_until_signalled(ctx.obj.settings, names))
+
+
+@main.command()
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Run web, scheduler and ingest in one process (one commune, SQLite)."""
+    _run_parts(ctx, ["scheduler", "ingest", "web"])
+
+
+@main.command()
+@click.pass_context
+def web(ctx: click.Context) -> None:
+    """Run the web UI and API only."""
+    _run_parts(ctx, ["web"])
+
+
+@main.command()
+@click.pass_context
+def scheduler(ctx: click.Context) -> None:
+    """Run the scheduler (exactly one per installation)."""
+    _run_parts(ctx, ["scheduler"])
+
+
+@main.command()
+@click.pass_context
+def ingest(ctx: click.Context) -> None:
+    """Run event ingest."""
+    _run_parts(ctx, ["ingest"])
+
+
+@main.command()
+@click.option(
+    "--config", "agent_config", required=True, type=click.Path(exists=True, dir_okay=False)
+)
+def agent(agent_config: str) -> None:
+    """Run the Pi agent with its own config file."""
+    from broadcaster.agent.main import run
+
+    sys.exit(run(agent_config))
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply migrations up to the newest schema."""
+    from broadcaster.db import upgrade
+
+    upgrade(ctx.obj.settings.database_url)
+    click.echo("database is up to date")
+
+
+@main.group()
+def keys() -> None:
+    """The server's Ed25519 signing key."""
+
+
+@keys.command("show")
+@click.pass_context
+def keys_show(ctx: click.Context) -> None:
+    """Print the public key agents must trust (creates the key pair if missing)."""
+    from broadcaster.keys import load_or_create_signer
+
+    signer = load_or_create_signer(ctx.obj.settings.signing_key_file)
+    click.echo(f"key id: {signer.kid}")
+    click.echo(f"public key: {signer.public_b64}")
+
+
+@main.group()
+def users() -> None:
+    """User accounts."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option(
+    "--role", type=click.Choice(["editor", "approver", "officer", "admin"]), required=True
+)
+@click.option("--name", "display_name", default="")
+@click.password_option()
+@click.pass_context
+def users_add(
+    ctx: click.Context, username: str, role: str, display_name: str, password: str
+) -> None:
+    """Create a user."""
+    from broadcaster.accounts import AccountError, create_user
+    from broadcaster.db import make_engine, session_factory, transaction, upgrade
+
+    settings = ctx.obj.settings
+    upgrade(settings.database_url)
+    try:
+        with transaction(session_factory(make_engine(settings.database_url))) as session:
+            create_user(session, username, password, role, display_name)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"user {username} ({role}) created")
+
+
+@main.group()
+def commune() -> None:
+    """Zones and sites of a commune."""
+
+
+@commune.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--with-users", is_flag=True, help="Also create the users listed in the file.")
+@click.pass_context
+def commune_load(ctx: click.Context, file: Path, with_users: bool) -> None:
+    """Load zones and sites from a YAML file."""
+    from broadcaster.db import make_engine, session_factory, transaction, upgrade
+    from schedules.commune import CommuneFileError, load_commune
+
+    settings = ctx.obj.settings
+    upgrade(settings.database_url)
+    try:
+        with transaction(session_factory(make_engine(settings.database_url))) as session:
+            summary = load_commune(session, file, with_users=with_users)
+    except CommuneFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"loaded {summary.zones} zones, {summary.sites} sites, {summary.users} users")
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Run headless: air one announcement, verify, exit.")
+@click.option(
+    "--dir",
+    "workdir",
+    default="demo-data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the demo keeps its database, broker, agents and WAV files (wiped at start).",
+)
+@click.option("--port", default=8080, show_default=True, help="Web port (next free one if taken).")
+def demo(check: bool, workdir: Path, port: int) -> None:
+    """Everything on one machine: server, private Mosquitto, three simulated agents."""
+    from broadcaster.demo import run_demo
+
+    sys.exit(run_demo(workdir=workdir, check=check, port=port))
+
+
+if __name__ == "__main__":
+    main()

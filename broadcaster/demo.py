@@ -1,0 +1,309 @@
+"""`broadcaster demo`: the whole flow on one machine, and `--check`, its self-test.
+
+Starts a private Mosquitto (per-agent passwords and ACL), the server parts in this process
+(web, scheduler, ingest) on a fresh SQLite database with the demo commune, and one simulated
+Pi agent per site as a separate process whose player writes what it plays to WAV files.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from broadcaster.agent.config import AgentConfig
+from broadcaster.broker import SERVER_USER, PrivateBroker, free_port
+from broadcaster.config import Settings
+from broadcaster.db import make_engine, session_factory, transaction, upgrade
+from broadcaster.keys import load_or_create_signer
+from broadcaster.models import Media, Playback, Site, User, utcnow
+from broadcaster.processes import Part, build_parts, start_parts, stop_parts
+
+logger = logging.getLogger(__name__)
+
+CHECK_LEAD = timedelta(seconds=20)
+CHECK_TEXT = (
+    "Thông báo của Ủy ban nhân dân xã Đắk Hà. Trạm Y tế xã tổ chức tiêm chủng mở rộng "
+    "cho trẻ em từ hai tháng đến năm tuổi vào sáng thứ bảy. Đề nghị phụ huynh mang theo sổ tiêm chủng."
+)
+CHECK_ZONE = "thon-1"
+
+
+class DemoCheckFailed(RuntimeError):
+    """The self-test saw something other than what it expected."""
+
+
+@dataclass
+class AgentProcess:
+    site: str
+    config_path: Path
+    output_dir: Path
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "broadcaster.agent", "--config", str(self.config_path)],
+            stdout=log,
+            stderr=log,
+        )
+        log.close()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@dataclass
+class Demo:
+    workdir: Path
+    port: int = 8080
+    broker: PrivateBroker | None = None
+    agents: list[AgentProcess] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
+
+    def setup(self) -> Settings:
+        if self.workdir.exists():
+            shutil.rmtree(self.workdir)
+        self.workdir.mkdir(parents=True)
+        web_port = self.port if _port_free(self.port) else free_port()
+        settings = Settings.load(
+            env={},
+            database_url=f"sqlite:///{self.workdir.resolve()}/broadcaster.sqlite3",
+            media_dir=str(self.workdir / "media"),
+            signing_key_file=str(self.workdir / "signing-key.pem"),
+            web_port=web_port,
+            public_url=f"http://127.0.0.1:{web_port}",
+            secret_key=secrets.token_urlsafe(32),
+            plan_publish_interval_s=2.0,
+        )
+        upgrade(settings.database_url)
+        from schedules.commune import load_commune
+
+        engine = make_engine(settings.database_url)
+        with transaction(session_factory(engine)) as session:
+            load_commune(session)
+            sites = [(s.id, [z.id for z in s.zones]) for s in session.scalars(select(Site))]
+        engine.dispose()
+        signer = load_or_create_signer(settings.signing_key_file)
+
+        self.broker = self.broker or PrivateBroker(self.workdir / "broker")
+        for site_id, zones in sites:
+            self.broker.add_agent(site_id, zones)
+        self.broker.write_config()
+        settings = settings.replace(
+            mqtt_port=self.broker.port,
+            mqtt_username=SERVER_USER,
+            mqtt_password=self.broker.server_password,
+        )
+        for account in self.broker.agents:
+            base = self.workdir / "agents" / account.site
+            base.mkdir(parents=True)
+            config = AgentConfig(
+                site=account.site,
+                zones=account.zones,
+                state_dir=str(base / "state"),
+                trusted_keys=(signer.public_b64,),
+                mqtt_port=self.broker.port,
+                mqtt_username=account.username,
+                mqtt_password=account.password,
+                topic_root=settings.topic_root,
+                player="file",
+                output_dir=str(base / "played"),
+            )
+            config.dump(base / "agent.toml")
+            self.agents.append(
+                AgentProcess(account.site, base / "agent.toml", base / "played", base / "agent.log")
+            )
+        return settings
+
+    def start(self, settings: Settings) -> None:
+        assert self.broker is not None
+        if self.broker.process is None:
+            self.broker.start()
+        self.parts = start_parts(build_parts(settings, ["scheduler", "ingest", "web"]))
+        for a in self.agents:
+            a.start()
+
+    def stop(self) -> None:
+        for a in self.agents:
+            a.stop()
+        stop_parts(self.parts)
+        if self.broker:
+            self.broker.stop()
+
+
+def run_demo(workdir: Path, check: bool = False, port: int = 8080) -> int:
+    demo = Demo(workdir=workdir, port=port)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        settings = demo.setup()
+        _log_to_file(workdir / "server.log")
+        demo.start(settings)
+        if check:
+            summary = check_demo(demo, settings)
+            print(f"demo check OK: {summary}")  # noqa: T201 - the CLI's one-line result
+            return 0
+        _print_banner(demo, settings)
+        stop.wait()
+        return 0
+    except DemoCheckFailed as exc:
+        print(f"demo check FAILED: {exc} (logs in {workdir})", file=sys.stderr)  # noqa: T201
+        return 1
+    finally:
+        demo.stop()
+
+
+def check_demo(demo: Demo, settings: Settings, timeout: float = 90.0) -> str:
+    """Air one announcement ~20 s ahead through the workflow and verify every speaker."""
+    from schedules import workflow
+
+    t0 = time.monotonic()
+    engine = make_engine(settings.database_url)
+    factory = session_factory(engine)
+    try:
+        _wait(lambda: _online_sites(factory) >= len(demo.agents), 30, "agents did not come online")
+        with transaction(factory) as session:
+            editor = session.scalar(select(User).where(User.role == "editor"))
+            approver = session.scalar(select(User).where(User.role == "approver"))
+            assert editor and approver, "demo commune has no editor or approver"
+            ann = workflow.create_announcement(
+                session,
+                editor,
+                title="Kiểm tra hệ thống",
+                body=CHECK_TEXT,
+                zone_ids=[CHECK_ZONE],
+                start_at=utcnow() + CHECK_LEAD,
+            )
+            workflow.submit(session, ann, editor, workflow.make_renderer(settings))
+            workflow.approve(session, ann, approver)
+            ann_id, engine_name = ann.id, ann.tts_engine
+            targets = sorted({s.id for z in ann.zones for s in z.sites})
+            media = session.get(Media, ann.media_sha256)
+            assert media is not None
+            duration_ms = media.duration_ms
+        _wait(
+            lambda: _finished(factory, ann_id) >= len(targets),
+            timeout,
+            f"not every site of {CHECK_ZONE} reported 'finished' in {timeout:.0f}s",
+        )
+        with factory() as session:
+            rows = session.scalars(select(Playback).where(Playback.announcement_id == ann_id)).all()
+            played = sorted(r.site_id for r in rows if r.status == "finished")
+            bad = [f"{r.site_id}: {r.status}" for r in rows if r.status != "finished"]
+            if played != targets or bad:
+                raise DemoCheckFailed(f"log rows {played} {bad}, expected finished at {targets}")
+            if any(r.started_at is None or r.finished_at is None for r in rows):
+                raise DemoCheckFailed("a log row lacks its start or finish time")
+        for agent in demo.agents:
+            wavs = list(agent.output_dir.glob("*.wav")) if agent.output_dir.exists() else []
+            if agent.site in targets:
+                _check_wav(agent.site, wavs, duration_ms)
+            elif wavs:
+                raise DemoCheckFailed(f"{agent.site} is not in {CHECK_ZONE} but played {wavs}")
+    finally:
+        engine.dispose()
+    return (
+        f"announcement {ann_id} spoken by {engine_name} ({duration_ms / 1000:.1f} s) "
+        f"played at {', '.join(targets)}; log rows finished; {time.monotonic() - t0:.0f} s"
+    )
+
+
+def _check_wav(site: str, wavs: list[Path], expected_ms: int) -> None:
+    from pydub import AudioSegment
+
+    if len(wavs) != 1:
+        raise DemoCheckFailed(f"{site}: expected one WAV, found {len(wavs)}")
+    audio = AudioSegment.from_wav(wavs[0])
+    if audio.dBFS < -45:
+        raise DemoCheckFailed(f"{site}: {wavs[0].name} is silent ({audio.dBFS:.1f} dBFS)")
+    if abs(len(audio) - expected_ms) > max(500, expected_ms * 0.05):
+        raise DemoCheckFailed(
+            f"{site}: {wavs[0].name} lasts {len(audio)} ms, the rendered audio {expected_ms} ms"
+        )
+
+
+def _online_sites(factory: object) -> int:
+    with factory() as session:  # type: ignore[operator]
+        return len(session.scalars(select(Site.id).where(Site.state == "online")).all())
+
+
+def _finished(factory: object, ann_id: int) -> int:
+    with factory() as session:  # type: ignore[operator]
+        return len(
+            session.scalars(
+                select(Playback.id).where(
+                    Playback.announcement_id == ann_id, Playback.status == "finished"
+                )
+            ).all()
+        )
+
+
+def _wait(predicate: object, timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.5)
+    raise DemoCheckFailed(message)
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _log_to_file(path: Path) -> None:
+    """Server logs go to a file; the console keeps warnings and the banner."""
+    root = logging.getLogger()
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    for h in root.handlers:
+        if h is not handler:
+            h.setLevel(logging.WARNING)
+
+
+def _print_banner(demo: Demo, settings: Settings) -> None:
+    from schedules.commune import demo_logins
+
+    lines = [
+        "",
+        "broadcaster demo is running — Ctrl-C to stop.",
+        f"  Open:        http://127.0.0.1:{settings.web_port}/",
+        "  Logins:",
+        *(
+            f"    {u['username']:<10} / {u['password']:<12} {u['role']:<9} {u.get('display_name', '')}"
+            for u in demo_logins()
+        ),
+        f"  Broker:      mosquitto on 127.0.0.1:{settings.mqtt_port} (per-agent passwords, ACL)",
+        "  Agents (what each speaker plays is written as WAV files):",
+        *(f"    {a.site:<12} {a.output_dir.resolve()}" for a in demo.agents),
+        f"  Logs:        {demo.workdir.resolve()}/server.log and agents/*/agent.log",
+        "",
+    ]
+    print("\n".join(lines), flush=True)  # noqa: T201 - the demo's banner

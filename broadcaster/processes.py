@@ -1,0 +1,151 @@
+"""Process composition: which parts run in `serve`, `web`, `scheduler` and `ingest`.
+
+This is the composition root, the one place that reaches up the data flow (web, schedules);
+it imports them inside functions so that ``broadcaster`` itself stays importable on a Pi.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from broadcaster.config import Settings
+from broadcaster.db import make_engine, session_factory, upgrade
+from broadcaster.ingest import Ingestor, IngestWorker
+from broadcaster.keys import load_or_create_signer
+from broadcaster.mqtt import ServerConnection
+from broadcaster.publish import PlanPublisher
+from broadcaster.wire.topics import Topics
+
+logger = logging.getLogger(__name__)
+
+
+class Part(Protocol):
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class WebPart:
+    settings: Settings
+    name: str = "web"
+
+    def start(self) -> None:
+        from waitress import create_server
+
+        from web import create_app
+
+        self.app = create_app(self.settings)
+        self.server: Any = create_server(
+            self.app, host=self.settings.web_host, port=self.settings.web_port, threads=8
+        )
+        self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
+        self.thread.start()
+        logger.info("web listening on http://%s:%d", self.settings.web_host, self.settings.web_port)
+
+    def stop(self) -> None:
+        self.server.close()
+        self.thread.join(5)
+
+
+@dataclass
+class SchedulerPart:
+    settings: Settings
+    name: str = "scheduler"
+
+    def start(self) -> None:
+        from datetime import timedelta
+
+        from schedules.runtime import SchedulerRuntime
+
+        self.conn = ServerConnection(self.settings, client_id="broadcaster-scheduler")
+        self.conn.start()
+        engine = make_engine(self.settings.database_url)
+        plans = PlanPublisher(
+            signer=load_or_create_signer(self.settings.signing_key_file),
+            publisher=self.conn,
+            topics=Topics(self.settings.topic_root),
+            horizon=timedelta(hours=self.settings.plan_horizon_hours),
+        )
+        self.runtime = SchedulerRuntime(self.settings, session_factory(engine), plans)
+        self.runtime.start()
+
+    def stop(self) -> None:
+        self.runtime.stop()
+        self.conn.stop()
+
+
+@dataclass
+class IngestPart:
+    settings: Settings
+    name: str = "ingest"
+
+    def start(self) -> None:
+        topics = Topics(self.settings.topic_root)
+        self.conn = ServerConnection(self.settings, client_id="broadcaster-ingest")
+        engine = make_engine(self.settings.database_url)
+        ingestor = Ingestor(
+            factory=session_factory(engine),
+            signer=load_or_create_signer(self.settings.signing_key_file),
+            publisher=self.conn,
+            topics=topics,
+        )
+        self.worker = IngestWorker(ingestor)
+        self.conn.subscribe(topics.all_events(), self.worker.on_event)
+        self.conn.subscribe(topics.all_status(), self.worker.on_status)
+        self.worker.start()
+        self.conn.start()
+
+    def stop(self) -> None:
+        self.conn.stop()
+        self.worker.stop()
+
+
+PARTS = {"web": WebPart, "scheduler": SchedulerPart, "ingest": IngestPart}
+
+
+def build_parts(settings: Settings, names: Iterable[str]) -> list[Part]:
+    return [PARTS[n](settings) for n in names]
+
+
+def start_parts(parts: list[Part]) -> list[Part]:
+    """Start in order; if one fails, stop those already started and re-raise."""
+    started: list[Part] = []
+    try:
+        for part in parts:
+            part.start()
+            started.append(part)
+    except Exception:
+        stop_parts(started)
+        raise
+    return started
+
+
+def stop_parts(parts: list[Part]) -> None:
+    for part in reversed(parts):
+        try:
+            part.stop()
+        except Exception:
+            logger.exception("stopping %s failed", part.name)
+
+
+def run_until_signalled(settings: Settings, names: Iterable[str]) -> int:
+    """Migrate, start the named parts, wait for SIGINT/SIGTERM, stop in reverse order."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    upgrade(settings.database_url)
+    parts = start_parts(build_parts(settings, names))
+    try:
+        stop.wait()
+    finally:
+        logger.info("stopping")
+        stop_parts(parts)
+    return 0

@@ -1,0 +1,76 @@
+"""The scheduler process: materialize and publish every site's plan, ahead of time.
+
+Runs in exactly one process (APScheduler 3.x job stores cannot be shared by several
+schedulers) and never inside web workers. Jobs have explicit ids and replace_existing=True.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.orm import Session, sessionmaker
+
+from broadcaster.clock import Clock, SystemClock
+from broadcaster.config import Settings
+from broadcaster.publish import PlanPublisher
+from schedules.planner import materialize
+
+logger = logging.getLogger(__name__)
+
+PUBLISH_JOB = "publish-plans"
+
+
+@dataclass
+class SchedulerRuntime:
+    settings: Settings
+    factory: sessionmaker[Session]
+    plans: PlanPublisher
+    clock: Clock = field(default_factory=SystemClock)
+
+    def __post_init__(self) -> None:
+        self._scheduler = BackgroundScheduler(timezone=self.settings.timezone)
+
+    def publish_plans(self) -> dict[str, int]:
+        """Publish every site whose plan changed; returns {site: new version}."""
+        now = self.clock.now()
+        horizon = timedelta(hours=self.settings.plan_horizon_hours)
+        published: dict[str, int] = {}
+        with self.factory() as session, session.begin():
+            plans = materialize(session, now, horizon, self.settings.public_url)
+            for site_id, items in sorted(plans.items()):
+                version = self.plans.publish_site(session, site_id, items, now)
+                if version is not None:
+                    published[site_id] = version
+        return published
+
+    def start(self) -> None:
+        self._scheduler.add_job(
+            self._publish_job,
+            "interval",
+            seconds=self.settings.plan_publish_interval_s,
+            id=PUBLISH_JOB,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=30,
+            next_run_time=self.clock.now(),
+        )
+        self._scheduler.start()
+        logger.info(
+            "scheduler started: plans every %.1fs over %dh",
+            self.settings.plan_publish_interval_s,
+            self.settings.plan_horizon_hours,
+        )
+
+    def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+    def _publish_job(self) -> None:
+        try:
+            self.publish_plans()
+        except Exception:  # the next run retries; the job must stay scheduled
+            logger.exception("publishing plans failed; will retry")

@@ -1,0 +1,41 @@
+"""Fixtures for core tests: the demo commune loaded, users, and a fast real renderer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from audio.render import Rendered, render_text
+from audio.store import MediaStore
+from audio.tts.fake import FakeEngine
+from broadcaster.models import User
+from schedules.commune import load_commune
+
+
+@pytest.fixture
+def session(db: sessionmaker[Session]) -> Iterator[Session]:
+    with db() as s, s.begin():
+        load_commune(s)
+        s.flush()
+        yield s
+
+
+@pytest.fixture
+def users(session: Session) -> dict[str, User]:
+    return {u.role: u for u in session.scalars(select(User))}
+
+
+@pytest.fixture
+def renderer(tmp_path: Path):
+    """Real mastering and storage with a synthetic voice (no TTS engine needed)."""
+    store = MediaStore(tmp_path / "media")
+    engine = FakeEngine(ms_per_char=5)
+
+    def render(text: str) -> Rendered:
+        return render_text(text, engine=engine, store=store)
+
+    return render
