@@ -1,0 +1,33 @@
+"""The attention chime, synthesized here from soft sine tones (no third-party sound files)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydub import AudioSegment
+from pydub.generators import Sine
+
+FRAME_RATE = 44100
+# C5, E5, G5: a major arpeggio, rising before a message and falling after it.
+_NOTES_HZ = (523.25, 659.25, 783.99)
+_NOTE_MS = 700
+_STEP_MS = 320
+_PEAK_DBFS = -6.0
+
+
+def _bell(freq: float) -> AudioSegment:
+    """One soft note: the fundamental, a quiet octave, a short attack and a long fade."""
+    fundamental = Sine(freq, sample_rate=FRAME_RATE).to_audio_segment(_NOTE_MS, volume=-12.0)
+    octave = Sine(freq * 2, sample_rate=FRAME_RATE).to_audio_segment(_NOTE_MS, volume=-26.0)
+    return fundamental.overlay(octave).fade_in(15).fade_out(_NOTE_MS - 80)
+
+
+@lru_cache(maxsize=2)
+def make_chime(*, descending: bool = False) -> AudioSegment:
+    """A three-note chime (about 1.3 s, mono 44.1 kHz, peak -6 dBFS); identical on every call."""
+    notes = _NOTES_HZ[::-1] if descending else _NOTES_HZ
+    total = _STEP_MS * (len(notes) - 1) + _NOTE_MS
+    chime = AudioSegment.silent(duration=total, frame_rate=FRAME_RATE)
+    for index, freq in enumerate(notes):
+        chime = chime.overlay(_bell(freq), position=index * _STEP_MS)
+    return chime.set_channels(1).apply_gain(_PEAK_DBFS - chime.max_dBFS)

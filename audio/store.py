@@ -1,0 +1,55 @@
+"""Content-addressed media store: files named by their SHA-256, written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_EXT = re.compile(r"[a-z0-9]{1,10}")
+
+
+class MediaStore:
+    """Immutable media under root/<first two hex digits>/<sha256>.<ext>."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def path(self, sha256: str, ext: str) -> Path:
+        """Where a file lives; ValueError unless sha256 is 64 lowercase hex digits and ext simple."""
+        if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+            raise ValueError(f"not a lowercase hex SHA-256: {sha256!r}")
+        if not isinstance(ext, str) or not _EXT.fullmatch(ext):
+            raise ValueError(f"not a valid media extension: {ext!r}")
+        return self.root / sha256[:2] / f"{sha256}.{ext}"
+
+    def exists(self, sha256: str, ext: str) -> bool:
+        """True when the file is stored."""
+        return self.path(sha256, ext).is_file()
+
+    def put(self, data: bytes, ext: str) -> str:
+        """Store data (once) and return its SHA-256 hex digest."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        target = self.path(sha256, ext)
+        if target.is_file():
+            return sha256
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=f".{ext}")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp_name, 0o644)  # mkstemp makes 0600; a reverse proxy may serve these
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        logger.info("stored %s.%s (%d bytes)", sha256, ext, len(data))
+        return sha256
