@@ -13,7 +13,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,8 @@ class AgentConfig:
 
     site: str
     state_dir: str
-    trusted_keys: tuple[str, ...]  # base64 raw Ed25519 public keys of the server
-    zones: tuple[str, ...] = ()
+    trusted_keys: Sequence[str]  # base64 raw Ed25519 public keys of the server (a tuple)
+    zones: Sequence[str] = ()  # stored as a tuple
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     mqtt_username: str = ""

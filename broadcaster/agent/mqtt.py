@@ -224,4 +224,4 @@ class MqttLink:
                 logger.error("subscription to %s refused: %s", topic, code)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self.on_message(message.topic, message.payload)
+        self.on_message(message.topic, bytes(message.payload))

@@ -126,7 +126,7 @@ class Runner:
         )
         if first:
             self._handled.add(item.id)
-        logger.info("item %s %s %s", item.id, kind, detail)
+        logger.info("item %s %s%s", item.id, kind, f" ({detail})" if detail else "")
         try:
             self.on_event(event)
         except Exception:
