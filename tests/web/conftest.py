@@ -1,0 +1,148 @@
+"""Web fixtures: an app on the per-test database with the demo commune, a client, a login helper.
+
+Unit tests use a fake renderer that stores one real, small MP3 (made once with ffmpeg), so they
+run fast; the browser test uses the real renderer.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.test import TestResponse
+
+from audio.render import Rendered
+from audio.store import MediaStore
+from audio.tts.base import TTSError
+from broadcaster.config import Settings
+from broadcaster.db import transaction
+from schedules.commune import load_commune
+from web import create_app
+
+PASSWORDS = {
+    "bientap": "bientap123",
+    "pheduyet": "pheduyet123",
+    "canbo": "canbo1234",
+    "quantri": "quantri123",
+}
+
+
+@pytest.fixture(scope="session")
+def sample_mp3(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """One second of 440 Hz as a real MP3."""
+    if not shutil.which("ffmpeg"):
+        pytest.fail("ffmpeg is not installed: run scripts/bootstrap.sh")
+    out = tmp_path_factory.mktemp("mp3") / "tone.mp3"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=1",
+            "-ac",
+            "1",
+            "-b:a",
+            "64k",
+            str(out),
+        ],
+        check=True,
+    )
+    return out.read_bytes()
+
+
+@dataclass
+class FakeRenderer:
+    """Stores the sample MP3 in the media store, records the texts, fails when told to."""
+
+    store: MediaStore
+    data: bytes
+    texts: list[str] = field(default_factory=list)
+    fail: bool = False
+
+    def __call__(self, text: str) -> Rendered:
+        self.texts.append(text)
+        if self.fail:
+            raise TTSError("fake", "told to fail")
+        sha = self.store.put(self.data, "mp3")
+        return Rendered(sha256=sha, ext="mp3", size=len(self.data), duration_ms=1000, engine="fake")
+
+
+@pytest.fixture
+def renderer(settings: Settings, sample_mp3: bytes) -> FakeRenderer:
+    return FakeRenderer(MediaStore(settings.media_dir), sample_mp3)
+
+
+@pytest.fixture
+def app(settings: Settings, db: sessionmaker[Session], renderer: FakeRenderer) -> Iterator[Flask]:
+    with transaction(db) as session:
+        load_commune(session)
+    app = create_app(settings, renderer=renderer, sessions=db)
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
+    yield app
+    app.extensions["broadcaster"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as c:
+        yield c
+
+
+def local_input(delta: timedelta) -> str:
+    """A datetime-local value (Asia/Ho_Chi_Minh wall clock) ``delta`` from now."""
+    now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(tzinfo=None, second=0, microsecond=0)
+    return (now + delta).strftime("%Y-%m-%dT%H:%M")
+
+
+class Auth:
+    """Log in and out, and write announcements, through the UI's own forms."""
+
+    local_input = staticmethod(local_input)
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, username: str, password: str | None = None) -> TestResponse:
+        return self.client.post(
+            "/login",
+            data={"username": username, "password": password or PASSWORDS[username]},
+        )
+
+    def logout(self) -> TestResponse:
+        return self.client.post("/logout")
+
+    def create(self, **overrides: object) -> TestResponse:
+        data: dict[str, object] = {
+            "title": "Tiêm phòng cho đàn gia súc",
+            "body": "Sáng mai, các hộ chăn nuôi mang gia súc ra nhà văn hóa thôn để tiêm phòng.",
+            "zones": ["thon-1"],
+            "priority": "normal",
+            "start_at": local_input(timedelta(minutes=30)),
+        }
+        data.update(overrides)
+        return self.client.post("/announcements/new", data=data)
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    return Auth(client)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[object]:
+    """Keep each phase's report on the item, so fixtures can tell a failed test (screenshots)."""
+    rep = yield
+    setattr(item, "rep_" + rep.when, rep)
+    return rep

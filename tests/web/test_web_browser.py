@@ -1,0 +1,137 @@
+"""The whole walking skeleton in headless Chromium, with the real (espeak-ng) renderer."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from broadcaster.config import Settings
+from broadcaster.db import transaction
+from schedules.commune import load_commune
+from web import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live_url(settings: Settings, db: sessionmaker[Session]) -> Iterator[str]:
+    """The app with the real renderer, served by werkzeug on a free port in a thread."""
+    from werkzeug.serving import make_server
+
+    with transaction(db) as session:
+        load_commune(session)
+    app = create_app(settings, sessions=db)  # real renderer: tts_engine="espeak"
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def page(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed; the browser test needs Chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        pg = context.new_page()
+        pg.set_default_timeout(20_000)
+        try:
+            yield pg
+        finally:
+            failed = getattr(request.node, "rep_call", None)
+            if failed is None or failed.failed:
+                shot = Path("/tmp") / f"broadcaster-{request.node.name}.png"
+                pg.screenshot(path=str(shot), full_page=True)
+                print(f"screenshot: {shot}")
+            context.close()
+            browser.close()
+
+
+def _login(page, base: str, username: str, password: str) -> None:  # noqa: ANN001
+    page.goto(f"{base}/login")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_load_state()
+    assert page.locator(".who .user").is_visible()
+
+
+def _logout(page) -> None:  # noqa: ANN001
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("button", name="Đăng nhập").is_visible()
+
+
+def test_write_submit_listen_approve_schedule(live_url: str, page) -> None:  # noqa: ANN001
+    base = live_url
+    title = "Thông báo họp dân thôn 1"
+    _login(page, base, "bientap", "bientap123")
+    page.get_by_role("link", name="Soạn bản tin").first.click()
+    page.get_by_label("Tiêu đề").fill(title)
+    page.get_by_label("Nội dung cần đọc").fill(
+        "Kính mời bà con thôn 1 đến nhà văn hóa thôn lúc tám giờ sáng mai để họp bàn "
+        "về việc phòng chống bão lụt."
+    )
+    page.get_by_label("Thôn 1", exact=True).check()
+    # The default is now + 1 minute in Asia/Ho_Chi_Minh; the quick button sets the same.
+    page.get_by_role("button", name="+1 phút").click()
+    value = page.get_by_label("Thời gian phát").input_value()
+    local_now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(tzinfo=None)
+    chosen = datetime.strptime(value, "%Y-%m-%dT%H:%M")
+    assert timedelta(0) < chosen - local_now <= timedelta(minutes=2), value
+    page.get_by_role("button", name="Lưu bản nháp").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == title
+    assert "Bản nháp" in page.content()
+
+    page.get_by_role("button", name="Gửi duyệt").click()  # renders with espeak-ng
+    page.wait_for_load_state()
+    assert "Chờ duyệt" in page.locator(".badge").first.inner_text()
+    detail_url = page.url
+    _logout(page)
+
+    _login(page, base, "pheduyet", "pheduyet123")
+    page.goto(detail_url)
+    src = page.locator("audio").get_attribute("src")
+    assert src and src.startswith("/media/") and src.endswith(".mp3")
+    media = page.request.get(base + src)
+    assert media.ok and media.headers["content-type"] == "audio/mpeg"
+    assert len(media.body()) > 1000 and media.body()[:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
+    assert "giọng đọc: espeak" in page.content()
+    # Give the approval some lead: move the time to 5 minutes from now.
+    later = (local_now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
+    page.locator("#start_at").fill(later)
+    page.get_by_role("button", name="Phê duyệt").click()
+    page.wait_for_load_state()
+    assert "Đã duyệt" in page.locator(".badge").first.inner_text()
+
+    page.get_by_role("link", name="Lịch phát").click()
+    page.wait_for_load_state()
+    row = page.locator("tr", has_text=title)
+    assert row.count() == 1
+    assert "Thôn 1" in row.inner_text() and "Cụm loa thôn 1" in row.inner_text()

@@ -1,0 +1,95 @@
+"""The Flask web app: UI for editors, approvers and officers, and the media endpoint for agents.
+
+``create_app`` builds one app with its services bound in ``app.extensions["broadcaster"]``;
+``broadcaster serve`` calls it once and hands it to waitress.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+
+from flask import Flask
+from sqlalchemy.orm import Session, sessionmaker
+
+from audio.store import MediaStore
+from broadcaster.config import Settings
+from broadcaster.db import make_engine, session_factory
+from schedules.workflow import Renderer, make_renderer
+from web.services import Services, close_db
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    renderer: Renderer | None = None,
+    sessions: sessionmaker[Session] | None = None,
+) -> Flask:
+    """Build the app. Without ``settings``, load them from ``$BROADCASTER_CONFIG`` and the
+    environment; without ``sessions``, open an engine on ``settings.database_url`` (the caller
+    migrates the database first); without ``renderer``, use the configured TTS engine."""
+    if settings is None:
+        settings = Settings.load(os.environ.get("BROADCASTER_CONFIG"))
+    app = Flask(__name__)
+
+    secret = settings.secret_key
+    if not secret:
+        logger.warning(
+            "secret_key is not set: using a random one, so logins end when the server restarts"
+        )
+        secret = secrets.token_hex(32)
+    app.config.update(
+        SECRET_KEY=secret,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the login session
+    )
+
+    engine = None
+    if sessions is None:
+        engine = make_engine(settings.database_url)
+        sessions = session_factory(engine)
+    app.extensions["broadcaster"] = Services(
+        settings=settings,
+        sessions=sessions,
+        renderer=renderer if renderer is not None else make_renderer(settings),
+        media=MediaStore(settings.media_dir),
+        engine=engine,
+    )
+    app.teardown_appcontext(close_db)
+
+    from web import errors, i18n, security
+
+    i18n.init_app(app, settings)
+    security.init_app(app)
+    errors.init_app(app)
+
+    from web.announcements import bp as announcements_bp
+    from web.auth import bp as auth_bp
+    from web.logs import bp as logs_bp
+    from web.media import bp as media_bp
+    from web.schedule import bp as schedule_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(announcements_bp)
+    app.register_blueprint(schedule_bp)
+    app.register_blueprint(logs_bp)
+    app.register_blueprint(media_bp)
+    app.add_url_rule("/", "index", _index)
+    return app
+
+
+def _index() -> object:
+    from flask import redirect, url_for
+    from flask_login import current_user
+
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    if current_user.role == "officer":
+        return redirect(url_for("logs.index"))
+    return redirect(url_for("announcements.index"))

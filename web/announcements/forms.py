@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+
+from broadcaster.models import PRIORITIES
+from web.forms import REQUIRED, BaseForm, MultiCheckboxField, local_datetime_field
+from web.i18n import PRIORITY, local_now
+
+PICK_ZONE = _l("Pick at least one zone.")
+
+
+def _in_future(_form: Any, field: Any) -> None:
+    if field.data is not None and field.data <= local_now():
+        raise ValidationError(_l("The airing time must be in the future."))
+
+
+class AnnouncementForm(BaseForm):
+    title = StringField(
+        _l("Title"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        render_kw={"maxlength": 200},
+    )
+    body = TextAreaField(
+        _l("Text to read out"), validators=[DataRequired(REQUIRED)], render_kw={"rows": 8}
+    )
+    zones = MultiCheckboxField(_l("Zones"), validators=[InputRequired(PICK_ZONE)], choices=[])
+    priority = SelectField(
+        _l("Priority"), choices=[SelectChoice(p, PRIORITY[p]) for p in PRIORITIES], default="normal"
+    )
+    start_at = local_datetime_field(
+        _l("Airing time"), validators=[InputRequired(REQUIRED), _in_future]
+    )
+    submit = SubmitField(_l("Save draft"))
+
+
+class SubmitForm(BaseForm):
+    submit = SubmitField(_l("Submit for approval"))
+
+
+class ApproveForm(BaseForm):
+    start_at = local_datetime_field(_l("Airing time"), validators=[InputRequired(REQUIRED)])
+    approve = SubmitField(_l("Approve"))
+
+
+class RejectForm(BaseForm):
+    reason = TextAreaField(
+        _l("Reason for rejecting"),
+        validators=[DataRequired(_l("A reason is required to reject.")), Length(max=2000)],
+        render_kw={"rows": 3},
+    )
+    reject = SubmitField(_l("Reject"))

@@ -1,0 +1,7 @@
+"""The playback log: what each speaker site played, when, and how it went."""
+
+from flask import Blueprint
+
+bp = Blueprint("logs", __name__, url_prefix="/logs", template_folder="templates")
+
+from web.logs import routes  # noqa: E402, F401  (registers the views)

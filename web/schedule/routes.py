@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from flask import render_template
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
+
+from broadcaster.models import Announcement, ScheduleItem, Zone, utcnow
+from web.schedule import bp
+from web.security import roles_required
+from web.services import db
+
+LIMIT = 500
+
+
+@bp.route("/")
+@roles_required("editor", "approver", "officer", "admin")
+def index() -> ResponseReturnValue:
+    query = (
+        select(ScheduleItem)
+        .join(ScheduleItem.announcement)
+        .options(
+            contains_eager(ScheduleItem.announcement)
+            .selectinload(Announcement.zones)
+            .selectinload(Zone.sites)
+        )
+        .where(Announcement.status == "approved", ScheduleItem.start_at >= utcnow())
+        .order_by(ScheduleItem.start_at, ScheduleItem.id)
+        .limit(LIMIT)
+    )
+    rows = []
+    for item in db().scalars(query).unique():
+        ann = item.announcement
+        rows.append(
+            {
+                "start_at": item.start_at,
+                "ann": ann,
+                "zones": [z.name for z in ann.zones],
+                "sites": sorted({s.name for z in ann.zones for s in z.sites}),
+            }
+        )
+    return render_template("schedule/index.html", rows=rows)

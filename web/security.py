@@ -1,0 +1,80 @@
+"""Login (Flask-Login over ``broadcaster.accounts``), roles, and CSRF protection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Flask, abort
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, UserMixin, current_user, login_required
+from flask_wtf import CSRFProtect
+
+from broadcaster.models import User
+from web.services import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+class WebUser(UserMixin):
+    """The logged-in user; ``model`` is the ORM row in this request's session."""
+
+    def __init__(self, model: User) -> None:
+        self.model = model
+        self.id = model.id
+        self.username = model.username
+        self.display_name = model.display_name
+        self.role = model.role
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> WebUser | None:
+    try:
+        uid = int(user_id)
+    except ValueError:
+        return None
+    user = db().get(User, uid)
+    if user is None or not user.active:
+        return None
+    return WebUser(user)
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Log in first; then a user whose role is not one of ``roles`` gets 403."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorator
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    @app.context_processor
+    def _logout_form() -> dict[str, Any]:
+        from web.auth.forms import LogoutForm
+
+        return {"logout_form": LogoutForm}
