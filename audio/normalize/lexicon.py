@@ -1,0 +1,102 @@
+"""The abbreviation and pronunciation lexicon: built-in data (lexicon.yaml) plus admins' entries."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+# Letters, digits and the joiners that occur inside abbreviations (GD&ĐT, QĐ-UBND, HIV/AIDS, TP.).
+_TERM = re.compile(r"[^\W_](?:[\w&\-/.]*[^\W_.])?\.?")
+MAX_TERM = 64
+MAX_SPOKEN = 200
+
+
+class LexiconError(ValueError):
+    """A lexicon entry is unusable; the message names the term."""
+
+
+@lru_cache(maxsize=1)
+def builtin_lexicon() -> dict[str, str]:
+    """The built-in entries shipped in audio/normalize/lexicon.yaml."""
+    text = resources.files("audio.normalize").joinpath("lexicon.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    return dict(validate_entries(data))
+
+
+def validate_entries(entries: Mapping[str, str]) -> dict[str, str]:
+    """Check and tidy entries: single terms, spoken forms in words; LexiconError otherwise."""
+    if not isinstance(entries, Mapping):
+        raise LexiconError("a lexicon is a mapping of term to spoken form")
+    out: dict[str, str] = {}
+    for term, spoken in entries.items():
+        out[validate_term(term)] = validate_spoken(term, spoken)
+    return out
+
+
+def validate_term(term: object) -> str:
+    """A term is one written token (letters, digits, & - / . inside), at most 64 characters."""
+    if not isinstance(term, str) or not _TERM.fullmatch(term.strip()):
+        raise LexiconError(f"lexicon term {term!r} must be one word (letters, digits, & - / .)")
+    term = term.strip()
+    if len(term) > MAX_TERM:
+        raise LexiconError(f"lexicon term {term!r} is longer than {MAX_TERM} characters")
+    return term
+
+
+def validate_spoken(term: object, spoken: object) -> str:
+    """A spoken form is non-empty words without digits, at most 200 characters, lowercased."""
+    if not isinstance(spoken, str) or not spoken.strip():
+        raise LexiconError(f"lexicon entry {term!r} has no spoken form")
+    spoken = " ".join(spoken.split()).lower()
+    if any(ch.isdigit() for ch in spoken):
+        raise LexiconError(f"lexicon entry {term!r}: write numbers in words, not {spoken!r}")
+    if len(spoken) > MAX_SPOKEN:
+        raise LexiconError(f"lexicon entry {term!r}: the spoken form is too long")
+    return spoken
+
+
+class Lexicon:
+    """Replaces whole-word terms by their spoken forms in one pass, longest term first."""
+
+    def __init__(self, entries: Mapping[str, str]) -> None:
+        self.entries = dict(entries)
+        exact = {t: s for t, s in self.entries.items() if t == t.upper()}
+        folded = {t.casefold(): s for t, s in self.entries.items() if t != t.upper()}
+        self._exact = exact
+        self._folded = folded
+        self._exact_re = _compile(exact, 0)
+        self._folded_re = _compile(folded, re.IGNORECASE)
+
+    def apply(self, text: str) -> str:
+        """Text with every known term replaced by its spoken form."""
+        if self._folded_re is not None:
+            text = self._folded_re.sub(lambda m: self._folded[m.group(0).casefold()], text)
+        if self._exact_re is not None:
+            text = self._exact_re.sub(lambda m: self._exact[m.group(0)], text)
+        return text
+
+
+def _compile(entries: Mapping[str, str], flags: int) -> re.Pattern[str] | None:
+    if not entries:
+        return None
+    alternatives = "|".join(re.escape(t) for t in sorted(entries, key=len, reverse=True))
+    # Whole words: no letter or digit (or joiner followed by one) on either side.
+    return re.compile(rf"(?<![\w&-])(?:{alternatives})(?![\w&/]|-\w)", flags)
+
+
+@lru_cache(maxsize=32)
+def _cached(extra: tuple[tuple[str, str], ...]) -> Lexicon:
+    return Lexicon(builtin_lexicon() | dict(extra))
+
+
+def make_lexicon(extra: Mapping[str, str] | None = None) -> Lexicon:
+    """The built-in lexicon with extra entries (e.g. from the database) on top."""
+    checked = validate_entries(extra or {})
+    return _cached(tuple(sorted(checked.items())))
