@@ -124,7 +124,7 @@ class MqttLink:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(5)
-        if self.connected.is_set():
+        if self.connected.is_set() and self.client.is_connected():
             info = self.publish_status("offline")
             if info is not None:
                 try:
