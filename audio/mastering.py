@@ -1,19 +1,21 @@
-"""Mastering: chime, levelled mono speech, optional repetition, chime, then encoding."""
+"""Mastering: chime, loudness-normalized mono speech, optional repetition, chime, then encoding."""
 
 from __future__ import annotations
 
 import io
 import logging
+from functools import lru_cache
 
-from pydub import AudioSegment, effects
+from pydub import AudioSegment
 from pydub.exceptions import CouldntDecodeError
 
 from audio.chime import make_chime
+from audio.loudness import LoudnessTarget, measure_loudness, normalize_loudness
 
 logger = logging.getLogger(__name__)
 
 FRAME_RATE = 44100
-HEADROOM_DB = 1.5
+CHIME_BELOW_SPEECH_LU = 3.0  # the chime sits this far under the speech: heard, not startling
 GAP_MS = 500  # between a chime and speech
 REPEAT_GAP_MS = 900  # before "Xin nhắc lại", and between repetitions when there is no intro
 INTRO_GAP_MS = 350  # after "Xin nhắc lại"
@@ -31,13 +33,27 @@ def conform(audio: AudioSegment) -> AudioSegment:
     return audio.set_channels(1).set_frame_rate(FRAME_RATE).set_sample_width(2)
 
 
-def level(speech: AudioSegment) -> AudioSegment:
-    """Bring speech to a standard level.
+def level(speech: AudioSegment, target: LoudnessTarget | None = None) -> AudioSegment:
+    """Bring speech to the loudness target (two-pass ffmpeg loudnorm, see audio.loudness)."""
+    return conform(normalize_loudness(conform(speech), target or LoudnessTarget()))
 
-    For now a peak normalization to -HEADROOM_DB dBFS. This is the seam for the two-pass
-    ffmpeg loudnorm (-16 LUFS integrated, true peak <= -1 dBTP) the design asks for.
-    """
-    return effects.normalize(speech, headroom=HEADROOM_DB)
+
+@lru_cache(maxsize=4)
+def _chime_loudness(descending: bool) -> float:
+    return measure_loudness(make_chime(descending=descending)).integrated
+
+
+def chime_at(loudness: float, *, descending: bool = False) -> AudioSegment:
+    """The chime scaled to the given integrated loudness (LUFS)."""
+    chime = make_chime(descending=descending)
+    return chime.apply_gain(loudness - _chime_loudness(descending))
+
+
+def _matched(parts: list[AudioSegment]) -> tuple[list[AudioSegment], float]:
+    """The parts turned down to the quietest one's loudness (never up: no clipping)."""
+    levels = [measure_loudness(part).integrated for part in parts]
+    common = min(levels)
+    return [part.apply_gain(common - lv) for part, lv in zip(parts, levels, strict=True)], common
 
 
 def assemble(
@@ -47,14 +63,21 @@ def assemble(
     repeat: int = 1,
     repeat_intro: AudioSegment | None = None,
 ) -> AudioSegment:
-    """The programme item as one segment: [chime] speech ([intro] speech)* [chime]."""
+    """The programme item as one segment: [chime] speech ([intro] speech)* [chime].
+
+    Speech and intro are matched in loudness and the chime sits CHIME_BELOW_SPEECH_LU under
+    them; master() then brings the whole to the loudness target.
+    """
     if not 1 <= repeat <= MAX_REPEAT:
         raise ValueError(f"repeat must be 1..{MAX_REPEAT}, not {repeat!r}")
-    spoken = level(conform(speech))
-    intro = level(conform(repeat_intro)) if repeat_intro is not None else None
+    parts = [conform(speech)]
+    if repeat_intro is not None and repeat > 1:
+        parts.append(conform(repeat_intro))
+    parts, loudness = _matched(parts)
+    spoken, intro = parts[0], (parts[1] if len(parts) > 1 else None)
     out = AudioSegment.silent(duration=0, frame_rate=FRAME_RATE)
     if chime:
-        out += make_chime() + _silence(GAP_MS)
+        out += chime_at(loudness - CHIME_BELOW_SPEECH_LU) + _silence(GAP_MS)
     out += spoken
     for _ in range(repeat - 1):
         out += _silence(REPEAT_GAP_MS)
@@ -62,7 +85,7 @@ def assemble(
             out += intro + _silence(INTRO_GAP_MS)
         out += spoken
     if chime:
-        out += _silence(GAP_MS) + make_chime(descending=True)
+        out += _silence(GAP_MS) + chime_at(loudness - CHIME_BELOW_SPEECH_LU, descending=True)
     return out
 
 
@@ -93,11 +116,16 @@ def master(
     repeat_intro: AudioSegment | None = None,
     fmt: str = "mp3",
     bitrate: str = "64k",
+    target: LoudnessTarget | None = None,
 ) -> tuple[bytes, int]:
     """Master speech for broadcast; return the encoded bytes and their real duration in ms."""
     if len(speech) == 0:
         raise ValueError("cannot master empty speech")
+    if fmt not in _CODECS:
+        raise ValueError(f"unsupported format {fmt!r}: use one of {', '.join(_CODECS)}")
+    target = target or LoudnessTarget()
     programme = assemble(speech, chime=chime, repeat=repeat, repeat_intro=repeat_intro)
+    programme = level(programme, target)
     data = encode(programme, fmt=fmt, bitrate=bitrate)
     duration_ms = measure_ms(data, fmt)
     logger.debug(

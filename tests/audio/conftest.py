@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -81,3 +82,25 @@ def ffprobe() -> Callable[[bytes], dict[str, Any]]:
         return {"format": info["format"], "stream": info["streams"][0]}
 
     return probe
+
+
+@pytest.fixture(scope="session")
+def ebur128() -> Callable[[bytes], tuple[float, float]]:
+    """(integrated LUFS, true peak dBTP) of encoded bytes, read from ffmpeg's ebur128 summary."""
+
+    def measure(data: bytes) -> tuple[float, float]:
+        out = subprocess.run(
+            ["ffmpeg", "-hide_banner", "-nostats", "-i", "pipe:0"]
+            + ["-af", "ebur128=peak=true", "-f", "null", "-"],
+            input=data,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        summary = out.stderr.decode().rsplit("Summary:", 1)[1]
+        integrated = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
+        peak = re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary)
+        assert integrated and peak, summary
+        return float(integrated.group(1)), float(peak.group(1))
+
+    return measure
