@@ -82,7 +82,7 @@ class Demo:
         if self.workdir.exists():
             shutil.rmtree(self.workdir)
         self.workdir.mkdir(parents=True)
-        web_port = self.port if _port_free(self.port) else free_port()
+        web_port = self.port if self.port and _port_free(self.port) else free_port()
         settings = Settings.load(
             env={},
             database_url=f"sqlite:///{self.workdir.resolve()}/broadcaster.sqlite3",
@@ -201,7 +201,7 @@ def check_demo(demo: Demo, settings: Settings, timeout: float = 90.0) -> str:
             assert media is not None
             duration_ms = media.duration_ms
         _wait(
-            lambda: _finished(factory, ann_id) >= len(targets),
+            lambda: _all_done(factory, ann_id, len(targets)),
             timeout,
             f"not every site of {CHECK_ZONE} reported 'finished' in {timeout:.0f}s",
         )
@@ -232,7 +232,8 @@ def _check_wav(site: str, wavs: list[Path], expected_ms: int) -> None:
 
     if len(wavs) != 1:
         raise DemoCheckFailed(f"{site}: expected one WAV, found {len(wavs)}")
-    audio = AudioSegment.from_wav(wavs[0])
+    with wavs[0].open("rb") as f:
+        audio = AudioSegment.from_file(f, format="wav")
     if audio.dBFS < -45:
         raise DemoCheckFailed(f"{site}: {wavs[0].name} is silent ({audio.dBFS:.1f} dBFS)")
     if abs(len(audio) - expected_ms) > max(500, expected_ms * 0.05):
@@ -246,15 +247,17 @@ def _online_sites(factory: object) -> int:
         return len(session.scalars(select(Site.id).where(Site.state == "online")).all())
 
 
-def _finished(factory: object, ann_id: int) -> int:
+def _all_done(factory: object, ann_id: int, expected: int) -> bool:
+    """True when every target finished; fails at once when one reports another end."""
     with factory() as session:  # type: ignore[operator]
-        return len(
-            session.scalars(
-                select(Playback.id).where(
-                    Playback.announcement_id == ann_id, Playback.status == "finished"
-                )
-            ).all()
-        )
+        rows = session.scalars(select(Playback).where(Playback.announcement_id == ann_id)).all()
+    failed = [f"{r.site_id}: {r.status} {r.detail}" for r in rows if r.status in _FAILED]
+    if failed:
+        raise DemoCheckFailed("; ".join(failed))
+    return sum(r.status == "finished" for r in rows) >= expected
+
+
+_FAILED = ("failed", "skipped", "interrupted", "rejected", "expired")
 
 
 def _wait(predicate: object, timeout: float, message: str) -> None:

@@ -32,6 +32,7 @@ class ServerConnection:
 
     def __post_init__(self) -> None:
         self.connected = threading.Event()
+        self._stopping = False
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
@@ -60,6 +61,7 @@ class ServerConnection:
             )
 
     def stop(self) -> None:
+        self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -87,7 +89,8 @@ class ServerConnection:
 
     def _on_disconnect(self, _c: object, _u: object, _f: object, rc: object, _p: object) -> None:
         self.connected.clear()
-        logger.warning("MQTT disconnected (%s); reconnecting", rc)
+        if not self._stopping:
+            logger.warning("MQTT disconnected (%s); reconnecting", rc)
 
     def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
         for topic_filter, handler in self.subscriptions.items():

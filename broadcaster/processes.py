@@ -53,6 +53,7 @@ class WebPart:
     def stop(self) -> None:
         self.server.close()
         self.thread.join(5)
+        self.app.extensions["broadcaster"].close()
 
 
 @dataclass
