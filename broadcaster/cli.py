@@ -21,6 +21,24 @@ def _setup_logging(verbose: bool) -> None:
     )
 
 
+# Command groups that live with the part they drive ("name": "module:attribute"). They are
+# imported only when used, so `broadcaster agent` works on a Pi without the server packages.
+LAZY_COMMANDS: dict[str, str] = {}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS:
+            import importlib
+
+            module, attr = LAZY_COMMANDS[name].split(":")
+            return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+        return super().get_command(ctx, name)
+
+
 class _Ctx:
     def __init__(self, config: str | None) -> None:
         self.config_path = config
@@ -37,7 +55,7 @@ class _Ctx:
         return self._settings
 
 
-@click.group()
+@click.group(cls=LazyGroup)
 @click.option(
     "--config",
     "config",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -139,7 +140,17 @@ def _remember_language() -> None:
         session["lang"] = lang
 
 
+def translation_directories() -> list[str]:
+    """The shared catalogue plus one per feature (``web/<feature>/translations``), so features
+    keep their own strings; Flask-Babel merges them."""
+    root = Path(__file__).parent
+    return [str(root / "translations")] + sorted(
+        str(p) for p in root.glob("*/translations") if p.is_dir()
+    )
+
+
 def init_app(app: Flask, settings: Settings) -> None:
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_directories())
     app.config["BABEL_DEFAULT_LOCALE"] = settings.default_locale
     app.config["BABEL_DEFAULT_TIMEZONE"] = settings.timezone
     Babel(app, locale_selector=select_locale)
