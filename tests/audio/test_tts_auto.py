@@ -17,7 +17,7 @@ URL = "https://translate.google.com.vn/_/TranslateWebserverUi/data/batchexecute"
 def test_falls_back_to_espeak_when_gtts_is_offline(
     caplog: pytest.LogCaptureFixture, vi_text: str
 ) -> None:
-    engine = AutoEngine([GttsEngine(), EspeakEngine()])
+    engine = AutoEngine([GttsEngine(retries=0), EspeakEngine()])
     with responses.RequestsMock() as rsps, caplog.at_level(logging.WARNING):
         rsps.add(responses.POST, URL, status=503)
         speech = engine.synthesize(vi_text)
