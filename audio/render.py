@@ -1,11 +1,17 @@
-"""Approved text to a stored, mastered media file: validate, synthesize, master, store."""
+"""Approved text to a stored, mastered media file: validate, normalize, speak, master, store."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from audio.cache import RenderCache
+from audio.loudness import LoudnessTarget
 from audio.mastering import master
+from audio.normalize import normalize_text
+from audio.speak import Progress, speak
+from audio.split import sentence_pieces
 from audio.store import MediaStore
 from audio.tts.base import TTSEngine
 
@@ -38,6 +44,15 @@ def validate_text(text: str, max_chars: int) -> str:
     return cleaned
 
 
+def spoken_pieces(text: str, lexicon: Mapping[str, str] | None = None) -> list[str]:
+    """The normalized sentences of text, as render_text speaks (and caches) them."""
+    pieces = [p for p in sentence_pieces(normalize_text(text, lexicon, keep_glue=True))]
+    pieces = [p for p in pieces if any(ch.isalnum() for ch in p)]
+    if not pieces:
+        raise ValueError("announcement text has nothing to say once normalized")
+    return pieces
+
+
 def render_text(
     text: str,
     *,
@@ -45,31 +60,40 @@ def render_text(
     store: MediaStore,
     repeat: int = 1,
     max_chars: int = 5000,
+    lexicon: Mapping[str, str] | None = None,
+    cache: RenderCache | None = None,
+    target: LoudnessTarget | None = None,
+    fmt: str = EXT,
+    bitrate: str = "64k",
+    progress: Progress | None = None,
 ) -> Rendered:
-    """Render text to mastered MP3 in the store (TTSError when no engine can speak)."""
+    """Render text to mastered audio in the store (TTSError when no engine can speak).
+
+    The text is normalized (lexicon entries on top of the built-in ones), spoken sentence by
+    sentence through the cache, joined with pauses, and mastered (chime, repeats after
+    "Xin nhắc lại" in the same voice, loudness target, mp3 or opus).
+    """
     cleaned = validate_text(text, max_chars)
-    # Seam: Vietnamese text normalization (numbers, dates, money, abbreviations) goes here.
-    speech = engine.synthesize(cleaned)
+    pieces = spoken_pieces(cleaned, lexicon)
+    said = speak(engine, pieces, cache=cache, progress=progress)
     intro = None
     if repeat > 1:
-        intro_speech = engine.synthesize(REPEAT_INTRO_TEXT)
-        if intro_speech.engine != speech.engine:
-            logger.warning(
-                "repeat intro spoken by %s but the message by %s",
-                intro_speech.engine,
-                speech.engine,
-            )
-        intro = intro_speech.audio
-    data, duration_ms = master(speech.audio, repeat=repeat, repeat_intro=intro, fmt=EXT)
-    sha256 = store.put(data, EXT)
+        intro_pieces = spoken_pieces(REPEAT_INTRO_TEXT)
+        intro = speak(said.speaker, intro_pieces, cache=cache).audio
+    data, duration_ms = master(
+        said.audio, repeat=repeat, repeat_intro=intro, fmt=fmt, bitrate=bitrate, target=target
+    )
+    sha256 = store.put(data, fmt)
     logger.info(
-        "rendered %d chars with %s into %s.%s (%d ms)",
+        "rendered %d chars in %d pieces (%d synthesized) with %s into %s.%s (%d ms)",
         len(cleaned),
-        speech.engine,
+        len(pieces),
+        said.synthesized,
+        said.engine,
         sha256,
-        EXT,
+        fmt,
         duration_ms,
     )
     return Rendered(
-        sha256=sha256, ext=EXT, size=len(data), duration_ms=duration_ms, engine=speech.engine
+        sha256=sha256, ext=fmt, size=len(data), duration_ms=duration_ms, engine=said.engine
     )

@@ -85,3 +85,11 @@ def _pack(items: list[str], max_chars: int, sep: str) -> list[str]:
 def speakable(piece: str) -> str:
     """The piece as an engine should get it: glue turned back into plain spaces."""
     return piece.replace(GLUE, " ")
+
+
+def sentence_pieces(text: str, max_chars: int = 300) -> list[str]:
+    """The render (and cache) units: each sentence alone; a very long one cut at clauses."""
+    pieces: list[str] = []
+    for sentence in split_sentences(text):
+        pieces += [sentence] if len(sentence) <= max_chars else split_text(sentence, max_chars)
+    return pieces

@@ -15,9 +15,15 @@ from audio.tts.base import Speech, TTSError, require_audio, require_text
 
 logger = logging.getLogger(__name__)
 
+# espeak-ng's Vietnamese voices (`espeak-ng --voices=vi`), by the region whose accent they have.
+VOICES = {"north": "vi", "central": "vi-vn-x-central", "south": "vi-vn-x-south"}
+
 
 class EspeakEngine:
-    """Runs espeak-ng with the text on stdin (never on the command line) and reads its WAV."""
+    """Runs espeak-ng with the text on stdin (never on the command line) and reads its WAV.
+
+    voice is "north" (vi, the default), "central" or "south", or espeak-ng's own voice name.
+    """
 
     name = "espeak"
 
@@ -31,10 +37,19 @@ class EspeakEngine:
     ) -> None:
         if not 80 <= speed <= 450:
             raise ValueError(f"espeak speed must be 80..450 words per minute, not {speed!r}")
+        voice = VOICES.get(voice, voice)
+        if voice not in VOICES.values():
+            choices = ", ".join(f"{k} ({v})" for k, v in VOICES.items())
+            raise ValueError(f"unknown espeak voice {voice!r}: use one of {choices}")
         self.voice = voice
         self.speed = speed
         self.timeout = timeout
         self.executable = executable
+
+    @property
+    def voice_id(self) -> str:
+        """What decides the sound: the voice and the speed."""
+        return f"{self.voice}@{self.speed}"
 
     def synthesize(self, text: str) -> Speech:
         """Synthesize the text into a temporary WAV and load it."""

@@ -16,6 +16,11 @@ class FakeEngine:
         self.fail = fail
         self.calls: list[str] = []
 
+    @property
+    def voice_id(self) -> str:
+        """What decides the "sound": the tone length per character."""
+        return f"tone@{self.ms_per_char}"
+
     def synthesize(self, text: str) -> Speech:
         """Record the call and return a 440 Hz tone, or raise when told to fail."""
         require_text(self.name, text)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import responses
 
-from audio.tts import AutoEngine, EspeakEngine, GttsEngine, TTSError, make_engine
+from audio.tts import AutoEngine, EspeakEngine, GttsEngine, PiperEngine, TTSError, make_engine
 from audio.tts.fake import FakeEngine
 from broadcaster.config import Settings
 
@@ -59,3 +61,41 @@ def test_make_engine_follows_settings(settings: Settings) -> None:
     auto = make_engine(settings.replace(tts_engine="auto"))
     assert isinstance(auto, AutoEngine)
     assert [e.name for e in auto.engines] == ["gtts", "espeak"]
+
+
+def _with(settings: Settings, **extra: object) -> Settings:
+    """Settings with keys broadcaster.config does not have yet (tts_voice, piper_model…)."""
+    fields = {f: getattr(settings, f) for f in settings.__dataclass_fields__}
+    return SimpleNamespace(**fields | extra)  # type: ignore[return-value]
+
+
+def test_make_engine_uses_the_regional_voice(settings: Settings) -> None:
+    engine = make_engine(_with(settings, tts_voice="south"))
+    assert isinstance(engine, EspeakEngine)
+    assert engine.voice == "vi-vn-x-south"
+    auto = make_engine(_with(settings, tts_engine="auto", tts_voice="central"))
+    assert isinstance(auto, AutoEngine)
+    assert auto.engines[1].voice == "vi-vn-x-central"  # type: ignore[attr-defined]
+
+
+def test_make_engine_prefers_piper_offline_when_installed(
+    settings: Settings, tmp_path: Path
+) -> None:
+    model = tmp_path / "vi.onnx"
+    model.write_bytes(b"model")
+    exe = tmp_path / "piper"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    auto = make_engine(
+        _with(settings, tts_engine="auto", piper_model=str(model), piper_executable=str(exe))
+    )
+    assert [e.name for e in auto.engines] == ["gtts", "piper", "espeak"]  # type: ignore[attr-defined]
+    missing = make_engine(_with(settings, tts_engine="offline", piper_model=str(tmp_path / "x")))
+    assert isinstance(missing, EspeakEngine)
+    piper = make_engine(_with(settings, tts_engine="piper", piper_model=str(model)))
+    assert isinstance(piper, PiperEngine)
+
+
+def test_make_engine_rejects_unknown_names(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="unknown tts_engine"):
+        make_engine(_with(settings, tts_engine="festival"))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from audio.tts.base import TTSEngine, TTSError
-from audio.tts.espeak import EspeakEngine
+from audio.tts.espeak import VOICES, EspeakEngine
 
 
 def _script(tmp_path: Path, body: str) -> str:
@@ -74,3 +75,38 @@ def test_blank_text_is_a_caller_error(espeak: EspeakEngine) -> None:
 def test_bad_speed_is_rejected() -> None:
     with pytest.raises(ValueError, match="speed"):
         EspeakEngine(speed=5)
+
+
+@pytest.mark.parametrize(
+    ("voice", "name"),
+    [
+        ("north", "vi"),
+        ("central", "vi-vn-x-central"),
+        ("south", "vi-vn-x-south"),
+        ("vi", "vi"),
+        ("vi-vn-x-south", "vi-vn-x-south"),
+    ],
+)
+def test_regional_voices_are_selectable(voice: str, name: str) -> None:
+    engine = EspeakEngine(voice=voice)
+    assert engine.voice == name
+    assert engine.voice_id == f"{name}@150"
+
+
+@pytest.mark.parametrize("voice", ["central", "south"])
+def test_regional_voices_speak(voice: str) -> None:
+    north = EspeakEngine().synthesize("Bà con chú ý.").audio
+    other = EspeakEngine(voice=voice).synthesize("Bà con chú ý.").audio
+    assert other.duration_seconds > 0.5
+    assert other.raw_data != north.raw_data
+
+
+def test_voices_are_installed_in_espeak_ng() -> None:
+    out = subprocess.run(["espeak-ng", "--voices=vi"], capture_output=True, text=True, check=True)
+    listed = {line.split()[1] for line in out.stdout.splitlines()[1:]}
+    assert set(VOICES.values()) <= listed
+
+
+def test_unknown_voice_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown espeak voice 'en'.*south"):
+        EspeakEngine(voice="en")

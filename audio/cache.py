@@ -1,0 +1,97 @@
+"""The render cache: synthesized pieces on disk, addressed by (engine, voice, spoken text).
+
+Re-rendering an edited announcement synthesizes only the sentences that changed. Entries are
+WAV files (lossless, quick to read) written atomically; prune() keeps the cache under a size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import tempfile
+import wave
+from pathlib import Path
+
+from pydub import AudioSegment
+from pydub.exceptions import CouldntDecodeError
+
+logger = logging.getLogger(__name__)
+
+FORMAT = 1  # bump when what a key means changes (e.g. a new pause model inside pieces)
+
+
+class RenderCache:
+    """Synthesized speech under root/<first two hex digits>/<sha256 of the key>.wav."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(engine: str, voice: str, text: str) -> str:
+        """The content address of a piece: SHA-256 over engine, voice and the spoken text."""
+        blob = json.dumps([FORMAT, engine, voice, text], ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def path(self, key: str) -> Path:
+        """Where an entry lives."""
+        return self.root / key[:2] / f"{key}.wav"
+
+    def get(self, key: str) -> AudioSegment | None:
+        """The cached audio, or None (a damaged entry is dropped and counts as a miss)."""
+        path = self.path(key)
+        try:
+            with path.open("rb") as fh:
+                audio = AudioSegment.from_wav(fh)
+        except FileNotFoundError:
+            self.misses += 1
+            return None
+        except (OSError, EOFError, wave.Error, CouldntDecodeError) as exc:
+            logger.warning("render cache: dropping unreadable %s: %s", path.name, exc)
+            path.unlink(missing_ok=True)
+            self.misses += 1
+            return None
+        os.utime(path)  # last use, for prune()
+        self.hits += 1
+        return audio
+
+    def put(self, key: str, audio: AudioSegment) -> None:
+        """Store audio under key, atomically."""
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        audio.export(buf, format="wav")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".wav")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(buf.getvalue())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def size(self) -> int:
+        """Bytes used by all entries."""
+        return sum(p.stat().st_size for p in self.root.glob("*/*.wav"))
+
+    def prune(self, max_bytes: int) -> int:
+        """Delete least recently used entries until the cache fits max_bytes; return how many."""
+        entries = sorted(
+            ((p.stat().st_mtime, p.stat().st_size, p) for p in self.root.glob("*/*.wav")),
+            key=lambda e: e[0],
+        )
+        total = sum(size for _, size, _ in entries)
+        removed = 0
+        for _, size, path in entries:
+            if total <= max_bytes:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+            removed += 1
+        if removed:
+            logger.info("render cache: pruned %d entries, %d bytes left", removed, total)
+        return removed
