@@ -25,7 +25,7 @@ class ConfigError(ValueError):
 class Settings:
     # Storage
     database_url: str = "sqlite:///instance/broadcaster.sqlite3"
-    media_dir: str = "instance/media"
+    media_dir: str = "instance/media"  # relative paths: to the working directory
     # Keys: the server's Ed25519 signing key (PEM). Created by `broadcaster keys generate`.
     signing_key_file: str = "instance/signing-key.pem"
     # MQTT
@@ -74,6 +74,10 @@ class Settings:
             values.update(_read_file(Path(path)))
         values.update(_read_env(os.environ if env is None else env))
         values.update(overrides)
+        # Relative paths are relative to where the process starts, not to whichever module
+        # happens to open them (Flask's send_file would resolve against the app package).
+        for key in ("media_dir", "signing_key_file"):
+            values[key] = os.path.abspath(values.get(key, _FIELDS[key].default))
         return cls(**values).validate()
 
 

@@ -39,3 +39,10 @@ def test_wrong_type_and_bad_values() -> None:
         Settings.load(env={"BROADCASTER_MQTT_PORT": "abc"})
     with pytest.raises(ConfigError, match="tts_engine"):
         Settings.load(env={}, tts_engine="festival")
+
+
+def test_relative_paths_are_anchored_at_the_working_directory(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = Settings.load(env={}, media_dir="data/media")
+    assert s.media_dir == str(tmp_path / "data/media")
+    assert Path(s.signing_key_file).is_absolute()
