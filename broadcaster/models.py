@@ -5,10 +5,11 @@ All datetimes are timezone-aware UTC in Python; they are stored as naive UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -157,8 +159,13 @@ class Announcement(Base):
     reject_reason: Mapped[str] = mapped_column(Text, default="")
     media_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"))
     tts_engine: Mapped[str] = mapped_column(String(32), default="")
+    # The campaign this announcement belongs to (issue #5); officers' reports join on it.
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
 
     author: Mapped[User] = relationship(foreign_keys=[author_id])
+    campaign: Mapped[Campaign | None] = relationship(back_populates="announcements")
     approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
     media: Mapped[Media | None] = relationship()
     zones: Mapped[list[Zone]] = relationship(secondary=announcement_zones)
@@ -170,7 +177,12 @@ class Announcement(Base):
 
 
 class ScheduleItem(Base):
-    """When an announcement airs. One-off for now; recurrence extends this (issue #5)."""
+    """When an announcement airs: once at ``start_at``, or recurring from it (issue #5).
+
+    ``rrule`` is an RFC 5545 RRULE (no DTSTART: ``start_at`` in the commune's local time is the
+    DTSTART); ``slot_id`` places each airing into that programme slot ("in the next slot");
+    ``valid_until`` ends every airing after it.
+    """
 
     __tablename__ = "schedule_items"
 
@@ -179,8 +191,12 @@ class ScheduleItem(Base):
         ForeignKey("announcements.id", ondelete="CASCADE"), index=True
     )
     start_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    rrule: Mapped[str] = mapped_column(Text, default="")
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("slots.id", ondelete="SET NULL"))
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     announcement: Mapped[Announcement] = relationship(back_populates="schedule")
+    slot: Mapped[Slot | None] = relationship()
 
     def occurrence_id(self, start: datetime) -> str:
         """Stable id of one airing, shared by the plan item and its playback events."""
@@ -248,3 +264,115 @@ class IngestCursor(Base):
     site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     outbox: Mapped[str] = mapped_column(String(64), primary_key=True)
     acked_seq: Mapped[int] = mapped_column(default=0)
+
+
+# --- The programme: slots, campaigns, relays, emergencies (issue #5) -------------------------
+
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+CAMPAIGN_CATEGORIES = ("giam-ngheo", "y-te", "thien-tai", "hanh-chinh", "sinh-ke", "khac")
+
+campaign_zones = Table(
+    "campaign_zones",
+    Base.metadata,
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("zone_id", ForeignKey("zones.id", ondelete="CASCADE"), primary_key=True),
+)
+
+relay_zones = Table(
+    "relay_zones",
+    Base.metadata,
+    Column("relay_id", ForeignKey("relays.id", ondelete="CASCADE"), primary_key=True),
+    Column("zone_id", ForeignKey("zones.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Slot(Base):
+    """A commune-wide named daily window (local wall-clock time) on some weekdays."""
+
+    __tablename__ = "slots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    start: Mapped[time] = mapped_column(Time)
+    end: Mapped[time] = mapped_column(Time)
+    days: Mapped[str] = mapped_column(String(32), default=",".join(WEEKDAYS))  # "MO,TH"
+
+    @property
+    def weekdays(self) -> tuple[str, ...]:
+        return tuple(d for d in self.days.split(",") if d)
+
+
+class Campaign(Base):
+    """A communication campaign (e.g. sustainable poverty reduction) that announcements join."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32), default="khac", index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    target_per_week: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    zones: Mapped[list[Zone]] = relationship(secondary=campaign_zones)
+    announcements: Mapped[list[Announcement]] = relationship(back_populates="campaign")
+
+
+class Relay(Base):
+    """A relay of a provincial or national radio stream at a fixed local time on some days."""
+
+    __tablename__ = "relays"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    stream_url: Mapped[str] = mapped_column(String(500))
+    start: Mapped[time] = mapped_column(Time)
+    duration_s: Mapped[int]
+    days: Mapped[str] = mapped_column(String(32), default=",".join(WEEKDAYS))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    zones: Mapped[list[Zone]] = relationship(secondary=relay_zones)
+
+    @property
+    def weekdays(self) -> tuple[str, ...]:
+        return tuple(d for d in self.days.split(",") if d)
+
+
+class Emergency(Base):
+    """An emergency broadcast: who sent which announcement where, now, and why."""
+
+    __tablename__ = "emergencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    sent_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "command" when sent as a play-now command (issue #4), "plan" when put into the plans.
+    delivery: Mapped[str] = mapped_column(String(16), default="plan")
+    command_id: Mapped[str] = mapped_column(String(64), default="")
+
+    announcement: Mapped[Announcement] = relationship()
+    sent_by: Mapped[User] = relationship()
+
+
+# --- Site health alerts (issue #6) -----------------------------------------------------------
+
+
+class SiteAlert(Base):
+    """One alert on one site (offline, failures, stale plan, clock drift), open until cleared."""
+
+    __tablename__ = "site_alerts"
+    __table_args__ = (Index("ix_site_alerts_open", "site_id", "kind", "cleared_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
