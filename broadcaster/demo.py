@@ -154,6 +154,7 @@ def run_demo(workdir: Path, check: bool = False, port: int = 8080) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    _quiet_console()
     try:
         settings = demo.setup()
         _log_to_file(workdir / "server.log")
@@ -280,15 +281,16 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def _quiet_console() -> None:
+    """The console keeps warnings and the banner; the rest goes to server.log."""
+    for h in logging.getLogger().handlers:
+        h.setLevel(logging.WARNING)
+
+
 def _log_to_file(path: Path) -> None:
-    """Server logs go to a file; the console keeps warnings and the banner."""
-    root = logging.getLogger()
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    for h in root.handlers:
-        if h is not handler:
-            h.setLevel(logging.WARNING)
+    logging.getLogger().addHandler(handler)
 
 
 def _print_banner(demo: Demo, settings: Settings) -> None:
