@@ -11,11 +11,12 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +33,9 @@ MAX_PAYLOAD = 64 * 1024
 # Which event kinds may replace which playback status (terminal states are never undone
 # by a late "started").
 TERMINAL = {"finished", "failed", "skipped", "interrupted", "expired", "rejected"}
+# Rows per IN (...) list: well under SQLite's 32,766 bound parameters with 3-column tuples.
+CHUNK = 500
+T = TypeVar("T")
 
 
 @dataclass
@@ -63,14 +67,25 @@ class Ingestor:
         return event
 
     def store_events(self, events: list[Event]) -> list[Ack]:
-        """Store a batch idempotently; return the acks to send."""
-        touched: set[tuple[str, str]] = set()
+        """Store a batch idempotently in one transaction; return the acks to send.
+
+        Bulk throughout: one query finds the ids already stored, one the (site, outbox, seq)
+        already taken, one the playback rows to update, one the cursors; inserts are executemany.
+        """
+        now = self.clock()
         with self.factory() as session, session.begin():
-            for event in events:
-                if self._store_one(session, event):
-                    self._apply_to_log(session, event)
-                touched.add((event.site, event.outbox))
-            acks = [self._advance(session, site, outbox) for site, outbox in sorted(touched)]
+            new = self._new_events(session, events)
+            if new:
+                session.execute(insert(PlaybackEvent), [_event_row(e, now) for e in new])
+                self._apply_to_log(session, new, now)
+            touched = sorted({(e.site, e.outbox) for e in events})
+            acks = self._advance(session, touched, now)
+            sites = sorted({e.site for e in events})
+            for chunk in _chunks(sites):
+                session.execute(
+                    update(Site).where(Site.id.in_(chunk)).values(last_seen_at=now),
+                    execution_options={"synchronize_session": False},
+                )
         return acks
 
     def send_acks(self, acks: list[Ack]) -> None:
@@ -101,98 +116,195 @@ class Ingestor:
             row.state, row.state_at = status.state, status.at
             row.reported_plan_version = status.plan_version
             row.agent_version = status.agent_version
+            if status.state == "online":
+                row.last_seen_at = max(self.clock(), row.last_seen_at or status.at)
+                for name, value in health_fields(status).items():
+                    setattr(row, name, value)
 
     # -- internals -------------------------------------------------------------------------
 
-    def _store_one(self, session: Session, event: Event) -> bool:
-        """Insert unless already stored (by id or by site/outbox/seq); True if new."""
-        if session.get(PlaybackEvent, event.id) is not None:
-            return False
-        dup = session.scalar(
-            select(PlaybackEvent.id).where(
-                PlaybackEvent.site_id == event.site,
-                PlaybackEvent.outbox == event.outbox,
-                PlaybackEvent.seq == event.seq,
+    def _new_events(self, session: Session, events: list[Event]) -> list[Event]:
+        """The events not stored yet (by id, nor by site/outbox/seq), in arrival order."""
+        unique: dict[str, Event] = {}
+        for e in events:
+            unique.setdefault(e.id, e)
+        ids = list(unique)
+        known: set[str] = set()
+        for chunk in _chunks(ids):
+            known.update(
+                session.scalars(select(PlaybackEvent.id).where(PlaybackEvent.id.in_(chunk)))
             )
-        )
-        if dup is not None:
-            logger.warning(
-                "event %s from %s reuses seq %d of event %s; ignored",
-                event.id,
-                event.site,
-                event.seq,
-                dup,
-            )
-            return False
-        session.add(
-            PlaybackEvent(
-                id=event.id,
-                site_id=event.site,
-                outbox=event.outbox,
-                seq=event.seq,
-                kind=event.kind,
-                at=event.at,
-                item_id=event.item_id,
-                announcement_id=event.announcement_id,
-                scheduled_at=event.scheduled_at,
-                detail=event.detail,
-                received_at=self.clock(),
-            )
-        )
-        session.flush()
-        return True
+        candidates = [e for e in unique.values() if e.id not in known]
+        keys = [(e.site, e.outbox, e.seq) for e in candidates]
+        taken: dict[tuple[str, str, int], str] = {}
+        for chunk in _chunks(keys):
+            for site, outbox, seq, eid in session.execute(
+                select(
+                    PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq, PlaybackEvent.id
+                ).where(
+                    tuple_(PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq).in_(
+                        chunk
+                    )
+                )
+            ):
+                taken[(site, outbox, seq)] = eid
+        out = []
+        for e in candidates:
+            key = (e.site, e.outbox, e.seq)
+            if key in taken:
+                logger.warning(
+                    "event %s from %s reuses seq %d of event %s; ignored",
+                    e.id,
+                    e.site,
+                    e.seq,
+                    taken[key],
+                )
+                continue
+            taken[key] = e.id
+            out.append(e)
+        return out
 
-    def _apply_to_log(self, session: Session, event: Event) -> None:
-        if event.item_id is None:
+    def _apply_to_log(self, session: Session, events: list[Event], now: datetime) -> None:
+        """Fold the events into the playback rows: bulk load, update in memory, bulk write."""
+        keys = sorted({(e.site, e.item_id) for e in events if e.item_id is not None})
+        if not keys:
             return
-        row = session.scalar(
-            select(Playback).where(
-                Playback.site_id == event.site, Playback.item_id == event.item_id
-            )
-        )
-        if row is None:
-            row = Playback(
-                site_id=event.site,
-                item_id=event.item_id,
-                announcement_id=event.announcement_id,
-                scheduled_at=event.scheduled_at,
-                status="scheduled",
-            )
-            session.add(row)
-        if event.scheduled_at and row.scheduled_at is None:
-            row.scheduled_at = event.scheduled_at
-        if event.kind == "started":
-            row.started_at = event.at
-            if row.status not in TERMINAL:
-                row.status = "started"
-        else:
-            if event.kind in ("finished", "interrupted"):
-                row.finished_at = event.at
-            row.status = event.kind
-            if event.detail:
-                row.detail = event.detail
-        row.updated_at = self.clock()
-        session.flush()
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for chunk in _chunks(keys):
+            for r in session.execute(
+                select(*LOG_COLUMNS).where(tuple_(Playback.site_id, Playback.item_id).in_(chunk))
+            ):
+                rows[(r.site_id, r.item_id)] = dict(r._mapping)
+        existing = set(rows)
+        for e in events:
+            if e.item_id is None:
+                continue
+            row = rows.get((e.site, e.item_id))
+            if row is None:
+                row = rows[(e.site, e.item_id)] = {
+                    "site_id": e.site,
+                    "item_id": e.item_id,
+                    "announcement_id": e.announcement_id,
+                    "scheduled_at": e.scheduled_at or e.at,
+                    "started_at": None,
+                    "finished_at": None,
+                    "status": "scheduled",
+                    "detail": "",
+                }
+            fold_event(row, e)
+            row["updated_at"] = now
+        updates = [r for k, r in rows.items() if k in existing and "updated_at" in r]
+        inserts = [r for k, r in rows.items() if k not in existing]
+        if updates:
+            session.execute(update(Playback), updates)
+        if inserts:
+            session.execute(insert(Playback), inserts)
 
-    def _advance(self, session: Session, site: str, outbox: str) -> Ack:
-        cursor = session.get(IngestCursor, (site, outbox))
-        if cursor is None:
-            cursor = IngestCursor(site_id=site, outbox=outbox, acked_seq=0)
-            session.add(cursor)
-        seqs = session.scalars(
-            select(PlaybackEvent.seq)
-            .where(
-                PlaybackEvent.site_id == site,
-                PlaybackEvent.outbox == outbox,
-                PlaybackEvent.seq > cursor.acked_seq,
+    def _advance(
+        self, session: Session, touched: list[tuple[str, str]], now: datetime
+    ) -> list[Ack]:
+        """Move each (site, outbox) cursor over the contiguous seqs now stored."""
+        cursors: dict[tuple[str, str], int] = {}
+        for chunk in _chunks(touched):
+            for site, outbox, acked in session.execute(
+                select(IngestCursor.site_id, IngestCursor.outbox, IngestCursor.acked_seq).where(
+                    tuple_(IngestCursor.site_id, IngestCursor.outbox).in_(chunk)
+                )
+            ):
+                cursors[(site, outbox)] = acked
+        start = {k: cursors.get(k, 0) for k in touched}
+        moved = dict(start)
+        for chunk in _chunks(touched):
+            floor = min(start[k] for k in chunk)
+            seqs = session.execute(
+                select(PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq)
+                .where(
+                    tuple_(PlaybackEvent.site_id, PlaybackEvent.outbox).in_(chunk),
+                    PlaybackEvent.seq > floor,
+                )
+                .order_by(PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq)
             )
-            .order_by(PlaybackEvent.seq)
-        )
-        for seq in seqs:
-            if seq != cursor.acked_seq + 1:
-                break
-            cursor.acked_seq = seq
-        return Ack(site=site, outbox=outbox, seq=cursor.acked_seq, issued_at=self.clock())
+            for site, outbox, seq in seqs:
+                key = (site, outbox)
+                if seq == moved[key] + 1:
+                    moved[key] = seq
+        new_rows = [
+            {"site_id": s, "outbox": o, "acked_seq": moved[(s, o)]}
+            for s, o in touched
+            if (s, o) not in cursors
+        ]
+        changed = [
+            {"site_id": s, "outbox": o, "acked_seq": moved[(s, o)]}
+            for s, o in touched
+            if (s, o) in cursors and moved[(s, o)] != cursors[(s, o)]
+        ]
+        if new_rows:
+            session.execute(insert(IngestCursor), new_rows)
+        if changed:
+            session.execute(update(IngestCursor), changed)
+        return [Ack(site=s, outbox=o, seq=moved[(s, o)], issued_at=now) for s, o in touched]
+
+
+def health_fields(status: Status) -> dict[str, Any]:
+    """The heartbeat's health fields (issue #4's Status) as Site columns; absent ones left out,
+    except ``last_error``, which an online heartbeat without one clears."""
+    out: dict[str, Any] = {"last_error": status.last_error}
+    if status.disk_free_bytes is not None:
+        out["disk_free_bytes"] = status.disk_free_bytes
+    if status.cpu_temp_c is not None:
+        out["cpu_temp_c"] = status.cpu_temp_c
+    if status.clock_offset_ms is not None:
+        out["clock_offset_ms"] = round(status.clock_offset_ms)
+    return out
+
+
+LOG_COLUMNS = (
+    Playback.id,
+    Playback.site_id,
+    Playback.item_id,
+    Playback.scheduled_at,
+    Playback.started_at,
+    Playback.finished_at,
+    Playback.status,
+    Playback.detail,
+)
+
+
+def fold_event(row: dict[str, Any], event: Event) -> None:
+    """Apply one event to a playback row (a dict of Playback columns)."""
+    if event.scheduled_at and row.get("scheduled_at") is None:
+        row["scheduled_at"] = event.scheduled_at
+    if event.kind == "started":
+        row["started_at"] = event.at
+        if row["status"] not in TERMINAL:
+            row["status"] = "started"
+        return
+    if event.kind in ("finished", "interrupted"):
+        row["finished_at"] = event.at
+    row["status"] = event.kind
+    if event.detail:
+        row["detail"] = event.detail
+
+
+def _event_row(event: Event, received_at: datetime) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "site_id": event.site,
+        "outbox": event.outbox,
+        "seq": event.seq,
+        "kind": event.kind,
+        "at": event.at,
+        "item_id": event.item_id,
+        "announcement_id": event.announcement_id,
+        "scheduled_at": event.scheduled_at,
+        "detail": event.detail,
+        "received_at": received_at,
+    }
+
+
+def _chunks(items: list[T], size: int = CHUNK) -> Iterator[list[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Date,
     DateTime,
@@ -126,6 +127,14 @@ class Site(Base):
     state_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reported_plan_version: Mapped[int] = mapped_column(default=0)
     agent_version: Mapped[str] = mapped_column(String(64), default="")
+    # Site health (issue #6): where it is, and what its status heartbeat last said.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disk_free_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_temp_c: Mapped[float | None]
+    clock_offset_ms: Mapped[int | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
 
     zones: Mapped[list[Zone]] = relationship(secondary=site_zones, back_populates="sites")
 
@@ -242,6 +251,10 @@ class Playback(Base):
     __table_args__ = (
         UniqueConstraint("site_id", "item_id", name="uq_playback_site_item"),
         Index("ix_playbacks_scheduled_at", "scheduled_at"),
+        # The officers' common views at 10 M rows (issue #6, bench/RESULTS.md).
+        Index("ix_playbacks_site_scheduled", "site_id", "scheduled_at"),
+        Index("ix_playbacks_announcement_scheduled", "announcement_id", "scheduled_at"),
+        Index("ix_playbacks_status_scheduled", "status", "scheduled_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,271 @@
+"""The filtered playback log: one query builder shared by the page, the exports and the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from broadcaster.models import (
+    Announcement,
+    Campaign,
+    Playback,
+    Site,
+    Zone,
+    site_zones,
+)
+
+SORTS = {
+    "scheduled": Playback.scheduled_at,
+    "site": Playback.site_id,
+    "status": Playback.status,
+    "announcement": Playback.announcement_id,
+}
+PER_PAGE_CHOICES = (25, 50, 100, 200)
+COUNT_CAP = 10_000  # counting beyond this is slow at 10 M rows and tells an officer nothing
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What an officer asked for; every field maps 1:1 to a query-string parameter."""
+
+    start: date | None = None  # local dates, inclusive
+    end: date | None = None
+    commune: str = ""
+    zone: str = ""
+    site: str = ""
+    announcement: int | None = None
+    campaign: int | None = None
+    category: str = ""
+    priority: str = ""
+    status: str = ""
+    sort: str = "scheduled"
+    desc: bool = True
+    page: int = 1
+    per_page: int = 50
+
+    @classmethod
+    def from_args(cls, args: Any) -> LogFilter:
+        """Build from a query-string mapping, ignoring what does not parse."""
+
+        def day(name: str) -> date | None:
+            try:
+                return date.fromisoformat(str(args.get(name, "")))
+            except ValueError:
+                return None
+
+        def integer(name: str, default: int | None = None) -> int | None:
+            try:
+                return int(args.get(name, ""))
+            except (TypeError, ValueError):
+                return default
+
+        sort = str(args.get("sort", "scheduled"))
+        per_page = integer("per_page", 50) or 50
+        return cls(
+            start=day("start"),
+            end=day("end"),
+            commune=str(args.get("commune", "")).strip(),
+            zone=str(args.get("zone", "")).strip(),
+            site=str(args.get("site", "")).strip(),
+            announcement=integer("announcement"),
+            campaign=integer("campaign"),
+            category=str(args.get("category", "")).strip(),
+            priority=str(args.get("priority", "")).strip(),
+            status=str(args.get("status", "")).strip(),
+            sort=sort if sort in SORTS else "scheduled",
+            desc=str(args.get("dir", "desc")) != "asc",
+            page=max(1, integer("page", 1) or 1),
+            per_page=per_page if per_page in PER_PAGE_CHOICES else 50,
+        )
+
+    def to_args(self, **changes: Any) -> dict[str, str]:
+        """The query-string parameters of this view (the permalink), defaults left out."""
+        f = replace(self, **changes) if changes else self
+        out: dict[str, str] = {}
+        default = LogFilter()
+        for fld in fields(f):
+            value = getattr(f, fld.name)
+            if value == getattr(default, fld.name) or value in (None, ""):
+                continue
+            if fld.name == "desc":
+                out["dir"] = "desc" if value else "asc"
+            else:
+                out[fld.name] = value.isoformat() if isinstance(value, date) else str(value)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("start", "end"):
+            d[k] = d[k].isoformat() if d[k] else None
+        return d
+
+
+@dataclass(frozen=True)
+class LogRow:
+    id: int
+    site_id: str
+    site_name: str
+    item_id: str
+    announcement_id: int | None
+    title: str
+    category: str
+    priority: str
+    campaign: str
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    status: str
+    detail: str
+
+    @property
+    def aired_s(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return max(0.0, (self.finished_at - self.started_at).total_seconds())
+        return None
+
+
+@dataclass(frozen=True)
+class LogPage:
+    rows: list[LogRow]
+    page: int
+    per_page: int
+    has_next: bool
+    total: int  # capped at COUNT_CAP
+    total_capped: bool
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def local_range(start: date | None, end: date | None, tz: str) -> tuple[datetime | None, ...]:
+    """Local dates (end inclusive) → the UTC half-open range [lo, hi)."""
+    zone = ZoneInfo(tz)
+    lo = datetime.combine(start, time(), zone).astimezone(UTC) if start else None
+    hi = datetime.combine(end + timedelta(days=1), time(), zone).astimezone(UTC) if end else None
+    return lo, hi
+
+
+def sites_in(commune: str = "", zone: str = "") -> Select[tuple[str]]:
+    """Ids of the sites in a zone and/or a commune."""
+    q = select(site_zones.c.site_id).distinct()
+    if commune:
+        q = q.join(Zone, Zone.id == site_zones.c.zone_id).where(Zone.commune == commune)
+    if zone:
+        q = q.where(site_zones.c.zone_id == zone)
+    return q
+
+
+def announcements_where(f: LogFilter) -> Select[tuple[int]] | None:
+    """Ids of the announcements matching the announcement-level filters, or None for all."""
+    if not (f.campaign or f.category or f.priority):
+        return None
+    q = select(Announcement.id)
+    if f.campaign:
+        q = q.where(Announcement.campaign_id == f.campaign)
+    if f.priority:
+        q = q.where(Announcement.priority == f.priority)
+    if f.category:
+        in_campaign = select(Campaign.id).where(Campaign.category == f.category)
+        q = q.where(
+            or_(Announcement.category == f.category, Announcement.campaign_id.in_(in_campaign))
+        )
+    return q
+
+
+def filtered(f: LogFilter, tz: str) -> Select[Any]:
+    """The playbacks matching ``f`` (no sort, no paging) as a select of Playback.id."""
+    q = select(Playback.id)
+    return _where(q, f, tz)
+
+
+def _where(q: Select[Any], f: LogFilter, tz: str) -> Select[Any]:
+    lo, hi = local_range(f.start, f.end, tz)
+    if lo is not None:
+        q = q.where(Playback.scheduled_at >= lo)
+    if hi is not None:
+        q = q.where(Playback.scheduled_at < hi)
+    if f.site:
+        q = q.where(Playback.site_id == f.site)
+    if f.commune or f.zone:
+        q = q.where(Playback.site_id.in_(sites_in(f.commune, f.zone)))
+    if f.announcement:
+        q = q.where(Playback.announcement_id == f.announcement)
+    anns = announcements_where(f)
+    if anns is not None:
+        q = q.where(Playback.announcement_id.in_(anns))
+    if f.status:
+        q = q.where(Playback.status == f.status)
+    return q
+
+
+def _rows_query(f: LogFilter, tz: str) -> Select[Any]:
+    q = (
+        select(
+            Playback,
+            Site.name,
+            Announcement.title,
+            Announcement.category,
+            Announcement.priority,
+            Campaign.name,
+        )
+        .outerjoin(Site, Site.id == Playback.site_id)
+        .outerjoin(Announcement, Announcement.id == Playback.announcement_id)
+        .outerjoin(Campaign, Campaign.id == Announcement.campaign_id)
+    )
+    q = _where(q, f, tz)
+    key = SORTS[f.sort]
+    order = [key.desc() if f.desc else key.asc()]
+    if f.sort != "scheduled":
+        order.append(Playback.scheduled_at.desc() if f.desc else Playback.scheduled_at.asc())
+    order.append(Playback.id.desc() if f.desc else Playback.id.asc())
+    return q.order_by(*order)
+
+
+def _row(pb: Playback, site: str | None, title: str | None, cat: str | None, prio: str | None,
+         campaign: str | None) -> LogRow:  # fmt: skip
+    return LogRow(
+        id=pb.id,
+        site_id=pb.site_id,
+        site_name=site or pb.site_id,
+        item_id=pb.item_id,
+        announcement_id=pb.announcement_id,
+        title=title or "",
+        category=cat or "",
+        priority=prio or "",
+        campaign=campaign or "",
+        scheduled_at=pb.scheduled_at,
+        started_at=pb.started_at,
+        finished_at=pb.finished_at,
+        status=pb.status,
+        detail=pb.detail,
+    )
+
+
+def page(session: Session, f: LogFilter, tz: str) -> LogPage:
+    """One page of the filtered, sorted log, and the (capped) number of matching rows."""
+    q = _rows_query(f, tz).limit(f.per_page + 1).offset((f.page - 1) * f.per_page)
+    rows = [_row(*r) for r in session.execute(q)]
+    capped = filtered(f, tz).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    return LogPage(
+        rows=rows[: f.per_page],
+        page=f.page,
+        per_page=f.per_page,
+        has_next=len(rows) > f.per_page,
+        total=min(total, COUNT_CAP),
+        total_capped=total > COUNT_CAP,
+    )
+
+
+def iter_rows(session: Session, f: LogFilter, tz: str, limit: int) -> Iterator[LogRow]:
+    """Every matching row in the view's order, up to ``limit``, streamed in chunks."""
+    q = _rows_query(f, tz).limit(limit).execution_options(yield_per=2000)
+    for r in session.execute(q):
+        yield _row(*r)
