@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 
 from audio.normalize import GLUE, normalize_text
 from audio.normalize.cleanup import is_syllable
-from audio.normalize.lexicon import LexiconError, builtin_lexicon, make_lexicon
+from audio.normalize.lexicon import (
+    LexiconError,
+    builtin_lexicon,
+    make_lexicon,
+    parse_lexicon_file,
+)
 from audio.normalize.numbers import read_number
 
 SAMPLES = Path("/work/shared/samples/announcements.yaml")
@@ -333,3 +338,21 @@ def test_any_integer_written_with_dots_reads_like_the_number(n: int) -> None:
 @given(st.text(alphabet=st.sampled_from("0123456789 .,/-:h%ĐđUBNDabc"), max_size=40))
 def test_never_fails_and_leaves_no_digits(text: str) -> None:
     assert not re.search(r"\d", normalize_text(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "BQLDA: ban quản lý dự án\nĐắk: đắc\n",
+        'term,spoken\nBQLDA,ban quản lý dự án\nĐắk,"đắc"\n',
+        "# comment\nBQLDA, ban quản lý  dự án\nĐắk,đắc\n",
+    ],
+)
+def test_lexicon_import_files(text: str) -> None:
+    assert parse_lexicon_file(text) == {"BQLDA": "ban quản lý dự án", "Đắk": "đắc"}
+
+
+@pytest.mark.parametrize("text", ["- a\n- b\n", "a: [1\n", "x y,z\n"])
+def test_bad_lexicon_import_files(text: str) -> None:
+    with pytest.raises(LexiconError):
+        parse_lexicon_file(text)
