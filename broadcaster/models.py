@@ -389,3 +389,15 @@ class SiteAlert(Base):
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LexiconEntry(Base):
+    """An admin's pronunciation: a written term (e.g. an abbreviation) and its spoken form."""
+
+    __tablename__ = "lexicon_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(64), unique=True)
+    spoken: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
