@@ -1,22 +1,27 @@
 """Materialize each site's plan: the approved airings within the horizon, as wire PlanItems.
 
 Only approved announcements with rendered audio are ever considered: this is the second guard
-(after the workflow) that nothing unapproved reaches a speaker.
+(after the workflow) that nothing unapproved reaches a speaker. Recurring items are expanded in
+the commune's local time (schedules.recurrence), slot items are placed into their slot window
+(schedules.slots), and each site's airings are packed so that none overlap (schedules.conflicts).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from broadcaster.models import Announcement, ScheduleItem, Site, Zone
+from broadcaster.models import Announcement, Relay, ScheduleItem, Site, Slot, Zone
 from broadcaster.wire.messages import Media as WireMedia
 from broadcaster.wire.messages import PlanItem
+from schedules.conflicts import Busy, Candidate, Clash, Placed, pack
+from schedules.recurrence import DEFAULT_TZ, daily_times, item_occurrences, to_local, to_utc
+from schedules.slots import SEARCH_DAYS, SlotSpec, next_window
 
 # Airings that started this long ago stay in the plan, so an agent that reconnects late
 # can still report them as skipped instead of never hearing of them.
@@ -28,77 +33,229 @@ class Airing:
     """One approved airing of one announcement, before it is split per site."""
 
     item_id: str
-    start: datetime
+    start: datetime  # nominal: the fixed time, or the slot window's start
     announcement: Announcement
     site_ids: frozenset[str]
+    window_end: datetime | None = None  # set for slot airings
+
+    @property
+    def duration(self) -> timedelta:
+        media = self.announcement.media
+        return timedelta(milliseconds=media.duration_ms if media else 0)
+
+    def candidate(self) -> Candidate:
+        ann = self.announcement
+        return Candidate(
+            key=self.item_id,
+            nominal=self.start,
+            duration=self.duration,
+            priority=ann.priority,
+            campaign_id=ann.campaign_id,
+            approved_at=ann.decided_at,
+            window_end=self.window_end,
+            payload=self,
+        )
+
+
+@dataclass(frozen=True)
+class RelayAiring:
+    """One relay of a radio stream: busy time on its sites (not a plan item yet)."""
+
+    relay: Relay
+    start: datetime
+    end: datetime
+    site_ids: frozenset[str]
+
+
+@dataclass
+class SitePlan:
+    """One site's packed airings, what clashed, and its relays."""
+
+    site_id: str
+    placed: list[Placed] = field(default_factory=list)
+    clashes: list[Clash] = field(default_factory=list)
+    relays: list[RelayAiring] = field(default_factory=list)
 
 
 def media_url(public_url: str, sha256: str, ext: str) -> str:
     return f"{public_url.rstrip('/')}/media/{sha256}.{ext}"
 
 
-def approved_airings(session: Session, start: datetime, end: datetime) -> list[Airing]:
-    """Approved airings whose start lies in [start, end)."""
-    rows = session.scalars(
+def _item_query(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+    recurring_or_slot = or_(ScheduleItem.rrule != "", ScheduleItem.slot_id.is_not(None))
+    return (
         select(ScheduleItem)
         .join(ScheduleItem.announcement)
         .where(
             Announcement.status == "approved",
             Announcement.media_sha256.is_not(None),
-            ScheduleItem.start_at >= start,
-            ScheduleItem.start_at < end,
+            or_(
+                ScheduleItem.start_at.between(start, end),
+                recurring_or_slot & (ScheduleItem.start_at < end),
+            ),
+            or_(ScheduleItem.valid_until.is_(None), ScheduleItem.valid_until >= start),
         )
         .options(
             selectinload(ScheduleItem.announcement)
             .selectinload(Announcement.zones)
             .selectinload(Zone.sites),
             selectinload(ScheduleItem.announcement).selectinload(Announcement.media),
+            selectinload(ScheduleItem.slot),
         )
         .order_by(ScheduleItem.start_at, ScheduleItem.id)
     )
-    out = []
-    for item in rows:
-        ann = item.announcement
-        sites = frozenset(s.id for z in ann.zones for s in z.sites)
-        out.append(Airing(item.occurrence_id(item.start_at), item.start_at, ann, sites))
+
+
+def item_airings(
+    item: ScheduleItem, start: datetime, end: datetime, tz: str = DEFAULT_TZ
+) -> list[Airing]:
+    """The airings of one schedule item whose nominal start lies in [start, end)."""
+    ann = item.announcement
+    sites = frozenset(s.id for z in ann.zones for s in z.sites)
+    if item.slot is None:
+        return [
+            Airing(item.occurrence_id(t), t, ann, sites)
+            for t in item_occurrences(item, start, end, tz=tz)
+        ]
+    spec = SlotSpec.of(item.slot)
+    out: dict[str, Airing] = {}
+    # An occurrence asks for the next slot window; look back far enough to catch it.
+    for t in item_occurrences(item, start - timedelta(days=SEARCH_DAYS), end, tz=tz):
+        w = next_window(spec, t, tz)
+        if w is None or not start <= w.start < end:
+            continue
+        if item.valid_until is not None and w.start > item.valid_until:
+            continue
+        key = item.occurrence_id(w.start)
+        out.setdefault(key, Airing(key, w.start, ann, sites, w.end))
+    return list(out.values())
+
+
+def approved_airings(
+    session: Session, start: datetime, end: datetime, *, tz: str = DEFAULT_TZ
+) -> list[Airing]:
+    """Approved airings whose nominal start lies in [start, end)."""
+    out: list[Airing] = []
+    for item in session.scalars(_item_query(start, end)):
+        out.extend(item_airings(item, start, end, tz))
+    out.sort(key=lambda a: (a.start, a.item_id))
     return out
+
+
+def relay_airings(
+    session: Session, start: datetime, end: datetime, *, tz: str = DEFAULT_TZ
+) -> list[RelayAiring]:
+    """Active relays overlapping [start, end)."""
+    relays = session.scalars(
+        select(Relay)
+        .where(Relay.active.is_(True))
+        .options(selectinload(Relay.zones).selectinload(Zone.sites))
+    )
+    out = []
+    first = to_local(start - timedelta(days=1), tz).date()
+    last = to_local(end, tz).date()
+    for relay in relays:
+        sites = frozenset(s.id for z in relay.zones for s in z.sites)
+        for local in daily_times(relay.weekdays, relay.start, first, last):
+            s = to_utc(local, tz)
+            e = s + timedelta(seconds=relay.duration_s)
+            if s < end and e > start:
+                out.append(RelayAiring(relay, s, e, sites))
+    return out
+
+
+def pack_sites(
+    airings: Iterable[Airing],
+    site_ids: Iterable[str],
+    relays: Iterable[RelayAiring] = (),
+) -> dict[str, SitePlan]:
+    """Per-site packed plans; sites with the same airings and relays are packed once."""
+    airings, relays = list(airings), list(relays)
+    by_site: dict[str, list[int]] = defaultdict(list)
+    relays_by_site: dict[str, list[int]] = defaultdict(list)
+    for i, a in enumerate(airings):
+        for s in a.site_ids:
+            by_site[s].append(i)
+    for i, r in enumerate(relays):
+        for s in r.site_ids:
+            relays_by_site[s].append(i)
+    cache: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[list[Placed], list[Clash]]] = {}
+    out: dict[str, SitePlan] = {}
+    for site_id in site_ids:
+        sig = (tuple(by_site.get(site_id, ())), tuple(relays_by_site.get(site_id, ())))
+        if sig not in cache:
+            busy = [
+                Busy(f"relay-{relays[i].relay.id}", relays[i].start, relays[i].end) for i in sig[1]
+            ]
+            cache[sig] = pack((airings[i].candidate() for i in sig[0]), busy)
+        placed, clashes = cache[sig]
+        out[site_id] = SitePlan(site_id, placed, clashes, [relays[i] for i in sig[1]])
+    return out
+
+
+def to_plan_items(placed: Iterable[Placed], public_url: str) -> list[PlanItem]:
+    """Wire items for packed airings, sorted by start."""
+    items = []
+    for p in placed:
+        a: Airing = p.candidate.payload
+        media = a.announcement.media
+        assert media is not None  # approved_airings only returns rendered announcements
+        items.append(
+            PlanItem(
+                id=a.item_id,
+                start=p.start,
+                title=a.announcement.title,
+                announcement_id=a.announcement.id,
+                priority=a.announcement.priority,
+                media=WireMedia(
+                    sha256=media.sha256,
+                    url=media_url(public_url, media.sha256, media.ext),
+                    size=media.size,
+                    duration_ms=media.duration_ms,
+                ),
+            )
+        )
+    items.sort(key=lambda i: (i.start, i.id))
+    return items
 
 
 def split_by_site(
     airings: Iterable[Airing], site_ids: Iterable[str], public_url: str
 ) -> dict[str, list[PlanItem]]:
-    """Per-site plan items, sorted by start; every known site gets an entry (maybe empty)."""
-    plans: dict[str, list[PlanItem]] = defaultdict(list)
-    for site_id in site_ids:
-        plans[site_id] = []
-    for a in airings:
-        media = a.announcement.media
-        assert media is not None  # approved_airings only returns rendered announcements
-        item = PlanItem(
-            id=a.item_id,
-            start=a.start,
-            title=a.announcement.title,
-            announcement_id=a.announcement.id,
-            priority=a.announcement.priority,
-            media=WireMedia(
-                sha256=media.sha256,
-                url=media_url(public_url, media.sha256, media.ext),
-                size=media.size,
-                duration_ms=media.duration_ms,
-            ),
-        )
-        for site_id in a.site_ids:
-            if site_id in plans:
-                plans[site_id].append(item)
-    for items in plans.values():
-        items.sort(key=lambda i: (i.start, i.id))
-    return dict(plans)
+    """Per-site plan items, packed without overlaps; every known site gets an entry."""
+    plans = pack_sites(airings, site_ids)
+    return {s: to_plan_items(p.placed, public_url) for s, p in plans.items()}
+
+
+def site_plans(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    tz: str = DEFAULT_TZ,
+    site_ids: Iterable[str] | None = None,
+) -> dict[str, SitePlan]:
+    """Packed plans (with clashes and relays) for the given sites (default: all)."""
+    ids = list(site_ids) if site_ids is not None else list(session.scalars(select(Site.id)))
+    airings = approved_airings(session, start, end, tz=tz)
+    relays = relay_airings(session, start, end, tz=tz)
+    return pack_sites(airings, ids, relays)
 
 
 def materialize(
-    session: Session, now: datetime, horizon: timedelta, public_url: str
+    session: Session,
+    now: datetime,
+    horizon: timedelta,
+    public_url: str,
+    *,
+    tz: str = DEFAULT_TZ,
+    site_ids: Iterable[str] | None = None,
 ) -> dict[str, list[PlanItem]]:
     """Every site's plan items from ``now - PAST_GRACE`` to ``now + horizon``."""
-    site_ids = list(session.scalars(select(Site.id)))
-    airings = approved_airings(session, now - PAST_GRACE, now + horizon)
-    return split_by_site(airings, site_ids, public_url)
+    plans = site_plans(session, now - PAST_GRACE, now + horizon, tz=tz, site_ids=site_ids)
+    return {s: to_plan_items(p.placed, public_url) for s, p in plans.items()}
+
+
+def slot_specs(session: Session) -> list[SlotSpec]:
+    """Every programme slot as a detached spec."""
+    return [SlotSpec.of(s) for s in session.scalars(select(Slot).order_by(Slot.start, Slot.id))]

@@ -11,22 +11,25 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from audio.render import Rendered, render_text
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audio.render import Rendered, render_text
 from audio.store import MediaStore
 from audio.tts import make_engine
 from broadcaster.config import Settings
 from broadcaster.models import (
     PRIORITIES,
     Announcement,
+    Campaign,
     Media,
     ScheduleItem,
+    Slot,
     User,
     Zone,
     utcnow,
 )
+from schedules.recurrence import DEFAULT_TZ, RecurrenceError, next_occurrence, validate_rrule
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +42,35 @@ MIN_LEAD = timedelta(seconds=10)
 
 
 class WorkflowError(ValueError):
-    """The request is invalid in the announcement's current state; the message says why."""
+    """The request is invalid in the announcement's current state; the message says why.
+
+    ``code`` is a stable identifier (e.g. ``"title-empty"``) that the web translates; ``params``
+    holds the values the message names (ids, counts, states).
+    """
+
+    def __init__(self, message: str, code: str = "invalid", **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), str(self), self.code, self.params))
 
 
 class NotAllowed(PermissionError):
-    """The user may not do this to this announcement."""
+    """The user may not do this to this announcement; ``code`` is stable for translation."""
+
+    def __init__(self, message: str, code: str = "not-allowed", **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), str(self), self.code, self.params))
+
+
+def _rebuild(cls: type, message: str, code: str, params: dict[str, object]) -> Exception:
+    return cls(message, code, **params)  # type: ignore[no-any-return]
 
 
 def make_renderer(settings: Settings) -> Renderer:
@@ -68,23 +95,43 @@ def create_announcement(
     priority: str = "normal",
     category: str = "",
     max_chars: int = 5000,
+    rrule: str = "",
+    slot_id: int | None = None,
+    valid_until: datetime | None = None,
+    campaign_id: int | None = None,
 ) -> Announcement:
-    """A new draft with one airing time."""
+    """A new draft airing at ``start_at``: once, or recurring by ``rrule`` from it.
+
+    ``slot_id`` places each airing into the next window of that slot; ``valid_until`` ends
+    every airing after it; ``campaign_id`` attaches the announcement to a campaign.
+    """
     if author.role not in EDIT_ROLES:
-        raise NotAllowed(f"user {author.username!r} ({author.role}) cannot write announcements")
+        raise NotAllowed(
+            f"user {author.username!r} ({author.role}) cannot write announcements", "cannot-write"
+        )
     title, body = title.strip(), body.strip()
     if not title:
-        raise WorkflowError("title is empty")
+        raise WorkflowError("title is empty", "title-empty")
     if len(title) > 200:
-        raise WorkflowError(f"title is {len(title)} characters long; at most 200")
+        raise WorkflowError(
+            f"title is {len(title)} characters long; at most 200", "title-long", n=len(title)
+        )
     if not body:
-        raise WorkflowError("text is empty")
+        raise WorkflowError("text is empty", "text-empty")
     if len(body) > max_chars:
-        raise WorkflowError(f"text is {len(body)} characters long; at most {max_chars}")
+        raise WorkflowError(
+            f"text is {len(body)} characters long; at most {max_chars}",
+            "text-long",
+            n=len(body),
+            max=max_chars,
+        )
     if priority not in PRIORITIES:
-        raise WorkflowError(f"unknown priority {priority!r}")
+        raise WorkflowError(f"unknown priority {priority!r}", "unknown-priority")
     if start_at.tzinfo is None:
-        raise WorkflowError("airing time has no timezone")
+        raise WorkflowError("airing time has no timezone", "naive-time")
+    item = _schedule_item(session, start_at, rrule, slot_id, valid_until)
+    if campaign_id is not None and session.get(Campaign, campaign_id) is None:
+        raise WorkflowError(f"unknown campaign {campaign_id}", "unknown-campaign", id=campaign_id)
     zones = _zones(session, zone_ids)
     ann = Announcement(
         title=title,
@@ -94,8 +141,9 @@ def create_announcement(
         status="draft",
         author_id=author.id,
         zones=zones,
+        campaign_id=campaign_id,
     )
-    ann.schedule.append(ScheduleItem(start_at=start_at))
+    ann.schedule.append(item)
     session.add(ann)
     session.flush()
     logger.info("announcement %d created by %s", ann.id, author.username)
@@ -105,9 +153,13 @@ def create_announcement(
 def submit(session: Session, ann: Announcement, user: User, render: Renderer) -> Announcement:
     """Render the audio and put the announcement in the approvers' queue."""
     if user.id != ann.author_id and user.role != "admin":
-        raise NotAllowed(f"only the author may submit announcement {ann.id}")
+        raise NotAllowed(f"only the author may submit announcement {ann.id}", "not-author")
     if ann.status not in ("draft", "rejected"):
-        raise WorkflowError(f"announcement {ann.id} is {ann.status}; only drafts can be submitted")
+        raise WorkflowError(
+            f"announcement {ann.id} is {ann.status}; only drafts can be submitted",
+            "not-draft",
+            status=ann.status,
+        )
     rendered = render(ann.body)
     media = session.get(Media, rendered.sha256)
     if media is None:
@@ -135,24 +187,30 @@ def approve(
     *,
     start_at: datetime | None = None,
     now: datetime | None = None,
+    tz: str = DEFAULT_TZ,
 ) -> Announcement:
-    """Approve for airing, optionally moving the airing time."""
+    """Approve for airing, optionally moving the (first) airing time."""
     _check_decider(ann, approver)
     if ann.status != "submitted":
         raise WorkflowError(
-            f"announcement {ann.id} is {ann.status}; only submitted ones can be approved"
+            f"announcement {ann.id} is {ann.status}; only submitted ones can be approved",
+            "not-submitted",
+            status=ann.status,
         )
     if ann.media_sha256 is None:
-        raise WorkflowError(f"announcement {ann.id} has no rendered audio")
+        raise WorkflowError(f"announcement {ann.id} has no rendered audio", "no-audio")
     now = now or _now()
     if start_at is not None:
         if start_at.tzinfo is None:
-            raise WorkflowError("airing time has no timezone")
+            raise WorkflowError("airing time has no timezone", "naive-time")
         ann.schedule[0].start_at = start_at
-    first = min(item.start_at for item in ann.schedule)
-    if first < now + MIN_LEAD:
+    # A recurring item is fine while it still has an airing ahead; a one-off needs its time.
+    upcoming = [next_occurrence(item, now + MIN_LEAD, tz=tz) for item in ann.schedule]
+    if all(t is None for t in upcoming):
+        first = min(item.start_at for item in ann.schedule)
         raise WorkflowError(
-            f"the airing time {first.isoformat()} has passed or is too close; choose a later time"
+            f"the airing time {first.isoformat()} has passed or is too close; choose a later time",
+            "too-late",
         )
     ann.status = "approved"
     ann.approver_id = approver.id
@@ -166,11 +224,13 @@ def reject(session: Session, ann: Announcement, approver: User, reason: str) -> 
     _check_decider(ann, approver)
     if ann.status != "submitted":
         raise WorkflowError(
-            f"announcement {ann.id} is {ann.status}; only submitted ones can be rejected"
+            f"announcement {ann.id} is {ann.status}; only submitted ones can be rejected",
+            "not-submitted",
+            status=ann.status,
         )
     reason = reason.strip()
     if not reason:
-        raise WorkflowError("a reason is required to reject")
+        raise WorkflowError("a reason is required to reject", "reason-required")
     ann.status = "rejected"
     ann.approver_id = approver.id
     ann.decided_at = _now()
@@ -182,21 +242,51 @@ def reject(session: Session, ann: Announcement, approver: User, reason: str) -> 
 
 def _check_decider(ann: Announcement, user: User) -> None:
     if user.role not in APPROVE_ROLES:
-        raise NotAllowed(f"user {user.username!r} ({user.role}) cannot approve announcements")
+        raise NotAllowed(
+            f"user {user.username!r} ({user.role}) cannot approve announcements", "cannot-approve"
+        )
     if user.id == ann.author_id:
         raise NotAllowed(
-            f"user {user.username!r} wrote announcement {ann.id} and cannot decide on it"
+            f"user {user.username!r} wrote announcement {ann.id} and cannot decide on it",
+            "own-announcement",
         )
 
 
 def _zones(session: Session, zone_ids: Sequence[str]) -> list[Zone]:
     if not zone_ids:
-        raise WorkflowError("pick at least one zone")
+        raise WorkflowError("pick at least one zone", "no-zone")
     zones = list(session.scalars(select(Zone).where(Zone.id.in_(list(zone_ids)))))
     missing = sorted(set(zone_ids) - {z.id for z in zones})
     if missing:
-        raise WorkflowError(f"unknown zones: {', '.join(missing)}")
+        raise WorkflowError(
+            f"unknown zones: {', '.join(missing)}", "unknown-zones", zones=", ".join(missing)
+        )
     return zones
+
+
+def _schedule_item(
+    session: Session,
+    start_at: datetime,
+    rrule: str,
+    slot_id: int | None,
+    valid_until: datetime | None,
+) -> ScheduleItem:
+    rrule = rrule.strip()
+    if rrule:
+        try:
+            validate_rrule(rrule)
+        except RecurrenceError as exc:
+            raise WorkflowError(str(exc), "bad-rrule") from None
+    if slot_id is not None and session.get(Slot, slot_id) is None:
+        raise WorkflowError(f"unknown slot {slot_id}", "unknown-slot", id=slot_id)
+    if valid_until is not None:
+        if valid_until.tzinfo is None:
+            raise WorkflowError("end date has no timezone", "naive-time")
+        if valid_until < start_at:
+            raise WorkflowError(
+                f"the end {valid_until.isoformat()} is before the first airing", "ends-before-start"
+            )
+    return ScheduleItem(start_at=start_at, rrule=rrule, slot_id=slot_id, valid_until=valid_until)
 
 
 def _now() -> datetime:
