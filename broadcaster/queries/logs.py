@@ -65,11 +65,14 @@ class LogFilter:
             except (TypeError, ValueError):
                 return default
 
+        start, end = day("start"), day("end")
+        if start is None and end is None and day("date"):  # the old one-day filter's links
+            start = end = day("date")
         sort = str(args.get("sort", "scheduled"))
         per_page = integer("per_page", 50) or 50
         return cls(
-            start=day("start"),
-            end=day("end"),
+            start=start,
+            end=end,
             commune=str(args.get("commune", "")).strip(),
             zone=str(args.get("zone", "")).strip(),
             site=str(args.get("site", "")).strip(),

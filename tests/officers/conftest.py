@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +24,7 @@ from broadcaster.models import (
     Zone,
 )
 from schedules.commune import load_commune
+from web import create_app
 
 # 10:00 in Hanoi on 23/11/2026 is 03:00 UTC.
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
@@ -118,3 +121,29 @@ def seeded(any_db_url: str) -> Iterator[Seeded]:
     engine = make_engine(any_db_url)
     yield seed(session_factory(engine))
     engine.dispose()
+
+
+@pytest.fixture
+def seeded_sqlite(db: sessionmaker[Session]) -> Seeded:
+    """The same data on the per-test SQLite database (for the web app)."""
+    return seed(db)
+
+
+@pytest.fixture
+def app(settings, db: sessionmaker[Session], seeded_sqlite: Seeded) -> Iterator[Flask]:
+    def no_renderer(text: str) -> object:
+        raise AssertionError("officer pages never render speech")
+
+    app = create_app(settings, renderer=no_renderer, sessions=db)  # type: ignore[arg-type]
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
+    yield app
+    app.extensions["broadcaster"].close()
+
+
+@pytest.fixture
+def officer(app: Flask) -> Iterator[FlaskClient]:
+    """A client logged in as the demo district officer, in Vietnamese."""
+    with app.test_client() as c:
+        r = c.post("/login", data={"username": "canbo", "password": "canbo1234"})
+        assert r.status_code == 302
+        yield c

@@ -1,42 +1,202 @@
+"""The playback log (filters, sort, paging, permalink, CSV/XLSX) and proof of broadcast."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
 
-from flask import render_template, request
+from flask import Response, abort, render_template, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
+from flask_babel import gettext as _
+from sqlalchemy import select
 
-from broadcaster.models import Announcement, Playback, Site
-from web.i18n import from_local
+from broadcaster.models import PLAYBACK_STATES, PRIORITIES, Announcement, Campaign, Site, Zone
+from broadcaster.queries import proof as proofs
+from broadcaster.queries.logs import PER_PAGE_CHOICES, LogFilter, LogRow, iter_rows, page
+from web.exports.tables import csv_chunks, xlsx_bytes
+from web.i18n import to_local
 from web.logs import bp
-from web.logs.forms import LogFilterForm
+from web.logs.labels import OUTCOME_COLOUR, outcome_text
 from web.security import roles_required
-from web.services import db
+from web.services import db, services
 
-LIMIT = 500
+logger = logging.getLogger(__name__)
+
 REFRESH_SECONDS = 10
+CSV_LIMIT = 500_000
+XLSX_LIMIT = 100_000
+READERS = ("editor", "approver", "officer", "admin")
+
+
+def _tz() -> str:
+    return services().settings.timezone
+
+
+def _choices() -> dict[str, Any]:
+    session = db()
+    cats = set(session.scalars(select(Announcement.category).distinct()))
+    cats |= set(session.scalars(select(Campaign.category).distinct()))
+    return {
+        "communes": sorted(c for c in session.scalars(select(Zone.commune).distinct()) if c),
+        "zones": session.execute(select(Zone.id, Zone.name).order_by(Zone.name)).all(),
+        "sites": session.execute(select(Site.id, Site.name).order_by(Site.name)).all(),
+        "announcements": session.execute(
+            select(Announcement.id, Announcement.title).order_by(Announcement.id.desc()).limit(300)
+        ).all(),
+        "campaigns": session.execute(
+            select(Campaign.id, Campaign.name).order_by(Campaign.name)
+        ).all(),
+        "categories": sorted(c for c in cats if c),
+        "priorities": PRIORITIES,
+        "statuses": PLAYBACK_STATES,
+        "per_page_choices": PER_PAGE_CHOICES,
+    }
 
 
 @bp.route("/")
-@roles_required("editor", "approver", "officer", "admin")
+@roles_required(*READERS)
 def index() -> ResponseReturnValue:
-    form = LogFilterForm(request.args)
-    when = func.coalesce(Playback.scheduled_at, Playback.started_at, Playback.updated_at)
-    query = (
-        select(Playback, Announcement.title, Site.name)
-        .outerjoin(Announcement, Announcement.id == Playback.announcement_id)
-        .outerjoin(Site, Site.id == Playback.site_id)
-        .order_by(when.desc(), Playback.id.desc())
-        .limit(LIMIT)
-    )
-    day = form.date.data if form.validate() else None
-    if day is not None:
-        start = from_local(datetime(day.year, day.month, day.day))
-        query = query.where(when >= start, when < start + timedelta(days=1))
-    rows = [
-        {"pb": pb, "title": title, "site": site_name or pb.site_id}
-        for pb, title, site_name in db().execute(query)
-    ]
+    f = LogFilter.from_args(request.args)
+    result = page(db(), f, _tz())
+    args = f.to_args()
+
+    def link(**changes: Any) -> str:
+        q = f.to_args(**changes)
+        return url_for("logs.index") + ("?" + urlencode(q) if q else "")
+
+    def sort_link(key: str) -> str:
+        desc = not f.desc if f.sort == key else key == "scheduled"
+        return link(sort=key, desc=desc, page=1)
+
     return render_template(
-        "logs/index.html", rows=rows, form=form, refresh=REFRESH_SECONDS, limit=LIMIT
+        "logs/index.html",
+        f=f,
+        result=result,
+        rows=result.rows,
+        refresh=REFRESH_SECONDS if not args else None,
+        permalink=request.host_url.rstrip("/") + link(),
+        link=link,
+        sort_link=sort_link,
+        export_query=urlencode(f.to_args(page=1)),
+        **_choices(),
     )
+
+
+def _local(dt: datetime | None) -> datetime | None:
+    return to_local(dt).replace(tzinfo=None) if dt else None
+
+
+HEADER = (
+    "Mã lượt / Item",
+    "Điểm phát / Site",
+    "Mã điểm / Site id",
+    "Thông báo / Announcement",
+    "Mã thông báo / Id",
+    "Chiến dịch / Campaign",
+    "Lĩnh vực / Category",
+    "Mức ưu tiên / Priority",
+    "Giờ theo lịch / Scheduled",
+    "Bắt đầu / Started",
+    "Kết thúc / Finished",
+    "Thời lượng (giây) / Aired (s)",
+    "Trạng thái / Status",
+    "Ghi chú / Detail",
+)
+
+
+def _cells(r: LogRow) -> Sequence[Any]:
+    return (
+        r.item_id,
+        r.site_name,
+        r.site_id,
+        r.title,
+        r.announcement_id,
+        r.campaign,
+        r.category,
+        r.priority,
+        _local(r.scheduled_at),
+        _local(r.started_at),
+        _local(r.finished_at),
+        round(r.aired_s) if r.aired_s is not None else None,
+        r.status,
+        r.detail,
+    )
+
+
+def _filename(ext: str) -> str:
+    return f"nhat-ky-phat-{datetime.now().strftime('%Y%m%d-%H%M')}.{ext}"  # noqa: DTZ005
+
+
+@bp.route("/export.csv")
+@roles_required(*READERS)
+def export_csv() -> ResponseReturnValue:
+    f = LogFilter.from_args(request.args)
+    session = services().sessions()
+    tz = _tz()
+
+    def generate() -> Iterator[str]:
+        try:
+            yield from csv_chunks(HEADER, (_cells(r) for r in iter_rows(session, f, tz, CSV_LIMIT)))
+        finally:
+            session.close()
+
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename={_filename('csv')}"},
+    )
+
+
+@bp.route("/export.xlsx")
+@roles_required(*READERS)
+def export_xlsx() -> ResponseReturnValue:
+    f = LogFilter.from_args(request.args)
+    rows = (_cells(r) for r in iter_rows(db(), f, _tz(), XLSX_LIMIT))
+    data = xlsx_bytes([("Nhat ky phat", HEADER, rows)])
+    return Response(
+        data,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename={_filename('xlsx')}"},
+    )
+
+
+def _proof(ann_id: int) -> proofs.Proof:
+    try:
+        return proofs.proof_of_broadcast(db(), ann_id)
+    except proofs.NotFound:
+        abort(404)
+
+
+@bp.route("/proof/<int:ann_id>")
+@roles_required(*READERS)
+def proof(ann_id: int) -> ResponseReturnValue:
+    p = _proof(ann_id)
+    return render_template("logs/proof.html", p=p, outcome_text=outcome_text, colour=OUTCOME_COLOUR)
+
+
+@bp.route("/proof/<int:ann_id>.pdf")
+@roles_required(*READERS)
+def proof_pdf(ann_id: int) -> ResponseReturnValue:
+    from web.exports.pdf import PdfFontMissing
+    from web.logs.proof_pdf import proof_pdf as render_pdf
+
+    p = _proof(ann_id)
+    try:
+        data = render_pdf(p)
+    except PdfFontMissing as exc:
+        logger.error("%s", exc)
+        return Response(no_font_message(), status=503, mimetype="text/plain")
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f"attachment; filename=xac-nhan-phat-{ann_id}.pdf",
+        },
+    )
+
+
+def no_font_message() -> str:
+    return _("PDF export needs the DejaVu Sans font (Debian package fonts-dejavu-core).")

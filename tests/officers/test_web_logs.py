@@ -1,0 +1,107 @@
+"""The playback-log page, its exports and proof of broadcast, through the Flask app."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from web.exports import pdf as pdf_module
+
+
+def test_filtered_view_has_a_permalink_and_pages(officer, seeded_sqlite) -> None:
+    page = officer.get("/logs/?site=dai-xa&per_page=25&sort=scheduled&dir=asc").get_data(
+        as_text=True
+    )
+    assert "Đài truyền thanh xã" in page and "Cụm loa thôn 2" not in page.split("<table")[1]
+    assert 'href="http://localhost/logs/?site=dai-xa&amp;sort=scheduled&amp;dir=asc"' not in page
+    assert "/logs/?site=dai-xa&amp;dir=asc" in page  # the permalink keeps only what differs
+    assert "3 lượt phát khớp" in page
+    # sorted ascending by scheduled time: 22/11 07:30 before 23/11 00:30 local
+    assert page.index("22/11/2026 07:30") < page.index("23/11/2026 00:30")
+    assert 'http-equiv="refresh"' not in page  # a filtered view does not jump away
+    one = officer.get("/logs/?per_page=25&status=finished").get_data(as_text=True)
+    assert 'rel="next"' not in one
+
+
+def test_pagination_links(officer) -> None:
+    from broadcaster.queries.logs import LogFilter
+
+    assert LogFilter(page=2).to_args() == {"page": "2"}
+    first = officer.get("/logs/?per_page=25").get_data(as_text=True)
+    assert "Trang 1 / 1" in first
+
+
+def test_csv_export_is_the_filtered_view_in_local_time(officer, seeded_sqlite) -> None:
+    r = officer.get("/logs/export.csv?status=finished&dir=asc")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert "attachment" in r.headers["Content-Disposition"]
+    text = r.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][1] == "Điểm phát / Site"
+    assert [r[12] for r in rows[1:]] == ["finished"] * 3
+    assert rows[1][8] == "2026-11-22 07:30:00" and rows[1][11] == "120"
+    assert "Tiêm phòng cho đàn gia súc" in rows[1][3]
+
+
+def test_xlsx_export(officer, seeded_sqlite) -> None:
+    r = officer.get("/logs/export.xlsx?site=cum-loa-t2")
+    assert r.status_code == 200
+    ws = load_workbook(io.BytesIO(r.data)).active
+    values = list(ws.iter_rows(values_only=True))
+    assert values[0][3] == "Thông báo / Announcement"
+    assert sorted(v[12] for v in values[1:]) == ["failed", "scheduled"]
+    assert {v[2] for v in values[1:]} == {"cum-loa-t2"}
+
+
+def test_proof_of_broadcast_page(officer, seeded_sqlite) -> None:
+    page = officer.get(f"/logs/proof/{seeded_sqlite.vaccine}").get_data(as_text=True)
+    assert "Xác nhận phát thanh" in page
+    assert 'id="coverage">33%' in page  # 1 of 3 targeted sites played fully
+    assert "Phát một phần (bị ngắt)" in page
+    assert "Không phát: phát lỗi" in page
+    assert officer.get("/logs/proof/9999").status_code == 404
+
+
+@pytest.fixture
+def pdftoppm() -> str:
+    exe = shutil.which("pdftoppm")
+    if exe is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    return exe
+
+
+def test_proof_pdf_has_vietnamese_text(officer, seeded_sqlite, tmp_path: Path) -> None:
+    r = officer.get(f"/logs/proof/{seeded_sqlite.flood}.pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    assert r.data.startswith(b"%PDF") and b"DejaVuSans" in r.data
+    pdf = tmp_path / "proof.pdf"
+    pdf.write_bytes(r.data)
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        text = " ".join(text.split())
+        assert "Cảnh báo lũ quét" in text and "Độ phủ" in text
+        assert "Đài truyền thanh xã" in text
+
+
+def test_proof_pdf_without_the_font_is_a_clear_error(
+    officer, seeded_sqlite, monkeypatch, tmp_path
+) -> None:
+    from reportlab.pdfbase import pdfmetrics
+
+    monkeypatch.setattr(pdf_module, "FONT_DIR", tmp_path)
+    monkeypatch.setattr(pdfmetrics, "getRegisteredFontNames", lambda: [])
+    r = officer.get(f"/logs/proof/{seeded_sqlite.flood}.pdf")
+    assert r.status_code == 503 and "fonts-dejavu-core" in r.get_data(as_text=True)
+
+
+def test_log_requires_login(app) -> None:
+    assert app.test_client().get("/logs/export.csv").status_code == 302

@@ -1,0 +1,1 @@
+"""File exports of officers' views: CSV, XLSX (openpyxl) and PDF (reportlab, DejaVu Sans)."""

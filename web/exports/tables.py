@@ -1,0 +1,62 @@
+"""Tabular exports: CSV streamed row by row, XLSX written in openpyxl's write-only mode."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+Cell = str | int | float | datetime | None
+
+
+def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterator[str]:
+    """CSV text in chunks, with a BOM so that Excel opens UTF-8 Vietnamese correctly."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    buf.write("\ufeff")
+    writer.writerow(header)
+    for n, row in enumerate(rows, 1):
+        writer.writerow(["" if v is None else _text(v) for v in row])
+        if n % 1000 == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+def _text(v: Cell) -> str:
+    if isinstance(v, datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
+    return str(v)
+
+
+def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Cell]]]]) -> bytes:
+    """An XLSX workbook with one sheet per (title, header, rows); datetimes must be naive."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    for title, header, rows in sheets:
+        ws = wb.create_sheet(title=title[:31])
+        bold = []
+        for h in header:
+            c = WriteOnlyCell(ws, value=h)
+            c.font = Font(bold=True)
+            bold.append(c)
+        ws.append(bold)
+        for row in rows:
+            ws.append([_xlsx_value(ws, v, WriteOnlyCell) for v in row])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _xlsx_value(ws: Any, v: Cell, cell_type: Any) -> Any:
+    if isinstance(v, datetime):
+        c = cell_type(ws, value=v.replace(tzinfo=None))
+        c.number_format = "dd/mm/yyyy hh:mm:ss"
+        return c
+    return v
