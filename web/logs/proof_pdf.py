@@ -25,15 +25,7 @@ def proof_pdf(p: Proof) -> bytes:
     doc.para(f"Lập lúc / Generated: {format_local(p.generated_at)}")
     rows, colours = [], []
     for s in p.sites:
-        airings = (
-            "\n".join(
-                f"{format_local(a.scheduled_at)} → {a.status}"
-                f" ({format_local(a.started_at, '%H:%M:%S')}–"
-                f"{format_local(a.finished_at, '%H:%M:%S')})" + (f" {a.detail}" if a.detail else "")
-                for a in s.airings
-            )
-            or "—"
-        )
+        airings = "\n".join(_airing(a) for a in s.airings) or "—"
         rows.append([s.site_name, ", ".join(s.zones), outcome_text(s.outcome, s.reason), airings])
         colours.append(OUTCOME_COLOUR.get(s.outcome))
     doc.table(
