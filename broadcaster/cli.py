@@ -23,7 +23,10 @@ def _setup_logging(verbose: bool) -> None:
 
 # Command groups that live with the part they drive ("name": "module:attribute"). They are
 # imported only when used, so `broadcaster agent` works on a Pi without the server packages.
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "normalize": "audio.commands:normalize_command",
+    "render": "audio.commands:render_command",
+}
 
 
 class LazyGroup(click.Group):

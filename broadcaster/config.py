@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -15,6 +16,11 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "BROADCASTER_"
+TTS_ENGINES = ("gtts", "espeak", "piper", "offline", "auto")
+TTS_VOICES = ("north", "central", "south")
+AUDIO_FORMATS = ("mp3", "opus")
+# Paths anchored at the working directory when relative.
+PATH_KEYS = ("media_dir", "signing_key_file", "render_cache_dir")
 
 
 class ConfigError(ValueError):
@@ -45,21 +51,62 @@ class Settings:
     plan_horizon_hours: int = 48
     plan_publish_interval_s: float = 3.0
     # Audio
-    tts_engine: str = "auto"  # gtts | espeak | auto (gtts, falling back to espeak)
+    # gtts | espeak | piper | offline (piper when installed, else espeak) | auto (gtts, then offline)
+    tts_engine: str = "auto"
     tts_timeout_s: float = 10.0
     max_text_chars: int = 5000
+    tts_voice: str = "north"  # espeak-ng's regional Vietnamese voice: north | central | south
+    piper_model: str = ""  # a Piper voice model (.onnx) an admin installed; empty: no Piper
+    piper_executable: str = "piper"
+    render_cache_dir: str = "instance/render-cache"  # synthesized sentences, by engine and voice
+    render_cache_max_bytes: int = 512 * 1024 * 1024
+    loudness_target_lufs: float = -16.0  # integrated loudness of every mastered file
+    true_peak_db: float = -1.5  # true-peak ceiling (dBTP)
+    audio_format: str = "mp3"  # mp3 | opus
+    audio_bitrate: str = "64k"
+    recording_max_bytes: int = 20 * 1024 * 1024  # uploaded or browser-recorded voice clips
+    recording_max_seconds: float = 600.0
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
     def validate(self) -> Settings:
-        if self.tts_engine not in ("gtts", "espeak", "auto"):
-            raise ConfigError(f"tts_engine must be gtts, espeak or auto, not {self.tts_engine!r}")
+        if self.tts_engine not in TTS_ENGINES:
+            raise ConfigError(
+                f"tts_engine must be one of {', '.join(TTS_ENGINES)}, not {self.tts_engine!r}"
+            )
+        if self.tts_engine == "piper" and not self.piper_model:
+            raise ConfigError("tts_engine is piper but piper_model (the voice model file) is empty")
+        self._validate_audio()
         if self.plan_horizon_hours < 1:
             raise ConfigError("plan_horizon_hours must be at least 1")
         if not self.topic_root or self.topic_root.endswith("/") or "#" in self.topic_root:
             raise ConfigError(f"topic_root {self.topic_root!r} is not a valid topic prefix")
         return self
+
+    def _validate_audio(self) -> None:
+        if self.tts_voice not in TTS_VOICES:
+            raise ConfigError(
+                f"tts_voice must be one of {', '.join(TTS_VOICES)}, not {self.tts_voice!r}"
+            )
+        if self.audio_format not in AUDIO_FORMATS:
+            raise ConfigError(f"audio_format must be mp3 or opus, not {self.audio_format!r}")
+        if not re.fullmatch(r"[1-9][0-9]{0,2}k", self.audio_bitrate):
+            raise ConfigError(f"audio_bitrate must look like 64k, not {self.audio_bitrate!r}")
+        if not -40.0 <= self.loudness_target_lufs <= -5.0:
+            raise ConfigError(
+                f"loudness_target_lufs must be -40..-5 LUFS, not {self.loudness_target_lufs}"
+            )
+        if not -9.0 <= self.true_peak_db <= 0.0:
+            raise ConfigError(f"true_peak_db must be -9..0 dBTP, not {self.true_peak_db}")
+        if self.render_cache_max_bytes < 0:
+            raise ConfigError("render_cache_max_bytes must be 0 or more")
+        if self.recording_max_bytes < 1024:
+            raise ConfigError("recording_max_bytes must be at least 1024")
+        if not 1.0 <= self.recording_max_seconds <= 3600.0:
+            raise ConfigError(
+                f"recording_max_seconds must be 1..3600, not {self.recording_max_seconds}"
+            )
 
     @classmethod
     def load(
@@ -76,7 +123,7 @@ class Settings:
         values.update(overrides)
         # Relative paths are relative to where the process starts, not to whichever module
         # happens to open them (Flask's send_file would resolve against the app package).
-        for key in ("media_dir", "signing_key_file"):
+        for key in PATH_KEYS:
             values[key] = os.path.abspath(values.get(key, _FIELDS[key].default))
         return cls(**values).validate()
 
