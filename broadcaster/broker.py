@@ -52,6 +52,7 @@ def acl_lines(topics: Topics, agents: Iterable[AgentAccount]) -> list[str]:
     for a in agents:
         lines += [
             f"user {a.username}",
+            f"topic read {topics.keys()}",
             f"topic read {topics.plan(a.site)}",
             f"topic read {topics.site_cmd(a.site)}",
             f"topic read {topics.ack(a.site)}",

@@ -20,7 +20,7 @@ from typing import Any
 
 from broadcaster.wire.topics import valid_id
 
-PLAYERS = ("mpv", "file")
+PLAYERS = ("mpv", "aplay", "file")
 
 
 class ConfigError(ValueError):
@@ -39,12 +39,27 @@ class AgentConfig:
     mqtt_port: int = 1883
     mqtt_username: str = ""
     mqtt_password: str = ""
+    mqtt_tls: bool = False  # TLS to the broker (port 8883 by convention)
+    mqtt_ca_file: str = ""  # CA certificate that signed the broker's; "" = the system's CAs
     topic_root: str = "loa/v1"
-    player: str = "mpv"  # "mpv" plays on the speaker; "file" writes WAVs (demo, tests)
+    player: str = "mpv"  # "mpv"/"aplay" play on the speaker; "file" writes WAVs (demo, tests)
     output_dir: str = ""  # where the file player writes WAVs
+    alsa_device: str = ""  # aplay -D device ("" = default)
     late_grace_s: float = 30.0
     http_timeout_s: float = 15.0
     keepalive_s: int = 30
+    heartbeat_s: float = 60.0  # retained status with health this often
+    cache_max_bytes: int = 2 * 1024**3  # media cache budget (LRU); 0 = unbounded
+    prefetch_horizon_h: float = 48.0
+    prefetch_retry_s: float = 5.0  # first retry after a failed download, doubling…
+    prefetch_max_retry_s: float = 600.0  # …up to this
+    relay_pin: int = -1  # BCM GPIO of the amplifier relay; -1 = no relay
+    relay_active_low: bool = False
+    relay_pre_roll_s: float = 1.0  # relay on this long before a start
+    relay_post_roll_s: float = 5.0  # and off this long after the last item
+    mixer_control: str = "Master"  # amixer control for per-item volume
+    mixer_card: str = ""  # amixer -c card ("" = default)
+    default_volume: int = -1  # set at start (0..100); -1 = leave the mixer as it is
 
     def __post_init__(self) -> None:
         # Accept lists from callers and TOML; keep tuples so the frozen config stays immutable.
@@ -65,6 +80,10 @@ class AgentConfig:
             if expected is tuple:
                 if not all(isinstance(v, str) for v in value):
                     raise ConfigError(f"{f.name} must be a list of strings")
+                continue
+            if expected is bool:
+                if not isinstance(value, bool):
+                    raise ConfigError(f"{f.name} must be true or false, not {value!r}")
                 continue
             if not isinstance(value, expected) or isinstance(value, bool):
                 raise ConfigError(f"{f.name} must be of type {expected.__name__}, not {value!r}")
@@ -94,6 +113,18 @@ class AgentConfig:
             raise ConfigError(f"topic_root {self.topic_root!r} is not a valid topic prefix")
         if self.late_grace_s < 0 or self.http_timeout_s <= 0 or self.keepalive_s < 5:
             raise ConfigError("late_grace_s, http_timeout_s or keepalive_s is out of range")
+        if self.heartbeat_s < 1 or self.cache_max_bytes < 0 or self.prefetch_horizon_h <= 0:
+            raise ConfigError("heartbeat_s, cache_max_bytes or prefetch_horizon_h is out of range")
+        if not 0 < self.prefetch_retry_s <= self.prefetch_max_retry_s:
+            raise ConfigError("prefetch_retry_s must be > 0 and <= prefetch_max_retry_s")
+        if self.relay_pin < -1 or self.relay_pin > 63:
+            raise ConfigError(f"relay_pin {self.relay_pin} is not a GPIO number (or -1)")
+        if self.relay_pre_roll_s < 0 or self.relay_post_roll_s < 0:
+            raise ConfigError("relay_pre_roll_s and relay_post_roll_s must be >= 0")
+        if not -1 <= self.default_volume <= 100:
+            raise ConfigError("default_volume must be -1 or 0..100")
+        if self.mqtt_ca_file and not self.mqtt_tls:
+            raise ConfigError("mqtt_ca_file is set but mqtt_tls is false")
 
     @property
     def state_path(self) -> Path:
@@ -157,12 +188,27 @@ _TYPES: dict[str, type] = {
     "mqtt_port": int,
     "mqtt_username": str,
     "mqtt_password": str,
+    "mqtt_tls": bool,
+    "mqtt_ca_file": str,
     "topic_root": str,
     "player": str,
     "output_dir": str,
+    "alsa_device": str,
     "late_grace_s": float,
     "http_timeout_s": float,
     "keepalive_s": int,
+    "heartbeat_s": float,
+    "cache_max_bytes": int,
+    "prefetch_horizon_h": float,
+    "prefetch_retry_s": float,
+    "prefetch_max_retry_s": float,
+    "relay_pin": int,
+    "relay_active_low": bool,
+    "relay_pre_roll_s": float,
+    "relay_post_roll_s": float,
+    "mixer_control": str,
+    "mixer_card": str,
+    "default_volume": int,
 }
 
 

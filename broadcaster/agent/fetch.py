@@ -1,7 +1,13 @@
 """Media download and verification: nothing is played unless its sha256 matches the plan.
 
 Files live in ``state_dir/media/<sha256>.<ext>``. A download goes to a temporary file in the same
-folder and is renamed into place only after its hash checks out; a mismatch deletes it.
+folder and is renamed into place only after its hash checks out; a mismatch deletes it. Every
+play re-hashes the file: a corrupt or truncated one is deleted and fetched again, never played.
+
+The cache is an LRU bounded in bytes (``max_bytes``): after each download the least recently
+used files are deleted until the total fits, except those the plan still needs (``pinned``).
+The :class:`Prefetcher` fetches what the plan needs within the horizon (48 h by default),
+soonest first, and retries failures with exponential backoff.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import tempfile
 import threading
 import urllib.request
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
@@ -55,13 +61,26 @@ def _extension(url: str) -> str:
 class MediaCache:
     """Fetches and verifies media files; safe to call from several threads."""
 
-    def __init__(self, media_dir: Path, timeout_s: float, index: Store | None = None) -> None:
+    def __init__(
+        self,
+        media_dir: Path,
+        timeout_s: float,
+        index: Store | None = None,
+        *,
+        max_bytes: int = 0,
+        pinned: Callable[[], set[str]] = set,
+    ) -> None:
         self.media_dir = media_dir
         self.timeout_s = timeout_s
         self.index = index
+        self.max_bytes = max_bytes  # 0: unbounded
+        self.pinned = pinned  # sha256s the plan still needs: never evicted
         self.media_dir.mkdir(parents=True, exist_ok=True)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._evict_lock = threading.Lock()
+        for stale in self.media_dir.glob(".part-*"):  # a download cut off by a crash
+            stale.unlink(missing_ok=True)
 
     def path_for(self, media: Media) -> Path:
         return self.media_dir / f"{media.sha256}{_extension(media.url)}"
@@ -84,11 +103,55 @@ class MediaCache:
         with self._lock_for(media.sha256):
             path = self.cached(media)
             if path is not None:
+                self.touch(media)
                 return path
             path = self._download(media)
             if self.index is not None:
                 self.index.add_media(media.sha256, path, path.stat().st_size, datetime.now(UTC))
-            return path
+        self.evict()
+        return path
+
+    def touch(self, media: Media) -> None:
+        """Record a use (LRU order)."""
+        if self.index is not None:
+            self.index.touch_media(media.sha256, datetime.now(UTC))
+
+    def total_bytes(self) -> int:
+        if self.index is not None:
+            return self.index.media_bytes()
+        return sum(p.stat().st_size for p in self.media_dir.iterdir() if p.is_file())
+
+    def evict(self) -> list[str]:
+        """Delete least recently used media until the cache fits ``max_bytes``; return the
+        sha256s deleted. Media the plan still needs is kept even over the budget."""
+        if not self.max_bytes or self.index is None:
+            return []
+        with self._evict_lock:
+            entries = self.index.media_lru()
+            total = sum(size for _, _, size in entries)
+            if total <= self.max_bytes:
+                return []
+            keep = self.pinned()
+            deleted: list[str] = []
+            for sha, path, size in entries:
+                if total <= self.max_bytes:
+                    break
+                if sha in keep:
+                    continue
+                with self._lock_for(sha):
+                    path.unlink(missing_ok=True)
+                    self.index.forget_media(sha)
+                total -= size
+                deleted.append(sha)
+            if deleted:
+                logger.info("cache over %d bytes: evicted %d file(s)", self.max_bytes, len(deleted))
+            if total > self.max_bytes:
+                logger.warning(
+                    "media the plan needs (%d bytes) exceeds the cache budget %d",
+                    total,
+                    self.max_bytes,
+                )
+            return deleted
 
     def _lock_for(self, sha256: str) -> threading.Lock:
         with self._locks_guard:
@@ -127,7 +190,11 @@ class MediaCache:
 
 
 class Prefetcher:
-    """A thread that fetches the media of upcoming items as soon as a plan arrives."""
+    """A thread that fetches the media of upcoming items as soon as a plan arrives.
+
+    Only items starting within ``horizon_s`` are fetched. After a pass with failures it waits
+    ``retry_s`` and doubles that (up to ``max_retry_s``); a clean pass or a new plan resets it.
+    """
 
     def __init__(
         self,
@@ -135,16 +202,27 @@ class Prefetcher:
         upcoming: Callable[[], list[PlanItem]],
         stop: threading.Event,
         retry_s: float = 30.0,
+        *,
+        max_retry_s: float = 600.0,
+        horizon_s: float = 48 * 3600.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_error: Callable[[str], None] = lambda message: None,
     ) -> None:
         self.cache = cache
         self.upcoming = upcoming
         self.stop = stop
         self.retry_s = retry_s
+        self.max_retry_s = max_retry_s
+        self.horizon_s = horizon_s
+        self.clock = clock
+        self.on_error = on_error
+        self.delay_s = retry_s
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def kick(self) -> None:
         """Look at the plan again now (called when a new plan is accepted)."""
+        self.delay_s = self.retry_s
         self._wake.set()
 
     def start(self) -> None:
@@ -156,22 +234,48 @@ class Prefetcher:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def _run(self) -> None:
         while not self.stop.is_set():
             failures = 0
             try:
                 failures = self.fetch_all()
-            except Exception:
+            except Exception as exc:
                 logger.exception("prefetch pass failed")
+                self.on_error(f"prefetch: {exc}")
                 failures = 1
-            self._wake.wait(self.retry_s if failures else 3600)
+            if failures:
+                wait = self.delay_s
+                self.delay_s = min(self.delay_s * 2, self.max_retry_s)
+                logger.info("prefetch: %d failure(s); next try in %.0f s", failures, wait)
+            else:
+                self.delay_s = self.retry_s
+                wait = self._until_next_in_horizon()
+            self._wake.wait(wait)
             self._wake.clear()
 
+    def _until_next_in_horizon(self) -> float:
+        """Seconds until the next item beyond the horizon enters it (at most an hour)."""
+        limit = self.clock() + timedelta(seconds=self.horizon_s)
+        later = [i.start for i in self.upcoming() if i.start > limit]
+        if not later:
+            return 3600.0
+        return max(1.0, min(3600.0, (min(later) - limit).total_seconds()))
+
+    def needed(self) -> list[PlanItem]:
+        """Upcoming items within the horizon, soonest first."""
+        limit = self.clock() + timedelta(seconds=self.horizon_s)
+        return [i for i in self.upcoming() if i.start <= limit]
+
     def fetch_all(self) -> int:
-        """Fetch every upcoming item's media, soonest first; return how many failed."""
+        """Fetch every upcoming item's media within the horizon, soonest first; return how many
+        failed."""
         failures = 0
         seen: set[str] = set()
-        for item in self.upcoming():
+        for item in self.needed():
             if self.stop.is_set():
                 break
             if item.media.sha256 in seen:
@@ -182,4 +286,5 @@ class Prefetcher:
             except MediaError as exc:
                 failures += 1
                 logger.warning("prefetch for item %s failed: %s", item.id, exc)
+                self.on_error(f"prefetch for item {item.id} failed: {exc.reason}")
         return failures

@@ -1,7 +1,9 @@
 """The agent's MQTT link: session, subscriptions, status and the event outbox's delivery.
 
 MQTT 5 with a persistent session (``clean_start=False``, session expiry one week) and a stable
-client id ``agent-<site>``, so QoS 1 plans and acks sent while a Pi is offline wait on the broker.
+client id ``agent-<site>``, so QoS 1 plans, commands and acks sent while a Pi is offline wait on
+the broker. TLS when ``mqtt_tls`` (with the provisioned CA certificate). The retained status is
+refreshed every ``heartbeat_s`` with the agent's health; the last will says "offline".
 Every paho callback is wrapped: an exception is logged and never kills the network thread.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -68,6 +71,7 @@ class MqttLink:
         self.topics = Topics(config.topic_root)
         self.connected = threading.Event()
         self._stop = threading.Event()
+        self._last_heartbeat = 0.0
         self._resend_all = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -75,9 +79,23 @@ class MqttLink:
 
     @property
     def subscriptions(self) -> list[str]:
+        """Keys first: the broker sends retained messages in this order, so a new trusted key
+        arrives before a plan signed with it."""
         site = self.config.site
-        topics = [self.topics.plan(site), self.topics.site_cmd(site), self.topics.ack(site)]
+        topics = [self.topics.keys(), self.topics.plan(site), self.topics.site_cmd(site)]
+        topics += [self.topics.ack(site)]
         return topics + [self.topics.zone_cmd(z) for z in self.config.zones]
+
+    @property
+    def alive(self) -> bool:
+        """The outbox thread and paho's network thread are running."""
+        paho_thread = getattr(self.client, "_thread", None)
+        return bool(
+            self._thread is not None
+            and self._thread.is_alive()
+            and paho_thread is not None
+            and paho_thread.is_alive()
+        )
 
     def _make_client(self) -> mqtt.Client:
         client = mqtt.Client(
@@ -87,6 +105,10 @@ class MqttLink:
         )
         if self.config.mqtt_username:
             client.username_pw_set(self.config.mqtt_username, self.config.mqtt_password)
+        if self.config.mqtt_tls:
+            context = ssl.create_default_context(cafile=self.config.mqtt_ca_file or None)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            client.tls_set_context(context)
         client.will_set(
             self.topics.status(self.config.site),
             _json(self.status("offline").to_dict()),
@@ -137,6 +159,7 @@ class MqttLink:
     # -- publishing ---------------------------------------------------------------------------
 
     def publish_status(self, state: str) -> mqtt.MQTTMessageInfo | None:
+        self._last_heartbeat = time.monotonic()
         info = self.client.publish(
             self.topics.status(self.config.site),
             _json(self.status(state).to_dict()),
@@ -165,6 +188,12 @@ class MqttLink:
 
     def _resend_loop(self) -> None:
         while not self._stop.is_set():
+            now = time.monotonic()
+            if self.connected.is_set() and now - self._last_heartbeat >= self.config.heartbeat_s:
+                try:
+                    self.publish_status("online")
+                except Exception:
+                    logger.exception("heartbeat failed")
             try:
                 if self._resend_all.is_set():
                     self._resend_all.clear()
@@ -176,7 +205,7 @@ class MqttLink:
                     logger.info("(re)sent %d of %d unacked event(s)", count, len(pending))
             except Exception:
                 logger.exception("outbox resend failed")
-            self._wake.wait(self.resend_after_s)
+            self._wake.wait(min(self.resend_after_s, self.config.heartbeat_s))
             self._wake.clear()
 
     # -- paho callbacks (network thread) ------------------------------------------------------

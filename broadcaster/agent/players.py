@@ -2,6 +2,14 @@
 
 ``Player.play`` blocks until the file has played ("finished") or ``stop`` was set
 ("interrupted"), and raises :class:`PlayerError` when playback fails.
+
+Players may also relay a live HTTP stream for a fixed time (``play_stream``); they raise
+:class:`StreamError` (with how long the stream played) when it cannot be opened or drops early,
+and the runner then plays the item's stored fallback.
+
+* ``MpvPlayer``: mpv on the sound card (the default).
+* ``AplayPlayer``: ffmpeg decodes to WAV on a pipe into ``aplay`` (ALSA only, no mpv needed).
+* ``FilePlayer``: writes WAV files instead of sound (demo, tests), timed like a speaker.
 """
 
 from __future__ import annotations
@@ -28,10 +36,56 @@ class PlayerError(RuntimeError):
     """Playback of a file failed; the message names the file and the cause."""
 
 
+class StreamError(PlayerError):
+    """A stream could not be opened, or ended ``played_s`` seconds in, before its duration."""
+
+    def __init__(self, message: str, played_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.played_s = played_s
+
+
+STREAM_SLACK_S = 2.0  # a stream that ends this close to its duration counts as complete
+STREAM_TIMEOUT_S = 10.0  # connect/read timeout for streams
+
+
 class Player(Protocol):
     def play(self, path: Path, stop: threading.Event, *, label: str = "") -> str:
         """Play ``path``; ``label`` (the plan item id) names the output where that applies."""
         ...
+
+
+def _stamped(output_dir: Path, label: str) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")  # local time, like a wall clock
+    return f"{stamp}_{_SAFE.sub('-', label)}.wav"
+
+
+def _watch(
+    proc: subprocess.Popen[bytes], stop: threading.Event, poll_s: float, limit_s: float | None
+) -> str:
+    """Wait for ``proc``; terminate it when ``stop`` is set (INTERRUPTED) or after ``limit_s``."""
+    began = time.monotonic()
+    while proc.poll() is None:
+        if stop.wait(poll_s):
+            _terminate(proc)
+            return INTERRUPTED
+        if limit_s is not None and time.monotonic() - began >= limit_s:
+            _terminate(proc)
+            return FINISHED
+    return FINISHED
+
+
+def _stream_outcome(
+    name: str, proc: subprocess.Popen[bytes], outcome: str, began: float, duration_s: float
+) -> str:
+    played = time.monotonic() - began
+    if outcome == INTERRUPTED:
+        return INTERRUPTED
+    if proc.returncode not in (0, None) and played < duration_s - STREAM_SLACK_S:
+        err = proc.stderr.read().decode(errors="replace").strip()[-300:] if proc.stderr else ""
+        raise StreamError(f"{name} exited with {proc.returncode}: {err}", played)
+    if played < duration_s - STREAM_SLACK_S:
+        raise StreamError(f"stream ended after {played:.1f} s of {duration_s:.0f} s", played)
+    return FINISHED
 
 
 def _terminate(proc: subprocess.Popen[bytes]) -> None:
@@ -69,6 +123,80 @@ class MpvPlayer:
             raise PlayerError(f"mpv exited with {proc.returncode} for {path.name}: {err[-300:]}")
         return FINISHED
 
+    def play_stream(
+        self, url: str, duration_s: float, stop: threading.Event, *, label: str = ""
+    ) -> str:
+        cmd = [self.binary, "--no-video", "--really-quiet", "--no-terminal"]
+        cmd += [f"--network-timeout={STREAM_TIMEOUT_S:.0f}", f"--length={duration_s:.3f}", url]
+        began = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+        except OSError as exc:
+            raise StreamError(f"cannot start {self.binary}: {exc}") from None
+        with proc:
+            outcome = _watch(proc, stop, self.poll_s, duration_s + STREAM_TIMEOUT_S)
+            return _stream_outcome("mpv", proc, outcome, began, duration_s)
+
+
+class AplayPlayer:
+    """ffmpeg decodes to WAV on a pipe; aplay plays it on ALSA (``device`` e.g. "plughw:0")."""
+
+    def __init__(
+        self, device: str = "", ffmpeg: str = "ffmpeg", aplay: str = "aplay", poll_s: float = 0.1
+    ) -> None:
+        self.device = device
+        self.ffmpeg = shutil.which(ffmpeg) or ffmpeg
+        self.aplay = shutil.which(aplay) or aplay
+        self.poll_s = poll_s
+
+    def _pipeline(
+        self, source: list[str], stop: threading.Event, limit_s: float | None
+    ) -> tuple[str, subprocess.Popen[bytes], str]:
+        decode = [self.ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", *source]
+        decode += ["-f", "wav", "-"]
+        play = [self.aplay, "-q"] + (["-D", self.device] if self.device else []) + ["-"]
+        try:
+            dec = subprocess.Popen(
+                decode, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+        except OSError as exc:
+            raise PlayerError(f"cannot start {self.ffmpeg}: {exc}") from None
+        try:
+            out = subprocess.Popen(
+                play, stdin=dec.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+        except OSError as exc:
+            _terminate(dec)
+            raise PlayerError(f"cannot start {self.aplay}: {exc}") from None
+        assert dec.stdout is not None
+        dec.stdout.close()  # aplay holds the pipe now
+        with out:
+            outcome = _watch(out, stop, self.poll_s, limit_s)
+            _terminate(dec)
+            aplay_err = out.stderr.read().decode(errors="replace").strip() if out.stderr else ""
+        dec.wait()
+        if outcome == FINISHED and out.returncode not in (0, None):
+            raise PlayerError(f"aplay exited with {out.returncode}: {aplay_err[-300:]}")
+        return outcome, dec, aplay_err
+
+    def play(self, path: Path, stop: threading.Event, *, label: str = "") -> str:
+        outcome, dec, _ = self._pipeline(["-i", str(path)], stop, None)
+        if outcome == FINISHED and dec.returncode != 0:
+            err = dec.stderr.read().decode(errors="replace").strip() if dec.stderr else ""
+            raise PlayerError(f"ffmpeg could not decode {path.name}: {err[-300:]}")
+        return outcome
+
+    def play_stream(
+        self, url: str, duration_s: float, stop: threading.Event, *, label: str = ""
+    ) -> str:
+        began = time.monotonic()
+        source = ["-rw_timeout", str(int(STREAM_TIMEOUT_S * 1e6)), "-t", f"{duration_s:.3f}"]
+        source += ["-i", url]
+        outcome, dec, _ = self._pipeline(source, stop, duration_s + STREAM_TIMEOUT_S)
+        return _stream_outcome("ffmpeg", dec, outcome, began, duration_s)
+
 
 class FilePlayer:
     """Decodes each file to ``output_dir/<local time>_<label>.wav`` with ffmpeg, then waits the
@@ -81,22 +209,57 @@ class FilePlayer:
 
     def play(self, path: Path, stop: threading.Event, *, label: str = "") -> str:
         began = time.monotonic()
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")  # local time, like a wall clock
-        name = f"{stamp}_{_SAFE.sub('-', label or path.stem)}.wav"
+        out = self._decode(["-i", str(path)], label or path.stem, f"could not decode {path.name}")
+        return self._wait_like_a_speaker(out, began, stop)
+
+    def play_stream(
+        self, url: str, duration_s: float, stop: threading.Event, *, label: str = ""
+    ) -> str:
+        """Record ``duration_s`` of the stream (read at its native rate, as a speaker would
+        hear it) into a WAV; a stream that fails or ends early raises StreamError."""
+        began = time.monotonic()
+        name = _stamped(self.output_dir, label or "stream")
+        part = self.output_dir / f".{name}.part"
+        cmd = [self.ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-re"]
+        cmd += ["-rw_timeout", str(int(STREAM_TIMEOUT_S * 1e6)), "-t", f"{duration_s:.3f}"]
+        cmd += ["-i", url, "-f", "wav", str(part)]
+        try:
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+        except OSError as exc:
+            raise StreamError(f"cannot start {self.ffmpeg}: {exc}") from None
+        with proc:
+            outcome = _watch(proc, stop, 0.05, duration_s + STREAM_TIMEOUT_S)
+            try:
+                result = _stream_outcome("ffmpeg", proc, outcome, began, duration_s)
+            finally:
+                if part.exists() and part.stat().st_size > 44:
+                    part.replace(self.output_dir / name)  # what was heard, even if cut short
+                else:
+                    part.unlink(missing_ok=True)
+        logger.info("relayed stream %s into %s", url, name)
+        return result
+
+    def _decode(self, source: list[str], label: str, what: str) -> Path:
+        name = _stamped(self.output_dir, label)
         out = self.output_dir / name
         part = self.output_dir / f".{name}.part"
         cmd = [self.ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
-        cmd += ["-i", str(path), "-f", "wav", str(part)]
+        cmd += [*source, "-f", "wav", str(part)]
         try:
             result = subprocess.run(cmd, capture_output=True, timeout=120, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             part.unlink(missing_ok=True)
-            raise PlayerError(f"ffmpeg could not decode {path.name}: {exc}") from None
+            raise PlayerError(f"ffmpeg {what}: {exc}") from None
         if result.returncode != 0:
             part.unlink(missing_ok=True)
             err = result.stderr.decode(errors="replace").strip()[-300:]
-            raise PlayerError(f"ffmpeg could not decode {path.name}: {err}")
+            raise PlayerError(f"ffmpeg {what}: {err}")
         part.replace(out)
+        return out
+
+    def _wait_like_a_speaker(self, out: Path, began: float, stop: threading.Event) -> str:
         with wave.open(str(out), "rb") as w:
             duration = w.getnframes() / float(w.getframerate() or 1)
         logger.info("wrote %s (%.2f s)", out.name, duration)

@@ -1,8 +1,10 @@
-"""The agent's local state in SQLite: current plan, media index, event outbox, handled items.
+"""The agent's local state in SQLite: current plan, media index, event outbox, handled items,
+commands seen, trusted keys, and what is playing right now.
 
-WAL mode, one connection guarded by a lock, every change in its own transaction. The outbox has
-a persistent id (a UUID made once per store) and a ``seq`` counter that only ever goes up, so the
-server can acknowledge "everything up to seq N of outbox X".
+WAL mode, ``synchronous=FULL``, one connection guarded by a lock, every change in its own
+transaction, so a kill -9 or a power cut leaves either the old state or the new one. The outbox
+has a persistent id (a UUID made once per store) and a ``seq`` counter that only ever goes up, so
+the server can acknowledge "everything up to seq N of outbox X".
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from broadcaster.wire.messages import Event, to_wire_time
 
@@ -45,9 +48,32 @@ CREATE TABLE IF NOT EXISTS handled (
     kind TEXT NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS commands (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    topics TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS playing (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    item_id TEXT NOT NULL,
+    announcement_id INTEGER,
+    scheduled_at TEXT,
+    command TEXT,
+    started_at TEXT NOT NULL
+);
 """
 
 HANDLED_KEEP = timedelta(days=7)  # forget handled items this long after they were due
+COMMANDS_KEEP = timedelta(days=1)  # remember command ids this long after they expired
+
+
+class StaleError(ValueError):
+    """A plan version, command seq or keys version that is not newer than the current one."""
 
 
 class Store:
@@ -114,7 +140,7 @@ class Store:
         with self._tx() as db:
             row = db.execute("SELECT version FROM plan WHERE id = 1").fetchone()
             if row is not None and version <= row[0]:
-                raise ValueError(f"plan version {version} is not newer than {row[0]}")
+                raise StaleError(f"plan version {version} is not newer than {row[0]}")
             db.execute(
                 "INSERT OR REPLACE INTO plan VALUES (1, ?, ?, ?)",
                 (version, payload_json, to_wire_time(now)),
@@ -138,6 +164,134 @@ class Store:
         with self._tx() as db:
             db.execute("DELETE FROM media WHERE sha256 = ?", (sha256,))
 
+    def touch_media(self, sha256: str, now: datetime) -> None:
+        """Mark media as just used (the LRU order)."""
+        with self._tx() as db:
+            db.execute("UPDATE media SET used_at = ? WHERE sha256 = ?", (to_wire_time(now), sha256))
+
+    def media_lru(self) -> list[tuple[str, Path, int]]:
+        """Every cached media file as (sha256, path, size), least recently used first."""
+        rows = self._query(
+            "SELECT sha256, path, size FROM media ORDER BY coalesce(used_at, fetched_at), sha256"
+        )
+        return [(str(r[0]), Path(str(r[1])), int(str(r[2]))) for r in rows]
+
+    def media_bytes(self) -> int:
+        return int(str(self._query("SELECT coalesce(sum(size), 0) FROM media")[0][0]))
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def last_command_seq(self) -> int:
+        rows = self._query("SELECT value FROM meta WHERE key='command_seq'")
+        return int(str(rows[0][0])) if rows else 0
+
+    def command(self, command_id: str) -> tuple[str, list[str], str] | None:
+        """A command seen before, as (canonical payload, topics it came on, outcome)."""
+        rows = self._query(
+            "SELECT payload, topics, outcome FROM commands WHERE id = ?", (command_id,)
+        )
+        if not rows:
+            return None
+        return str(rows[0][0]), list(json.loads(str(rows[0][1]))), str(rows[0][2])
+
+    def add_command_topic(self, command_id: str, topic: str) -> None:
+        with self._tx() as db:
+            row = db.execute("SELECT topics FROM commands WHERE id = ?", (command_id,)).fetchone()
+            if row is not None:
+                topics = sorted({*json.loads(row[0]), topic})
+                db.execute(
+                    "UPDATE commands SET topics = ? WHERE id = ?", (json.dumps(topics), command_id)
+                )
+
+    def record_command(
+        self,
+        *,
+        command_id: str,
+        seq: int,
+        action: str,
+        expires_at: datetime,
+        topic: str,
+        payload_json: str,
+        outcome: str,
+        now: datetime,
+        advance_seq: bool,
+        event_kind: str,
+        **event: Any,
+    ) -> Event:
+        """Remember a command (against replays) and append its event, in one transaction.
+
+        With ``advance_seq`` the command's seq must be above the last accepted one (else
+        :class:`StaleError`) and becomes the new last one."""
+        with self._tx() as db:
+            if advance_seq:
+                row = db.execute("SELECT value FROM meta WHERE key='command_seq'").fetchone()
+                last = int(row[0]) if row else 0
+                if seq <= last:
+                    raise StaleError(f"command seq {seq} is not above {last}")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('command_seq', ?)", (str(seq),))
+            db.execute(
+                "INSERT INTO commands VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    command_id,
+                    seq,
+                    action,
+                    to_wire_time(expires_at),
+                    json.dumps([topic]),
+                    payload_json,
+                    outcome,
+                    to_wire_time(now),
+                ),
+            )
+            db.execute(
+                "DELETE FROM commands WHERE expires_at < ?",
+                (to_wire_time(now - COMMANDS_KEEP),),
+            )
+            return self._append(db, event_kind, now, **event)
+
+    def accepted_commands(self, action: str) -> list[str]:
+        """Payloads of accepted commands of ``action`` still remembered, oldest seq first."""
+        rows = self._query(
+            "SELECT payload FROM commands WHERE action = ? AND outcome = 'accepted' ORDER BY seq",
+            (action,),
+        )
+        return [str(r[0]) for r in rows]
+
+    # -- trusted keys and settings ------------------------------------------------------------
+
+    def _meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def trusted_keys(self) -> tuple[int, list[str]] | None:
+        """The trusted-keys list learnt from the server (version, keys), or None."""
+        value = self._meta("trusted_keys")
+        if value is None:
+            return None
+        data = json.loads(value)
+        return int(data["version"]), list(data["keys"])
+
+    def save_trusted_keys(
+        self, version: int, keys: list[str], event_detail: str, now: datetime
+    ) -> Event:
+        """Replace the trusted keys (only by a newer version) and log it, in one transaction."""
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM meta WHERE key='trusted_keys'").fetchone()
+            if row is not None and version <= int(json.loads(row[0])["version"]):
+                raise StaleError(f"keys version {version} is not newer")
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('trusted_keys', ?)",
+                (json.dumps({"version": version, "keys": keys}),),
+            )
+            return self._append(db, "received", now, detail=event_detail)
+
+    def volume(self) -> int | None:
+        value = self._meta("volume")
+        return int(value) if value is not None else None
+
+    def set_volume(self, volume: int) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('volume', ?)", (str(volume),))
+
     # -- handled occurrences ------------------------------------------------------------------
 
     def handled_ids(self) -> set[str]:
@@ -147,6 +301,63 @@ class Store:
         return bool(self._query("SELECT 1 FROM handled WHERE item_id = ?", (item_id,)))
 
     # -- outbox -------------------------------------------------------------------------------
+
+    def _append(
+        self,
+        db: sqlite3.Connection,
+        kind: str,
+        at: datetime,
+        *,
+        item_id: str | None = None,
+        announcement_id: int | None = None,
+        scheduled_at: datetime | None = None,
+        detail: str = "",
+        mark_handled: bool = False,
+        command: str | None = None,
+        late_ms: int | None = None,
+        playing: bool | None = None,
+    ) -> Event:
+        seq = int(db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0])
+        db.execute("UPDATE meta SET value = ? WHERE key='next_seq'", (str(seq + 1),))
+        event = Event(
+            id=str(uuid.uuid4()),
+            site=self.site,
+            outbox=self.outbox_id,
+            seq=seq,
+            kind=kind,
+            at=at,
+            item_id=item_id,
+            announcement_id=announcement_id,
+            scheduled_at=scheduled_at,
+            detail=detail[:1000],
+            command=command,
+            late_ms=late_ms,
+        )
+        body = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        db.execute("INSERT INTO outbox (seq, body) VALUES (?, ?)", (seq, body))
+        if mark_handled:
+            if item_id is None or scheduled_at is None:
+                raise ValueError("mark_handled needs item_id and scheduled_at")
+            db.execute(
+                "INSERT INTO handled VALUES (?, ?, ?, ?)",
+                (item_id, to_wire_time(scheduled_at), kind, to_wire_time(at)),
+            )
+        if playing is True:
+            if item_id is None:
+                raise ValueError("playing needs item_id")
+            db.execute(
+                "INSERT OR REPLACE INTO playing VALUES (1, ?, ?, ?, ?, ?)",
+                (
+                    item_id,
+                    announcement_id,
+                    to_wire_time(scheduled_at) if scheduled_at else None,
+                    command,
+                    to_wire_time(at),
+                ),
+            )
+        elif playing is False:
+            db.execute("DELETE FROM playing")
+        return event
 
     def append_event(
         self,
@@ -158,34 +369,46 @@ class Store:
         scheduled_at: datetime | None = None,
         detail: str = "",
         mark_handled: bool = False,
+        command: str | None = None,
+        late_ms: int | None = None,
+        playing: bool | None = None,
     ) -> Event:
         """Add an event to the outbox with the next seq; optionally mark its item handled in the
-        same transaction, so a crash can never leave an item played-but-replayable."""
+        same transaction, so a crash can never leave an item played-but-replayable.
+
+        ``playing=True`` records (in the same transaction) that the item is now playing, and
+        ``playing=False`` that it no longer is: after a kill -9 the agent finds the item that was
+        cut off and reports it as interrupted."""
         with self._tx() as db:
-            seq = int(db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0])
-            db.execute("UPDATE meta SET value = ? WHERE key='next_seq'", (str(seq + 1),))
-            event = Event(
-                id=str(uuid.uuid4()),
-                site=self.site,
-                outbox=self.outbox_id,
-                seq=seq,
-                kind=kind,
-                at=at,
+            return self._append(
+                db,
+                kind,
+                at,
                 item_id=item_id,
                 announcement_id=announcement_id,
                 scheduled_at=scheduled_at,
-                detail=detail[:1000],
+                detail=detail,
+                mark_handled=mark_handled,
+                command=command,
+                late_ms=late_ms,
+                playing=playing,
             )
-            body = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
-            db.execute("INSERT INTO outbox (seq, body) VALUES (?, ?)", (seq, body))
-            if mark_handled:
-                if item_id is None or scheduled_at is None:
-                    raise ValueError("mark_handled needs item_id and scheduled_at")
-                db.execute(
-                    "INSERT INTO handled VALUES (?, ?, ?, ?)",
-                    (item_id, to_wire_time(scheduled_at), kind, to_wire_time(at)),
-                )
-        return event
+
+    def cut_off_playback(self) -> dict[str, object] | None:
+        """What was playing when the process died (None after a clean stop)."""
+        rows = self._query(
+            "SELECT item_id, announcement_id, scheduled_at, command, started_at FROM playing"
+        )
+        if not rows:
+            return None
+        item_id, ann, sched, command, started = rows[0]
+        return {
+            "item_id": item_id,
+            "announcement_id": ann,
+            "scheduled_at": sched,
+            "command": command,
+            "started_at": started,
+        }
 
     def pending_events(self, sent_before: float | None = None) -> list[Event]:
         """Unacknowledged events in seq order; with ``sent_before`` (a time.time() value) only

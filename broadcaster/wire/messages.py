@@ -2,13 +2,19 @@
 
 Times on the wire are UTC, ISO 8601 with a ``Z`` suffix and millisecond precision.
 ``from_dict`` raises :class:`ProtocolError` for anything malformed, never another exception.
+Optional fields added after the first release (``PlanItem.volume``/``stream``, ``Event.command``/
+``late_ms``, the health fields of ``Status``) are written only when set, so a message without
+them is byte-for-byte what an older peer sends, and older peers ignore them. See docs/protocol.md.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .errors import ProtocolError
@@ -23,8 +29,15 @@ EVENT_KINDS = (
     "interrupted",
     "rejected",
     "expired",
+    "received",  # an agent accepted a command (play: the item is queued and plays at once)
 )
+COMMAND_ACTIONS = ("play", "stop", "volume", "ping")
+# Every command expires; agents refuse one that claims to live longer than this, so the ids they
+# remember against replays can be forgotten a day after expiry.
+MAX_COMMAND_TTL = timedelta(hours=24)
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+TARGET_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # same as wire.topics.valid_id
 
 
 def to_wire_time(dt: datetime) -> str:
@@ -52,6 +65,15 @@ def _require(d: Any, key: str, kind: type | tuple[type, ...], name: str) -> Any:
         raise ProtocolError("malformed", f"{name}: missing {key!r}")
     value = d[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ProtocolError("malformed", f"{name}.{key}: wrong type")
+    return value
+
+
+def _optional(d: dict[str, Any], key: str, kind: type | tuple[type, ...], name: str) -> Any:
+    value = d.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool):
         raise ProtocolError("malformed", f"{name}.{key}: wrong type")
     return value
 
@@ -89,8 +111,33 @@ class Media:
 
 
 @dataclass(frozen=True)
+class Stream:
+    """A live HTTP audio stream (provincial or national radio) relayed for ``duration_ms``."""
+
+    url: str
+    duration_ms: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "duration_ms": self.duration_ms}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Stream:
+        url = _require(d, "url", str, "stream")
+        if not url.startswith(("http://", "https://")):
+            raise ProtocolError("malformed", "stream.url: not http(s)")
+        duration = _require(d, "duration_ms", int, "stream")
+        if not 0 < duration <= 24 * 3600 * 1000:
+            raise ProtocolError("malformed", "stream.duration_ms: out of range")
+        return cls(url=url, duration_ms=duration)
+
+
+@dataclass(frozen=True)
 class PlanItem:
-    """One thing to play at one time at one site."""
+    """One thing to play at one time at one site.
+
+    ``media`` is always required: for a stream relay item it is the stored fallback played when
+    the stream fails (and what an agent that does not know streams plays instead).
+    """
 
     id: str  # stable id of this scheduled occurrence, e.g. "occ-42"
     start: datetime  # UTC
@@ -98,9 +145,11 @@ class PlanItem:
     announcement_id: int
     priority: str
     media: Media
+    volume: int | None = None  # 0..100 (ALSA mixer percent); None: the agent's current volume
+    stream: Stream | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "id": self.id,
             "start": to_wire_time(self.start),
             "title": self.title,
@@ -108,12 +157,21 @@ class PlanItem:
             "priority": self.priority,
             "media": asdict(self.media),
         }
+        if self.volume is not None:
+            d["volume"] = self.volume
+        if self.stream is not None:
+            d["stream"] = self.stream.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: Any) -> PlanItem:
         priority = _require(d, "priority", str, "item")
         if priority not in PRIORITIES:
             raise ProtocolError("malformed", f"item.priority: {priority!r}")
+        volume = _optional(d, "volume", int, "item")
+        if volume is not None and not 0 <= volume <= 100:
+            raise ProtocolError("malformed", "item.volume: out of range 0..100")
+        stream = d.get("stream")
         return cls(
             id=_require(d, "id", str, "item"),
             start=from_wire_time(_require(d, "start", str, "item"), "item.start"),
@@ -121,6 +179,8 @@ class PlanItem:
             announcement_id=_require(d, "announcement_id", int, "item"),
             priority=priority,
             media=Media.from_dict(_require(d, "media", dict, "item")),
+            volume=volume,
+            stream=Stream.from_dict(stream) if stream is not None else None,
         )
 
 
@@ -158,6 +218,162 @@ class Plan:
         )
 
 
+def _targets(d: dict[str, Any], key: str, name: str) -> tuple[str, ...]:
+    value = d.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ProtocolError("malformed", f"{name}.{key}: expected a list of ids")
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class Command:
+    """Server→agent, signed, never retained: act now at every site of ``sites`` and ``zones``.
+
+    ``seq`` only moves forward (the publisher uses ``max(last + 1, now in ms)``); an agent refuses
+    a command whose id it has seen or whose seq is not above the last one it accepted. Every
+    command expires; an expired one is reported (event ``expired``) and never acted on.
+
+    Actions: ``play`` (``item`` plays at once; an emergency interrupts whatever plays),
+    ``stop`` (stops ``item_id``, or whatever plays when it is None), ``volume`` (sets the default
+    ``volume`` 0..100) and ``ping`` (answered by a ``received`` event).
+    """
+
+    id: str  # UUID4
+    seq: int
+    action: str
+    issued_at: datetime
+    expires_at: datetime
+    sites: tuple[str, ...] = ()
+    zones: tuple[str, ...] = ()
+    item: PlanItem | None = None  # play
+    item_id: str | None = None  # stop: only this item
+    volume: int | None = None  # volume
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sites", tuple(self.sites))
+        object.__setattr__(self, "zones", tuple(self.zones))
+
+    def validate(self) -> Command:
+        """Raise ProtocolError("malformed", …) unless the command is well-formed."""
+        if not ID_RE.match(self.id):
+            raise ProtocolError("malformed", "command.id: not an id")
+        if self.seq < 1:
+            raise ProtocolError("malformed", "command.seq must be >= 1")
+        if self.action not in COMMAND_ACTIONS:
+            raise ProtocolError("malformed", f"command.action: {self.action!r}")
+        if not self.sites and not self.zones:
+            raise ProtocolError("malformed", "command: no target site or zone")
+        for target in (*self.sites, *self.zones):
+            if not TARGET_RE.match(target):
+                raise ProtocolError("malformed", f"command: bad target id {target!r}")
+        if self.expires_at <= self.issued_at:
+            raise ProtocolError("malformed", "command: expires_at is not after issued_at")
+        if self.expires_at - self.issued_at > MAX_COMMAND_TTL:
+            raise ProtocolError("malformed", f"command: lives longer than {MAX_COMMAND_TTL}")
+        if self.action == "play" and self.item is None:
+            raise ProtocolError("malformed", "command: play without an item")
+        if self.action == "volume" and (self.volume is None or not 0 <= self.volume <= 100):
+            raise ProtocolError("malformed", "command: volume needs volume 0..100")
+        if self.item is not None and not ID_RE.match(self.item.id):
+            raise ProtocolError("malformed", "command.item.id: not an id")
+        return self
+
+    def targets(self, site: str, zones: Iterable[str] = ()) -> bool:
+        """Whether a site (in ``zones``) is one of this command's targets."""
+        return site in self.sites or any(z in self.zones for z in zones)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "v": SCHEMA,
+            "type": "command",
+            "id": self.id,
+            "seq": self.seq,
+            "action": self.action,
+            "issued_at": to_wire_time(self.issued_at),
+            "expires_at": to_wire_time(self.expires_at),
+            "sites": list(self.sites),
+            "zones": list(self.zones),
+            "reason": self.reason,
+        }
+        if self.item is not None:
+            d["item"] = self.item.to_dict()
+        if self.item_id is not None:
+            d["item_id"] = self.item_id
+        if self.volume is not None:
+            d["volume"] = self.volume
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Command:
+        _check_header(d, "command")
+        item = d.get("item")
+        reason = d.get("reason", "")
+        if not isinstance(reason, str):
+            raise ProtocolError("malformed", "command.reason: wrong type")
+        return cls(
+            id=_require(d, "id", str, "command"),
+            seq=_require(d, "seq", int, "command"),
+            action=_require(d, "action", str, "command"),
+            issued_at=from_wire_time(d.get("issued_at"), "command.issued_at"),
+            expires_at=from_wire_time(d.get("expires_at"), "command.expires_at"),
+            sites=_targets(d, "sites", "command"),
+            zones=_targets(d, "zones", "command"),
+            item=PlanItem.from_dict(item) if item is not None else None,
+            item_id=_optional(d, "item_id", str, "command"),
+            volume=_optional(d, "volume", int, "command"),
+            reason=reason[:500],
+        ).validate()
+
+
+@dataclass(frozen=True)
+class KeysUpdate:
+    """Server→all agents, signed by a key the agents already trust, retained on ``…/keys``:
+    the complete list of trusted server public keys (base64 raw Ed25519). ``version`` only moves
+    forward; an agent replaces its list with a newer one (key rotation without touching a Pi)."""
+
+    version: int
+    issued_at: datetime
+    expires_at: datetime
+    keys: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keys", tuple(self.keys))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": SCHEMA,
+            "type": "keys",
+            "version": self.version,
+            "issued_at": to_wire_time(self.issued_at),
+            "expires_at": to_wire_time(self.expires_at),
+            "keys": list(self.keys),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> KeysUpdate:
+        _check_header(d, "keys")
+        keys = _targets(d, "keys", "keys")
+        if not keys:
+            raise ProtocolError("malformed", "keys: empty key list")
+        for key in keys:
+            try:
+                raw = base64.b64decode(key, validate=True)
+            except (binascii.Error, ValueError):
+                raw = b""
+            if len(raw) != 32:
+                raise ProtocolError("malformed", f"keys: {key!r} is not an Ed25519 public key")
+        version = _require(d, "version", int, "keys")
+        if version < 1:
+            raise ProtocolError("malformed", "keys.version must be >= 1")
+        return cls(
+            version=version,
+            issued_at=from_wire_time(d.get("issued_at"), "keys.issued_at"),
+            expires_at=from_wire_time(d.get("expires_at"), "keys.expires_at"),
+            keys=keys,
+        )
+
+
 @dataclass(frozen=True)
 class Event:
     """A playback event, agent→server. ``seq`` is per (site, outbox) and contiguous."""
@@ -172,9 +388,11 @@ class Event:
     announcement_id: int | None = None
     scheduled_at: datetime | None = None
     detail: str = ""
+    command: str | None = None  # id of the command this event answers or comes from
+    late_ms: int | None = None  # on "started": how late the start was against its due time
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "v": SCHEMA,
             "type": "event",
             "id": self.id,
@@ -188,6 +406,11 @@ class Event:
             "scheduled_at": to_wire_time(self.scheduled_at) if self.scheduled_at else None,
             "detail": self.detail,
         }
+        if self.command is not None:
+            d["command"] = self.command
+        if self.late_ms is not None:
+            d["late_ms"] = self.late_ms
+        return d
 
     @classmethod
     def from_dict(cls, d: Any) -> Event:
@@ -208,6 +431,8 @@ class Event:
             raise ProtocolError("malformed", "event.announcement_id: wrong type")
         if not isinstance(detail, str):
             raise ProtocolError("malformed", "event.detail: wrong type")
+        command = _optional(d, "command", str, "event")
+        late_ms = _optional(d, "late_ms", int, "event")
         return cls(
             id=_require(d, "id", str, "event")[:64],
             site=_require(d, "site", str, "event"),
@@ -219,6 +444,8 @@ class Event:
             announcement_id=ann,
             scheduled_at=from_wire_time(sched, "event.scheduled_at") if sched else None,
             detail=detail[:1000],
+            command=command[:64] if command is not None else None,
+            late_ms=late_ms,
         )
 
 
@@ -262,9 +489,30 @@ class Status:
     plan_version: int = 0
     agent_version: str = ""
     detail: str = ""
+    # Heartbeat health (optional; written only when known).
+    uptime_s: int | None = None  # since the agent process started
+    cache_bytes: int | None = None  # bytes of media in the local cache
+    disk_free_bytes: int | None = None  # free bytes on the agent's state filesystem
+    cpu_temp_c: float | None = None  # where /sys/class/thermal is readable
+    clock_offset_ms: float | None = None  # NTP offset the kernel reports (adjtimex)
+    clock_synced: bool | None = None  # the kernel's clock is NTP-synchronized
+    keys_version: int | None = None  # version of the trusted-keys list in use
+    volume: int | None = None  # the agent's current default volume (0..100)
+    last_error: str = ""
+
+    HEALTH = (
+        "uptime_s",
+        "cache_bytes",
+        "disk_free_bytes",
+        "cpu_temp_c",
+        "clock_offset_ms",
+        "clock_synced",
+        "keys_version",
+        "volume",
+    )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "v": SCHEMA,
             "type": "status",
             "site": self.site,
@@ -274,6 +522,13 @@ class Status:
             "agent_version": self.agent_version,
             "detail": self.detail,
         }
+        for name in self.HEALTH:
+            value = getattr(self, name)
+            if value is not None:
+                d[name] = value
+        if self.last_error:
+            d["last_error"] = self.last_error
+        return d
 
     @classmethod
     def from_dict(cls, d: Any) -> Status:
@@ -284,6 +539,11 @@ class Status:
         plan_version = d.get("plan_version", 0)
         if not isinstance(plan_version, int) or isinstance(plan_version, bool):
             raise ProtocolError("malformed", "status.plan_version: wrong type")
+        synced = d.get("clock_synced")
+        if synced is not None and not isinstance(synced, bool):
+            raise ProtocolError("malformed", "status.clock_synced: wrong type")
+        temp = _optional(d, "cpu_temp_c", (int, float), "status")
+        offset = _optional(d, "clock_offset_ms", (int, float), "status")
         return cls(
             site=_require(d, "site", str, "status"),
             state=state,
@@ -291,6 +551,15 @@ class Status:
             plan_version=plan_version,
             agent_version=str(d.get("agent_version") or "")[:64],
             detail=str(d.get("detail") or "")[:1000],
+            uptime_s=_optional(d, "uptime_s", int, "status"),
+            cache_bytes=_optional(d, "cache_bytes", int, "status"),
+            disk_free_bytes=_optional(d, "disk_free_bytes", int, "status"),
+            cpu_temp_c=float(temp) if temp is not None else None,
+            clock_offset_ms=float(offset) if offset is not None else None,
+            clock_synced=synced,
+            keys_version=_optional(d, "keys_version", int, "status"),
+            volume=_optional(d, "volume", int, "status"),
+            last_error=str(d.get("last_error") or "")[:1000],
         )
 
 

@@ -45,6 +45,10 @@ class Topics:
     def ack(self, site: str) -> str:
         return self._site(site, "ack")
 
+    def keys(self) -> str:
+        """Retained trusted-keys list for every agent (signed ``KeysUpdate``)."""
+        return f"{self.root}/keys"
+
     def all_events(self) -> str:
         return f"{self.root}/sites/+/events"
 

@@ -146,6 +146,22 @@ def make_plan(
 # -- fake player ------------------------------------------------------------------------------
 
 
+class BlockingPlayer:
+    """Plays for ``seconds`` (interruptible) and records (label, outcome)."""
+
+    def __init__(self, seconds: float = 5.0) -> None:
+        self.seconds = seconds
+        self.log: list[tuple[str, str]] = []
+        self.playing = threading.Event()
+
+    def play(self, path: Path, stop: threading.Event, *, label: str = "") -> str:
+        self.playing.set()
+        outcome = INTERRUPTED if stop.wait(self.seconds) else FINISHED
+        self.playing.clear()
+        self.log.append((label, outcome))
+        return outcome
+
+
 class FakePlayer:
     """Records what it was asked to play; ``fail`` makes it raise."""
 
@@ -207,8 +223,9 @@ class ServerClient:
             self.seen_ids.add(data["id"])
             self.events.put(data)
 
-    def publish(self, topic: str, payload: bytes, retain: bool = False) -> None:
-        info = self.client.publish(topic, payload, qos=1, retain=retain)
+    def publish(self, topic: str, payload: bytes, retain: bool = False, qos: int = 1) -> None:
+        """Also a ``broadcaster.publish.Publisher`` (for CommandPublisher)."""
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
         info.wait_for_publish(5)
 
     def publish_plan(self, plan: Plan, signer: Signer | None = None, site: str = SITE) -> None:
