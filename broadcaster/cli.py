@@ -26,6 +26,9 @@ def _setup_logging(verbose: bool) -> None:
 LAZY_COMMANDS: dict[str, str] = {
     "normalize": "audio.commands:normalize_command",
     "render": "audio.commands:render_command",
+    "plan": "schedules.commands:plan",
+    "programme": "schedules.commands:programme",
+    "alerts": "broadcaster.alerts:cli",
 }
 
 

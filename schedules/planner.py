@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -26,6 +26,10 @@ from schedules.slots import SEARCH_DAYS, SlotSpec, next_window
 # Airings that started this long ago stay in the plan, so an agent that reconnects late
 # can still report them as skipped instead of never hearing of them.
 PAST_GRACE = timedelta(minutes=10)
+# Checking a draft before it is rendered: Vietnamese speech runs at about 12 characters a second,
+# and the chimes and the repeat add to it.
+MS_PER_CHAR_ESTIMATE = 170
+NOT_YET_APPROVED = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,10 @@ class Airing:
     @property
     def duration(self) -> timedelta:
         media = self.announcement.media
-        return timedelta(milliseconds=media.duration_ms if media else 0)
+        if media is not None:
+            return timedelta(milliseconds=media.duration_ms)
+        # Not rendered yet (a draft being checked): estimate from the text.
+        return timedelta(milliseconds=len(self.announcement.body) * MS_PER_CHAR_ESTIMATE)
 
     def candidate(self) -> Candidate:
         ann = self.announcement
@@ -51,7 +58,7 @@ class Airing:
             duration=self.duration,
             priority=ann.priority,
             campaign_id=ann.campaign_id,
-            approved_at=ann.decided_at,
+            approved_at=ann.decided_at or NOT_YET_APPROVED,
             window_end=self.window_end,
             payload=self,
         )

@@ -1,0 +1,152 @@
+"""CLI: `broadcaster plan` (a site's materialized plan) and `broadcaster programme import|export`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+
+EXIT_FAILURE = 1
+
+
+def _session(ctx: click.Context):  # type: ignore[no-untyped-def]
+    from broadcaster.db import make_engine, session_factory, upgrade
+
+    settings = ctx.obj.settings
+    upgrade(settings.database_url)
+    return settings, session_factory(make_engine(settings.database_url))
+
+
+def _when(value: str | None, default: datetime, tz: str) -> datetime:
+    if value is None:
+        return default
+    from schedules.recurrence import to_utc
+
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use ISO time, e.g. 2026-12-01T06:00") from None
+    return dt.astimezone(UTC) if dt.tzinfo else to_utc(dt, tz)
+
+
+@click.command("plan")
+@click.option("--site", "site_id", required=True, help="Site id, e.g. dai-xa.")
+@click.option(
+    "--from", "start", help="Local time (commune timezone) or ISO with offset; default now."
+)
+@click.option("--to", "end", help="Default: the plan horizon after --from.")
+@click.option("--json", "as_json", is_flag=True, help="The wire items as JSON.")
+@click.pass_context
+def plan(
+    ctx: click.Context, site_id: str, start: str | None, end: str | None, as_json: bool
+) -> None:
+    """Print a site's materialized plan (local times), with clashes and relays."""
+    from broadcaster.models import Site
+    from schedules.planner import site_plans, to_plan_items
+    from schedules.recurrence import to_local
+
+    settings, factory = _session(ctx)
+    tz = settings.timezone
+    t0 = _when(start, datetime.now(UTC), tz)
+    t1 = _when(end, t0 + timedelta(hours=settings.plan_horizon_hours), tz)
+    with factory() as session:
+        if session.get(Site, site_id) is None:
+            click.echo(f"unknown site {site_id!r}", err=True)
+            sys.exit(EXIT_FAILURE)
+        sp = site_plans(session, t0, t1, tz=tz, site_ids=[site_id])[site_id]
+        items = to_plan_items(sp.placed, settings.public_url)
+        if as_json:
+            click.echo(json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2))
+            return
+        click.echo(
+            f"{site_id}: {len(items)} airings from {to_local(t0, tz):%Y-%m-%d %H:%M} to "
+            f"{to_local(t1, tz):%Y-%m-%d %H:%M} ({tz})"
+        )
+        rows = [
+            (
+                p.start,
+                f"{p.candidate.priority:9} {p.candidate.payload.announcement.title} "
+                f"[{p.candidate.key}] {p.candidate.duration.total_seconds():.0f}s",
+            )
+            for p in sp.placed
+        ]
+        rows += [
+            (r.start, f"relay     {r.relay.name} until {to_local(r.end, tz):%H:%M}")
+            for r in sp.relays
+        ]
+        for when, text in sorted(rows, key=lambda r: r[0]):
+            click.echo(f"  {to_local(when, tz):%a %d/%m %H:%M:%S}  {text}")
+        for c in sp.clashes:
+            where = f"moved to {to_local(c.placed_at, tz):%H:%M:%S}" if c.placed_at else "NOT AIRED"
+            click.echo(
+                f"  ! {c.kind} {c.key} at {to_local(c.nominal, tz):%d/%m %H:%M}: {where}"
+                f" (blocked by {', '.join(c.blocked_by) or '-'})"
+            )
+
+
+@click.group("programme")
+def programme() -> None:
+    """A commune's programme (zones, sites, slots, relays, campaigns, recurring items) in YAML."""
+
+
+@programme.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
+@click.option(
+    "--author", default=None, help="Username that owns imported items (default: first admin)."
+)
+@click.pass_context
+def programme_import(ctx: click.Context, file: Path, dry_run: bool, author: str | None) -> None:
+    """Validate FILE and bring the database to it (items arrive as drafts)."""
+    from sqlalchemy import select
+
+    from broadcaster.models import User
+    from schedules.programme_file import ProgrammeFileError, apply, load
+
+    try:
+        prog = load(file)
+    except ProgrammeFileError as exc:
+        for line in exc.problems:
+            click.echo(line, err=True)
+        sys.exit(EXIT_FAILURE)
+    _, factory = _session(ctx)
+    with factory() as session, session.begin():
+        query = (
+            select(User).where(User.username == author)
+            if author
+            else (
+                select(User).where(User.role.in_(("admin", "editor"))).order_by(User.role, User.id)
+            )
+        )
+        user = session.scalars(query).first()
+        if user is None:
+            click.echo(
+                f"no author: {'unknown user ' + author if author else 'create an admin first'}",
+                err=True,
+            )
+            sys.exit(EXIT_FAILURE)
+        changes = apply(session, prog, user, dry_run=dry_run)
+    for line in changes:
+        click.echo(line)
+    click.echo(f"{len(changes)} changes {'would be made (dry run)' if dry_run else 'made'}")
+
+
+@programme.command("export")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
+)
+@click.pass_context
+def programme_export(ctx: click.Context, output: Path | None) -> None:
+    """Write the current programme as YAML."""
+    from schedules.programme_file import export
+
+    settings, factory = _session(ctx)
+    with factory() as session:
+        text = export(session, settings.timezone)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
