@@ -7,6 +7,7 @@ schedulers) and never inside web workers. Jobs have explicit ids and replace_exi
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from schedules.planner import materialize
 logger = logging.getLogger(__name__)
 
 PUBLISH_JOB = "publish-plans"
+MISFIRE_GRACE_S = 30
 
 
 @dataclass
@@ -33,13 +35,24 @@ class SchedulerRuntime:
     def __post_init__(self) -> None:
         self._scheduler = BackgroundScheduler(timezone=self.settings.timezone)
 
-    def publish_plans(self) -> dict[str, int]:
-        """Publish every site whose plan changed; returns {site: new version}."""
+    def publish_plans(self, site_ids: Iterable[str] | None = None) -> dict[str, int]:
+        """Publish the given sites (default: all) whose plan changed; returns {site: version}.
+
+        Only sites whose materialized items differ from what they last received are sent (the
+        publisher compares digests), so a change republishes exactly the affected sites.
+        """
         now = self.clock.now()
         horizon = timedelta(hours=self.settings.plan_horizon_hours)
         published: dict[str, int] = {}
         with self.factory() as session, session.begin():
-            plans = materialize(session, now, horizon, self.settings.public_url)
+            plans = materialize(
+                session,
+                now,
+                horizon,
+                self.settings.public_url,
+                tz=self.settings.timezone,
+                site_ids=site_ids,
+            )
             for site_id, items in sorted(plans.items()):
                 version = self.plans.publish_site(session, site_id, items, now)
                 if version is not None:
@@ -47,6 +60,16 @@ class SchedulerRuntime:
         return published
 
     def start(self) -> None:
+        self.add_jobs()
+        self._scheduler.start()
+        logger.info(
+            "scheduler started: plans every %.1fs over %dh",
+            self.settings.plan_publish_interval_s,
+            self.settings.plan_horizon_hours,
+        )
+
+    def add_jobs(self) -> None:
+        """(Re)register the jobs under stable ids; safe to call again after a restart."""
         self._scheduler.add_job(
             self._publish_job,
             "interval",
@@ -55,15 +78,13 @@ class SchedulerRuntime:
             replace_existing=True,
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=30,
+            misfire_grace_time=MISFIRE_GRACE_S,
             next_run_time=self.clock.now(),
         )
-        self._scheduler.start()
-        logger.info(
-            "scheduler started: plans every %.1fs over %dh",
-            self.settings.plan_publish_interval_s,
-            self.settings.plan_horizon_hours,
-        )
+
+    def job(self, job_id: str = PUBLISH_JOB):  # type: ignore[no-untyped-def]
+        """The APScheduler job with that id (for checks and tests)."""
+        return self._scheduler.get_job(job_id)
 
     def stop(self) -> None:
         if self._scheduler.running:
