@@ -71,6 +71,7 @@ def create_app(
 
     from web.announcements import bp as announcements_bp
     from web.auth import bp as auth_bp
+    from web.health import bp as health_bp
     from web.logs import bp as logs_bp
     from web.media import bp as media_bp
     from web.schedule import bp as schedule_bp
@@ -80,6 +81,7 @@ def create_app(
     app.register_blueprint(schedule_bp)
     app.register_blueprint(logs_bp)
     app.register_blueprint(media_bp)
+    app.register_blueprint(health_bp)
     app.add_url_rule("/", "index", _index)
     return app
 

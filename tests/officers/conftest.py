@@ -112,6 +112,7 @@ def seed(factory: sessionmaker[Session]) -> Seeded:
         for sid in ("dai-xa", "cum-loa-t1"):
             site = s.get(Site, sid)
             site.state, site.state_at, site.last_seen_at = "online", NOW, NOW
+            site.reported_plan_version = 5
             s.add(SitePlan(site_id=sid, version=5, published_at=NOW - timedelta(hours=1)))
         return Seeded(factory, vaccine.id, flood.id, camp.id)
 
