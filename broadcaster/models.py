@@ -6,6 +6,7 @@ All datetimes are timezone-aware UTC in Python; they are stored as naive UTC.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -172,6 +173,8 @@ class Announcement(Base):
     campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
     )
+    # How many times the message is said (after "Xin nhắc lại"); by priority unless chosen.
+    repeat: Mapped[int] = mapped_column(default=lambda ctx: default_repeat_for(ctx))
 
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     campaign: Mapped[Campaign | None] = relationship(back_populates="announcements")
@@ -182,6 +185,11 @@ class Announcement(Base):
         back_populates="announcement",
         cascade="all, delete-orphan",
         order_by="ScheduleItem.start_at",
+    )
+    versions: Mapped[list[AnnouncementVersion]] = relationship(
+        back_populates="announcement",
+        cascade="all, delete-orphan",
+        order_by="AnnouncementVersion.language",
     )
 
 
@@ -401,3 +409,63 @@ class LexiconEntry(Base):
     spoken: Mapped[str] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- Recorded versions in the villages' languages (issue 3) ----------------------------------
+
+# Said this many times (the repeats after "Xin nhắc lại") unless the author chooses: the
+# issue's default of 2 for normal notices; priority and emergency notices (storms, floods,
+# epidemics) are read three times, as commune stations do for warnings.
+DEFAULT_REPEAT = {"normal": 2, "priority": 3, "emergency": 3}
+MAX_REPEAT = 5
+# Languages a recording can be in (Zone.language uses the same codes); "vi" is Vietnamese.
+RECORDING_LANGUAGES = (
+    "vi",
+    "bahnar",
+    "sedang",
+    "rhade",
+    "jarai",
+    "koho",
+    "hmong",
+    "thai",
+    "tay",
+    "nung",
+    "muong",
+    "khmer",
+    "cham",
+)
+VERSION_KINDS = ("tts", "recording")
+
+
+def default_repeat_for(ctx: Any) -> int:
+    """Column default of Announcement.repeat: by the row's priority."""
+    return DEFAULT_REPEAT.get(ctx.get_current_parameters().get("priority") or "normal", 2)
+
+
+class AnnouncementVersion(Base):
+    """The announcement in one language: a recorded voice (kind "recording"), mastered.
+
+    The Vietnamese text-to-speech version stays on Announcement.media; sites whose zones speak
+    a version's language get that version instead (schedules.planner).
+    """
+
+    __tablename__ = "announcement_versions"
+    __table_args__ = (
+        UniqueConstraint("announcement_id", "language", name="uq_announcement_version_language"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements.id", ondelete="CASCADE"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16), default="recording")
+    media_sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"))
+    source: Mapped[str] = mapped_column(String(16), default="upload")  # upload | browser
+    original_name: Mapped[str] = mapped_column(String(256), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    announcement: Mapped[Announcement] = relationship(back_populates="versions")
+    media: Mapped[Media] = relationship()
+    created_by: Mapped[User | None] = relationship()

@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audio.render import Rendered, render_text
-from audio.store import MediaStore
-from audio.tts import make_engine
+from audio.lexicon_store import load_lexicon
+from audio.render import Rendered
 from broadcaster.config import Settings
 from broadcaster.models import (
+    DEFAULT_REPEAT,
+    MAX_REPEAT,
     PRIORITIES,
     Announcement,
     Campaign,
@@ -30,6 +31,7 @@ from broadcaster.models import (
     utcnow,
 )
 from schedules.recurrence import DEFAULT_TZ, RecurrenceError, next_occurrence, validate_rrule
+from schedules.rendering import TextRenderer
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +76,15 @@ def _rebuild(cls: type, message: str, code: str, params: dict[str, object]) -> E
 
 
 def make_renderer(settings: Settings) -> Renderer:
-    """Text → mastered, stored audio with the configured engine."""
-    engine = make_engine(settings)
-    store = MediaStore(settings.media_dir)
+    """Text → mastered, stored audio: configured engine, render cache, loudness and format."""
+    return TextRenderer.from_settings(settings)
 
-    def render(text: str) -> Rendered:
-        return render_text(text, engine=engine, store=store, max_chars=settings.max_text_chars)
 
-    return render
+def _render(session: Session, ann: Announcement, render: Renderer) -> Rendered:
+    """Render the body; a TextRenderer also gets the repeat count and the current lexicon."""
+    if isinstance(render, TextRenderer):
+        return render(ann.body, repeat=ann.repeat, lexicon=load_lexicon(session))
+    return render(ann.body)
 
 
 def create_announcement(
@@ -99,11 +102,13 @@ def create_announcement(
     slot_id: int | None = None,
     valid_until: datetime | None = None,
     campaign_id: int | None = None,
+    repeat: int | None = None,
 ) -> Announcement:
     """A new draft airing at ``start_at``: once, or recurring by ``rrule`` from it.
 
     ``slot_id`` places each airing into the next window of that slot; ``valid_until`` ends
-    every airing after it; ``campaign_id`` attaches the announcement to a campaign.
+    every airing after it; ``campaign_id`` attaches the announcement to a campaign;
+    ``repeat`` (how many times it is said) defaults by priority (``DEFAULT_REPEAT``).
     """
     if author.role not in EDIT_ROLES:
         raise NotAllowed(
@@ -132,6 +137,12 @@ def create_announcement(
     item = _schedule_item(session, start_at, rrule, slot_id, valid_until)
     if campaign_id is not None and session.get(Campaign, campaign_id) is None:
         raise WorkflowError(f"unknown campaign {campaign_id}", "unknown-campaign", id=campaign_id)
+    if repeat is None:
+        repeat = DEFAULT_REPEAT[priority]
+    if not 1 <= repeat <= MAX_REPEAT:
+        raise WorkflowError(
+            f"repeat must be 1..{MAX_REPEAT}, not {repeat}", "bad-repeat", max=MAX_REPEAT
+        )
     zones = _zones(session, zone_ids)
     ann = Announcement(
         title=title,
@@ -142,6 +153,7 @@ def create_announcement(
         author_id=author.id,
         zones=zones,
         campaign_id=campaign_id,
+        repeat=repeat,
     )
     ann.schedule.append(item)
     session.add(ann)
@@ -160,7 +172,7 @@ def submit(session: Session, ann: Announcement, user: User, render: Renderer) ->
             "not-draft",
             status=ann.status,
         )
-    rendered = render(ann.body)
+    rendered = _render(session, ann, render)
     media = session.get(Media, rendered.sha256)
     if media is None:
         media = Media(

@@ -1,0 +1,113 @@
+"""Fixtures for recordings and the lexicon: the demo commune, users, a fake-voice renderer,
+real recordings made with ffmpeg, and a web app/client with a login helper."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.test import TestResponse
+
+from audio.cache import RenderCache
+from audio.store import MediaStore
+from audio.tts.fake import FakeEngine
+from broadcaster.config import Settings
+from broadcaster.db import transaction
+from broadcaster.models import User
+from schedules.commune import load_commune
+from schedules.rendering import TextRenderer
+from web import create_app
+
+PASSWORDS = {
+    "bientap": "bientap123",
+    "pheduyet": "pheduyet123",
+    "canbo": "canbo1234",
+    "quantri": "quantri123",
+}
+
+
+def make_audio(path: Path, source: str = "sine=frequency=330:duration=2", *args: str) -> bytes:
+    """A real audio file made by ffmpeg from a lavfi source (format from the file name)."""
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", source, "-ac", "1"]
+    subprocess.run([*cmd, *args, str(path)], check=True, timeout=60)
+    return path.read_bytes()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Test settings with small recording limits, so limits are quick to exceed."""
+    return Settings.load(
+        env={},
+        database_url=f"sqlite:///{tmp_path}/db.sqlite3",
+        media_dir=str(tmp_path / "media"),
+        render_cache_dir=str(tmp_path / "cache"),
+        signing_key_file=str(tmp_path / "signing-key.pem"),
+        secret_key="test-secret",
+        tts_engine="espeak",
+        recording_max_seconds=20.0,
+        recording_max_bytes=1024 * 1024,
+    )
+
+
+@pytest.fixture
+def session(db: sessionmaker[Session]) -> Iterator[Session]:
+    with db() as s, s.begin():
+        load_commune(s)
+        s.flush()
+        yield s
+
+
+@pytest.fixture
+def users(session: Session) -> dict[str, User]:
+    return {u.role: u for u in session.scalars(select(User))}
+
+
+@pytest.fixture
+def fake_renderer(settings: Settings) -> TextRenderer:
+    """The real renderer (normalize, cache, master, store) with a tone voice that records the
+    spoken text it was given (``fake_renderer.engine.calls``)."""
+    return TextRenderer(
+        engine=FakeEngine(ms_per_char=5),
+        store=MediaStore(settings.media_dir),
+        cache=RenderCache(settings.render_cache_dir),
+        max_chars=settings.max_text_chars,
+    )
+
+
+@pytest.fixture
+def app(
+    settings: Settings, db: sessionmaker[Session], fake_renderer: TextRenderer
+) -> Iterator[Flask]:
+    with transaction(db) as s:
+        load_commune(s)
+    app = create_app(settings, renderer=fake_renderer, sessions=db)
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
+    yield app
+    app.extensions["broadcaster"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as c:
+        yield c
+
+
+class Login:
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def __call__(self, username: str) -> TestResponse:
+        return self.client.post(
+            "/login", data={"username": username, "password": PASSWORDS[username]}
+        )
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Login:
+    return Login(client)

@@ -1,0 +1,90 @@
+"""The workflow renders with the commune's settings, the announcement's repeat count and the
+admins' lexicon as it is at render time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from audio.lexicon_store import import_lexicon
+from broadcaster.config import Settings
+from broadcaster.models import Announcement, User, utcnow
+from schedules import workflow
+from schedules.rendering import TextRenderer
+
+
+def _draft(session: Session, author: User, **kw: object) -> Announcement:
+    fields: dict[str, object] = {
+        "title": "Họp dân",
+        "body": "Mời bà con dự họp của UBND xã.",
+        "zone_ids": ["thon-1"],
+        "start_at": utcnow() + timedelta(hours=1),
+    }
+    fields.update(kw)
+    return workflow.create_announcement(session, author, **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("priority", "repeat"), [("normal", 2), ("priority", 3), ("emergency", 3)])
+def test_repeat_defaults_by_priority(session: Session, users, priority: str, repeat: int) -> None:
+    ann = _draft(session, users["editor"], priority=priority)
+    session.flush()
+    session.refresh(ann)
+    assert ann.repeat == repeat
+
+
+def test_repeat_can_be_chosen_within_limits(session: Session, users) -> None:
+    assert _draft(session, users["editor"], repeat=1).repeat == 1
+    with pytest.raises(workflow.WorkflowError) as err:
+        _draft(session, users["editor"], repeat=9)
+    assert err.value.code == "bad-repeat"
+
+
+def test_make_renderer_follows_the_settings(settings: Settings) -> None:
+    render = workflow.make_renderer(settings.replace(audio_format="opus", loudness_target_lufs=-18))
+    assert isinstance(render, TextRenderer)
+    assert (render.fmt, render.bitrate) == ("opus", "64k")
+    assert render.target is not None and render.target.integrated == -18
+    assert render.cache is not None and str(render.cache.root) == settings.render_cache_dir
+
+
+def test_a_new_lexicon_entry_applies_at_the_next_render(
+    session: Session, users, fake_renderer: TextRenderer
+) -> None:
+    engine = fake_renderer.engine
+    ann = _draft(session, users["editor"], body="Bà con đến KDC Kon Klo.", repeat=1)
+    workflow.submit(session, ann, users["editor"], fake_renderer)
+    before = " ".join(engine.calls)  # type: ignore[attr-defined]
+    assert "ca dê xê" in before
+
+    import_lexicon(session, {"KDC": "khu dân cư"})
+    workflow.reject(session, ann, users["approver"], "đọc sai tên")
+    engine.calls.clear()  # type: ignore[attr-defined]
+    workflow.submit(session, ann, users["editor"], fake_renderer)
+    after = " ".join(engine.calls)  # type: ignore[attr-defined]
+    assert "khu dân cư" in after and "ca dê xê" not in after
+
+
+def test_submit_masters_with_the_repeat_count(
+    session: Session, users, fake_renderer: TextRenderer
+) -> None:
+    once = _draft(session, users["editor"], body="Thông báo lịch tiêm phòng.", repeat=1)
+    twice = _draft(session, users["editor"], body="Thông báo lịch tiêm phòng.", repeat=2)
+    workflow.submit(session, once, users["editor"], fake_renderer)
+    workflow.submit(session, twice, users["editor"], fake_renderer)
+    assert once.media is not None and twice.media is not None
+    # The second says it again after "Xin nhắc lại": clearly longer.
+    assert twice.media.duration_ms > once.media.duration_ms + 1000
+
+
+def test_plain_renderers_still_work(session: Session, users, fake_renderer: TextRenderer) -> None:
+    texts: list[str] = []
+
+    def plain(text: str):  # the old Renderer signature: text only
+        texts.append(text)
+        return fake_renderer(text, repeat=1)
+
+    ann = _draft(session, users["editor"])
+    workflow.submit(session, ann, users["editor"], plain)
+    assert texts == [ann.body] and ann.status == "submitted"
