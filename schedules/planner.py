@@ -10,13 +10,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from broadcaster.models import Announcement, Relay, ScheduleItem, Site, Slot, Zone
+from broadcaster.models import (
+    Announcement,
+    AnnouncementVersion,
+    Media,
+    Relay,
+    ScheduleItem,
+    Site,
+    Slot,
+    Zone,
+    site_zones,
+)
 from broadcaster.wire.messages import Media as WireMedia
 from broadcaster.wire.messages import PlanItem
 from schedules.conflicts import Busy, Candidate, Clash, Placed, pack
@@ -41,10 +51,16 @@ class Airing:
     announcement: Announcement
     site_ids: frozenset[str]
     window_end: datetime | None = None  # set for slot airings
+    version: Media | None = None  # a recorded version in these sites' language (else TTS)
+
+    @property
+    def media(self) -> Media | None:
+        """What these sites play: their language's recorded version, else the Vietnamese TTS."""
+        return self.version if self.version is not None else self.announcement.media
 
     @property
     def duration(self) -> timedelta:
-        media = self.announcement.media
+        media = self.media
         if media is not None:
             return timedelta(milliseconds=media.duration_ms)
         # Not rendered yet (a draft being checked): estimate from the text.
@@ -107,6 +123,9 @@ def _item_query(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
             .selectinload(Announcement.zones)
             .selectinload(Zone.sites),
             selectinload(ScheduleItem.announcement).selectinload(Announcement.media),
+            selectinload(ScheduleItem.announcement)
+            .selectinload(Announcement.versions)
+            .selectinload(AnnouncementVersion.media),
             selectinload(ScheduleItem.slot),
         )
         .order_by(ScheduleItem.start_at, ScheduleItem.id)
@@ -145,7 +164,38 @@ def approved_airings(
     out: list[Airing] = []
     for item in session.scalars(_item_query(start, end)):
         out.extend(item_airings(item, start, end, tz))
+    if any(a.announcement.versions for a in out):
+        out = by_language(out, site_languages(session))
     out.sort(key=lambda a: (a.start, a.item_id))
+    return out
+
+
+def site_languages(session: Session) -> dict[str, str]:
+    """Each site's audience language: its zones' language when they share one, else "vi"
+    (a site serving zones of several languages, like the commune FM station, airs Vietnamese)."""
+    langs: dict[str, set[str]] = defaultdict(set)
+    for site_id, language in session.execute(
+        select(site_zones.c.site_id, Zone.language).join(Zone, Zone.id == site_zones.c.zone_id)
+    ):
+        langs[site_id].add(language or "vi")
+    return {s: next(iter(ls)) if len(ls) == 1 else "vi" for s, ls in langs.items()}
+
+
+def by_language(airings: Iterable[Airing], languages: dict[str, str]) -> list[Airing]:
+    """Split airings of announcements with recorded versions: each group of sites gets the
+    version in its language, and the rest the Vietnamese text-to-speech (same airing id)."""
+    out: list[Airing] = []
+    for a in airings:
+        versions = {v.language: v.media for v in a.announcement.versions}
+        if not versions:
+            out.append(a)
+            continue
+        groups: dict[str, set[str]] = defaultdict(set)
+        for site in a.site_ids:
+            lang = languages.get(site, "vi")
+            groups[lang if lang in versions else ""].add(site)
+        for lang, sites in sorted(groups.items()):
+            out.append(replace(a, site_ids=frozenset(sites), version=versions.get(lang)))
     return out
 
 
@@ -205,7 +255,7 @@ def to_plan_items(placed: Iterable[Placed], public_url: str) -> list[PlanItem]:
     items = []
     for p in placed:
         a: Airing = p.candidate.payload
-        media = a.announcement.media
+        media = a.media
         assert media is not None  # approved_airings only returns rendered announcements
         items.append(
             PlanItem(
