@@ -27,6 +27,11 @@ def run_migrations_online() -> None:
     if connectable is None:
         engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
         with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # Batch mode re-creates tables; with foreign keys on, dropping a parent table
+                # would cascade-delete its children's rows. (Must be set outside a transaction.)
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
             _run(connection)
         engine.dispose()
     else:
