@@ -29,6 +29,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "plan": "schedules.commands:plan",
     "programme": "schedules.commands:programme",
     "alerts": "broadcaster.alerts:cli",
+    "sites": "broadcaster.provision:sites",
 }
 
 
