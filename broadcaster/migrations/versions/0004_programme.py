@@ -115,29 +115,8 @@ def upgrade() -> None:
             batch_op.f("ix_emergencies_announcement_id"), ["announcement_id"], unique=False
         )
 
-    # On SQLite, batch mode would recreate these tables, and with foreign keys on, dropping the
-    # old `announcements` would cascade-delete its schedule items: add plain columns instead
-    # (SQLite accepts ADD COLUMN … REFERENCES when the default is NULL).
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute(
-            "ALTER TABLE announcements ADD COLUMN campaign_id INTEGER "
-            "CONSTRAINT fk_announcements_campaign_id_campaigns "
-            "REFERENCES campaigns (id) ON DELETE SET NULL"
-        )
-        op.create_index("ix_announcements_campaign_id", "announcements", ["campaign_id"])
-        op.add_column(
-            "schedule_items", sa.Column("rrule", sa.Text(), nullable=False, server_default="")
-        )
-        op.execute(
-            "ALTER TABLE schedule_items ADD COLUMN slot_id INTEGER "
-            "CONSTRAINT fk_schedule_items_slot_id_slots "
-            "REFERENCES slots (id) ON DELETE SET NULL"
-        )
-        op.add_column(
-            "schedule_items",
-            sa.Column("valid_until", broadcaster.models.UTCDateTime(), nullable=True),
-        )
-        return
+    # broadcaster/migrations/env.py turns SQLite foreign keys off while migrating, so batch
+    # mode may re-create these tables without cascading deletes to their children.
     with op.batch_alter_table("announcements", schema=None) as batch_op:
         batch_op.add_column(sa.Column("campaign_id", sa.Integer(), nullable=True))
         batch_op.create_index(
