@@ -70,10 +70,13 @@ def create_app(
     errors.init_app(app)
 
     from web.announcements import bp as announcements_bp
+    from web.api import bp as api_bp
     from web.auth import bp as auth_bp
     from web.health import bp as health_bp
     from web.logs import bp as logs_bp
     from web.media import bp as media_bp
+    from web.recordings import bp as recordings_bp
+    from web.reports import bp as reports_bp
     from web.schedule import bp as schedule_bp
 
     app.register_blueprint(auth_bp)
@@ -82,6 +85,9 @@ def create_app(
     app.register_blueprint(logs_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(recordings_bp)
     app.add_url_rule("/", "index", _index)
     return app
 

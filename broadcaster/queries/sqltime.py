@@ -24,9 +24,10 @@ class seconds_between(FunctionElement[float]):  # noqa: N801 - reads like a SQL 
 @compiles(seconds_between, "sqlite")
 def _sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
     start, end = list(element.clauses)
+    # julianday is a float of days: round to the millisecond to drop its representation error
     return (
-        f"((julianday({compiler.process(end, **kw)}) - "
-        f"julianday({compiler.process(start, **kw)})) * 86400.0)"
+        f"round((julianday({compiler.process(end, **kw)}) - "
+        f"julianday({compiler.process(start, **kw)})) * 86400.0, 3)"
     )
 
 

@@ -118,7 +118,7 @@ class Doc:
             w = (width - label_w - 60) * value / top
             d.add(Rect(label_w, y, w, bar_h, fillColor=colors.HexColor("#2f6f9f"), strokeWidth=0))
             d.add(String(label_w + w + 4, y + 2, f"{value:g}{unit}", fontName=FONT, fontSize=8))
-        self.story.append(d)
+        self.story += [d, _spacer(6)]
 
     def render(self) -> bytes:
         from reportlab.lib.pagesizes import A4, landscape
@@ -149,3 +149,9 @@ def _footer(canvas: Any, doc: Any) -> None:
 
 def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _spacer(height: float) -> Any:
+    from reportlab.platypus import Spacer
+
+    return Spacer(1, height)

@@ -1,0 +1,99 @@
+"""The report page (filters, figures, SVG charts) and its XLSX/PDF exports."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Response, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import select
+
+from broadcaster.models import Announcement, Campaign, Zone, utcnow
+from broadcaster.queries.reports import Report, ReportFilter, report, today_local
+from web.exports.pdf import PdfFontMissing
+from web.reports import bp
+from web.reports.charts import bars
+from web.reports.exports import report_pdf, report_xlsx
+from web.security import roles_required
+from web.services import db, services
+
+logger = logging.getLogger(__name__)
+READERS = ("officer", "admin", "approver", "editor")
+
+
+def current_report() -> Report:
+    tz = services().settings.timezone
+    f = ReportFilter.from_args(request.args, today_local(tz, utcnow()))
+    return report(db(), f, tz)
+
+
+def _choices() -> dict[str, Any]:
+    session = db()
+    cats = set(session.scalars(select(Announcement.category).distinct()))
+    cats |= set(session.scalars(select(Campaign.category).distinct()))
+    return {
+        "campaign_choices": session.execute(
+            select(Campaign.id, Campaign.name).order_by(Campaign.name)
+        ).all(),
+        "category_choices": sorted(c for c in cats if c),
+        "commune_choices": sorted(c for c in session.scalars(select(Zone.commune).distinct()) if c),
+    }
+
+
+@bp.route("/")
+@roles_required(*READERS)
+def index() -> ResponseReturnValue:
+    r = current_report()
+    charts = {
+        dim: Markup(  # noqa: S704 - charts.bars escapes every label
+            bars([(x.label, x.broadcasts) for x in lines[:12]], _("Broadcasts"))
+        )
+        for dim, lines in r.by.items()
+        if lines
+    }
+    zones = r.by.get("zone") or []
+    minutes = [(x.label, round(x.minutes, 1)) for x in zones[:12]]
+    minutes_chart = Markup(bars(minutes, _("Minutes aired"))) if minutes else None  # noqa: S704
+    return render_template(
+        "reports/index.html",
+        r=r,
+        charts=charts,
+        minutes_chart=minutes_chart,
+        query=urlencode(r.filter.to_args()),
+        **_choices(),
+    )
+
+
+def _download(data: bytes, mimetype: str, r: Report, ext: str) -> Response:
+    name = f"bao-cao-{r.filter.start:%Y%m%d}-{r.filter.end:%Y%m%d}.{ext}"
+    return Response(
+        data, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"}
+    )
+
+
+@bp.route("/report.xlsx")
+@roles_required(*READERS)
+def export_xlsx() -> ResponseReturnValue:
+    r = current_report()
+    mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return _download(report_xlsx(r), mime, r, "xlsx")
+
+
+@bp.route("/report.pdf")
+@roles_required(*READERS)
+def export_pdf() -> ResponseReturnValue:
+    r = current_report()
+    try:
+        data = report_pdf(r)
+    except PdfFontMissing as exc:
+        logger.error("%s", exc)
+        return Response(
+            _("PDF export needs the DejaVu Sans font (Debian package fonts-dejavu-core)."),
+            status=503,
+            mimetype="text/plain",
+        )
+    return _download(data, "application/pdf", r, "pdf")
