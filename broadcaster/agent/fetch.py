@@ -108,7 +108,7 @@ class MediaCache:
             path = self._download(media)
             if self.index is not None:
                 self.index.add_media(media.sha256, path, path.stat().st_size, datetime.now(UTC))
-        self.evict()
+        self.evict(keep={media.sha256})  # never the file this call returns
         return path
 
     def touch(self, media: Media) -> None:
@@ -121,9 +121,9 @@ class MediaCache:
             return self.index.media_bytes()
         return sum(p.stat().st_size for p in self.media_dir.iterdir() if p.is_file())
 
-    def evict(self) -> list[str]:
+    def evict(self, keep: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
         """Delete least recently used media until the cache fits ``max_bytes``; return the
-        sha256s deleted. Media the plan still needs is kept even over the budget."""
+        sha256s deleted. Media the plan still needs (and ``keep``) stays, even over budget."""
         if not self.max_bytes or self.index is None:
             return []
         with self._evict_lock:
@@ -131,7 +131,7 @@ class MediaCache:
             total = sum(size for _, _, size in entries)
             if total <= self.max_bytes:
                 return []
-            keep = self.pinned()
+            keep = set(keep) | self.pinned()
             deleted: list[str] = []
             for sha, path, size in entries:
                 if total <= self.max_bytes:
@@ -247,15 +247,19 @@ class Prefetcher:
                 logger.exception("prefetch pass failed")
                 self.on_error(f"prefetch: {exc}")
                 failures = 1
-            if failures:
-                wait = self.delay_s
-                self.delay_s = min(self.delay_s * 2, self.max_retry_s)
-                logger.info("prefetch: %d failure(s); next try in %.0f s", failures, wait)
-            else:
-                self.delay_s = self.retry_s
-                wait = self._until_next_in_horizon()
-            self._wake.wait(wait)
+            self._wake.wait(self.next_wait(failures))
             self._wake.clear()
+
+    def next_wait(self, failures: int) -> float:
+        """Seconds until the next pass: the backoff after failures (doubling each time), else
+        until the next item enters the horizon."""
+        if failures:
+            wait = self.delay_s
+            self.delay_s = min(self.delay_s * 2, self.max_retry_s)
+            logger.info("prefetch: %d failure(s); next try in %.0f s", failures, wait)
+            return wait
+        self.delay_s = self.retry_s
+        return self._until_next_in_horizon()
 
     def _until_next_in_horizon(self) -> float:
         """Seconds until the next item beyond the horizon enters it (at most an hour)."""
@@ -287,4 +291,5 @@ class Prefetcher:
                 failures += 1
                 logger.warning("prefetch for item %s failed: %s", item.id, exc)
                 self.on_error(f"prefetch for item {item.id} failed: {exc.reason}")
+        self.cache.evict()  # what the previous plan needed may go now
         return failures

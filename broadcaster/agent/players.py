@@ -80,11 +80,16 @@ def _stream_outcome(
     played = time.monotonic() - began
     if outcome == INTERRUPTED:
         return INTERRUPTED
-    if proc.returncode not in (0, None) and played < duration_s - STREAM_SLACK_S:
-        err = proc.stderr.read().decode(errors="replace").strip()[-300:] if proc.stderr else ""
-        raise StreamError(f"{name} exited with {proc.returncode}: {err}", played)
-    if played < duration_s - STREAM_SLACK_S:
-        raise StreamError(f"stream ended after {played:.1f} s of {duration_s:.0f} s", played)
+    err = proc.stderr.read().decode(errors="replace").strip()[-300:] if proc.stderr else ""
+    return _judge_stream(name, proc.returncode, err, played, duration_s)
+
+
+def _judge_stream(name: str, code: int | None, err: str, played: float, duration_s: float) -> str:
+    """A failed exit before the end, or an end well before the duration, is a StreamError."""
+    if code not in (0, None) and played < duration_s:
+        raise StreamError(f"{name} exited with {code}: {err}", played)
+    if played < duration_s - min(STREAM_SLACK_S, duration_s / 10):
+        raise StreamError(f"stream ended after {played:.1f} s of {duration_s:.1f} s", played)
     return FINISHED
 
 
@@ -101,12 +106,16 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
 class MpvPlayer:
     """Plays through the sound card with mpv; terminates mpv when asked to stop."""
 
-    def __init__(self, binary: str = "mpv", poll_s: float = 0.1) -> None:
+    def __init__(
+        self, binary: str = "mpv", poll_s: float = 0.1, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.binary = shutil.which(binary) or binary
         self.poll_s = poll_s
+        self.extra_args = extra_args  # e.g. ("--ao=null",) in tests, ("--audio-device=…",)
 
     def play(self, path: Path, stop: threading.Event, *, label: str = "") -> str:
-        cmd = [self.binary, "--no-video", "--really-quiet", "--no-terminal", str(path)]
+        cmd = [self.binary, "--no-video", "--really-quiet", "--no-terminal", *self.extra_args]
+        cmd.append(str(path))
         try:
             proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -126,7 +135,7 @@ class MpvPlayer:
     def play_stream(
         self, url: str, duration_s: float, stop: threading.Event, *, label: str = ""
     ) -> str:
-        cmd = [self.binary, "--no-video", "--really-quiet", "--no-terminal"]
+        cmd = [self.binary, "--no-video", "--really-quiet", "--no-terminal", *self.extra_args]
         cmd += [f"--network-timeout={STREAM_TIMEOUT_S:.0f}", f"--length={duration_s:.3f}", url]
         began = time.monotonic()
         try:
@@ -153,7 +162,8 @@ class AplayPlayer:
 
     def _pipeline(
         self, source: list[str], stop: threading.Event, limit_s: float | None
-    ) -> tuple[str, subprocess.Popen[bytes], str]:
+    ) -> tuple[str, int | None, str]:
+        """Run ffmpeg | aplay; return (outcome, ffmpeg's exit code, ffmpeg's stderr)."""
         decode = [self.ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", *source]
         decode += ["-f", "wav", "-"]
         play = [self.aplay, "-q"] + (["-D", self.device] if self.device else []) + ["-"]
@@ -163,29 +173,29 @@ class AplayPlayer:
             )
         except OSError as exc:
             raise PlayerError(f"cannot start {self.ffmpeg}: {exc}") from None
-        try:
-            out = subprocess.Popen(
-                play, stdin=dec.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
-        except OSError as exc:
-            _terminate(dec)
-            raise PlayerError(f"cannot start {self.aplay}: {exc}") from None
-        assert dec.stdout is not None
-        dec.stdout.close()  # aplay holds the pipe now
-        with out:
-            outcome = _watch(out, stop, self.poll_s, limit_s)
-            _terminate(dec)
-            aplay_err = out.stderr.read().decode(errors="replace").strip() if out.stderr else ""
-        dec.wait()
+        with dec:
+            assert dec.stdout is not None
+            try:
+                out = subprocess.Popen(
+                    play, stdin=dec.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                )
+            except OSError as exc:
+                _terminate(dec)
+                raise PlayerError(f"cannot start {self.aplay}: {exc}") from None
+            dec.stdout.close()  # aplay holds the pipe now
+            with out:
+                outcome = _watch(out, stop, self.poll_s, limit_s)
+                _terminate(dec)
+                aplay_err = out.stderr.read().decode(errors="replace") if out.stderr else ""
+            dec_err = dec.stderr.read().decode(errors="replace").strip() if dec.stderr else ""
         if outcome == FINISHED and out.returncode not in (0, None):
-            raise PlayerError(f"aplay exited with {out.returncode}: {aplay_err[-300:]}")
-        return outcome, dec, aplay_err
+            raise PlayerError(f"aplay exited with {out.returncode}: {aplay_err.strip()[-300:]}")
+        return outcome, dec.returncode, dec_err[-300:]
 
     def play(self, path: Path, stop: threading.Event, *, label: str = "") -> str:
-        outcome, dec, _ = self._pipeline(["-i", str(path)], stop, None)
-        if outcome == FINISHED and dec.returncode != 0:
-            err = dec.stderr.read().decode(errors="replace").strip() if dec.stderr else ""
-            raise PlayerError(f"ffmpeg could not decode {path.name}: {err[-300:]}")
+        outcome, code, err = self._pipeline(["-i", str(path)], stop, None)
+        if outcome == FINISHED and code != 0:
+            raise PlayerError(f"ffmpeg could not decode {path.name}: {err}")
         return outcome
 
     def play_stream(
@@ -194,8 +204,10 @@ class AplayPlayer:
         began = time.monotonic()
         source = ["-rw_timeout", str(int(STREAM_TIMEOUT_S * 1e6)), "-t", f"{duration_s:.3f}"]
         source += ["-i", url]
-        outcome, dec, _ = self._pipeline(source, stop, duration_s + STREAM_TIMEOUT_S)
-        return _stream_outcome("ffmpeg", dec, outcome, began, duration_s)
+        outcome, code, err = self._pipeline(source, stop, duration_s + STREAM_TIMEOUT_S)
+        if outcome == INTERRUPTED:
+            return INTERRUPTED
+        return _judge_stream("ffmpeg", code, err, time.monotonic() - began, duration_s)
 
 
 class FilePlayer:

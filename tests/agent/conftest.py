@@ -347,3 +347,63 @@ def rig(broker: PrivateBroker, media_server: MediaServer, tmp_path: Path) -> Ite
             code = agent.stop()
             print(agent.log())
             assert code == 0, "the agent did not exit cleanly"
+
+
+# -- a live radio stream, served by a thread ----------------------------------------------------
+
+
+@dataclass
+class Radio:
+    live_url: str  # paced like a live MP3 stream, for as long as anyone listens
+    drop_url: str  # sends about one second, then the connection drops
+    dead_url: str  # nobody listens on that port
+
+
+@pytest.fixture(scope="session")
+def radio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radio]:
+    from http.server import BaseHTTPRequestHandler
+
+    mp3 = make_mp3(tmp_path_factory.mktemp("radio") / "radio.mp3", seconds=30, frequency=523)
+    data = mp3.read_bytes()
+    rate = 64000 // 8  # bytes per second at 64 kbit/s
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - stdlib name
+            if self.path not in ("/live.mp3", "/drop.mp3"):
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/mpeg")
+            self.end_headers()
+            limit = rate if self.path == "/drop.mp3" else len(data)
+            began = time.monotonic()
+            sent = 0
+            try:
+                while sent < limit:
+                    chunk = data[sent : sent + rate // 10]
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                    sent += len(chunk)
+                    ahead = sent / rate - (time.monotonic() - began) - 0.5  # 0.5 s of buffer
+                    if ahead > 0:
+                        time.sleep(ahead)
+            except (BrokenPipeError, ConnectionResetError):
+                return
+            if self.path == "/drop.mp3":
+                self.close_connection = True
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    from broadcaster.broker import free_port
+
+    try:
+        yield Radio(f"{base}/live.mp3", f"{base}/drop.mp3", f"http://127.0.0.1:{free_port()}/x.mp3")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
