@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -76,7 +76,7 @@ class Ingestor:
         with self.factory() as session, session.begin():
             new = self._new_events(session, events)
             if new:
-                session.execute(insert(PlaybackEvent), [_event_row(e, now) for e in new])
+                session.connection().execute(EVENTS.insert(), [_event_row(e, now) for e in new])
                 self._apply_to_log(session, new, now)
             touched = sorted({(e.site, e.outbox) for e in events})
             acks = self._advance(session, touched, now)
@@ -195,10 +195,11 @@ class Ingestor:
             row["updated_at"] = now
         updates = [r for k, r in rows.items() if k in existing and "updated_at" in r]
         inserts = [r for k, r in rows.items() if k not in existing]
+        conn = session.connection()
         if updates:
-            session.execute(update(Playback), updates)
+            conn.execute(UPDATE_LOG, [{"b_id": r["id"], **_log_values(r)} for r in updates])
         if inserts:
-            session.execute(insert(Playback), inserts)
+            conn.execute(LOGS.insert(), [{"updated_at": now, **r} for r in inserts])
 
     def _advance(
         self, session: Session, touched: list[tuple[str, str]], now: datetime
@@ -256,6 +257,21 @@ def health_fields(status: Status) -> dict[str, Any]:
     if status.clock_offset_ms is not None:
         out["clock_offset_ms"] = round(status.clock_offset_ms)
     return out
+
+
+# Core statements: executemany without the ORM's per-row bookkeeping (ingest's hot path).
+EVENTS = PlaybackEvent.__table__
+LOGS = Playback.__table__
+LOG_FIELDS = ("scheduled_at", "started_at", "finished_at", "status", "detail", "updated_at")
+UPDATE_LOG = (
+    update(LOGS)
+    .where(LOGS.c.id == bindparam("b_id"))
+    .values({name: bindparam(name) for name in LOG_FIELDS})
+)
+
+
+def _log_values(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: row[name] for name in LOG_FIELDS}
 
 
 LOG_COLUMNS = (
