@@ -72,6 +72,7 @@ def create_app(
     from web.announcements import bp as announcements_bp
     from web.api import bp as api_bp
     from web.auth import bp as auth_bp
+    from web.calendar import bp as calendar_bp
     from web.health import bp as health_bp
     from web.logs import bp as logs_bp
     from web.media import bp as media_bp
@@ -88,6 +89,7 @@ def create_app(
     app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(recordings_bp)
+    app.register_blueprint(calendar_bp)
     app.add_url_rule("/", "index", _index)
     return app
 
