@@ -191,3 +191,22 @@ def test_thresholds_and_notifier_read_settings_defensively() -> None:
     assert t.offline_after_s == 60 and t.failures_24h == Thresholds().failures_24h
     assert Notifier.from_settings(S()).email_to == ("a@x.example", "b@x.example")
     assert Notifier.from_settings(object()).webhook_url == ""
+
+
+def test_cli_alerts_check_records_alerts(settings, seeded_sqlite) -> None:
+    from click.testing import CliRunner
+    from sqlalchemy import select
+
+    from broadcaster.cli import main
+    from broadcaster.models import SiteAlert, utcnow
+
+    with seeded_sqlite.factory() as s, s.begin():
+        s.get(Site, "cum-loa-t2").state_at = utcnow() - timedelta(hours=2)  # the CLI uses now
+    result = CliRunner().invoke(
+        main, ["alerts", "check"], env={"BROADCASTER_DATABASE_URL": settings.database_url}
+    )
+    assert result.exit_code == 0, result.output
+    assert "raised" in result.output
+    with seeded_sqlite.factory() as s:
+        kinds = {(a.site_id, a.kind) for a in s.scalars(select(SiteAlert))}
+    assert ("cum-loa-t2", "offline") in kinds
