@@ -73,7 +73,9 @@ def create_app(
     from web.api import bp as api_bp
     from web.auth import bp as auth_bp
     from web.calendar import bp as calendar_bp
+    from web.emergency import bp as emergency_bp
     from web.health import bp as health_bp
+    from web.lexicon import bp as lexicon_bp
     from web.logs import bp as logs_bp
     from web.media import bp as media_bp
     from web.recordings import bp as recordings_bp
@@ -90,6 +92,8 @@ def create_app(
     app.register_blueprint(api_bp)
     app.register_blueprint(recordings_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(emergency_bp)
+    app.register_blueprint(lexicon_bp)
     app.add_url_rule("/", "index", _index)
     return app
 

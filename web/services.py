@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g
@@ -15,6 +18,10 @@ from broadcaster.config import Settings
 if TYPE_CHECKING:
     from audio.render import Rendered
     from audio.store import MediaStore
+    from broadcaster.commands import CommandPublisher
+    from broadcaster.mqtt import ServerConnection
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -24,8 +31,38 @@ class Services:
     renderer: Callable[[str], Rendered]
     media: MediaStore
     engine: Engine | None = None  # set when create_app opened it; close() disposes it
+    # Play-now commands (emergencies): a CommandPublisher over this process's own MQTT
+    # connection, made on first use; tests may set one over an in-memory publisher.
+    command_publisher: CommandPublisher | None = None
+    mqtt: ServerConnection | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def commands(self) -> CommandPublisher:
+        """The process's CommandPublisher; connects to the broker on first use."""
+        with self._lock:
+            if self.command_publisher is None:
+                from broadcaster.commands import CommandPublisher
+                from broadcaster.keys import load_or_create_signer
+                from broadcaster.mqtt import ServerConnection
+                from broadcaster.wire.topics import Topics
+
+                conn = ServerConnection(self.settings, client_id=f"broadcaster-web-{os.getpid()}")
+                conn.start(wait=5.0)
+                self.mqtt = conn
+                self.command_publisher = CommandPublisher(
+                    load_or_create_signer(self.settings.signing_key_file),
+                    conn,
+                    Topics(self.settings.topic_root),
+                )
+                logger.info("web process connected to MQTT for commands")
+            return self.command_publisher
 
     def close(self) -> None:
+        with self._lock:
+            if self.mqtt is not None:
+                self.mqtt.stop()
+                self.mqtt = None
+                self.command_publisher = None
         if self.engine is not None:
             self.engine.dispose()
 

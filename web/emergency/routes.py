@@ -1,0 +1,245 @@
+"""Emergency pages: compose → confirm (listen) → send; then live per-site progress."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import abort, flash, jsonify, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
+
+from audio.tts.base import TTSError
+from broadcaster.commands import CommandError
+from broadcaster.models import Announcement, Emergency, Media, Zone
+from broadcaster.mqtt import PublishError
+from schedules import emergency as service
+from schedules.workflow import APPROVE_ROLES, NotAllowed, WorkflowError
+from web.announcements.messages import explain
+from web.emergency import bp
+from web.emergency.forms import ComposeForm, ConfirmForm
+from web.i18n import format_local
+from web.security import roles_required
+from web.services import db, services
+
+logger = logging.getLogger(__name__)
+
+STAGE_LABELS = {
+    "waiting": _l("No answer yet"),
+    "delivered": _l("Command received"),
+    "playing": _l("Playing now"),
+    "finished": _l("Played to the end"),
+    "failed": _l("Could not play"),
+}
+RECENT = 20
+SOURCES = 100
+
+
+def _zones() -> list[Zone]:
+    return list(db().scalars(select(Zone).order_by(Zone.name)))
+
+
+def _sources() -> list[SelectChoice]:
+    rows = db().scalars(
+        select(Announcement)
+        .where(Announcement.status == "approved", Announcement.media_sha256.is_not(None))
+        .order_by(Announcement.decided_at.desc(), Announcement.id.desc())
+        .limit(SOURCES)
+    )
+    return [SelectChoice("", _("Type a new message (read out by the computer voice)"))] + [
+        SelectChoice(str(a.id), a.title) for a in rows
+    ]
+
+
+def _compose_form() -> ComposeForm:
+    form = ComposeForm()
+    form.zones.choices = [SelectChoice(z.id, z.name) for z in _zones()]
+    form.source.choices = _sources()
+    return form
+
+
+def _recent() -> list[Emergency]:
+    return list(
+        db().scalars(
+            select(Emergency)
+            .options(selectinload(Emergency.announcement), selectinload(Emergency.sent_by))
+            .order_by(Emergency.sent_at.desc())
+            .limit(RECENT)
+        )
+    )
+
+
+def _draft(zones: list[str], source: str, title: str, text: str, reason: str) -> service.Draft:
+    return service.Draft(
+        zone_ids=tuple(zones),
+        reason=reason,
+        title=title,
+        text=text,
+        source_id=int(source) if source.isdigit() else None,
+    )
+
+
+@bp.route("/", methods=["GET", "POST"])
+@roles_required(*APPROVE_ROLES)
+def compose() -> ResponseReturnValue:
+    """Step 1: zones, message and reason; the typed message is rendered for listening."""
+    form = _compose_form()
+    if not form.validate_on_submit():
+        return render_template("emergency/compose.html", form=form, recent=_recent())
+    session = db()
+    draft = _draft(
+        form.zones.data, form.source.data, form.title.data, form.text.data, form.reason.data
+    )
+    try:
+        service.check_draft(
+            session, current_user.model, draft, max_chars=services().settings.max_text_chars
+        )
+        if draft.source_id is None:
+            media = service.render_message(session, draft.text, services().renderer)
+        else:
+            media = service.source_announcement(session, draft.source_id).media
+    except TTSError as exc:
+        session.rollback()
+        logger.warning("rendering an emergency failed: %s", exc)
+        flash(
+            _("Could not make the audio: the speech engine failed. Try again in a moment."), "error"
+        )
+        return render_template("emergency/compose.html", form=form, recent=_recent()), 502
+    except (WorkflowError, NotAllowed) as exc:
+        session.rollback()
+        flash(explain(exc), "error")
+        return render_template("emergency/compose.html", form=form, recent=_recent()), 400
+    assert media is not None
+    session.commit()
+    confirm = ConfirmForm(
+        formdata=None,
+        zones=",".join(draft.zone_ids),
+        source=str(draft.source_id or ""),
+        title=draft.title,
+        text=draft.text,
+        reason=draft.reason,
+        media=media.sha256,
+    )
+    zones = [z for z in _zones() if z.id in draft.zone_ids]
+    sites = sorted({s.name for z in zones for s in z.sites})
+    source = session.get(Announcement, draft.source_id) if draft.source_id else None
+    return render_template(
+        "emergency/confirm.html",
+        form=confirm,
+        draft=draft,
+        zones=zones,
+        sites=sites,
+        source=source,
+        media=media,
+        media_url=url_for("media.get", name=f"{media.sha256}.{media.ext}"),
+    )
+
+
+@bp.route("/send", methods=["POST"])
+@roles_required(*APPROVE_ROLES)
+def send() -> ResponseReturnValue:
+    """Step 2: record the emergency and send the play-now command to every zone."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash(_("A reason is required for an emergency broadcast."), "error")
+        return redirect(url_for("emergency.compose"))
+    session = db()
+    draft = _draft(
+        form.zones.data.split(","),
+        form.source.data or "",
+        form.title.data or "",
+        form.text.data or "",
+        form.reason.data,
+    )
+    media = session.get(Media, form.media.data) if form.media.data else None
+    try:
+        em = service.send_emergency(
+            session,
+            current_user.model,
+            draft,
+            media=media,
+            render=services().renderer,
+            max_chars=services().settings.max_text_chars,
+        )
+    except (WorkflowError, NotAllowed) as exc:
+        session.rollback()
+        flash(explain(exc), "error")
+        return redirect(url_for("emergency.compose"))
+    except TTSError:
+        session.rollback()
+        flash(
+            _("Could not make the audio: the speech engine failed. Try again in a moment."), "error"
+        )
+        return redirect(url_for("emergency.compose"))
+    session.commit()  # recorded first: even if the broker is away, the plan carries it
+    try:
+        service.publish_emergency(
+            session, em, services().commands(), services().settings.public_url
+        )
+    except (PublishError, CommandError, OSError) as exc:
+        session.rollback()
+        logger.error("emergency %d: the command was not sent: %s", em.id, exc)
+        flash(
+            _(
+                "Recorded, but the command could not be sent now (%(error)s). The sites get it "
+                "with their next plan.",
+                error=str(exc),
+            ),
+            "error",
+        )
+    else:
+        session.commit()
+        flash(_("Sent. The sites' progress is shown below."), "success")
+    return redirect(url_for("emergency.status_page", emergency_id=em.id))
+
+
+def _get(emergency_id: int) -> Emergency:
+    em = db().get(Emergency, emergency_id)
+    if em is None:
+        abort(404)
+    return em
+
+
+@bp.route("/<int:emergency_id>")
+@roles_required("editor", "approver", "officer", "admin")
+def status_page(emergency_id: int) -> ResponseReturnValue:
+    em = _get(emergency_id)
+    progress = service.site_progress(db(), em)
+    return render_template(
+        "emergency/status.html",
+        em=em,
+        progress=progress,
+        done=service.done(progress),
+        labels=STAGE_LABELS,
+    )
+
+
+@bp.route("/<int:emergency_id>/status.json")
+@roles_required("editor", "approver", "officer", "admin")
+def status_json(emergency_id: int) -> ResponseReturnValue:
+    em = _get(emergency_id)
+    progress = service.site_progress(db(), em)
+    return jsonify(
+        id=em.id,
+        command_id=em.command_id,
+        item_id=service.occurrence_id(em),
+        sent_at=em.sent_at.isoformat(),
+        done=service.done(progress),
+        sites=[
+            {
+                "site": p.site_id,
+                "name": p.name,
+                "stage": p.stage,
+                "label": str(STAGE_LABELS[p.stage]),
+                "detail": p.detail,
+                "at": p.at.isoformat() if p.at else None,
+                "at_local": format_local(p.at, "%H:%M:%S") if p.at else "",
+                "online": p.online,
+            }
+            for p in progress
+        ],
+    )
