@@ -1,0 +1,154 @@
+"""Emergency end to end: the web test client sends it; a real Mosquitto carries the signed
+command; real agent subprocesses (file player) play it; ingest stores their events; the status
+endpoint reaches "finished" at every site of the zone."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from broadcaster.agent.config import AgentConfig
+from broadcaster.broker import SERVER_USER, PrivateBroker
+from broadcaster.config import Settings
+from broadcaster.db import transaction
+from broadcaster.keys import load_or_create_signer
+from broadcaster.models import PlaybackEvent, Site
+from broadcaster.processes import IngestPart
+from schedules.commune import load_commune
+from tests.agent.conftest import AgentProcess
+from tests.web.conftest import PASSWORDS, FakeRenderer
+from web import create_app
+
+SITES = ("cum-loa-t1", "dai-xa")  # the sites of thon-1
+HIDDEN = re.compile(r'<input id="(\w+)" name="\w+" type="hidden" value="([^"]*)"')
+
+
+def _wait(predicate, timeout: float, what: str):  # noqa: ANN001, ANN202
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s: {what}")
+
+
+@pytest.fixture
+def web(
+    settings: Settings, db: sessionmaker[Session], renderer: FakeRenderer, broker: PrivateBroker
+) -> Iterator[tuple[Flask, Settings]]:
+    """The app on a real HTTP port (agents fetch /media/ from it), wired to the broker."""
+    from werkzeug.serving import make_server
+
+    with transaction(db) as session:
+        load_commune(session)
+    for site in SITES:
+        broker.add_agent(site, ["thon-1"])
+    broker.start()
+    settings = settings.replace(
+        mqtt_port=broker.port, mqtt_username=SERVER_USER, mqtt_password=broker.server_password
+    )
+    app = create_app(settings, renderer=renderer, sessions=db)
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    svc = app.extensions["broadcaster"]
+    svc.settings = settings.replace(public_url=f"http://127.0.0.1:{server.server_port}")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, svc.settings
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+        svc.close()  # stops the lazily made MQTT connection
+
+
+def test_emergency_reaches_finished_at_every_site(
+    web: tuple[Flask, Settings], broker: PrivateBroker, db: sessionmaker[Session], tmp_path: Path
+) -> None:
+    app, settings = web
+    signer = load_or_create_signer(settings.signing_key_file)
+    accounts = {a.site: a for a in broker.agents}
+    ingest = IngestPart(settings)
+    ingest.start()
+    agents = []
+    try:
+        for site, account in accounts.items():
+            base = tmp_path / "agents" / site
+            base.mkdir(parents=True)
+            agent = AgentProcess(
+                AgentConfig(
+                    site=site,
+                    zones=["thon-1"],
+                    mqtt_port=broker.port,
+                    mqtt_username=account.username,
+                    mqtt_password=account.password,
+                    trusted_keys=[signer.public_b64],
+                    state_dir=str(base / "state"),
+                    player="file",
+                    output_dir=str(base / "out"),
+                    keepalive_s=10,
+                ),
+                base,
+            )
+            agent.start()
+            agents.append(agent)
+
+        def online() -> bool:
+            with db() as s:
+                return all(s.get(Site, site).state == "online" for site in SITES)
+
+        _wait(online, 20, "agents online (status through ingest)")
+
+        client = app.test_client()
+        client.post("/login", data={"username": "pheduyet", "password": PASSWORDS["pheduyet"]})
+        confirm = client.post(
+            "/emergency/",
+            data={
+                "zones": ["thon-1"],
+                "source": "",
+                "title": "Cảnh báo lũ quét",
+                "text": "Nước sông đang lên nhanh. Bà con vùng trũng di chuyển lên chỗ cao ngay.",
+                "reason": "Tin khẩn của Ban chỉ huy phòng chống thiên tai huyện",
+            },
+        )
+        assert confirm.status_code == 200, confirm.text
+        sent = client.post("/emergency/send", data=dict(HIDDEN.findall(confirm.text)))
+        assert sent.status_code == 302
+        url = sent.headers["Location"] + "/status.json"
+
+        def finished() -> bool:
+            data = client.get(url).get_json()
+            for s in data["sites"]:
+                assert s["stage"] != "failed", s
+            return data["done"]
+
+        _wait(finished, 30, "every site finished")
+        final = client.get(url).get_json()
+        assert {s["site"]: s["stage"] for s in final["sites"]} == dict.fromkeys(SITES, "finished")
+        with db() as session:
+            kinds = session.execute(
+                select(PlaybackEvent.site_id, PlaybackEvent.kind)
+                .where(PlaybackEvent.item_id == final["item_id"])
+                .order_by(PlaybackEvent.site_id, PlaybackEvent.seq)
+            ).all()
+        for site in SITES:  # delivered (the command), playing, finished: in that order
+            assert [k for s, k in kinds if s == site] == ["received", "started", "finished"]
+        for agent in agents:
+            wavs = agent.wavs()
+            assert [w.name.split("_", 1)[1] for w in wavs] == [f"{final['item_id']}.wav"]
+    finally:
+        for agent in agents:
+            code = agent.stop()
+            if code != 0:
+                print(agent.log())
+        ingest.stop()
