@@ -19,7 +19,16 @@ MAX_SPOKEN = 200
 
 
 class LexiconError(ValueError):
-    """A lexicon entry is unusable; the message names the term."""
+    """A lexicon entry is unusable; the message names the term.
+
+    ``code`` says why (``not_mapping``, ``term``, ``term_long``, ``no_spoken``, ``digits``,
+    ``spoken_long``, ``format``), so a UI can explain it in the user's language.
+    """
+
+    def __init__(self, message: str, *, code: str = "invalid", term: object = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.term = term
 
 
 @lru_cache(maxsize=1)
@@ -33,7 +42,7 @@ def builtin_lexicon() -> dict[str, str]:
 def validate_entries(entries: Mapping[str, str]) -> dict[str, str]:
     """Check and tidy entries: single terms, spoken forms in words; LexiconError otherwise."""
     if not isinstance(entries, Mapping):
-        raise LexiconError("a lexicon is a mapping of term to spoken form")
+        raise LexiconError("a lexicon is a mapping of term to spoken form", code="not_mapping")
     out: dict[str, str] = {}
     for term, spoken in entries.items():
         out[validate_term(term)] = validate_spoken(term, spoken)
@@ -43,22 +52,38 @@ def validate_entries(entries: Mapping[str, str]) -> dict[str, str]:
 def validate_term(term: object) -> str:
     """A term is one written token (letters, digits, & - / . inside), at most 64 characters."""
     if not isinstance(term, str) or not _TERM.fullmatch(term.strip()):
-        raise LexiconError(f"lexicon term {term!r} must be one word (letters, digits, & - / .)")
+        raise LexiconError(
+            f"lexicon term {term!r} must be one word (letters, digits, & - / .)",
+            code="term",
+            term=term,
+        )
     term = term.strip()
     if len(term) > MAX_TERM:
-        raise LexiconError(f"lexicon term {term!r} is longer than {MAX_TERM} characters")
+        raise LexiconError(
+            f"lexicon term {term!r} is longer than {MAX_TERM} characters",
+            code="term_long",
+            term=term,
+        )
     return term
 
 
 def validate_spoken(term: object, spoken: object) -> str:
     """A spoken form is non-empty words without digits, at most 200 characters, lowercased."""
     if not isinstance(spoken, str) or not spoken.strip():
-        raise LexiconError(f"lexicon entry {term!r} has no spoken form")
+        raise LexiconError(
+            f"lexicon entry {term!r} has no spoken form", code="no_spoken", term=term
+        )
     spoken = " ".join(spoken.split()).lower()
     if any(ch.isdigit() for ch in spoken):
-        raise LexiconError(f"lexicon entry {term!r}: write numbers in words, not {spoken!r}")
+        raise LexiconError(
+            f"lexicon entry {term!r}: write numbers in words, not {spoken!r}",
+            code="digits",
+            term=term,
+        )
     if len(spoken) > MAX_SPOKEN:
-        raise LexiconError(f"lexicon entry {term!r}: the spoken form is too long")
+        raise LexiconError(
+            f"lexicon entry {term!r}: the spoken form is too long", code="spoken_long", term=term
+        )
     return spoken
 
 
@@ -116,5 +141,7 @@ def parse_lexicon_file(text: str) -> dict[str, str]:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise LexiconError(f"the lexicon file is neither CSV nor YAML: {exc}") from None
+        raise LexiconError(
+            f"the lexicon file is neither CSV nor YAML: {exc}", code="format"
+        ) from None
     return validate_entries(data)
