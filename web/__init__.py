@@ -73,6 +73,7 @@ def create_app(
     from web.api import bp as api_bp
     from web.auth import bp as auth_bp
     from web.calendar import bp as calendar_bp
+    from web.campaigns import bp as campaigns_bp
     from web.emergency import bp as emergency_bp
     from web.health import bp as health_bp
     from web.lexicon import bp as lexicon_bp
@@ -92,6 +93,7 @@ def create_app(
     app.register_blueprint(api_bp)
     app.register_blueprint(recordings_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(campaigns_bp)
     app.register_blueprint(emergency_bp)
     app.register_blueprint(lexicon_bp)
     app.add_url_rule("/", "index", _index)

@@ -1,0 +1,18 @@
+"""Campaign categories in the user's language."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+CATEGORY = {
+    "giam-ngheo": _l("Sustainable poverty reduction"),
+    "y-te": _l("Health"),
+    "thien-tai": _l("Natural disasters"),
+    "hanh-chinh": _l("Administration"),
+    "sinh-ke": _l("Livelihoods"),
+    "khac": _l("Other"),
+}
+
+
+def category_label(code: str) -> str:
+    return str(CATEGORY.get(code, code))

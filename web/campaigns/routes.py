@@ -1,0 +1,132 @@
+"""Campaign pages: the list with this week's progress, create/edit, and one campaign's weeks."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
+
+from broadcaster.models import Campaign, Zone
+from schedules.calendar import monday_of
+from schedules.workflow import EDIT_ROLES
+from web.campaigns import bp
+from web.campaigns.forms import CampaignForm
+from web.campaigns.labels import category_label
+from web.campaigns.progress import week_progress
+from web.i18n import local_now
+from web.security import roles_required
+from web.services import db, services
+
+logger = logging.getLogger(__name__)
+
+ALL_ROLES = ("editor", "approver", "officer", "admin")
+
+
+def _get(campaign_id: int) -> Campaign:
+    campaign = db().get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _week() -> date:
+    raw = request.args.get("week", "")
+    try:
+        return monday_of(date.fromisoformat(raw) if raw else local_now().date())
+    except ValueError:
+        abort(400)
+
+
+@bp.route("/")
+@roles_required(*ALL_ROLES)
+def index() -> ResponseReturnValue:
+    monday = monday_of(local_now().date())
+    campaigns = (
+        db()
+        .scalars(
+            select(Campaign)
+            .options(selectinload(Campaign.zones), selectinload(Campaign.announcements))
+            .order_by(Campaign.ends_on.desc(), Campaign.name)
+        )
+        .all()
+    )
+    tz = services().settings.timezone
+    rows = [(c, week_progress(db(), c, monday, tz=tz)) for c in campaigns]
+    return render_template(
+        "campaigns/index.html", rows=rows, monday=monday, category_label=category_label
+    )
+
+
+def _form(campaign: Campaign | None = None) -> CampaignForm:
+    form = CampaignForm(obj=campaign) if campaign is not None else CampaignForm()
+    form.zones.choices = [
+        SelectChoice(z.id, z.name) for z in db().scalars(select(Zone).order_by(Zone.name))
+    ]
+    if campaign is not None and request.method == "GET":
+        form.zones.data = [z.id for z in campaign.zones]
+    return form
+
+
+def _save(form: CampaignForm, campaign: Campaign) -> None:
+    campaign.name = form.name.data.strip()
+    campaign.category = form.category.data
+    campaign.description = (form.description.data or "").strip()
+    campaign.starts_on = form.starts_on.data
+    campaign.ends_on = form.ends_on.data
+    campaign.target_per_week = form.target_per_week.data
+    ids = form.zones.data or []
+    campaign.zones = list(db().scalars(select(Zone).where(Zone.id.in_(ids))))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*EDIT_ROLES)
+def new() -> ResponseReturnValue:
+    form = _form()
+    if request.method == "GET":
+        today = local_now().date()
+        form.starts_on.data = today
+        form.ends_on.data = date(today.year, 12, 31)
+    if form.validate_on_submit():
+        campaign = Campaign()
+        _save(form, campaign)
+        db().add(campaign)
+        db().commit()
+        logger.info("campaign %d created", campaign.id)
+        flash(_("Campaign saved."), "success")
+        return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
+    return render_template("campaigns/form.html", form=form, campaign=None)
+
+
+@bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
+@roles_required(*EDIT_ROLES)
+def edit(campaign_id: int) -> ResponseReturnValue:
+    campaign = _get(campaign_id)
+    form = _form(campaign)
+    if form.validate_on_submit():
+        _save(form, campaign)
+        db().commit()
+        flash(_("Campaign saved."), "success")
+        return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
+    return render_template("campaigns/form.html", form=form, campaign=campaign)
+
+
+@bp.route("/<int:campaign_id>")
+@roles_required(*ALL_ROLES)
+def detail(campaign_id: int) -> ResponseReturnValue:
+    campaign = _get(campaign_id)
+    monday = _week()
+    progress = week_progress(db(), campaign, monday, tz=services().settings.timezone)
+    return render_template(
+        "campaigns/detail.html",
+        campaign=campaign,
+        progress=progress,
+        monday=monday,
+        timedelta=timedelta,
+        category_label=category_label,
+    )
