@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from broadcaster.models import PRIORITIES
+from web.announcements.programme import ProgrammeFields
 from web.forms import REQUIRED, BaseForm, MultiCheckboxField, local_datetime_field
 from web.i18n import PRIORITY, local_now
 
@@ -19,7 +20,7 @@ def _in_future(_form: Any, field: Any) -> None:
         raise ValidationError(_l("The airing time must be in the future."))
 
 
-class AnnouncementForm(BaseForm):
+class AnnouncementForm(ProgrammeFields):
     title = StringField(
         _l("Title"),
         validators=[DataRequired(REQUIRED), Length(max=200)],

@@ -13,8 +13,9 @@ from wtforms.fields.choices import SelectChoice
 from audio.tts.base import TTSError
 from broadcaster.models import ANNOUNCEMENT_STATES, Announcement, Zone
 from schedules import workflow
+from schedules.checks import check_announcement
 from schedules.workflow import APPROVE_ROLES, EDIT_ROLES, WorkflowError
-from web.announcements import bp
+from web.announcements import bp, programme
 from web.announcements.forms import AnnouncementForm, ApproveForm, RejectForm, SubmitForm
 from web.announcements.messages import explain
 from web.i18n import default_airing, from_local, local_now, to_local
@@ -63,31 +64,40 @@ def _zone_choices() -> list[SelectChoice]:
 def new() -> ResponseReturnValue:
     form = AnnouncementForm()
     form.zones.choices = _zone_choices()
+    programme.fill_choices(form, db())
+    findings = None
     if request.method == "GET":
         form.start_at.data = default_airing()
     if form.validate_on_submit():
         session = db()
         try:
-            ann = workflow.create_announcement(
-                session,
-                current_user.model,
+            values = dict(
                 title=form.title.data,
                 body=form.body.data,
                 zone_ids=form.zones.data,
-                start_at=from_local(form.start_at.data),
                 priority=form.priority.data,
                 max_chars=services().settings.max_text_chars,
+                **programme.programme_values(form),
             )
-        except WorkflowError as exc:
+            if form.check.data:  # "Kiểm tra": show the clashes, save nothing
+                findings = programme.check_only(session, current_user.model, values)
+            else:
+                ann = workflow.create_announcement(session, current_user.model, **values)
+                clashes = programme.describe(session, check_announcement(session, ann))
+        except (WorkflowError, programme.ProgrammeError) as exc:
             session.rollback()
-            flash(explain(exc), "error")
+            flash(explain(exc) if isinstance(exc, WorkflowError) else str(exc), "error")
         else:
-            session.commit()
-            flash(_("Draft saved. Listen to it after submitting it for approval."), "success")
-            return redirect(url_for("announcements.detail", ann_id=ann.id))
+            if findings is None:
+                session.commit()
+                flash(_("Draft saved. Listen to it after submitting it for approval."), "success")
+                if clashes:
+                    flash(programme.clash_warning(len(clashes)), "error")
+                return redirect(url_for("announcements.detail", ann_id=ann.id))
     return render_template(
         "announcements/new.html",
         form=form,
+        findings=findings,
         server_now=local_now().strftime("%Y-%m-%dT%H:%M:%S"),
         max_chars=services().settings.max_text_chars,
     )
