@@ -7,7 +7,7 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from broadcaster.models import PRIORITIES
+from broadcaster.models import DEFAULT_REPEAT, MAX_REPEAT, PRIORITIES
 from web.announcements.programme import ProgrammeFields
 from web.forms import REQUIRED, BaseForm, MultiCheckboxField, local_datetime_field
 from web.i18n import PRIORITY, local_now
@@ -35,6 +35,14 @@ class AnnouncementForm(ProgrammeFields):
     )
     start_at = local_datetime_field(
         _l("Airing time"), validators=[InputRequired(REQUIRED), _in_future]
+    )
+    # How many times it is said (repeats after "Xin nhắc lại"); follows the priority until the
+    # author picks a number (repeat_default.js); a post without it defaults by priority.
+    repeat = SelectField(
+        _l("Times said"),
+        choices=[SelectChoice(str(n), str(n)) for n in range(1, MAX_REPEAT + 1)],
+        default=str(DEFAULT_REPEAT["normal"]),
+        render_kw={"data-defaults": ",".join(f"{p}:{n}" for p, n in DEFAULT_REPEAT.items())},
     )
     submit = SubmitField(_l("Save draft"))
 

@@ -76,6 +76,7 @@ def new() -> ResponseReturnValue:
                 body=form.body.data,
                 zone_ids=form.zones.data,
                 priority=form.priority.data,
+                repeat=int(form.repeat.data) if form.repeat.raw_data else None,
                 max_chars=services().settings.max_text_chars,
                 **programme.programme_values(form),
             )
