@@ -358,8 +358,7 @@ class Runner:
         if self._prepared is not None and self._prepared[0] == item.id:
             path = self._prepared[1]
             self._prepared = None
-            if path.exists():
-                self.cache.touch(item.media)
+            if path.exists():  # verified (and touched, for the LRU) moments ago by _prepare
                 return path
         return self.cache.fetch(item.media)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+from broadcaster.agent.config import AgentConfig
+from broadcaster.agent.main import Agent
+from broadcaster.broker import PrivateBroker
 from broadcaster.commands import CommandPublisher, play_now_item
+from broadcaster.wire.signing import Signer
 
-from .conftest import SITE, AgentRig, make_mp3, make_plan
+from .conftest import SITE, AgentRig, MediaServer, ServerClient, make_mp3, make_plan
 
 
 def test_zone_emergency_interrupts_the_plan_then_the_plan_resumes(
@@ -55,3 +60,55 @@ def test_command_for_another_zone_is_not_delivered_and_expired_is_reported(
     rig.agent.wait_log("command expired")
     assert rig.agent.wavs() == []
     assert "received" not in rig.agent.log()
+
+
+def test_one_zone_publish_reaches_every_site_of_the_zone_and_no_other(
+    broker: PrivateBroker, media_server: MediaServer, tone_mp3: Path, tmp_path: Path
+) -> None:
+    zones = {"site-a": ["thon-1"], "site-b": ["thon-1", "thon-3"], "site-c": ["thon-2"]}
+    accounts = {site: broker.add_agent(site, z) for site, z in zones.items()}
+    broker.start()
+    signer = Signer.generate()
+    agents = {}
+    for site, account in accounts.items():
+        config = AgentConfig(
+            site=site,
+            zones=zones[site],
+            state_dir=str(tmp_path / site),
+            trusted_keys=[signer.public_b64],
+            mqtt_port=broker.port,
+            mqtt_username=account.username,
+            mqtt_password=account.password,
+            player="file",
+            output_dir=str(tmp_path / site / "out"),
+        )
+        agents[site] = Agent(config)
+    with ServerClient(broker, signer) as server:
+        for agent in agents.values():
+            agent.start()
+        try:
+            for site in agents:
+                server.wait_online(site)
+            media = media_server.add(tone_mp3)
+            item = play_now_item(announcement_id=5, title="Cả thôn", media=media)
+            sent: list[str] = []
+
+            class Counting:
+                def publish(self, topic: str, payload: bytes, **kw: object) -> None:
+                    sent.append(topic)
+                    server.publish(topic, payload)
+
+            command = CommandPublisher(signer, Counting(), server.topics).play_now(
+                zones=["thon-1"], item=item
+            )
+            assert sent == [server.topics.zone_cmd("thon-1")]  # one publish
+            finished = set()
+            while finished != {"site-a", "site-b"}:
+                event = server.next_event(15, "finished")
+                assert event["command"] == command.id
+                finished.add(event["site"])
+            time.sleep(0.5)
+            assert not any(e["site"] == "site-c" for e in server.all_events)
+        finally:
+            for agent in agents.values():
+                agent.stop()

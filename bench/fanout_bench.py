@@ -1,0 +1,448 @@
+"""Fan-out of an emergency command to N simulated agents on loopback, against raw Mosquitto
+fan-out of a message of the same size to N plain paho subscribers, in the same run.
+
+    .venv/bin/python -m bench.fanout_bench [--agents 100 1000] [--rounds 5] [--workers 4]
+
+One private Mosquitto (passwords + per-agent ACL, as in production). N agents in one zone, so
+one publish to the zone's command topic reaches all of them. Worker processes host the agents
+on one selector loop each (paho's external-loop API, no thread per client).
+
+A simulated agent is the real agent minus its threads and its sound card: an
+``broadcaster.agent.main.Agent`` whose ``handle_message`` runs the real decision path (Ed25519
+verify, schema, target, replay by id and seq, expiry, the ``received`` event and the command
+stored in its own SQLite store), then the real ``Runner`` (queue, media re-hash from its cache,
+``started`` event in SQLite with the ``playing`` marker) with a player that returns at once.
+Each agent's store is on tmpfs (/dev/shm): a Pi has its own card; 1,000 agents fsyncing one
+disk would measure that disk.
+
+Measured per agent: publish → "started" decided on the agent (one way) and publish → the
+"started" event received by the server's subscriber (round trip). Baseline: publish → a raw
+subscriber receives (one way) and → the server receives its same-size echo (round trip).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import selectors
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+ZONE = "thon-bench"
+RAW_TOPIC = "loa/v1/bench/raw"
+MEDIA_BYTES = 240_000  # 30 s at 64 kbit/s
+
+
+# -- worker side ----------------------------------------------------------------------------------
+
+
+class _NoPlayer:
+    def play(self, path: Path, stop: threading.Event, *, label: str = "") -> str:
+        return "finished"
+
+
+class _Link:
+    """Stands in for MqttLink: events go out on the worker's paho client."""
+
+    def __init__(self, client: mqtt.Client, topic: str, on_started: Any) -> None:
+        self.client = client
+        self.topic = topic
+        self.on_started = on_started
+        self.arrived = 0.0  # when the command reached this agent's client
+
+    def publish_event(self, event: Any) -> bool:
+        if event.kind == "started":
+            self.on_started(event, self.arrived)
+        body = json.dumps(event.to_dict(), separators=(",", ":")).encode()
+        self.client.publish(self.topic, body, qos=1)
+        return True
+
+    def publish_status(self, state: str) -> None:
+        pass
+
+
+def _client(client_id: str, user: str, password: str) -> mqtt.Client:
+    c = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+    )
+    c.username_pw_set(user, password)
+    return c
+
+
+def _make_agent(
+    site: str,
+    password: str,
+    public_b64: str,
+    port: int,
+    root: Path,
+    media: Path,
+    sha: str,
+    on_started: Any,
+) -> tuple[Any, mqtt.Client]:
+    from broadcaster.agent.config import AgentConfig
+    from broadcaster.agent.fetch import MediaCache
+    from broadcaster.agent.main import Agent
+    from broadcaster.agent.runner import Runner
+    from broadcaster.agent.store import Store
+    from broadcaster.wire.topics import Topics
+
+    state = root / site
+    (state / "media").mkdir(parents=True)
+    os.link(media, state / "media" / f"{sha}.mp3")
+    config = AgentConfig(
+        site=site,
+        zones=[ZONE],
+        state_dir=str(state),
+        trusted_keys=[public_b64],
+        mqtt_port=port,
+        mqtt_username=f"agent-{site}",
+        mqtt_password=password,
+        player="file",
+        output_dir=str(state / "out"),
+    )
+    agent = Agent(config, player=_NoPlayer())  # type: ignore[arg-type]
+    agent.store = Store(state / "agent.sqlite3", site)
+    agent.cache = MediaCache(state / "media", 5.0, agent.store)
+    runner = Runner(agent.store, agent.cache, _NoPlayer(), agent.clock)  # type: ignore[arg-type]
+    agent.runner = runner
+    client = _client(f"agent-{site}", f"agent-{site}", password)
+    link = _Link(client, Topics().events(site), on_started)
+    agent.link = link  # type: ignore[assignment]
+    runner.on_event = agent._publish_event
+
+    topics = Topics()
+    subs = [
+        topics.keys(),
+        topics.plan(site),
+        topics.site_cmd(site),
+        topics.ack(site),
+        topics.zone_cmd(ZONE),
+    ]
+
+    def on_connect(c: mqtt.Client, *_: Any) -> None:
+        c.subscribe([(t, 1) for t in subs])
+
+    def on_message(c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        link.arrived = time.monotonic()
+        agent.handle_message(msg.topic, bytes(msg.payload))
+        runner.run_due()  # what the runner thread does when woken
+
+    client.on_connect = on_connect
+    client.on_message = on_message
+    return agent, client
+
+
+def _worker(spec: dict[str, Any], conn: Connection) -> None:
+    """Host simulated agents (mode "agent") or raw subscribers (mode "raw") until told to stop;
+    send back (site, round, t_received_or_started) samples."""
+    mode = spec["mode"]
+    samples: list[tuple[str, str, float, float]] = []  # site, key, t, processing seconds
+    clients: list[mqtt.Client] = []
+    subscribed = [0]
+    root = Path(spec["root"])
+
+    def on_subscribe(*_: Any) -> None:
+        subscribed[0] += 1
+
+    for site, password in spec["agents"]:
+        if mode == "agent":
+
+            def started(event: Any, arrived: float, site: str = site) -> None:
+                now = time.monotonic()
+                samples.append((site, event.command or "", now, now - arrived))
+
+            _, client = _make_agent(
+                site,
+                password,
+                spec["public"],
+                spec["port"],
+                root,
+                Path(spec["media"]),
+                spec["sha"],
+                started,
+            )
+        else:
+            client = _client(f"raw-{site}", spec["server_user"], spec["server_password"])
+            echo_topic = f"loa/v1/bench/echo/{site}"
+
+            def on_connect(c: mqtt.Client, *_: Any) -> None:
+                c.subscribe(RAW_TOPIC, qos=1)
+
+            def on_message(
+                c: mqtt.Client,
+                _u: Any,
+                msg: mqtt.MQTTMessage,
+                site: str = site,
+                echo_topic: str = echo_topic,
+            ) -> None:
+                samples.append((site, msg.payload[:36].decode(), time.monotonic(), 0.0))
+                c.publish(echo_topic, msg.payload, qos=1)
+
+            client.on_connect = on_connect
+            client.on_message = on_message
+        client.on_subscribe = on_subscribe
+        clients.append(client)
+
+    sel = selectors.DefaultSelector()
+    for c in clients:
+        c.connect("127.0.0.1", spec["port"], keepalive=60)
+        sel.register(c.socket(), selectors.EVENT_READ, c)  # type: ignore[arg-type]
+    ready_sent = False
+    last_misc = time.monotonic()
+    while True:
+        for c in clients:
+            if c.want_write():
+                c.loop_write()
+        for key, _ in sel.select(timeout=0.005):
+            key.data.loop_read()
+        now = time.monotonic()
+        if now - last_misc > 1.0:
+            for c in clients:
+                c.loop_misc()
+            last_misc = now
+        if not ready_sent and subscribed[0] == len(clients):
+            conn.send("ready")
+            ready_sent = True
+        if conn.poll():
+            if conn.recv() == "stop":
+                break
+    conn.send(samples)
+    for c in clients:
+        c.disconnect()
+        try:
+            c.loop_write()
+        except Exception:  # noqa: BLE001 - shutting down
+            pass
+
+
+# -- main side --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    n: int
+    mode: str
+    one_way_ms: list[float]
+    round_trip_ms: list[float]
+    last_ms: list[float]  # per round: time until the last agent
+    processing_ms: list[float]  # agents: command received by the client → started decided
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+class _Server:
+    """The server's paho client: publishes, and timestamps what comes back."""
+
+    def __init__(self, port: int, password: str) -> None:
+        from broadcaster.broker import SERVER_USER
+
+        self.received: dict[str, list[tuple[str, float]]] = {}
+        self.lock = threading.Lock()
+        self.client = _client("bench-server", SERVER_USER, password)
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self.client.subscribe([("loa/v1/sites/+/events", 1), ("loa/v1/bench/echo/+", 1)])
+        time.sleep(0.5)
+
+    def _on_message(self, c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        t = time.monotonic()
+        if msg.topic.startswith("loa/v1/bench/echo/"):
+            key, site = msg.payload[:36].decode(), msg.topic.rsplit("/", 1)[1]
+        else:
+            data = json.loads(msg.payload)
+            if data["kind"] != "started":
+                return
+            key, site = data.get("command") or "", data["site"]
+        with self.lock:
+            self.received.setdefault(key, []).append((site, t))
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(10)
+
+    def wait(self, key: str, n: int, timeout: float = 60.0) -> list[tuple[str, float]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                got = list(self.received.get(key, []))
+            if len(got) >= n:
+                return got
+            time.sleep(0.002)
+        raise RuntimeError(f"only {len(got)} of {n} answered {key} within {timeout}s")
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def run(n: int, rounds: int, workers: int) -> list[Result]:
+    from broadcaster.broker import SERVER_USER, PrivateBroker
+    from broadcaster.commands import CommandPublisher, play_now_item
+    from broadcaster.wire.messages import Media
+    from broadcaster.wire.signing import Signer
+    from broadcaster.wire.topics import Topics
+
+    tmp = Path(
+        tempfile.mkdtemp(prefix="fanout-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None)
+    )
+    try:
+        broker = PrivateBroker(tmp / "broker")
+        sites = [f"site-{i:04d}" for i in range(n)]
+        for site in sites:
+            broker.add_agent(site, [ZONE])
+        broker.start()
+        signer = Signer.generate()
+        media_path = tmp / "emergency.mp3"
+        media_path.write_bytes(os.urandom(MEDIA_BYTES))
+        import hashlib
+
+        sha = hashlib.sha256(media_path.read_bytes()).hexdigest()
+        media = Media(sha, f"http://127.0.0.1:9/media/{sha}.mp3", MEDIA_BYTES, 30_000)
+        server = _Server(broker.port, broker.server_password)
+        commands = CommandPublisher(signer, server, Topics())
+        accounts = [(a.site, a.password) for a in broker.agents]
+        results = []
+        for mode in ("raw", "agent"):
+            chunks = [accounts[i::workers] for i in range(workers)]
+            pipes, procs = [], []
+            for w, chunk in enumerate(chunks):
+                parent, child = mp.Pipe()
+                spec = {
+                    "mode": mode,
+                    "agents": chunk,
+                    "port": broker.port,
+                    "public": signer.public_b64,
+                    "root": str(tmp / f"{mode}-{w}"),
+                    "media": str(media_path),
+                    "sha": sha,
+                    "server_user": SERVER_USER,
+                    "server_password": broker.server_password,
+                }
+                proc = mp.Process(target=_worker, args=(spec, child), daemon=True)
+                proc.start()
+                pipes.append(parent)
+                procs.append(proc)
+            for p in pipes:
+                if not p.poll(120):
+                    raise RuntimeError("a worker did not get ready")
+                assert p.recv() == "ready"
+            time.sleep(0.5)
+            sent: dict[str, float] = {}
+            last: list[float] = []
+            for r in range(rounds):
+                if mode == "raw":
+                    key = f"{r:036d}"
+                    size = len(signer.sign({"pad": "x" * 600}))
+                    payload = key.encode() + b"x" * max(0, size - 36)
+                    t0 = time.monotonic()
+                    server.publish(RAW_TOPIC, payload)
+                else:
+                    item = play_now_item(announcement_id=1, title="Khẩn cấp", media=media)
+                    t0 = time.monotonic()
+                    key = commands.play_now(zones=[ZONE], item=item, reason="bench").id
+                sent[key] = t0
+                got = server.wait(key, n)
+                last.append((max(t for _, t in got) - t0) * 1000)
+                time.sleep(0.3)
+            for p in pipes:
+                p.send("stop")
+            worker_samples = [s for p in pipes for s in p.recv()]
+            for proc in procs:
+                proc.join(10)
+            one_way = [(t - sent[k]) * 1000 for _, k, t, _ in worker_samples if k in sent]
+            processing = [d * 1000 for _, k, _, d in worker_samples if k in sent]
+            trip = [
+                (t - sent[k]) * 1000
+                for k, answers in server.received.items()
+                if k in sent
+                for _, t in answers
+            ]
+            results.append(Result(n, mode, one_way, trip, last, processing))
+        server.close()
+        broker.stop()
+        return results
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report(results: list[Result], rounds: int, workers: int) -> str:
+    lines = [
+        f"## Emergency fan-out to N agents on loopback (issue 4, {datetime.now(UTC):%Y-%m-%d})",
+        "",
+        f"Command: `.venv/bin/python -m bench.fanout_bench` · {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{_mosquitto_version()} · {rounds} rounds per row, agents spread over {workers} "
+        f"worker processes, stores on tmpfs · load average at the end "
+        f"{os.getloadavg()[0]:.1f} (1 min).",
+        "",
+        "| N | path | one way p50 | p99 | max | round trip p50 | p99 | max | last agent, mean of rounds |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        label = (
+            "raw Mosquitto: publish → subscriber; → its echo at the server"
+            if r.mode == "raw"
+            else "agents: publish → `started` decided; → `started` event at the server"
+        )
+        lines.append(
+            f"| {r.n} | {label} | {_pct(r.one_way_ms, 50):.1f} ms | {_pct(r.one_way_ms, 99):.1f} ms"
+            f" | {max(r.one_way_ms):.1f} ms | {_pct(r.round_trip_ms, 50):.1f} ms"
+            f" | {_pct(r.round_trip_ms, 99):.1f} ms | {max(r.round_trip_ms):.1f} ms"
+            f" | {statistics.mean(r.last_ms):.1f} ms |"
+        )
+    lines += [
+        "",
+        "Per agent, command received by its MQTT client → `started` decided (verify, checks,"
+        " SQLite commits, media re-hash, runner):",
+        "",
+    ]
+    for r in results:
+        if r.mode == "agent":
+            lines.append(
+                f"- N={r.n}: p50 {_pct(r.processing_ms, 50):.2f} ms, "
+                f"p99 {_pct(r.processing_ms, 99):.2f} ms"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _mosquitto_version() -> str:
+    import subprocess
+
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    out = subprocess.run([binary, "-h"], capture_output=True, text=True, check=False).stdout
+    return out.splitlines()[0] if out else "mosquitto"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    results: list[Result] = []
+    for n in args.agents:
+        results += run(n, args.rounds, args.workers)
+        print(f"N={n} done", flush=True)
+    print(report(results, args.rounds, args.workers))
+
+
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    main()
