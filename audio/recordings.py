@@ -26,6 +26,12 @@ logger = logging.getLogger(__name__)
 
 SILENCE_DBFS = -50.0  # RMS under this is no message anybody could hear
 MIN_SECONDS = 0.5
+# A file that decodes to less than this share of the duration its header declares was cut off
+# (an interrupted upload or copy): ffmpeg decodes the frames that are there without an error.
+COMPLETE_RATIO = 0.9
+# ffprobe's warning when it has no duration in the header and guesses one from the size and the
+# first frames' bitrate: a VBR MP3 without a Xing header that starts quietly is "18 s" for 6 s.
+ESTIMATED = "Estimating duration from bitrate"
 TIMEOUT_S = 120.0
 ENGINE = "recording"
 
@@ -55,7 +61,8 @@ def looks_like_audio(data: bytes) -> bool:
 
 
 def _probe(path: Path, data: bytes) -> dict[str, Any]:
-    cmd = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
+    """ffprobe's JSON; ``duration_estimated`` is added when the duration is a guess."""
+    cmd = ["ffprobe", "-v", "warning", "-print_format", "json", "-show_format", "-show_streams"]
     proc = subprocess.run([*cmd, str(path)], capture_output=True, timeout=TIMEOUT_S)
     if proc.returncode != 0:
         stderr = proc.stderr.decode("utf-8", "replace")
@@ -66,10 +73,14 @@ def _probe(path: Path, data: bytes) -> dict[str, Any]:
     info = json.loads(proc.stdout or b"{}")
     if not any(s.get("codec_type") == "audio" for s in info.get("streams", [])):
         raise RecordingError("not_audio", "the file has no audio in it")
+    info["duration_estimated"] = ESTIMATED in proc.stderr.decode("utf-8", "replace")
     return info
 
 
 def _probed_seconds(info: dict[str, Any]) -> float | None:
+    """The duration the file declares, or None when it declares none (ffprobe only guessed)."""
+    if info.get("duration_estimated"):
+        return None
     try:
         return float(info["format"]["duration"])
     except (KeyError, TypeError, ValueError):
@@ -114,9 +125,11 @@ def load_recording(data: bytes, *, max_bytes: int, max_seconds: float) -> AudioS
             raise _too_long(probed, max_seconds)
         audio, errors = _decode(path, max_seconds)
     seconds = audio.duration_seconds
-    if errors and probed is not None and seconds < 0.9 * probed:
+    if probed is not None and seconds < COMPLETE_RATIO * probed:
         logger.info("recording decodes to %.1f of %.1f s: %s", seconds, probed, errors[-300:])
-        raise RecordingError("corrupt", "the audio file is damaged or incomplete")
+        raise RecordingError(
+            "corrupt", f"the audio file is incomplete: {seconds:.1f} of {probed:.1f} s decode"
+        )
     if seconds > max_seconds + 0.5:
         raise _too_long(seconds, max_seconds)
     if seconds < MIN_SECONDS:
