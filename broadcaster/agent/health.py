@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 import resource
@@ -67,10 +68,20 @@ class _Timex(ctypes.Structure):
     ]
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
 def clock_state() -> tuple[float | None, bool | None]:
     """(NTP offset in ms, synchronized?) as the kernel reports them (read-only adjtimex)."""
+    libc = _libc()
+    if libc is None:
+        return None, None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         tx = _Timex()  # modes = 0: read only, needs no privilege
         state = libc.adjtimex(ctypes.byref(tx))
     except (OSError, AttributeError):

@@ -304,7 +304,9 @@ class Agent:
         try:
             plan = Plan.from_dict(payload)
         except ProtocolError as exc:
+            # Signed by a trusted key but not a valid plan: a server bug, worth an event.
             logger.warning("plan ignored, wrong schema: %s", exc)
+            self._reject("plan", exc.reason, exc.detail)
             return
         with self._lock:
             self._consider_plan(plan, payload)
