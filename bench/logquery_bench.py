@@ -24,10 +24,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from broadcaster.db import make_engine, session_factory, upgrade
 from broadcaster.models import Playback
+from broadcaster.queries.health import site_health
 from broadcaster.queries.logs import LogFilter, page
+from broadcaster.queries.reports import ReportFilter, report
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TZ = "Asia/Ho_Chi_Minh"
@@ -206,6 +209,17 @@ def views(days: int, rng: random.Random) -> dict[str, Callable[[], LogFilter]]:
     }
 
 
+def extras(days: int) -> dict[str, Callable[[Session], object]]:
+    """The other officers' pages: site health of every site, and period reports."""
+    last = FIRST_DAY + timedelta(days=days - 1)
+    now = datetime.combine(last, datetime.min.time(), UTC) + timedelta(hours=12)
+    return {
+        "site health, all 2,000 sites": lambda s: site_health(s, now),
+        "report, one month": lambda s: report(s, ReportFilter(last - timedelta(days=29), last), TZ),
+        "report, one year": lambda s: report(s, ReportFilter(FIRST_DAY, last), TZ),
+    }
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
@@ -222,6 +236,14 @@ def measure(engine: Engine, days: int, runs: int) -> tuple[dict[str, tuple[float
             with factory() as s:
                 t = time.perf_counter()
                 page(s, f, TZ)
+                times.append((time.perf_counter() - t) * 1000)
+        out[name] = (statistics.median(times), pct(times, 0.95))
+    for name, run in extras(days).items():
+        times = []
+        for _ in range(max(3, runs // 5)):
+            with factory() as s:
+                t = time.perf_counter()
+                run(s)
                 times.append((time.perf_counter() - t) * 1000)
         out[name] = (statistics.median(times), pct(times, 0.95))
     bare = []

@@ -12,7 +12,7 @@ from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from conftest import NOW, add_playback
+from officers_seed import NOW, add_playback
 
 from broadcaster.alerts import Notifier, Thresholds, check
 from broadcaster.models import Site

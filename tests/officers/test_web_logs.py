@@ -105,3 +105,8 @@ def test_proof_pdf_without_the_font_is_a_clear_error(
 
 def test_log_requires_login(app) -> None:
     assert app.test_client().get("/logs/export.csv").status_code == 302
+
+
+def test_a_submitted_form_redirects_to_the_short_permalink(officer) -> None:
+    r = officer.get("/logs/?start=&site=dai-xa&status=&sort=scheduled&dir=desc&per_page=50")
+    assert r.status_code == 302 and r.headers["Location"] == "/logs/?site=dai-xa"

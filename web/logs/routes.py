@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, abort, render_template, request, stream_with_context, url_for
+from flask import (
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -60,8 +68,11 @@ def _choices() -> dict[str, Any]:
 @roles_required(*READERS)
 def index() -> ResponseReturnValue:
     f = LogFilter.from_args(request.args)
-    result = page(db(), f, _tz())
     args = f.to_args()
+    if any(v == "" for v in request.args.values()):
+        # A submitted filter form sends every field: show the short canonical URL instead.
+        return redirect(url_for("logs.index", **args))
+    result = page(db(), f, _tz())
 
     def link(**changes: Any) -> str:
         q = f.to_args(**changes)
