@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import click
@@ -70,12 +69,9 @@ def _engine(settings: Settings, name: str | None, voice: str | None) -> Any:
     changes: dict[str, Any] = {}
     if name:
         changes["tts_engine"] = name
-    chosen = settings.replace(**changes)
     if voice:
-        # Settings has no tts_voice yet: hand make_engine a view of it that does.
-        fields = {f: getattr(chosen, f) for f in chosen.__dataclass_fields__}
-        return make_engine(SimpleNamespace(**fields, tts_voice=voice))  # type: ignore[arg-type]
-    return make_engine(chosen)
+        changes["tts_voice"] = voice
+    return make_engine(settings.replace(**changes))
 
 
 @click.command("render")
