@@ -66,6 +66,19 @@ class Settings:
     audio_bitrate: str = "64k"
     recording_max_bytes: int = 20 * 1024 * 1024  # uploaded or browser-recorded voice clips
     recording_max_seconds: float = 600.0
+    # Site-health alerts (checked by the scheduler process every alert_check_interval_s)
+    alert_check_interval_s: float = 60.0
+    alert_offline_after_s: int = 1800
+    alert_failures_24h: int = 3
+    alert_stale_plan_after_s: int = 900
+    alert_clock_drift_ms: int = 2000
+    alert_webhook_url: str = ""  # POSTed a JSON body per change; empty: no webhook
+    alert_smtp_host: str = ""  # empty: no e-mail
+    alert_smtp_port: int = 25
+    alert_email_from: str = "broadcaster@localhost"
+    alert_email_to: str = ""  # comma-separated
+    # JSON API bearer tokens for district/provincial systems, comma-separated (>= 16 chars each)
+    api_tokens: str = ""
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -60,6 +60,7 @@ def load_commune(
         site = session.get(Site, sid) or Site(id=sid)
         site.name = str(s.get("name", sid))
         site.output = str(s.get("output", "amplifier"))
+        site.latitude, site.longitude = _coordinates(path, i, s)
         site.zones = [zones[z] for z in s.get("zones", [])]
         session.add(site)
         n_sites += 1
@@ -72,6 +73,21 @@ def load_commune(
             n_users += 1
     session.flush()
     return CommuneSummary(zones=len(zones), sites=n_sites, users=n_users)
+
+
+def _coordinates(path: Path, i: int, s: dict[str, Any]) -> tuple[float | None, float | None]:
+    lat, lon = s.get("latitude"), s.get("longitude")
+    if lat is None and lon is None:
+        return None, None
+    try:
+        lat_f, lon_f = float(lat), float(lon)
+    except (TypeError, ValueError):
+        raise CommuneFileError(
+            f"{path}: sites[{i}]: latitude and longitude must both be numbers"
+        ) from None
+    if not (-90 <= lat_f <= 90 and -180 <= lon_f <= 180):
+        raise CommuneFileError(f"{path}: sites[{i}]: coordinates out of range")
+    return lat_f, lon_f
 
 
 def demo_logins(path: Path = DEMO_COMMUNE) -> list[dict[str, str]]:
