@@ -240,6 +240,7 @@ class Result:
     round_trip_ms: list[float]
     last_ms: list[float]  # per round: time until the last agent
     processing_ms: list[float]  # agents: command received by the client → started decided
+    size: int  # bytes of the message fanned out
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -318,6 +319,16 @@ def run(n: int, rounds: int, workers: int) -> list[Result]:
         server = _Server(broker.port, broker.server_password)
         commands = CommandPublisher(signer, server, Topics())
         accounts = [(a.site, a.password) for a in broker.agents]
+        # the exact size of the signed emergency command, for the raw baseline
+        from broadcaster.publish import MemoryPublisher
+
+        probe = MemoryPublisher()
+        CommandPublisher(signer, probe, Topics()).play_now(
+            zones=[ZONE],
+            item=play_now_item(announcement_id=1, title="Khẩn cấp", media=media),
+            reason="bench",
+        )
+        command_size = len(probe.sent[0][1])
         results = []
         for mode in ("raw", "agent"):
             chunks = [accounts[i::workers] for i in range(workers)]
@@ -349,8 +360,7 @@ def run(n: int, rounds: int, workers: int) -> list[Result]:
             for r in range(rounds):
                 if mode == "raw":
                     key = f"{r:036d}"
-                    size = len(signer.sign({"pad": "x" * 600}))
-                    payload = key.encode() + b"x" * max(0, size - 36)
+                    payload = key.encode() + b"x" * max(0, command_size - 36)
                     t0 = time.monotonic()
                     server.publish(RAW_TOPIC, payload)
                 else:
@@ -374,7 +384,7 @@ def run(n: int, rounds: int, workers: int) -> list[Result]:
                 if k in sent
                 for _, t in answers
             ]
-            results.append(Result(n, mode, one_way, trip, last, processing))
+            results.append(Result(n, mode, one_way, trip, last, processing, command_size))
         server.close()
         broker.stop()
         return results
@@ -390,7 +400,8 @@ def report(results: list[Result], rounds: int, workers: int) -> str:
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"{_mosquitto_version()} · {rounds} rounds per row, agents spread over {workers} "
         f"worker processes, stores on tmpfs · load average at the end "
-        f"{os.getloadavg()[0]:.1f} (1 min).",
+        f"{os.getloadavg()[0]:.1f} (1 min) · both paths fan out {results[0].size} bytes "
+        "(the signed emergency command; QoS 1).",
         "",
         "| N | path | one way p50 | p99 | max | round trip p50 | p99 | max | last agent, mean of rounds |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
