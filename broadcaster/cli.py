@@ -95,7 +95,7 @@ def _run_parts(ctx: click.Context, names: list[str]) -> None:
 @click.pass_context
 def serve(ctx: click.Context) -> None:
     """Run web, scheduler and ingest in one process (one commune, SQLite)."""
-    _run_parts(ctx, ["scheduler", "ingest", "web"])
+    _run_parts(ctx, ["scheduler", "alerts", "ingest", "web"])
 
 
 @main.command()
@@ -108,8 +108,8 @@ def web(ctx: click.Context) -> None:
 @main.command()
 @click.pass_context
 def scheduler(ctx: click.Context) -> None:
-    """Run the scheduler (exactly one per installation)."""
-    _run_parts(ctx, ["scheduler"])
+    """Run the scheduler and site-health alerts (exactly one per installation)."""
+    _run_parts(ctx, ["scheduler", "alerts"])
 
 
 @main.command()

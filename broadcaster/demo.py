@@ -137,7 +137,7 @@ class Demo:
         assert self.broker is not None
         if self.broker.process is None:
             self.broker.start()
-        self.parts = start_parts(build_parts(settings, ["scheduler", "ingest", "web"]))
+        self.parts = start_parts(build_parts(settings, ["scheduler", "alerts", "ingest", "web"]))
         for a in self.agents:
             a.start()
 

@@ -295,6 +295,10 @@ def fold_event(row: dict[str, Any], event: Event) -> None:
         if row["status"] not in TERMINAL:
             row["status"] = "started"
         return
+    if event.kind == "received":  # a command arrived; later events of the airing win
+        if row["status"] in ("scheduled", "received"):
+            row["status"] = "received"
+        return
     if event.kind in ("finished", "interrupted"):
         row["finished_at"] = event.at
     row["status"] = event.kind

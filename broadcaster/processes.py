@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, upgrade
 from broadcaster.ingest import Ingestor, IngestWorker
-from broadcaster.keys import load_or_create_signer
+from broadcaster.keys import following_signer
 from broadcaster.mqtt import ServerConnection
 from broadcaster.publish import PlanPublisher
 from broadcaster.wire.topics import Topics
@@ -70,7 +70,7 @@ class SchedulerPart:
         self.conn.start()
         engine = make_engine(self.settings.database_url)
         plans = PlanPublisher(
-            signer=load_or_create_signer(self.settings.signing_key_file),
+            signer=following_signer(self.settings.signing_key_file),
             publisher=self.conn,
             topics=Topics(self.settings.topic_root),
             horizon=timedelta(hours=self.settings.plan_horizon_hours),
@@ -84,6 +84,39 @@ class SchedulerPart:
 
 
 @dataclass
+class AlertsPart:
+    """Site-health alerts every ``alert_check_interval_s``; runs beside the one scheduler."""
+
+    settings: Settings
+    name: str = "alerts"
+
+    def start(self) -> None:
+        from broadcaster.alerts import Notifier, Thresholds
+
+        self.engine = make_engine(self.settings.database_url)
+        self.factory = session_factory(self.engine)
+        self.thresholds = Thresholds.from_settings(self.settings)
+        self.notifier = Notifier.from_settings(self.settings)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="alerts", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        from broadcaster.alerts import check
+
+        while not self.stopping.wait(self.settings.alert_check_interval_s):
+            try:
+                check(self.factory, self.thresholds, self.notifier)
+            except Exception:  # the next round retries
+                logger.exception("alert check failed")
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(10)
+        self.engine.dispose()
+
+
+@dataclass
 class IngestPart:
     settings: Settings
     name: str = "ingest"
@@ -94,7 +127,7 @@ class IngestPart:
         engine = make_engine(self.settings.database_url)
         ingestor = Ingestor(
             factory=session_factory(engine),
-            signer=load_or_create_signer(self.settings.signing_key_file),
+            signer=following_signer(self.settings.signing_key_file),
             publisher=self.conn,
             topics=topics,
         )
@@ -109,7 +142,7 @@ class IngestPart:
         self.worker.stop()
 
 
-PARTS = {"web": WebPart, "scheduler": SchedulerPart, "ingest": IngestPart}
+PARTS = {"web": WebPart, "scheduler": SchedulerPart, "alerts": AlertsPart, "ingest": IngestPart}
 
 
 def build_parts(settings: Settings, names: Iterable[str]) -> list[Part]:

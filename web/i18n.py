@@ -32,6 +32,7 @@ PLAYBACK_STATUS = {
     "interrupted": _l("Interrupted"),
     "rejected": _l("Refused by the site"),
     "expired": _l("Expired"),
+    "received": _l("Command received"),
 }
 PRIORITY = {
     "normal": _l("Normal"),

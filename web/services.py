@@ -42,7 +42,7 @@ class Services:
         with self._lock:
             if self.command_publisher is None:
                 from broadcaster.commands import CommandPublisher
-                from broadcaster.keys import load_or_create_signer
+                from broadcaster.keys import following_signer
                 from broadcaster.mqtt import ServerConnection
                 from broadcaster.wire.topics import Topics
 
@@ -50,7 +50,7 @@ class Services:
                 conn.start(wait=5.0)
                 self.mqtt = conn
                 self.command_publisher = CommandPublisher(
-                    load_or_create_signer(self.settings.signing_key_file),
+                    following_signer(self.settings.signing_key_file),
                     conn,
                     Topics(self.settings.topic_root),
                 )

@@ -138,3 +138,14 @@ def test_status_updates_site_and_ignores_older(ingest) -> None:
     with factory() as s:
         site = s.get(Site, "cum-loa-t1")
         assert (site.state, site.reported_plan_version) == ("online", 7)
+
+
+def test_received_shows_until_the_airing_moves_on(ingest) -> None:
+    ingestor, factory, _, _ = ingest
+    ingestor.store_events([ev(1, "received")])
+    with factory() as s:
+        assert s.query(Playback).one().status == "received"
+    ingestor.store_events([ev(2, "started"), ev(3, "finished")])
+    ingestor.store_events([ev(4, "received")])  # a late duplicate command changes nothing
+    with factory() as s:
+        assert s.query(Playback).one().status == "finished"
