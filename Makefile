@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
-.PHONY: demo demo-check test test-all test-fault lint bench bootstrap translations
+.PHONY: demo demo-check test test-quick test-fault lint bench bootstrap translations
 
 VENV := .venv/bin
 
@@ -12,21 +12,28 @@ demo: bootstrap
 demo-check: bootstrap
 	$(VENV)/broadcaster demo --check
 
-# The CI suite: everything except fault tests (see test-fault) and benchmarks.
+# The CI suite: every test, fault tests included (they take under a minute).
 test: bootstrap
-	$(VENV)/python -m pytest -m "not fault"
+	$(VENV)/python -m pytest
 
+# Subsets: only the fault tests (kill brokers and agents), or everything but them.
 test-fault: bootstrap
 	$(VENV)/python -m pytest -m fault
 
-test-all: bootstrap
-	$(VENV)/python -m pytest
+test-quick: bootstrap
+	$(VENV)/python -m pytest -m "not fault and not slow and not browser"
 
 lint: bootstrap
 	$(VENV)/ruff check . && $(VENV)/ruff format --check .
 
+# Compile every catalogue: the shared one and each feature's own (web/<feature>/translations).
 translations: bootstrap
-	$(VENV)/pybabel compile -d web/translations
+	for d in web/translations web/*/translations; do $(VENV)/pybabel compile -d $$d; done
 
 bench: bootstrap
-	$(VENV)/python -m bench
+	$(VENV)/python -m bench.render_bench
+	$(VENV)/python -m bench.plan_bench
+	$(VENV)/python -m bench.fanout_bench
+	$(VENV)/python -m bench.agent_bench
+	$(VENV)/python -m bench.ingest_bench
+	$(VENV)/python -m bench.logquery_bench
