@@ -353,8 +353,12 @@ class Relay(Base):
     duration_s: Mapped[int]
     days: Mapped[str] = mapped_column(String(32), default=",".join(WEEKDAYS))
     active: Mapped[bool] = mapped_column(default=True)
+    # Stored audio the agents play when the stream fails ("… tạm thời gián đoạn"); a relay
+    # without one is left out of the plans (schedules/relays.py renders it).
+    fallback_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"))
 
     zones: Mapped[list[Zone]] = relationship(secondary=relay_zones)
+    fallback: Mapped[Media | None] = relationship()
 
     @property
     def weekdays(self) -> tuple[str, ...]:

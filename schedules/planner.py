@@ -8,6 +8,7 @@ the commune's local time (schedules.recurrence), slot items are placed into thei
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -28,8 +29,8 @@ from broadcaster.models import (
     site_zones,
 )
 from broadcaster.wire.messages import Media as WireMedia
-from broadcaster.wire.messages import PlanItem
-from schedules.conflicts import Busy, Candidate, Clash, Placed, pack
+from broadcaster.wire.messages import PlanItem, Stream
+from schedules.conflicts import GAP, Busy, Candidate, Clash, Placed, pack
 from schedules.recurrence import DEFAULT_TZ, daily_times, item_occurrences, to_local, to_utc
 from schedules.slots import SEARCH_DAYS, SlotSpec, next_window
 
@@ -40,6 +41,15 @@ PAST_GRACE = timedelta(minutes=10)
 # and the chimes and the repeat add to it.
 MS_PER_CHAR_ESTIMATE = 170
 NOT_YET_APPROVED = datetime(9999, 1, 1, tzinfo=UTC)
+# A relay cut by an emergency resumes afterwards only if this much of it is left.
+MIN_RELAY_PIECE = timedelta(seconds=10)
+MAX_STREAM_MS = 24 * 3600 * 1000  # what broadcaster.wire.messages.Stream accepts
+# Relay plan items belong to no announcement.
+RELAY_ANNOUNCEMENT_ID = 0
+
+logger = logging.getLogger(__name__)
+# Relays already reported as missing their fallback (materialize runs every few seconds).
+_warned_no_fallback: set[int] = set()
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,7 @@ class Airing:
 
 @dataclass(frozen=True)
 class RelayAiring:
-    """One relay of a radio stream: busy time on its sites (not a plan item yet)."""
+    """One relay of a radio stream: busy time on its sites, and a stream item in their plans."""
 
     relay: Relay
     start: datetime
@@ -206,7 +216,7 @@ def relay_airings(
     relays = session.scalars(
         select(Relay)
         .where(Relay.active.is_(True))
-        .options(selectinload(Relay.zones).selectinload(Zone.sites))
+        .options(selectinload(Relay.zones).selectinload(Zone.sites), selectinload(Relay.fallback))
     )
     out = []
     first = to_local(start - timedelta(days=1), tz).date()
@@ -250,9 +260,17 @@ def pack_sites(
     return out
 
 
-def to_plan_items(placed: Iterable[Placed], public_url: str) -> list[PlanItem]:
-    """Wire items for packed airings, sorted by start."""
-    items = []
+def to_plan_items(
+    placed: Iterable[Placed],
+    public_url: str,
+    relays: Iterable[RelayAiring] = (),
+    *,
+    since: datetime | None = None,
+) -> list[PlanItem]:
+    """Wire items for packed airings and a site's relays (those starting at or after
+    ``since``), sorted by start."""
+    placed = list(placed)
+    items = relay_items(relays, placed, public_url, since=since)
     for p in placed:
         a: Airing = p.candidate.payload
         media = a.media
@@ -264,15 +282,99 @@ def to_plan_items(placed: Iterable[Placed], public_url: str) -> list[PlanItem]:
                 title=a.announcement.title,
                 announcement_id=a.announcement.id,
                 priority=a.announcement.priority,
-                media=WireMedia(
-                    sha256=media.sha256,
-                    url=media_url(public_url, media.sha256, media.ext),
-                    size=media.size,
-                    duration_ms=media.duration_ms,
-                ),
+                media=_wire_media(media, public_url),
             )
         )
     items.sort(key=lambda i: (i.start, i.id))
+    return items
+
+
+def _wire_media(media: Media, public_url: str) -> WireMedia:
+    return WireMedia(
+        sha256=media.sha256,
+        url=media_url(public_url, media.sha256, media.ext),
+        size=media.size,
+        duration_ms=media.duration_ms,
+    )
+
+
+def relay_pieces(
+    relays: Iterable[RelayAiring], placed: Iterable[Placed]
+) -> list[tuple[RelayAiring, datetime, datetime]]:
+    """The stretches of a site's relays that go on air: (relay, start, end).
+
+    Only emergencies are placed over a relay (the packer keeps every other airing out of it);
+    the stream stops ``GAP`` before one and resumes ``GAP`` after it when at least
+    ``MIN_RELAY_PIECE`` is left (a relay nothing cuts airs whole, however short). Relays that
+    overlap each other (a configuration mistake) do not overlap on air: the earlier one plays,
+    the later one joins when it ends; back-to-back relays both air whole.
+    """
+    taken = sorted((p.start - GAP, p.end + GAP) for p in placed)
+    out: list[tuple[RelayAiring, datetime, datetime]] = []
+    for r in sorted(relays, key=lambda r: (r.start, r.relay.id)):
+        pieces = [(r.start, r.end)]
+        for t0, t1 in taken:
+            cut = []
+            for s, e in pieces:
+                if t1 <= s or t0 >= e:
+                    cut.append((s, e))
+                    continue
+                if t0 > s:
+                    cut.append((s, t0))
+                if t1 < e:
+                    cut.append((t1, e))
+            pieces = cut
+        for s, e in pieces:
+            whole = (s, e) == (r.start, r.end)
+            if e > s and (whole or e - s >= MIN_RELAY_PIECE):
+                out.append((r, s, e))
+                taken.append((s, e))  # back-to-back relays stay whole
+        taken.sort()
+    out.sort(key=lambda x: x[1])
+    return out
+
+
+def relay_items(
+    relays: Iterable[RelayAiring],
+    placed: Iterable[Placed],
+    public_url: str,
+    *,
+    since: datetime | None = None,
+) -> list[PlanItem]:
+    """Stream items for a site's relays, with the relay's stored fallback as their media.
+
+    Ids are ``r<relay id>-<start epoch>`` (a stretch resumed after an emergency starts later,
+    so it has its own id). A relay without a fallback is left out, with a warning.
+    """
+    items = []
+    for r, start, end in relay_pieces(relays, placed):
+        if since is not None and start < since:
+            continue
+        fallback = r.relay.fallback
+        if fallback is None:
+            if r.relay.id not in _warned_no_fallback:
+                _warned_no_fallback.add(r.relay.id)
+                logger.warning(
+                    "relay %d (%s) has no fallback media; left out of the plans until it has one",
+                    r.relay.id,
+                    r.relay.name,
+                )
+            continue
+        items.append(
+            PlanItem(
+                id=f"r{r.relay.id}-{int(start.timestamp())}",
+                start=start,
+                title=r.relay.name,
+                announcement_id=RELAY_ANNOUNCEMENT_ID,
+                priority="normal",
+                media=_wire_media(fallback, public_url),
+                stream=Stream(
+                    url=r.relay.stream_url,
+                    # The wire allows a day at most; a relay is never meant to be longer.
+                    duration_ms=min(int((end - start).total_seconds() * 1000), MAX_STREAM_MS),
+                ),
+            )
+        )
     return items
 
 
@@ -308,9 +410,11 @@ def materialize(
     tz: str = DEFAULT_TZ,
     site_ids: Iterable[str] | None = None,
 ) -> dict[str, list[PlanItem]]:
-    """Every site's plan items from ``now - PAST_GRACE`` to ``now + horizon``."""
-    plans = site_plans(session, now - PAST_GRACE, now + horizon, tz=tz, site_ids=site_ids)
-    return {s: to_plan_items(p.placed, public_url) for s, p in plans.items()}
+    """Every site's plan items (airings and relays) from ``now - PAST_GRACE`` to
+    ``now + horizon``."""
+    since = now - PAST_GRACE
+    plans = site_plans(session, since, now + horizon, tz=tz, site_ids=site_ids)
+    return {s: to_plan_items(p.placed, public_url, p.relays, since=since) for s, p in plans.items()}
 
 
 def slot_specs(session: Session) -> list[SlotSpec]:

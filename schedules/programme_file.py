@@ -33,6 +33,8 @@ from broadcaster.models import (
 )
 from broadcaster.wire.topics import valid_id
 from schedules.recurrence import DEFAULT_TZ, Recurrence, RecurrenceError, to_local, to_utc
+from schedules.relays import give_fallbacks
+from schedules.workflow import Renderer
 
 logger = logging.getLogger(__name__)
 
@@ -340,18 +342,31 @@ def _repeat(c: _Checker, it: _Map, what: str) -> str:
     return rec.to_rrule()
 
 
-def apply(session: Session, prog: Programme, author: User, *, dry_run: bool = False) -> list[str]:
-    """Bring the database to ``prog``; returns one line per change (made or, in a dry run, not)."""
+def apply(
+    session: Session,
+    prog: Programme,
+    author: User,
+    *,
+    dry_run: bool = False,
+    render: Renderer | None = None,
+) -> list[str]:
+    """Bring the database to ``prog``; returns one line per change (made or, in a dry run, not).
+
+    With ``render``, relays without a fallback get one (schedules.relays); a dry run renders
+    nothing, and without it the scheduler gives them one at its next start.
+    """
     changes: list[str] = []
     with session.begin_nested() as nested:
-        _apply(session, prog, author, changes)
+        relays = _apply(session, prog, author, changes)
         session.flush()
         if dry_run:
             nested.rollback()
+        elif render is not None:
+            give_fallbacks(session, relays, render)
     return changes
 
 
-def _apply(session: Session, prog: Programme, author: User, changes: list[str]) -> None:
+def _apply(session: Session, prog: Programme, author: User, changes: list[str]) -> list[Relay]:
     zones: dict[str, Zone] = {}
     for z in prog.zones:
         zone = session.get(Zone, z["id"])
@@ -390,6 +405,7 @@ def _apply(session: Session, prog: Programme, author: User, changes: list[str]) 
         slot.start, slot.end, slot.days = shape
         session.add(slot)
         slots[s["name"]] = slot
+    relays: list[Relay] = []
     for r in prog.relays:
         relay = session.scalar(select(Relay).where(Relay.name == r["name"]))
         if relay is None:
@@ -409,6 +425,7 @@ def _apply(session: Session, prog: Programme, author: User, changes: list[str]) 
         )
         relay.zones = [zones.get(z) or session.get(Zone, z) for z in r["zones"]]
         session.add(relay)
+        relays.append(relay)
     campaigns: dict[str, Campaign] = {}
     for k in prog.campaigns:
         camp = session.scalar(select(Campaign).where(Campaign.name == k["name"]))
@@ -455,6 +472,7 @@ def _apply(session: Session, prog: Programme, author: User, changes: list[str]) 
         )
         session.add(ann)
         changes.append(f"+ item {it['title']!r} (draft) {it['rrule'] or 'once'}")
+    return relays
 
 
 def export(session: Session, tz: str = DEFAULT_TZ) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,11 +18,15 @@ from broadcaster.clock import Clock, SystemClock
 from broadcaster.config import Settings
 from broadcaster.publish import PlanPublisher
 from schedules.planner import materialize
+from schedules.relays import ensure_relay_fallbacks
+from schedules.workflow import Renderer, make_renderer
 
 logger = logging.getLogger(__name__)
 
 PUBLISH_JOB = "publish-plans"
 MISFIRE_GRACE_S = 30
+# Relays added while running (an import without a renderer) get their fallback this soon.
+FALLBACK_CHECK = timedelta(minutes=5)
 
 
 @dataclass
@@ -31,9 +35,27 @@ class SchedulerRuntime:
     factory: sessionmaker[Session]
     plans: PlanPublisher
     clock: Clock = field(default_factory=SystemClock)
+    render: Renderer | None = None  # default: the configured renderer, made when first needed
 
     def __post_init__(self) -> None:
         self._scheduler = BackgroundScheduler(timezone=self.settings.timezone)
+        self._fallbacks_checked: datetime | None = None
+
+    def ensure_fallbacks(self) -> int:
+        """Give every relay without a fallback one (rendered once); returns how many got one.
+
+        A failure (no TTS engine, say) is logged and retried later: relays without a fallback
+        stay out of the plans, announcements are published regardless.
+        """
+        self._fallbacks_checked = self.clock.now()
+        try:
+            if self.render is None:
+                self.render = make_renderer(self.settings)
+            with self.factory() as session, session.begin():
+                return ensure_relay_fallbacks(session, self.render)
+        except Exception:
+            logger.exception("could not render the relay fallback; will retry")
+            return 0
 
     def publish_plans(self, site_ids: Iterable[str] | None = None) -> dict[str, int]:
         """Publish the given sites (default: all) whose plan changed; returns {site: version}.
@@ -60,6 +82,7 @@ class SchedulerRuntime:
         return published
 
     def start(self) -> None:
+        self.ensure_fallbacks()
         self.add_jobs()
         self._scheduler.start()
         logger.info(
@@ -91,6 +114,9 @@ class SchedulerRuntime:
             self._scheduler.shutdown(wait=True)
 
     def _publish_job(self) -> None:
+        checked = self._fallbacks_checked
+        if checked is None or self.clock.now() - checked >= FALLBACK_CHECK:
+            self.ensure_fallbacks()
         try:
             self.publish_plans()
         except Exception:  # the next run retries; the job must stay scheduled

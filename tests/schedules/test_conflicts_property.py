@@ -108,7 +108,13 @@ def programmes(draw: st.DrawFn) -> dict:
         )
     relays = draw(
         st.lists(
-            st.tuples(st.integers(0, 23), st.integers(60, 3600), st.sampled_from(ZONES)), max_size=2
+            st.tuples(
+                st.integers(0, 23),
+                st.integers(60, 3600),
+                st.sampled_from(ZONES),
+                st.booleans(),  # has its fallback (else it stays out of the plans)
+            ),
+            max_size=2,
         )
     )
     return {"slots": slots, "items": items, "relays": relays}
@@ -136,7 +142,8 @@ def test_materialized_site_plans_never_overlap(programme, now_hours) -> None:
             for i, (h, m, days) in enumerate(programme["slots"])
         ]
         s.add_all(slots)
-        for i, (h, dur, z) in enumerate(programme["relays"]):
+        fallback = Media(sha256="f" * 64, ext="mp3", size=1, duration_ms=7000)
+        for i, (h, dur, z, has_fallback) in enumerate(programme["relays"]):
             s.add(
                 Relay(
                     name=f"r{i}",
@@ -144,6 +151,7 @@ def test_materialized_site_plans_never_overlap(programme, now_hours) -> None:
                     start=time(h, 0),
                     duration_s=dur,
                     zones=[zones[z]],
+                    fallback=fallback if has_fallback else None,
                 )
             )
         s.flush()
@@ -172,7 +180,15 @@ def test_materialized_site_plans_never_overlap(programme, now_hours) -> None:
         durations = {a.id: a.media.duration_ms for a in s.scalars(select(Announcement))}
         for site, items in plans.items():
             spans = [
-                (i.start, i.start + timedelta(milliseconds=durations[i.announcement_id]))
+                (
+                    i.start,
+                    i.start
+                    + timedelta(
+                        milliseconds=i.stream.duration_ms
+                        if i.stream
+                        else durations[i.announcement_id]
+                    ),
+                )
                 for i in items
             ]
             assert overlaps(spans) == [], site
@@ -180,3 +196,4 @@ def test_materialized_site_plans_never_overlap(programme, now_hours) -> None:
             assert all(now - timedelta(minutes=10) <= i.start for i in items)
     engine.dispose()
     event(f"plans hold items: {any(plans.values())}")
+    event(f"plans hold relays: {any(i.stream for items in plans.values() for i in items)}")
