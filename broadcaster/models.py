@@ -25,20 +25,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from broadcaster.wire.messages import EVENT_KINDS
+
 ROLES = ("editor", "approver", "officer", "admin")
 PRIORITIES = ("normal", "priority", "emergency")
 # draft → submitted → approved | rejected; approved/submitted → cancelled
 ANNOUNCEMENT_STATES = ("draft", "submitted", "approved", "rejected", "cancelled")
-PLAYBACK_STATES = (
-    "scheduled",
-    "started",
-    "finished",
-    "failed",
-    "skipped",
-    "interrupted",
-    "rejected",
-    "expired",
-)
+# A playback-log row is "scheduled" until its first event; then it takes the event's kind.
+PLAYBACK_STATES = ("scheduled", *EVENT_KINDS)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
