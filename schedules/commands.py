@@ -57,12 +57,12 @@ def plan(
             click.echo(f"unknown site {site_id!r}", err=True)
             sys.exit(EXIT_FAILURE)
         sp = site_plans(session, t0, t1, tz=tz, site_ids=[site_id])[site_id]
-        items = to_plan_items(sp.placed, settings.public_url)
+        items = to_plan_items(sp.placed, settings.public_url, sp.relays, since=t0)
         if as_json:
             click.echo(json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2))
             return
         click.echo(
-            f"{site_id}: {len(items)} airings from {to_local(t0, tz):%Y-%m-%d %H:%M} to "
+            f"{site_id}: {len(sp.placed)} airings, {len(items) - len(sp.placed)} relay items from {to_local(t0, tz):%Y-%m-%d %H:%M} to "
             f"{to_local(t1, tz):%Y-%m-%d %H:%M} ({tz})"
         )
         rows = [
@@ -105,6 +105,7 @@ def programme_import(ctx: click.Context, file: Path, dry_run: bool, author: str 
 
     from broadcaster.models import User
     from schedules.programme_file import ProgrammeFileError, apply, load
+    from schedules.workflow import make_renderer
 
     try:
         prog = load(file)
@@ -112,7 +113,8 @@ def programme_import(ctx: click.Context, file: Path, dry_run: bool, author: str 
         for line in exc.problems:
             click.echo(line, err=True)
         sys.exit(EXIT_FAILURE)
-    _, factory = _session(ctx)
+    settings, factory = _session(ctx)
+    render = None if dry_run else make_renderer(settings)
     with factory() as session, session.begin():
         query = (
             select(User).where(User.username == author)
@@ -128,7 +130,7 @@ def programme_import(ctx: click.Context, file: Path, dry_run: bool, author: str 
                 err=True,
             )
             sys.exit(EXIT_FAILURE)
-        changes = apply(session, prog, user, dry_run=dry_run)
+        changes = apply(session, prog, user, dry_run=dry_run, render=render)
     for line in changes:
         click.echo(line)
     click.echo(f"{len(changes)} changes {'would be made (dry run)' if dry_run else 'made'}")

@@ -99,7 +99,7 @@ def test_plan_command_prints_a_sites_plan(cli, settings: Settings) -> None:
         "plan", "--site", "cum-loa-t1", "--from", "2026-12-01T00:00", "--to", "2026-12-03T00:00"
     )
     assert code == 0, out
-    assert "cum-loa-t1: 5 airings" in out
+    assert "cum-loa-t1: 5 airings, 3 relay items" in out
     assert "relay     Tiếp sóng thời sự VOV1" in out
     code, out = cli(
         "plan",
@@ -112,7 +112,9 @@ def test_plan_command_prints_a_sites_plan(cli, settings: Settings) -> None:
         "--json",
     )
     items = json.loads(out)
-    assert [i["start"] for i in items][:2] == [
+    relays = [i for i in items if "stream" in i]
+    assert relays and relays[0]["start"] == "2026-11-30T22:30:00.000Z"  # VOV1 at 05:30 local
+    assert [i["start"] for i in items if "stream" not in i][:2] == [
         "2026-11-30T23:00:02.000Z",  # the morning slot, 2 s after the VOV1 relay ends
         "2026-11-30T23:10:00.000Z",  # 06:10 local, fixed time
     ]
