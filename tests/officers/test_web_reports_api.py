@@ -70,8 +70,10 @@ def test_api_figures(officer, seeded_sqlite) -> None:
 
 @pytest.fixture
 def token_app(app, monkeypatch):
-    settings = app.extensions["broadcaster"].settings
-    monkeypatch.setattr(type(settings), "api_tokens", "tinh-kontum-0123456789abcdef", raising=False)
+    services = app.extensions["broadcaster"]
+    monkeypatch.setattr(
+        services, "settings", services.settings.replace(api_tokens="tinh-kontum-0123456789abcdef")
+    )
     return app
 
 
