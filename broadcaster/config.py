@@ -56,6 +56,8 @@ class Settings:
     tts_timeout_s: float = 10.0
     max_text_chars: int = 5000
     tts_voice: str = "north"  # espeak-ng's regional Vietnamese voice: north | central | south
+    # Per-commune voices overriding tts_voice, e.g. "Xã Đắk Hà=central; Phường 5=south"
+    commune_voices: str = ""
     piper_model: str = ""  # a Piper voice model (.onnx) an admin installed; empty: no Piper
     piper_executable: str = "piper"
     render_cache_dir: str = "instance/render-cache"  # synthesized sentences, by engine and voice
@@ -80,6 +82,20 @@ class Settings:
     # JSON API bearer tokens for district/provincial systems, comma-separated (>= 16 chars each)
     api_tokens: str = ""
 
+    def commune_voice_map(self) -> dict[str, str]:
+        """``commune_voices`` as {commune name: voice}; a malformed entry is a ConfigError."""
+        out: dict[str, str] = {}
+        for entry in filter(None, (e.strip() for e in self.commune_voices.split(";"))):
+            commune, sep, voice = entry.partition("=")
+            if not sep or not commune.strip():
+                raise ConfigError(f"commune_voices: {entry!r} is not 'commune name=voice'")
+            out[commune.strip()] = voice.strip()
+        return out
+
+    def voice_for(self, commune: str) -> str:
+        """The espeak-ng voice for announcements of ``commune``."""
+        return self.commune_voice_map().get(commune, self.tts_voice)
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
@@ -98,6 +114,11 @@ class Settings:
         return self
 
     def _validate_audio(self) -> None:
+        for commune, voice in self.commune_voice_map().items():
+            if voice not in TTS_VOICES:
+                raise ConfigError(
+                    f"commune_voices: {commune!r} has voice {voice!r}; one of {', '.join(TTS_VOICES)}"
+                )
         if self.tts_voice not in TTS_VOICES:
             raise ConfigError(
                 f"tts_voice must be one of {', '.join(TTS_VOICES)}, not {self.tts_voice!r}"

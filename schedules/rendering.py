@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from audio.cache import RenderCache
 from audio.loudness import LoudnessTarget
@@ -36,6 +36,19 @@ class TextRenderer:
     bitrate: str = "64k"
     max_chars: int = 5000
     cache_max_bytes: int = 0  # 0: never prune
+    settings: Settings | None = None  # to make an engine per commune voice, when configured
+    _engines: dict[str, TTSEngine] = field(default_factory=dict, repr=False)
+
+    def engine_for(self, commune: str | None) -> TTSEngine:
+        """The engine speaking with ``commune``'s voice (``commune_voices``), else the default."""
+        if self.settings is None or commune is None:
+            return self.engine
+        voice = self.settings.voice_for(commune)
+        if voice == self.settings.tts_voice:
+            return self.engine
+        if voice not in self._engines:
+            self._engines[voice] = make_engine(self.settings.replace(tts_voice=voice))
+        return self._engines[voice]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TextRenderer:
@@ -51,6 +64,7 @@ class TextRenderer:
             bitrate=settings.audio_bitrate,
             max_chars=settings.max_text_chars,
             cache_max_bytes=settings.render_cache_max_bytes,
+            settings=settings,
         )
 
     def __call__(
@@ -59,10 +73,11 @@ class TextRenderer:
         *,
         repeat: int = DEFAULT_REPEAT,
         lexicon: Mapping[str, str] | None = None,
+        commune: str | None = None,
     ) -> Rendered:
         rendered = render_text(
             text,
-            engine=self.engine,
+            engine=self.engine_for(commune),
             store=self.store,
             repeat=repeat,
             max_chars=self.max_chars,

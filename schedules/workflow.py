@@ -81,9 +81,11 @@ def make_renderer(settings: Settings) -> Renderer:
 
 
 def _render(session: Session, ann: Announcement, render: Renderer) -> Rendered:
-    """Render the body; a TextRenderer also gets the repeat count and the current lexicon."""
+    """Render the body; a TextRenderer also gets the repeat count, the current lexicon and the
+    commune (for its voice)."""
     if isinstance(render, TextRenderer):
-        return render(ann.body, repeat=ann.repeat, lexicon=load_lexicon(session))
+        commune = ann.zones[0].commune if ann.zones else None
+        return render(ann.body, repeat=ann.repeat, lexicon=load_lexicon(session), commune=commune)
     return render(ann.body)
 
 

@@ -88,3 +88,26 @@ def test_plain_renderers_still_work(session: Session, users, fake_renderer: Text
     ann = _draft(session, users["editor"])
     workflow.submit(session, ann, users["editor"], plain)
     assert texts == [ann.body] and ann.status == "submitted"
+
+
+def test_each_commune_speaks_with_its_own_voice(
+    settings: Settings, session: Session, users
+) -> None:
+    """commune_voices picks espeak-ng's regional voice by the announcement's commune."""
+    settings = settings.replace(tts_engine="espeak", commune_voices="Xã Đắk Hà=south")
+    render = workflow.make_renderer(settings)
+    assert isinstance(render, TextRenderer)
+    assert render.engine_for("Xã Đắk Hà").voice == "vi-vn-x-south"  # type: ignore[attr-defined]
+    assert render.engine_for("Xã Khác").voice == "vi"  # type: ignore[attr-defined]
+    ann = _draft(session, users["editor"], body="Bà con chú ý.", repeat=1)
+    workflow.submit(session, ann, users["editor"], render)
+    assert ann.tts_engine == "espeak" and ann.media is not None
+
+
+def test_bad_commune_voices_are_refused() -> None:
+    from broadcaster.config import ConfigError
+
+    with pytest.raises(ConfigError, match="has voice 'east'"):
+        Settings.load(env={}, commune_voices="Xã A=east")
+    with pytest.raises(ConfigError, match="not 'commune name=voice'"):
+        Settings.load(env={}, commune_voices="Xã A")
