@@ -282,7 +282,9 @@ def mosquitto_conf(
         "allow_anonymous false",
         f"password_file {d / 'passwd'}",
         f"acl_file {d / 'acl'}",
-        "max_queued_messages 10000",
+        "# Per client session. The ingest session must hold a whole province burst (2,000 sites ×",
+        "# several events) while ingest restarts; agents resend what is dropped, but later.",
+        "max_queued_messages 200000",
         "max_packet_size 1048576",
     ]
     if persistence_dir is not None:
