@@ -239,7 +239,7 @@ def reject(session: Session, ann: Announcement, approver: User, reason: str) -> 
     if ann.status != "submitted":
         raise WorkflowError(
             f"announcement {ann.id} is {ann.status}; only submitted ones can be rejected",
-            "not-submitted",
+            "not-submitted-reject",
             status=ann.status,
         )
     reason = reason.strip()

@@ -1,7 +1,8 @@
 """Workflow errors in the user's language.
 
-``WorkflowError`` carries an English sentence with ids in it; the patterns below map the known
-ones to translated sentences, and anything else is shown after a translated prefix.
+``WorkflowError`` and ``NotAllowed`` carry a stable ``code`` and the values their message names
+(``params``): those are translated by code. Other errors (e.g. the audio layer's ValueErrors)
+are matched by the patterns below, and anything else is shown after a translated prefix.
 """
 
 from __future__ import annotations
@@ -54,7 +55,50 @@ _PATTERNS = [
 ]
 
 
+_BY_CODE = {
+    "cannot-write": _l("Your role cannot write announcements."),
+    "title-empty": _l("The title is empty."),
+    "title-long": _l("The title is too long: at most 200 characters."),
+    "text-empty": _l("The text is empty."),
+    "text-long": _l("The text is %(n)s characters long; at most %(max)s."),
+    "unknown-priority": _l("Unknown priority."),
+    "naive-time": _l("The airing time has no timezone."),
+    "unknown-campaign": _l("Unknown campaign."),
+    "bad-repeat": _l("The number of times said must be between 1 and %(max)s."),
+    "not-author": _l("Only the author may submit this announcement."),
+    "not-draft": _l(
+        "Only drafts and rejected announcements can be submitted; this one is: %(status)s."
+    ),
+    "not-submitted": _l(
+        "Only announcements awaiting approval can be approved; this one is: %(status)s."
+    ),
+    "not-submitted-reject": _l(
+        "Only announcements awaiting approval can be rejected; this one is: %(status)s."
+    ),
+    "no-audio": _l("This announcement has no audio yet."),
+    "too-late": _l("The airing time has passed or is too close; choose a later time."),
+    "reason-required": _l("A reason is required to reject."),
+    "cannot-approve": _l("Your role cannot approve announcements."),
+    "own-announcement": _l("You wrote this announcement: another approver must decide on it."),
+    "no-zone": _l("Pick at least one zone."),
+    "unknown-zones": _l("Unknown zones: %(zones)s."),
+    "unknown-slot": _l("Unknown programme slot."),
+    "ends-before-start": _l("The end date is before the first airing."),
+}
+
+
 def explain(exc: Exception) -> str:
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code in _BY_CODE:
+        params = dict(getattr(exc, "params", {}) or {})
+        if "status" in params:
+            params["status"] = str(ANNOUNCEMENT_STATUS.get(params["status"], params["status"]))
+        try:
+            return (
+                str(_BY_CODE[code]) % params if "%(" in str(_BY_CODE[code]) else str(_BY_CODE[code])
+            )
+        except (KeyError, TypeError, ValueError):  # a message naming a value the error lacks
+            pass
     text = str(exc)
     for pattern, message in _PATTERNS:
         m = pattern.search(text)
