@@ -1,0 +1,155 @@
+"""Deciding on a command from the server: refused when it does not target this site or one of its
+zones, was seen before or does not move the command seq forward (``replayed``), or has expired
+(``expired``: never acted on); otherwise recorded and acted on."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from broadcaster.wire.canonical import canonical_json
+from broadcaster.wire.errors import ProtocolError
+from broadcaster.wire.messages import Command
+
+from .hardware import HardwareError
+from .inbox import Inbox
+from .runner import Urgent
+from .store import StaleError
+
+logger = logging.getLogger(__name__)
+
+
+class CommandHandling(Inbox):
+    """The ``Agent``'s command handling."""
+
+    def _requeue_commands(self) -> None:
+        """Play-now items accepted before a restart and not handled yet go back in the queue
+        (the runner reports those that expired meanwhile)."""
+        assert self.store is not None and self.runner is not None
+        for body in self.store.accepted_commands("play"):
+            try:
+                command = Command.from_dict(json.loads(body))
+            except (ProtocolError, ValueError) as exc:
+                logger.error("saved command unreadable: %s", exc)
+                continue
+            assert command.item is not None
+            if self.runner.item_state(command.item.id) is None:
+                self.runner.submit(
+                    Urgent(command.item, command.id, command.issued_at, command.expires_at)
+                )
+                logger.info("play-now item %s from before the restart queued", command.item.id)
+
+    def handle_command(self, data: bytes, topic: str = "") -> None:
+        topic = topic or self.topics.site_cmd(self.config.site)
+        payload = self._open(data, topic, "command")
+        if payload is None:
+            return
+        try:
+            command = Command.from_dict(payload)
+        except ProtocolError as exc:
+            # Signed by our server but not a valid command: a server bug, worth an event.
+            self._reject("command", exc.reason, exc.detail)
+            return
+        with self._lock:
+            self._consider_command(command, payload, topic)
+
+    def _consider_command(self, command: Command, payload: dict[str, object], topic: str) -> None:
+        assert self.store is not None and self.runner is not None
+        cid = command.id
+        if not command.targets(self.config.site, self.config.zones):
+            targets = ", ".join([*command.sites, *(f"zone {z}" for z in command.zones)])
+            self._reject("command", "wrong-target", f"command {cid} is for {targets}", cid)
+            return
+        body = canonical_json(payload).decode("utf-8")
+        seen = self.store.command(cid)
+        if seen is not None:
+            stored, topics, _ = seen
+            if stored == body and topic not in topics:
+                # The same command through another of our zones (or the site topic): act once.
+                self.store.add_command_topic(cid, topic)
+                logger.info("command %s also came on %s; already handled", cid, topic)
+                return
+            self._reject("command", "replayed", f"command {cid} was received before", cid)
+            return
+        now = self.clock()
+        item = command.item
+        state = self.runner.item_state(item.id) if item is not None else None
+        item_fields: dict[str, object] = {}
+        if item is not None and state is None:
+            item_fields = {
+                "item_id": item.id,
+                "announcement_id": item.announcement_id,
+                "scheduled_at": item.start,
+            }
+        what = f"command {cid} ({command.action}{' ' + command.reason if command.reason else ''})"
+        common = {
+            "command_id": cid,
+            "seq": command.seq,
+            "action": command.action,
+            "expires_at": command.expires_at,
+            "topic": topic,
+            "payload_json": body,
+            "now": now,
+            "command": cid,
+        }
+        if command.expires_at <= now:
+            detail = f"{what} expired at {command.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+            if item_fields:
+                # the item is reported expired and never plays here, not even from the plan
+                item_fields["mark_handled"] = True
+            event = self.store.record_command(
+                outcome="expired",
+                advance_seq=False,
+                event_kind="expired",
+                detail=detail,
+                **common,  # type: ignore[arg-type]
+                **item_fields,  # type: ignore[arg-type]
+            )
+            if item_fields:
+                self.runner.mark_handled(item.id)  # type: ignore[union-attr]
+            logger.warning("command expired: %s", detail)
+            self._publish_event(event)
+            return
+        if state is not None:
+            detail = f"{what}: item {item.id} already {state}"  # type: ignore[union-attr]
+        elif command.action == "play":
+            detail = f"{what}: {item.priority} item {item.id} plays now"  # type: ignore[union-attr]
+        elif command.action == "volume":
+            detail = f"{what}: volume {command.volume}"
+        else:
+            detail = what
+        try:
+            event = self.store.record_command(
+                outcome="accepted",
+                advance_seq=True,
+                event_kind="received",
+                detail=detail,
+                **common,  # type: ignore[arg-type]
+                **item_fields,  # type: ignore[arg-type]
+            )
+        except StaleError as exc:
+            self._reject("command", "replayed", f"command {cid}: {exc}", cid)
+            return
+        logger.info("accepted %s", detail)
+        self._publish_event(event)
+        self._act(command)
+
+    def _act(self, command: Command) -> None:
+        assert self.runner is not None and self.store is not None
+        if command.action == "play" and command.item is not None:
+            self.runner.submit(
+                Urgent(command.item, command.id, command.issued_at, command.expires_at)
+            )
+        elif command.action == "stop":
+            stopped = self.runner.stop_playing(command.id, command.item_id, command.reason)
+            logger.info("stop command %s: %s", command.id, ", ".join(stopped) or "nothing playing")
+        elif command.action == "volume" and command.volume is not None:
+            self.store.set_volume(command.volume)
+            if self.mixer is not None:
+                try:
+                    self.mixer.set(command.volume)
+                except HardwareError as exc:
+                    logger.error("%s", exc)
+                    self.note_error(str(exc))
+        if self.link is not None and command.action in ("volume", "ping"):
+            self.link.publish_status("online")
