@@ -29,7 +29,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "plan": "schedules.commands:plan",
     "programme": "schedules.commands:programme",
     "alerts": "broadcaster.alerts:cli",
-    "sites": "broadcaster.provision:sites",
+    "sites": "broadcaster.provision.cli:sites",
 }
 
 

@@ -1,0 +1,46 @@
+"""Provisioning sites: MQTT credentials, ACL, TLS material and the agent bundle for a Pi.
+
+``broadcaster sites provision SITE`` (on the server):
+
+1. makes a random MQTT password for ``agent-<site>``, stores only its hash in the broker's
+   password file (``mosquitto_passwd``; the plain text goes into the bundle and nowhere else),
+2. records the site and its zones in ``agents.json`` in the broker directory and regenerates the
+   whole ACL from it (the rules of :func:`broadcaster.broker.acl_lines`: an agent reads only its
+   site's and its zones' server topics and the keys list, and writes only its own status and
+   events),
+3. writes the agent bundle: ``agent.toml`` (site, zones, broker, credentials, trusted keys),
+   ``trusted-keys.json`` and, with TLS, ``ca.crt``; ``deploy/pi/install.sh`` installs it.
+
+Then reload Mosquitto (SIGHUP re-reads the password and ACL files). The broker directory
+(``--broker-dir``, ``$BROADCASTER_BROKER_DIR``) is what ``deploy/mosquitto/broadcaster.conf``
+points at: ``passwd``, ``acl``, ``agents.json``, ``ca.crt``, ``server.crt``, ``server.key``.
+``sites tls-init`` makes a CA and a server certificate with ``cryptography`` (or bring your own).
+"""
+
+from .base import (
+    DEFAULT_BROKER_DIR,
+    PI_CONFIG_DIR,
+    PI_STATE_DIR,
+    TLS_PORT,
+    ProvisionError,
+)
+from .broker_files import BrokerFiles, mosquitto_conf
+from .bundle import Bundle, ensure_server_user, provision_site
+from .cli import sites
+from .tls import make_ca, make_server_cert
+
+__all__ = [
+    "DEFAULT_BROKER_DIR",
+    "PI_CONFIG_DIR",
+    "PI_STATE_DIR",
+    "TLS_PORT",
+    "BrokerFiles",
+    "Bundle",
+    "ProvisionError",
+    "ensure_server_user",
+    "make_ca",
+    "make_server_cert",
+    "mosquitto_conf",
+    "provision_site",
+    "sites",
+]

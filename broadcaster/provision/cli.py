@@ -1,0 +1,162 @@
+"""``broadcaster sites``: provision, revoke, tls-init, mosquitto-conf."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from broadcaster.broker import SERVER_USER, agent_username
+from broadcaster.wire.topics import Topics
+
+from .base import DEFAULT_BROKER_DIR, ProvisionError
+from .base import write_atomic as _write
+from .broker_files import BrokerFiles, mosquitto_conf
+from .bundle import ensure_server_user, provision_site
+from .tls import make_ca, make_server_cert
+
+_broker_dir_option = click.option(
+    "--broker-dir",
+    envvar="BROADCASTER_BROKER_DIR",
+    default=DEFAULT_BROKER_DIR,
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Mosquitto's broadcaster files (passwd, acl, agents.json, certificates). "
+    "Also BROADCASTER_BROKER_DIR.",
+)
+
+
+@click.group("sites")
+def sites() -> None:
+    """Provision Pi agents: MQTT credentials, ACL, TLS, agent bundles."""
+
+
+def _zones_from_db(settings: object, site: str) -> list[str] | None:
+    """The site's zones from the database, or None if the site is not there."""
+    from broadcaster.db import make_engine, session_factory
+    from broadcaster.models import Site
+
+    engine = make_engine(settings.database_url)  # type: ignore[attr-defined]
+    try:
+        with session_factory(engine)() as session:
+            row = session.get(Site, site)
+            return None if row is None else sorted(z.id for z in row.zones)
+    finally:
+        engine.dispose()
+
+
+@sites.command("provision")
+@click.argument("site")
+@click.option(
+    "--zone", "zones", multiple=True, help="Zone of the site (default: from the database)."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Bundle folder (default: instance/bundles/SITE).",
+)
+@_broker_dir_option
+@click.option("--broker-host", help="Broker host name the Pi connects to (default: mqtt_host).")
+@click.option("--broker-port", type=int, help="Default: 8883 with TLS, else 1883.")
+@click.option("--tls/--no-tls", default=None, help="Default: TLS when the broker has certificates.")
+@click.option(
+    "--player", type=click.Choice(["mpv", "aplay", "file"]), default="mpv", show_default=True
+)
+@click.pass_context
+def provision_command(
+    ctx: click.Context,
+    site: str,
+    zones: tuple[str, ...],
+    out: Path | None,
+    broker_dir: Path,
+    broker_host: str | None,
+    broker_port: int | None,
+    tls: bool | None,
+    player: str,
+) -> None:
+    """Create SITE's MQTT credentials and ACL entries and write its agent bundle."""
+    from broadcaster.keys import KeyRing
+
+    settings = ctx.obj.settings
+    if not zones:
+        found = _zones_from_db(settings, site)
+        if found is None:
+            raise click.ClickException(
+                f"site {site!r} is not in the database; load the commune or pass --zone"
+            )
+        zones = tuple(found)
+    ring = KeyRing(settings.signing_key_file)
+    version, trusted = ring.trusted()
+    broker = BrokerFiles(broker_dir)
+    try:
+        if ensure_server_user(
+            broker, settings.mqtt_username or SERVER_USER, settings.mqtt_password
+        ):
+            click.echo(f"added the server's MQTT user {settings.mqtt_username or SERVER_USER}")
+        bundle = provision_site(
+            site=site,
+            zones=zones,
+            broker=broker,
+            topics=Topics(settings.topic_root),
+            trusted_keys=trusted,
+            keys_version=version,
+            out=out or Path("instance/bundles") / site,
+            broker_host=broker_host or settings.mqtt_host,
+            broker_port=broker_port,
+            tls=tls,
+            player=player,
+        )
+    except ProvisionError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"site {site}: user {agent_username(site)}, zones {', '.join(zones) or '-'}")
+    click.echo(f"bundle: {bundle.out} (agent.toml holds the password: copy it to the Pi only)")
+    click.echo(
+        f"broker files updated in {broker_dir}; reload Mosquitto (systemctl reload mosquitto)"
+    )
+    click.echo(f"on the Pi: sudo deploy/pi/install.sh {bundle.out}")
+
+
+@sites.command("revoke")
+@click.argument("site")
+@_broker_dir_option
+@click.pass_context
+def revoke_command(ctx: click.Context, site: str, broker_dir: Path) -> None:
+    """Remove SITE's MQTT user and ACL entries (reload Mosquitto afterwards)."""
+    broker = BrokerFiles(broker_dir)
+    agents = broker.agents()
+    removed = broker.remove_user(agent_username(site))
+    if agents.pop(site, None) is None and not removed:
+        raise click.ClickException(f"site {site!r} is not provisioned in {broker_dir}")
+    broker.save_agents(agents)
+    broker.write_acl(Topics(ctx.obj.settings.topic_root))
+    click.echo(f"site {site} revoked; reload Mosquitto")
+
+
+@sites.command("tls-init")
+@click.option(
+    "--host", "hosts", multiple=True, required=True, help="Broker DNS name or IP (repeat)."
+)
+@_broker_dir_option
+@click.option("--force", is_flag=True, help="Replace an existing CA (every Pi needs the new one).")
+def tls_init_command(hosts: tuple[str, ...], broker_dir: Path, force: bool) -> None:
+    """Make a CA and a broker certificate for HOSTs (with the `cryptography` package)."""
+    broker = BrokerFiles(broker_dir)
+    if broker.ca_cert.exists() and not force:
+        ca_key, ca_cert = broker.ca_key.read_bytes(), broker.ca_cert.read_bytes()
+        click.echo(f"using the existing CA {broker.ca_cert}")
+    else:
+        ca_key, ca_cert = make_ca()
+        _write(broker.ca_key, ca_key, 0o600)
+        _write(broker.ca_cert, ca_cert, 0o644)
+        click.echo(f"new CA {broker.ca_cert}")
+    key, cert = make_server_cert(ca_key, ca_cert, hosts)
+    _write(broker.server_key, key, 0o640)
+    _write(broker.server_cert, cert, 0o644)
+    click.echo(f"broker certificate for {', '.join(hosts)}: {broker.server_cert}")
+
+
+@sites.command("mosquitto-conf")
+@_broker_dir_option
+def mosquitto_conf_command(broker_dir: Path) -> None:
+    """Print the Mosquitto configuration for BROKER_DIR."""
+    click.echo(mosquitto_conf(broker_dir.resolve()), nl=False)
