@@ -6,15 +6,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import queue
 import shutil
-import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -25,28 +22,17 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from broadcaster.agent.config import AgentConfig
 from broadcaster.agent.players import FINISHED, INTERRUPTED
 from broadcaster.broker import SERVER_USER, PrivateBroker
 from broadcaster.wire.messages import Ack, Media, Plan, PlanItem
 from broadcaster.wire.signing import Signer
+from tests.support.agents import AgentProcess, file_agent_config, wait_for
 
-REPO = Path(__file__).resolve().parents[2]
 SITE = "cum-loa-t1"
 
 
 def utc(seconds: float = 0.0) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
 
 
 # -- media ------------------------------------------------------------------------------------
@@ -260,56 +246,6 @@ class ServerClient:
 # -- a real agent subprocess ------------------------------------------------------------------
 
 
-class AgentProcess:
-    """``python -m broadcaster.agent --config FILE`` with stderr captured to a file."""
-
-    def __init__(self, config: AgentConfig, workdir: Path) -> None:
-        self.config = config
-        self.config_path = workdir / "agent.toml"
-        self.log_path = workdir / "agent.log"
-        config.dump(self.config_path)
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "broadcaster.agent", "--config", str(self.config_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                env=env,
-                cwd=REPO,
-            )
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def wait_log(self, text: str, timeout: float = 10.0) -> None:
-        wait_for(lambda: text in self.log(), timeout, f"{text!r} in the agent log")
-
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        code = self.proc.returncode
-        self.proc = None
-        return code
-
-    def wavs(self) -> list[Path]:
-        out = Path(self.config.output_dir)
-        return sorted(out.glob("*.wav")) if out.exists() else []
-
-
 @dataclass
 class AgentRig:
     broker: PrivateBroker
@@ -325,19 +261,7 @@ def rig(broker: PrivateBroker, media_server: MediaServer, tmp_path: Path) -> Ite
     account = broker.add_agent(SITE, ["thon-1"])
     broker.start()
     signer = Signer.generate()
-    config = AgentConfig(
-        site=SITE,
-        zones=["thon-1"],
-        mqtt_port=broker.port,
-        mqtt_username=account.username,
-        mqtt_password=account.password,
-        trusted_keys=[signer.public_b64],
-        state_dir=str(tmp_path / "agent-state"),
-        player="file",
-        output_dir=str(tmp_path / "out"),
-        keepalive_s=10,
-    )
-    agent = AgentProcess(config, tmp_path)
+    agent = AgentProcess(file_agent_config(account, broker.port, signer, tmp_path), tmp_path)
     with ServerClient(broker, signer) as server:
         agent.start()
         try:

@@ -15,8 +15,7 @@ from broadcaster.agent.config import AgentConfig
 from broadcaster.agent.sdnotify import notify, watchdog_interval_s
 from broadcaster.broker import free_port
 from broadcaster.wire.signing import Signer
-
-from .conftest import REPO, AgentProcess
+from tests.support.agents import REPO, AgentProcess
 
 UNIT = REPO / "deploy/pi/broadcaster-agent.service"
 INSTALL = REPO / "deploy/pi/install.sh"

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import SERVER_USER, PrivateBroker
 from broadcaster.config import Settings
 from broadcaster.ingest import Ingestor, IngestWorker
@@ -23,13 +22,13 @@ from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 from tests.agent.conftest import (  # noqa: F401 - fixtures re-exported for this folder
     SITE,
-    AgentProcess,
     MediaServer,
     ServerClient,
     media_server,
     tone_mp3,
     wait_for,
 )
+from tests.support.agents import AgentProcess, file_agent_config
 
 
 class Ingest:
@@ -137,18 +136,8 @@ def fault_rig(
     )
     ingest = Ingest(server_settings, db, signer)
     ingest.start()
-    config = AgentConfig(
-        site=SITE,
-        zones=["thon-1"],
-        mqtt_port=broker.port,
-        mqtt_username=account.username,
-        mqtt_password=account.password,
-        trusted_keys=[signer.public_b64],
-        state_dir=str(tmp_path / "agent-state"),
-        player="file",
-        output_dir=str(tmp_path / "out"),
-        keepalive_s=5,
-        prefetch_retry_s=0.5,
+    config = file_agent_config(
+        account, broker.port, signer, tmp_path, keepalive_s=5, prefetch_retry_s=0.5
     )
     agent = AgentProcess(config, tmp_path)
     with ServerClient(broker, signer) as server:

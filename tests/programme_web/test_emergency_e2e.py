@@ -15,7 +15,6 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import SERVER_USER, PrivateBroker
 from broadcaster.config import Settings
 from broadcaster.db import transaction
@@ -23,7 +22,7 @@ from broadcaster.keys import load_or_create_signer
 from broadcaster.models import PlaybackEvent, Site
 from broadcaster.processes import IngestPart
 from schedules.commune import load_commune
-from tests.agent.conftest import AgentProcess
+from tests.support.agents import AgentProcess, file_agent_config
 from tests.web.conftest import PASSWORDS, FakeRenderer
 from web import create_app
 
@@ -85,21 +84,7 @@ def test_emergency_reaches_finished_at_every_site(
         for site, account in accounts.items():
             base = tmp_path / "agents" / site
             base.mkdir(parents=True)
-            agent = AgentProcess(
-                AgentConfig(
-                    site=site,
-                    zones=["thon-1"],
-                    mqtt_port=broker.port,
-                    mqtt_username=account.username,
-                    mqtt_password=account.password,
-                    trusted_keys=[signer.public_b64],
-                    state_dir=str(base / "state"),
-                    player="file",
-                    output_dir=str(base / "out"),
-                    keepalive_s=10,
-                ),
-                base,
-            )
+            agent = AgentProcess(file_agent_config(account, broker.port, signer, base), base)
             agent.start()
             agents.append(agent)
 

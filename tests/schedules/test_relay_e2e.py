@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import select
 
 from audio.store import MediaStore
-from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import PrivateBroker
 from broadcaster.config import Settings
 from broadcaster.models import Media, Relay, Zone
@@ -28,12 +27,12 @@ from schedules.recurrence import to_local, to_utc
 from schedules.runtime import SchedulerRuntime
 from tests.agent.conftest import (  # noqa: F401 - the radio fixture is used here too
     SITE,
-    AgentProcess,
     Radio,
     ServerClient,
     radio,
     wait_for,
 )
+from tests.support.agents import AgentProcess, file_agent_config
 
 pytestmark = pytest.mark.slow  # about 20 s: two relays in real time
 
@@ -86,19 +85,7 @@ def test_a_relay_in_a_published_plan_is_relayed_or_falls_back(
     account = broker.add_agent(SITE, ["thon-1"])
     broker.start()
     signer = Signer.generate()
-    config = AgentConfig(
-        site=SITE,
-        zones=["thon-1"],
-        mqtt_port=broker.port,
-        mqtt_username=account.username,
-        mqtt_password=account.password,
-        trusted_keys=[signer.public_b64],
-        state_dir=str(tmp_path / "agent-state"),
-        player="file",
-        output_dir=str(tmp_path / "out"),
-        keepalive_s=10,
-    )
-    agent = AgentProcess(config, tmp_path)
+    agent = AgentProcess(file_agent_config(account, broker.port, signer, tmp_path), tmp_path)
     server_settings = settings.replace(public_url=store_server)
     tz = settings.timezone
     with ServerClient(broker, signer) as server:
