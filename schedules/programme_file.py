@@ -1,9 +1,8 @@
 """Programme files (YAML): a commune's zones, sites, slots, relays, campaigns and recurring items.
 
-``load`` validates and reports errors as ``FILE:LINE: what is wrong`` (from YAML node marks);
-``apply`` computes the changes and, unless it is a dry run, makes them; ``export`` writes the
-current set-up back. Items are imported as drafts by a given author: they still need an
-approver, so a file can never put anything on air by itself.
+``load`` validates and reports errors as ``FILE:LINE: what is wrong`` (from YAML node marks).
+Applying a programme (``apply``, with a dry run) lives in schedules.programme_import and
+exporting (``export``) in schedules.programme_export; both are re-exported here.
 """
 
 from __future__ import annotations
@@ -15,26 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from broadcaster.models import (
-    CAMPAIGN_CATEGORIES,
-    PRIORITIES,
-    WEEKDAYS,
-    Announcement,
-    Campaign,
-    Relay,
-    ScheduleItem,
-    Site,
-    Slot,
-    User,
-    Zone,
-)
+from broadcaster.models import CAMPAIGN_CATEGORIES, PRIORITIES, WEEKDAYS
 from broadcaster.wire.topics import valid_id
-from schedules.recurrence import DEFAULT_TZ, Recurrence, RecurrenceError, to_local, to_utc
-from schedules.relays import give_fallbacks
-from schedules.workflow import Renderer
+from schedules.programme_export import export
+from schedules.programme_import import apply
+from schedules.recurrence import DEFAULT_TZ, Recurrence, RecurrenceError
+
+__all__ = ["Programme", "ProgrammeFileError", "apply", "export", "load"]
 
 logger = logging.getLogger(__name__)
 
@@ -340,213 +327,3 @@ def _repeat(c: _Checker, it: _Map, what: str) -> str:
         c.err(it, "repeat", f"{what}: repeat: {exc}")
         return ""
     return rec.to_rrule()
-
-
-def apply(
-    session: Session,
-    prog: Programme,
-    author: User,
-    *,
-    dry_run: bool = False,
-    render: Renderer | None = None,
-) -> list[str]:
-    """Bring the database to ``prog``; returns one line per change (made or, in a dry run, not).
-
-    With ``render``, relays without a fallback get one (schedules.relays); a dry run renders
-    nothing, and without it the scheduler gives them one at its next start.
-    """
-    changes: list[str] = []
-    with session.begin_nested() as nested:
-        relays = _apply(session, prog, author, changes)
-        session.flush()
-        if dry_run:
-            nested.rollback()
-        elif render is not None:
-            give_fallbacks(session, relays, render)
-    return changes
-
-
-def _apply(session: Session, prog: Programme, author: User, changes: list[str]) -> list[Relay]:
-    zones: dict[str, Zone] = {}
-    for z in prog.zones:
-        zone = session.get(Zone, z["id"])
-        if zone is None:
-            zone = Zone(id=z["id"])
-            changes.append(f"+ zone {z['id']} ({z['name']})")
-        elif (zone.name, zone.language) != (z["name"], z["language"]):
-            changes.append(f"~ zone {z['id']}: {zone.name!r} → {z['name']!r}")
-        zone.name, zone.language, zone.commune = z["name"], z["language"], prog.commune
-        session.add(zone)
-        zones[z["id"]] = zone
-    for s in prog.sites:
-        site = session.get(Site, s["id"])
-        new_zones = sorted(s["zones"])
-        if site is None:
-            site = Site(id=s["id"])
-            changes.append(f"+ site {s['id']} ({s['name']}) zones {', '.join(new_zones)}")
-        elif sorted(z.id for z in site.zones) != new_zones or site.name != s["name"]:
-            changes.append(
-                f"~ site {s['id']}: zones {', '.join(sorted(z.id for z in site.zones))} → {', '.join(new_zones)}"
-            )
-        site.name, site.output = s["name"], s["output"]
-        site.zones = [zones.get(z) or session.get(Zone, z) for z in new_zones]
-        session.add(site)
-    slots: dict[str, Slot] = {}
-    for s in prog.slots:
-        slot = session.scalar(select(Slot).where(Slot.name == s["name"]))
-        shape = (s["start"], s["end"], s["days"])
-        if slot is None:
-            slot = Slot(name=s["name"])
-            changes.append(f"+ slot {s['name']} {s['start']:%H:%M}–{s['end']:%H:%M} {s['days']}")
-        elif (slot.start, slot.end, slot.days) != shape:
-            changes.append(
-                f"~ slot {s['name']}: {slot.start:%H:%M}–{slot.end:%H:%M} → {s['start']:%H:%M}–{s['end']:%H:%M}"
-            )
-        slot.start, slot.end, slot.days = shape
-        session.add(slot)
-        slots[s["name"]] = slot
-    relays: list[Relay] = []
-    for r in prog.relays:
-        relay = session.scalar(select(Relay).where(Relay.name == r["name"]))
-        if relay is None:
-            relay = Relay(name=r["name"])
-            changes.append(f"+ relay {r['name']} {r['start']:%H:%M} {r['duration_s'] // 60} min")
-        elif (relay.start, relay.duration_s, relay.stream_url) != (
-            r["start"],
-            r["duration_s"],
-            r["stream"],
-        ):
-            changes.append(f"~ relay {r['name']}")
-        relay.stream_url, relay.start, relay.duration_s, relay.days = (
-            r["stream"],
-            r["start"],
-            r["duration_s"],
-            r["days"],
-        )
-        relay.zones = [zones.get(z) or session.get(Zone, z) for z in r["zones"]]
-        session.add(relay)
-        relays.append(relay)
-    campaigns: dict[str, Campaign] = {}
-    for k in prog.campaigns:
-        camp = session.scalar(select(Campaign).where(Campaign.name == k["name"]))
-        if camp is None:
-            camp = Campaign(name=k["name"])
-            changes.append(f"+ campaign {k['name']} {k['from']}–{k['to']}, {k['per_week']}×/week")
-        camp.category, camp.starts_on, camp.ends_on = k["category"], k["from"], k["to"]
-        camp.target_per_week, camp.description = k["per_week"], k["description"]
-        camp.zones = [zones.get(z) or session.get(Zone, z) for z in k["zones"]]
-        session.add(camp)
-        campaigns[k["name"]] = camp
-    session.flush()
-    for it in prog.items:
-        existing = session.scalar(
-            select(Announcement).where(
-                Announcement.title == it["title"], Announcement.status != "cancelled"
-            )
-        )
-        if existing is not None:
-            changes.append(
-                f"= item {it['title']!r} exists (announcement {existing.id}); left as is"
-            )
-            continue
-        ann = Announcement(
-            title=it["title"],
-            body=it["body"],
-            category=it["category"],
-            priority=it["priority"],
-            status="draft",
-            author_id=author.id,
-            zones=[zones.get(z) or session.get(Zone, z) for z in it["zones"]],
-            campaign=campaigns.get(it["campaign"]) if it["campaign"] else None,
-        )
-        until = it["until"]
-        ann.schedule.append(
-            ScheduleItem(
-                start_at=to_utc(it["start"], prog.timezone),
-                rrule=it["rrule"],
-                slot=slots.get(it["slot"]) if it["slot"] else None,
-                valid_until=to_utc(datetime.combine(until, time(23, 59, 59)), prog.timezone)
-                if until
-                else None,
-            )
-        )
-        session.add(ann)
-        changes.append(f"+ item {it['title']!r} (draft) {it['rrule'] or 'once'}")
-    return relays
-
-
-def export(session: Session, tz: str = DEFAULT_TZ) -> str:
-    """The current set-up as a programme file."""
-    zones = list(session.scalars(select(Zone).order_by(Zone.id)))
-    commune = next((z.commune for z in zones if z.commune), "")
-    out: dict[str, Any] = {"commune": commune, "timezone": tz}
-    out["zones"] = [
-        {"id": z.id, "name": z.name, **({"language": z.language} if z.language != "vi" else {})}
-        for z in zones
-    ]
-    out["sites"] = [
-        {"id": s.id, "name": s.name, "zones": sorted(z.id for z in s.zones), "output": s.output}
-        for s in session.scalars(select(Site).order_by(Site.id))
-    ]
-    out["slots"] = [
-        {
-            "name": s.name,
-            "start": f"{s.start:%H:%M}",
-            "end": f"{s.end:%H:%M}",
-            "days": list(s.weekdays),
-        }
-        for s in session.scalars(select(Slot).order_by(Slot.start))
-    ]
-    out["relays"] = [
-        {
-            "name": r.name,
-            "stream": r.stream_url,
-            "start": f"{r.start:%H:%M}",
-            "duration_min": r.duration_s // 60,
-            "days": list(r.weekdays),
-            "zones": sorted(z.id for z in r.zones),
-        }
-        for r in session.scalars(select(Relay).order_by(Relay.start))
-    ]
-    out["campaigns"] = [
-        {
-            "name": k.name,
-            "category": k.category,
-            "from": k.starts_on,
-            "to": k.ends_on,
-            "per_week": k.target_per_week,
-            "zones": sorted(z.id for z in k.zones),
-        }
-        for k in session.scalars(select(Campaign).order_by(Campaign.starts_on))
-    ]
-    items = []
-    query = (
-        select(ScheduleItem)
-        .join(ScheduleItem.announcement)
-        .where(
-            (ScheduleItem.rrule != "") | ScheduleItem.slot_id.is_not(None),
-            Announcement.status != "cancelled",
-        )
-        .order_by(ScheduleItem.start_at)
-    )
-    for item in session.scalars(query):
-        ann = item.announcement
-        entry: dict[str, Any] = {
-            "title": ann.title,
-            "category": ann.category,
-            "priority": ann.priority,
-            "zones": sorted(z.id for z in ann.zones),
-            "start": to_local(item.start_at, tz).strftime("%Y-%m-%d %H:%M"),
-        }
-        if item.rrule:
-            entry["rrule"] = item.rrule
-        if item.slot is not None:
-            entry["slot"] = item.slot.name
-        if ann.campaign is not None:
-            entry["campaign"] = ann.campaign.name
-        if item.valid_until is not None:
-            entry["until"] = to_local(item.valid_until, tz).date()
-        entry["body"] = ann.body
-        items.append(entry)
-    out["items"] = items
-    return yaml.safe_dump(out, allow_unicode=True, sort_keys=False, width=100)

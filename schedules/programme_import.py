@@ -1,0 +1,163 @@
+"""Applying a validated programme to the database, or a dry run that only lists the changes.
+
+Items are imported as drafts by a given author: they still need an approver, so a file can
+never put anything on air by itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadcaster.models import (
+    Announcement,
+    Campaign,
+    Relay,
+    ScheduleItem,
+    Site,
+    Slot,
+    User,
+    Zone,
+)
+from schedules.recurrence import to_utc
+from schedules.relays import give_fallbacks
+from schedules.workflow import Renderer
+
+if TYPE_CHECKING:
+    from schedules.programme_file import Programme
+
+
+def apply(
+    session: Session,
+    prog: Programme,
+    author: User,
+    *,
+    dry_run: bool = False,
+    render: Renderer | None = None,
+) -> list[str]:
+    """Bring the database to ``prog``; returns one line per change (made or, in a dry run, not).
+
+    With ``render``, relays without a fallback get one (schedules.relays); a dry run renders
+    nothing, and without it the scheduler gives them one at its next start.
+    """
+    changes: list[str] = []
+    with session.begin_nested() as nested:
+        relays = _apply(session, prog, author, changes)
+        session.flush()
+        if dry_run:
+            nested.rollback()
+        elif render is not None:
+            give_fallbacks(session, relays, render)
+    return changes
+
+
+def _apply(session: Session, prog: Programme, author: User, changes: list[str]) -> list[Relay]:
+    zones: dict[str, Zone] = {}
+    for z in prog.zones:
+        zone = session.get(Zone, z["id"])
+        if zone is None:
+            zone = Zone(id=z["id"])
+            changes.append(f"+ zone {z['id']} ({z['name']})")
+        elif (zone.name, zone.language) != (z["name"], z["language"]):
+            changes.append(f"~ zone {z['id']}: {zone.name!r} → {z['name']!r}")
+        zone.name, zone.language, zone.commune = z["name"], z["language"], prog.commune
+        session.add(zone)
+        zones[z["id"]] = zone
+    for s in prog.sites:
+        site = session.get(Site, s["id"])
+        new_zones = sorted(s["zones"])
+        if site is None:
+            site = Site(id=s["id"])
+            changes.append(f"+ site {s['id']} ({s['name']}) zones {', '.join(new_zones)}")
+        elif sorted(z.id for z in site.zones) != new_zones or site.name != s["name"]:
+            changes.append(
+                f"~ site {s['id']}: zones {', '.join(sorted(z.id for z in site.zones))} → {', '.join(new_zones)}"
+            )
+        site.name, site.output = s["name"], s["output"]
+        site.zones = [zones.get(z) or session.get(Zone, z) for z in new_zones]
+        session.add(site)
+    slots: dict[str, Slot] = {}
+    for s in prog.slots:
+        slot = session.scalar(select(Slot).where(Slot.name == s["name"]))
+        shape = (s["start"], s["end"], s["days"])
+        if slot is None:
+            slot = Slot(name=s["name"])
+            changes.append(f"+ slot {s['name']} {s['start']:%H:%M}–{s['end']:%H:%M} {s['days']}")
+        elif (slot.start, slot.end, slot.days) != shape:
+            changes.append(
+                f"~ slot {s['name']}: {slot.start:%H:%M}–{slot.end:%H:%M} → {s['start']:%H:%M}–{s['end']:%H:%M}"
+            )
+        slot.start, slot.end, slot.days = shape
+        session.add(slot)
+        slots[s["name"]] = slot
+    relays: list[Relay] = []
+    for r in prog.relays:
+        relay = session.scalar(select(Relay).where(Relay.name == r["name"]))
+        if relay is None:
+            relay = Relay(name=r["name"])
+            changes.append(f"+ relay {r['name']} {r['start']:%H:%M} {r['duration_s'] // 60} min")
+        elif (relay.start, relay.duration_s, relay.stream_url) != (
+            r["start"],
+            r["duration_s"],
+            r["stream"],
+        ):
+            changes.append(f"~ relay {r['name']}")
+        relay.stream_url, relay.start, relay.duration_s, relay.days = (
+            r["stream"],
+            r["start"],
+            r["duration_s"],
+            r["days"],
+        )
+        relay.zones = [zones.get(z) or session.get(Zone, z) for z in r["zones"]]
+        session.add(relay)
+        relays.append(relay)
+    campaigns: dict[str, Campaign] = {}
+    for k in prog.campaigns:
+        camp = session.scalar(select(Campaign).where(Campaign.name == k["name"]))
+        if camp is None:
+            camp = Campaign(name=k["name"])
+            changes.append(f"+ campaign {k['name']} {k['from']}–{k['to']}, {k['per_week']}×/week")
+        camp.category, camp.starts_on, camp.ends_on = k["category"], k["from"], k["to"]
+        camp.target_per_week, camp.description = k["per_week"], k["description"]
+        camp.zones = [zones.get(z) or session.get(Zone, z) for z in k["zones"]]
+        session.add(camp)
+        campaigns[k["name"]] = camp
+    session.flush()
+    for it in prog.items:
+        existing = session.scalar(
+            select(Announcement).where(
+                Announcement.title == it["title"], Announcement.status != "cancelled"
+            )
+        )
+        if existing is not None:
+            changes.append(
+                f"= item {it['title']!r} exists (announcement {existing.id}); left as is"
+            )
+            continue
+        ann = Announcement(
+            title=it["title"],
+            body=it["body"],
+            category=it["category"],
+            priority=it["priority"],
+            status="draft",
+            author_id=author.id,
+            zones=[zones.get(z) or session.get(Zone, z) for z in it["zones"]],
+            campaign=campaigns.get(it["campaign"]) if it["campaign"] else None,
+        )
+        until = it["until"]
+        ann.schedule.append(
+            ScheduleItem(
+                start_at=to_utc(it["start"], prog.timezone),
+                rrule=it["rrule"],
+                slot=slots.get(it["slot"]) if it["slot"] else None,
+                valid_until=to_utc(datetime.combine(until, time(23, 59, 59)), prog.timezone)
+                if until
+                else None,
+            )
+        )
+        session.add(ann)
+        changes.append(f"+ item {it['title']!r} (draft) {it['rrule'] or 'once'}")
+    return relays
