@@ -12,7 +12,7 @@ from officers_seed import Seeded, seed
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.db import make_engine, session_factory
-from web import create_app
+from tests.support.webapp import flask_app
 
 
 @pytest.fixture
@@ -33,10 +33,8 @@ def app(settings, db: sessionmaker[Session], seeded_sqlite: Seeded) -> Iterator[
     def no_renderer(text: str) -> object:
         raise AssertionError("officer pages never render speech")
 
-    app = create_app(settings, renderer=no_renderer, sessions=db)  # type: ignore[arg-type]
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
-    yield app
-    app.extensions["broadcaster"].close()
+    with flask_app(settings, db, no_renderer, commune=False) as app:
+        yield app
 
 
 @pytest.fixture

@@ -3,45 +3,29 @@ health page and the map (which has no tiles to load)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--no-first-run"]  # fmt: skip
+from tests.support.browser import chromium_page
+from tests.support.webapp import serve
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
     app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture
-def page(tmp_path: Path) -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        pg = browser.new_page(viewport={"width": 1200, "height": 900})
+def page(request: pytest.FixtureRequest) -> Iterator[object]:
+    viewport = {"width": 1200, "height": 900}
+    with chromium_page(request, viewport=viewport, timeout_ms=None, screenshot="never") as pg:
         yield pg
-        browser.close()
 
 
 def test_officer_filters_the_log_and_opens_proof_health_and_map(live_url, page) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import time, timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -19,69 +17,29 @@ from broadcaster.publish import MemoryPublisher
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 from schedules.emergency import occurrence_id
+from tests.support.browser import chromium_page, login
+from tests.support.webapp import serve
 
 from .conftest import AddFn, add_slot, local
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
 
 @pytest.fixture
 def live(app: Flask) -> Iterator[tuple[str, MemoryPublisher]]:
-    from werkzeug.serving import make_server
-
     sent = MemoryPublisher()
     app.extensions["broadcaster"].command_publisher = CommandPublisher(
         Signer.generate(), sent, Topics("loa/v1")
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", sent
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(app) as url:
+        yield url, sent
 
 
 @pytest.fixture
 def page(request: pytest.FixtureRequest) -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-        pg = context.new_page()
-        pg.set_default_timeout(15_000)
-        try:
-            yield pg
-        finally:
-            rep = getattr(request.node, "rep_call", None)
-            if rep is None or rep.failed:
-                pg.screenshot(path=f"/tmp/broadcaster-{request.node.name}.png", full_page=True)
-            context.close()
-            browser.close()
-
-
-def _login(page, base: str, username: str, password: str) -> None:  # noqa: ANN001
-    page.goto(f"{base}/login")
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_load_state()
+    phone = {"width": 390, "height": 844}
+    with chromium_page(request, viewport=phone, timeout_ms=15_000) as pg:
+        yield pg
 
 
 def test_calendar_week_navigation_and_clashes(
@@ -95,7 +53,7 @@ def test_calendar_week_navigation_and_clashes(
     add_approved(local(2027, 3, 2, 16, 0), title="Họp dân", seconds=360, slot="Buổi chiều")
     add_approved(local(2027, 3, 2, 16, 30), title="Tiêm phòng", seconds=360, slot="Buổi chiều")
     add_approved(local(2027, 3, 9, 8, 0), title="Tuần sau")
-    _login(page, base, "canbo", "canbo1234")
+    login(page, base, "canbo", "canbo1234")
     page.get_by_role("link", name="Lịch tuần").first.click()
     page.get_by_role("link", name="Thôn 1", exact=True).click()
     page.goto(page.url + "?week=2027-03-03")
@@ -120,7 +78,7 @@ def test_emergency_in_two_steps_then_live_status(
     db: sessionmaker[Session],  # noqa: ANN001
 ) -> None:
     base, sent = live
-    _login(page, base, "pheduyet", "pheduyet123")
+    login(page, base, "pheduyet", "pheduyet123")
     page.get_by_role("link", name="Phát khẩn cấp").click()
     page.get_by_label("Thôn 2", exact=True).check()
     page.get_by_label("Tiêu đề").fill("Cảnh báo lũ")

@@ -9,27 +9,19 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.test import TestResponse
 
 from audio.cache import RenderCache
 from audio.store import MediaStore
 from audio.tts.fake import FakeEngine
 from broadcaster.config import Settings
-from broadcaster.db import transaction
 from broadcaster.models import User
 from schedules.commune import load_commune
 from schedules.rendering import TextRenderer
-from web import create_app
+from tests.support.webapp import PASSWORDS, Login, client, flask_app, login
 
-PASSWORDS = {
-    "bientap": "bientap123",
-    "pheduyet": "pheduyet123",
-    "canbo": "canbo1234",
-    "quantri": "quantri123",
-}
+__all__ = ["PASSWORDS", "Login", "client", "login", "make_audio"]
 
 
 def make_audio(path: Path, source: str = "sine=frequency=330:duration=2", *args: str) -> bytes:
@@ -84,30 +76,5 @@ def fake_renderer(settings: Settings) -> TextRenderer:
 def app(
     settings: Settings, db: sessionmaker[Session], fake_renderer: TextRenderer
 ) -> Iterator[Flask]:
-    with transaction(db) as s:
-        load_commune(s)
-    app = create_app(settings, renderer=fake_renderer, sessions=db)
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
-    yield app
-    app.extensions["broadcaster"].close()
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as c:
-        yield c
-
-
-class Login:
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-
-    def __call__(self, username: str) -> TestResponse:
-        return self.client.post(
-            "/login", data={"username": username, "password": PASSWORDS[username]}
-        )
-
-
-@pytest.fixture
-def login(client: FlaskClient) -> Login:
-    return Login(client)
+    with flask_app(settings, db, fake_renderer) as app:
+        yield app

@@ -3,9 +3,7 @@ refuse a picture renamed .mp3 in Vietnamese, and record with the browser's (fake
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -13,66 +11,33 @@ from flask import Flask
 from tests.recordings.conftest import PASSWORDS, make_audio
 from tests.recordings.test_versions import PNG
 from tests.recordings.test_web_recordings import _draft
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    # A synthetic microphone (a beep) that needs no permission prompt, for MediaRecorder.
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
+from tests.support import browser
+from tests.support.browser import FAKE_MICROPHONE_ARGS, chromium_page
+from tests.support.webapp import serve
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
     app.config.update(WTF_CSRF_ENABLED=True)  # the real thing: forms and fetch carry tokens
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture
 def page(request: pytest.FixtureRequest) -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed; the browser test needs Chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1200, "height": 1000})
-        pg = context.new_page()
-        pg.set_default_timeout(20_000)
-        try:
-            yield pg
-        finally:
-            shot = Path("/tmp") / f"broadcaster-{request.node.name}.png"
-            pg.screenshot(path=str(shot), full_page=True)
-            context.close()
-            browser.close()
+    with chromium_page(
+        request,
+        viewport={"width": 1200, "height": 1000},
+        extra_args=FAKE_MICROPHONE_ARGS,
+        screenshot="always",
+    ) as pg:
+        yield pg
 
 
 def _login(page, base: str, username: str) -> None:  # noqa: ANN001
-    page.goto(f"{base}/login")
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(PASSWORDS[username])
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_load_state()
+    browser.login(page, base, username, PASSWORDS[username])
 
 
 def _audio_seconds(page, selector: str) -> float:  # noqa: ANN001

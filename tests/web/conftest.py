@@ -23,16 +23,9 @@ from audio.render import Rendered
 from audio.store import MediaStore
 from audio.tts.base import TTSError
 from broadcaster.config import Settings
-from broadcaster.db import transaction
-from schedules.commune import load_commune
-from web import create_app
+from tests.support.webapp import PASSWORDS, client, flask_app
 
-PASSWORDS = {
-    "bientap": "bientap123",
-    "pheduyet": "pheduyet123",
-    "canbo": "canbo1234",
-    "quantri": "quantri123",
-}
+__all__ = ["PASSWORDS", "FakeRenderer", "client", "local_input"]
 
 
 @pytest.fixture(scope="session")
@@ -86,18 +79,8 @@ def renderer(settings: Settings, sample_mp3: bytes) -> FakeRenderer:
 
 @pytest.fixture
 def app(settings: Settings, db: sessionmaker[Session], renderer: FakeRenderer) -> Iterator[Flask]:
-    with transaction(db) as session:
-        load_commune(session)
-    app = create_app(settings, renderer=renderer, sessions=db)
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
-    yield app
-    app.extensions["broadcaster"].close()
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as c:
-        yield c
+    with flask_app(settings, db, renderer) as app:
+        yield app
 
 
 def local_input(delta: timedelta) -> str:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,18 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from broadcaster.config import Settings
 from broadcaster.db import transaction
 from schedules.commune import load_commune
+from tests.support import browser
+from tests.support.browser import chromium_page
+from tests.support.webapp import serve
 from web import create_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.browser
 
@@ -33,51 +23,21 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def live_url(settings: Settings, db: sessionmaker[Session]) -> Iterator[str]:
     """The app with the real renderer, served by werkzeug on a free port in a thread."""
-    from werkzeug.serving import make_server
-
     with transaction(db) as session:
         load_commune(session)
     app = create_app(settings, sessions=db)  # real renderer: tts_engine="espeak"
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture
-def page(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed; the browser test needs Chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1200, "height": 900})
-        pg = context.new_page()
-        pg.set_default_timeout(20_000)
-        try:
-            yield pg
-        finally:
-            failed = getattr(request.node, "rep_call", None)
-            if failed is None or failed.failed:
-                shot = Path("/tmp") / f"broadcaster-{request.node.name}.png"
-                pg.screenshot(path=str(shot), full_page=True)
-                print(f"screenshot: {shot}")
-            context.close()
-            browser.close()
+def page(request: pytest.FixtureRequest) -> Iterator[object]:
+    with chromium_page(request, viewport={"width": 1200, "height": 900}) as pg:
+        yield pg
 
 
 def _login(page, base: str, username: str, password: str) -> None:  # noqa: ANN001
-    page.goto(f"{base}/login")
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_load_state()
+    browser.login(page, base, username, password)
     assert page.locator(".who .user").is_visible()
 
 

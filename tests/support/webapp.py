@@ -1,0 +1,86 @@
+"""The web app in tests: the demo users' passwords, an app on the per-test database, the
+``client`` and ``login`` fixtures, and serving the app on a free port in a thread for a browser."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.test import TestResponse
+
+from broadcaster.config import Settings
+from broadcaster.db import transaction
+from schedules.commune import load_commune
+from web import create_app
+
+PASSWORDS = {
+    "bientap": "bientap123",
+    "pheduyet": "pheduyet123",
+    "canbo": "canbo1234",
+    "quantri": "quantri123",
+}
+
+
+@contextmanager
+def flask_app(
+    settings: Settings,
+    db: sessionmaker[Session],
+    renderer: Callable[[str], Any],
+    *,
+    commune: bool = True,
+) -> Iterator[Flask]:
+    """An app in TESTING mode without CSRF, after loading the demo commune unless told not to."""
+    if commune:
+        with transaction(db) as session:
+            load_commune(session)
+    app = create_app(settings, renderer=renderer, sessions=db)  # type: ignore[arg-type]
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
+    yield app
+    app.extensions["broadcaster"].close()
+
+
+class Login:
+    """``login(username)`` posts the login form with the demo user's password."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def __call__(self, username: str) -> TestResponse:
+        return self.client.post(
+            "/login", data={"username": username, "password": PASSWORDS[username]}
+        )
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    """A test client of the folder's ``app`` fixture (import into a conftest to use)."""
+    with app.test_client() as c:
+        yield c
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Login:
+    """Log the client in as a demo user (import into a conftest to use)."""
+    return Login(client)
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    """Serve ``app`` with werkzeug on a free port in a thread; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
