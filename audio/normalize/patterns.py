@@ -171,15 +171,19 @@ def _month(m: re.Match[str]) -> str:
     return f"{m.group(1)} {glue(read_month(month))}"
 
 
-def _hour_minute(m: re.Match[str]) -> str:
-    # group 3 is an optional written "phút", consumed so it is not said twice
-    hour, minute = int(m.group(1)), int(m.group(2))
+def _clock(m: re.Match[str], hour: int, unit: str, minute: int) -> str:
+    """ "bảy giờ ba mươi phút"; the match unchanged when the minutes are not a time."""
     if minute >= 60:
         return m.group(0)
-    words = f"{read_number(hour)} giờ"
+    words = f"{read_number(hour)} {unit}"
     if minute:
         words += f" {read_number(minute)} phút"
     return glue(words)
+
+
+def _hour_minute(m: re.Match[str]) -> str:
+    # group 3 is an optional written "phút", consumed so it is not said twice
+    return _clock(m, int(m.group(1)), "giờ", int(m.group(2)))
 
 
 def _hour(m: re.Match[str]) -> str:
@@ -297,13 +301,7 @@ def _range(m: re.Match[str]) -> str:
 
 
 def _gio(m: re.Match[str]) -> str:
-    hour, minute = int(m.group(1)), int(m.group(3))
-    if minute >= 60:
-        return m.group(0)
-    words = f"{read_number(hour)} {m.group(2)}"
-    if minute:
-        words += f" {read_number(minute)} phút"
-    return glue(words)
+    return _clock(m, int(m.group(1)), m.group(2), int(m.group(3)))
 
 
 def _dotted(m: re.Match[str]) -> str:

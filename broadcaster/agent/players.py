@@ -59,6 +59,16 @@ def _stamped(output_dir: Path, label: str) -> str:
     return f"{stamp}_{_SAFE.sub('-', label)}.wav"
 
 
+def _spawn(cmd: list[str], error: type[Exception]) -> subprocess.Popen[bytes]:
+    """Start a player process (stderr kept for the error message), or raise ``error``."""
+    try:
+        return subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+    except OSError as exc:
+        raise error(f"cannot start {cmd[0]}: {exc}") from None
+
+
 def _watch(
     proc: subprocess.Popen[bytes], stop: threading.Event, poll_s: float, limit_s: float | None
 ) -> str:
@@ -113,20 +123,13 @@ class MpvPlayer:
         self.poll_s = poll_s
         self.extra_args = extra_args  # e.g. ("--ao=null",) in tests, ("--audio-device=…",)
 
+    def _command(self) -> list[str]:
+        return [self.binary, "--no-video", "--really-quiet", "--no-terminal", *self.extra_args]
+
     def play(self, path: Path, stop: threading.Event, *, label: str = "") -> str:
-        cmd = [self.binary, "--no-video", "--really-quiet", "--no-terminal", *self.extra_args]
-        cmd.append(str(path))
-        try:
-            proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
-        except OSError as exc:
-            raise PlayerError(f"cannot start {self.binary}: {exc}") from None
-        with proc:
-            while proc.poll() is None:
-                if stop.wait(self.poll_s):
-                    _terminate(proc)
-                    return INTERRUPTED
+        with _spawn([*self._command(), str(path)], PlayerError) as proc:
+            if _watch(proc, stop, self.poll_s, None) == INTERRUPTED:
+                return INTERRUPTED
             err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
         if proc.returncode != 0:
             raise PlayerError(f"mpv exited with {proc.returncode} for {path.name}: {err[-300:]}")
@@ -135,16 +138,10 @@ class MpvPlayer:
     def play_stream(
         self, url: str, duration_s: float, stop: threading.Event, *, label: str = ""
     ) -> str:
-        cmd = [self.binary, "--no-video", "--really-quiet", "--no-terminal", *self.extra_args]
+        cmd = self._command()
         cmd += [f"--network-timeout={STREAM_TIMEOUT_S:.0f}", f"--length={duration_s:.3f}", url]
         began = time.monotonic()
-        try:
-            proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
-        except OSError as exc:
-            raise StreamError(f"cannot start {self.binary}: {exc}") from None
-        with proc:
+        with _spawn(cmd, StreamError) as proc:
             outcome = _watch(proc, stop, self.poll_s, duration_s + STREAM_TIMEOUT_S)
             return _stream_outcome("mpv", proc, outcome, began, duration_s)
 
@@ -235,13 +232,7 @@ class FilePlayer:
         cmd = [self.ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-re"]
         cmd += ["-rw_timeout", str(int(STREAM_TIMEOUT_S * 1e6)), "-t", f"{duration_s:.3f}"]
         cmd += ["-i", url, "-f", "wav", str(part)]
-        try:
-            proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
-        except OSError as exc:
-            raise StreamError(f"cannot start {self.ffmpeg}: {exc}") from None
-        with proc:
+        with _spawn(cmd, StreamError) as proc:
             outcome = _watch(proc, stop, 0.05, duration_s + STREAM_TIMEOUT_S)
             try:
                 result = _stream_outcome("ffmpeg", proc, outcome, began, duration_s)
