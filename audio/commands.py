@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from audio.cache import RenderCache
+from audio.lexicon_file import read_lexicon_file
 from audio.loudness import LoudnessTarget, measure_encoded
 from audio.normalize import LexiconError, normalize_text
 from audio.render import render_text, spoken_pieces
@@ -32,15 +32,21 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _lexicon(path: Path | None) -> dict[str, str] | None:
+    """Extra entries from a YAML or CSV file, read like the web's lexicon import."""
     if path is None:
         return None
     try:
-        data = yaml.safe_load(path.read_text("utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--lexicon") from exc
-    if not isinstance(data, dict):
-        raise click.BadParameter(f"{path} is not a term: spoken mapping", param_hint="--lexicon")
-    return {str(k): str(v) for k, v in data.items()}
+    read = read_lexicon_file(data)
+    if read.errors:
+        problems = "; ".join(
+            f"line {e.line}: {e.term + ': ' if e.term else ''}{e.detail or e.code}"
+            for e in read.errors[:5]
+        )
+        raise click.BadParameter(f"{path}: {problems}", param_hint="--lexicon")
+    return read.entries
 
 
 lexicon_option = click.option(

@@ -1,7 +1,8 @@
 """An admin's lexicon file read line by line: every entry with its line, every error naming one.
 
-The formats are those of ``parse_lexicon_file`` (YAML ``TERM: spoken`` or CSV ``term,spoken``
-lines, ``#`` comments, an optional ``term,spoken`` header); this reader keeps line numbers so
+The one reader of lexicon files, for the web import and ``--lexicon`` on the command line: YAML
+``TERM: spoken`` or CSV ``term,spoken`` lines, ``#`` comments, an optional ``term,spoken`` header.
+It keeps line numbers so
 an admin can find the bad line in a file of hundreds, and collects every error instead of
 stopping at the first. ``import_lexicon_file`` stores a file only when it has no error.
 """

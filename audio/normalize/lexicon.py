@@ -125,23 +125,3 @@ def make_lexicon(extra: Mapping[str, str] | None = None) -> Lexicon:
     """The built-in lexicon with extra entries (e.g. from the database) on top."""
     checked = validate_entries(extra or {})
     return _cached(tuple(sorted(checked.items())))
-
-
-def parse_lexicon_file(text: str) -> dict[str, str]:
-    """Entries from an admin's import file: YAML (TERM: spoken) or CSV lines (term,spoken)."""
-    stripped = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if stripped and all("," in ln and ":" not in ln.split(",", 1)[0] for ln in stripped):
-        entries = {}
-        for number, line in enumerate(stripped, 1):
-            term, _, spoken = line.partition(",")
-            if term.strip().lower() in ("term", "thuật ngữ") and number == 1:
-                continue  # a header row
-            entries[term.strip()] = spoken.strip().strip('"')
-        return validate_entries(entries)
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise LexiconError(
-            f"the lexicon file is neither CSV nor YAML: {exc}", code="format"
-        ) from None
-    return validate_entries(data)

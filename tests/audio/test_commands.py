@@ -46,7 +46,7 @@ def test_normalize_with_a_lexicon_file(runner: CliRunner, tmp_path: Path) -> Non
     lexicon.write_text("BQLDA: ban 2\n", "utf-8")
     result = runner.invoke(normalize_command, ["--lexicon", str(lexicon), "BQLDA xã"])
     assert result.exit_code == 2
-    assert "numbers in words" in result.stderr
+    assert "line 1: BQLDA: digits" in result.stderr
 
 
 def test_render_text_with_the_fake_engine(

@@ -7,8 +7,9 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from audio.lexicon_file import read_lexicon_file
 from audio.lexicon_store import import_lexicon, load_lexicon
-from audio.normalize.lexicon import LexiconError, parse_lexicon_file
+from audio.normalize.lexicon import LexiconError
 from audio.render import render_text
 from audio.store import MediaStore
 from audio.tts.fake import FakeEngine
@@ -23,7 +24,7 @@ def test_migration_creates_the_table(db: sessionmaker[Session]) -> None:
 
 
 def test_import_then_render_uses_the_entries(db: sessionmaker[Session], store: MediaStore) -> None:
-    entries = parse_lexicon_file("BQLDA,ban quản lý dự án\nĐắk,đắc\n")
+    entries = read_lexicon_file("BQLDA,ban quản lý dự án\nĐắk,đắc\n").entries
     with transaction(db) as session:
         assert import_lexicon(session, entries, note="from the district list") == 2
     with transaction(db) as session:
