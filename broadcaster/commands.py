@@ -23,7 +23,6 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -215,8 +214,3 @@ class CommandPublisher:
             f": {reason}" if reason else "",
         )
         return command
-
-
-def with_item_id(item: PlanItem, item_id: str) -> PlanItem:
-    """A copy of ``item`` under another id (e.g. the plan occurrence's)."""
-    return replace(item, id=item_id)
