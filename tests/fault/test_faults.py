@@ -76,7 +76,13 @@ def test_agent_sigkilled_during_playback_logs_the_cut_and_keeps_its_plan(
     short = rig.media.add(_mp3(tmp_path, "short.mp3", 0.5, 660))
     rig.server.publish_plan(_plan(1, [("occ-long", 1.0, long), ("occ-after", 6.0, short)]))
     rig.ingest.wait_kind("occ-long", "started")
-    time.sleep(0.5)
+    # Kill only once the file player has written what the speaker "heard" (ffmpeg decodes the
+    # whole item first; on a loaded machine that can take longer than any fixed sleep).
+    deadline = time.monotonic() + 10
+    while not any(p.name.endswith("_occ-long.wav") for p in rig.agent.wavs()):
+        assert time.monotonic() < deadline, "the agent never started sounding occ-long"
+        time.sleep(0.05)
+    time.sleep(0.3)
     assert rig.agent.proc is not None
     rig.agent.proc.kill()  # SIGKILL in the middle of occ-long
     rig.agent.proc.wait()
