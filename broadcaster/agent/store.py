@@ -4,7 +4,8 @@ commands seen, trusted keys, and what is playing right now.
 WAL mode, ``synchronous=FULL``, one connection guarded by a lock, every change in its own
 transaction, so a kill -9 or a power cut leaves either the old state or the new one. The outbox
 has a persistent id (a UUID made once per store) and a ``seq`` counter that only ever goes up, so
-the server can acknowledge "everything up to seq N of outbox X".
+the server can acknowledge "everything up to seq N of outbox X". The tables are defined, and
+upgraded in place, by :mod:`broadcaster.agent.migrations`.
 """
 
 from __future__ import annotations
@@ -22,51 +23,7 @@ from typing import Any
 
 from broadcaster.wire.messages import Event, to_wire_time
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS plan (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    version INTEGER NOT NULL,
-    payload TEXT NOT NULL,
-    saved_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS media (
-    sha256 TEXT PRIMARY KEY,
-    path TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    fetched_at TEXT NOT NULL,
-    used_at TEXT
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY,
-    body TEXT NOT NULL,
-    sent_at REAL
-);
-CREATE TABLE IF NOT EXISTS handled (
-    item_id TEXT PRIMARY KEY,
-    start TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS commands (
-    id TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL,
-    action TEXT NOT NULL,
-    expires_at TEXT NOT NULL,
-    topics TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    received_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS playing (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    item_id TEXT NOT NULL,
-    announcement_id INTEGER,
-    scheduled_at TEXT,
-    command TEXT,
-    started_at TEXT NOT NULL
-);
-"""
+from .migrations import migrate
 
 HANDLED_KEEP = timedelta(days=7)  # forget handled items this long after they were due
 COMMANDS_KEEP = timedelta(days=1)  # remember command ids this long after they expired
@@ -88,8 +45,11 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a Pi loses power; events must survive
         self._db.execute("PRAGMA busy_timeout=5000")
-        with self._lock:
-            self._db.executescript(SCHEMA)
+        try:
+            migrate(self._db)
+        except BaseException:
+            self._db.close()
+            raise
         with self._tx() as db:
             row = db.execute("SELECT value FROM meta WHERE key='outbox'").fetchone()
             if row is None:
