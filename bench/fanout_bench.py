@@ -8,7 +8,7 @@ one publish to the zone's command topic reaches all of them. Worker processes ho
 on one selector loop each (paho's external-loop API, no thread per client).
 
 A simulated agent is the real agent minus its threads and its sound card: an
-``broadcaster.agent.main.Agent`` whose ``handle_message`` runs the real decision path (Ed25519
+``broadcaster.agent.agent.Agent``, opened but not started, whose ``handle_message`` runs the real decision path (Ed25519
 verify, schema, target, replay by id and seq, expiry, the ``received`` event and the command
 stored in its own SQLite store), then the real ``Runner`` (queue, media re-hash from its cache,
 ``started`` event in SQLite with the ``playing`` marker) with a player that returns at once.
@@ -93,11 +93,8 @@ def _make_agent(
     sha: str,
     on_started: Any,
 ) -> tuple[Any, mqtt.Client]:
+    from broadcaster.agent.agent import Agent
     from broadcaster.agent.config import AgentConfig
-    from broadcaster.agent.fetch import MediaCache
-    from broadcaster.agent.main import Agent
-    from broadcaster.agent.runner import Runner
-    from broadcaster.agent.store import Store
     from broadcaster.wire.topics import Topics
 
     state = root / site
@@ -115,14 +112,11 @@ def _make_agent(
         output_dir=str(state / "out"),
     )
     agent = Agent(config, player=_NoPlayer())  # type: ignore[arg-type]
-    agent.store = Store(state / "agent.sqlite3", site)
-    agent.cache = MediaCache(state / "media", 5.0, agent.store)
-    runner = Runner(agent.store, agent.cache, _NoPlayer(), agent.clock)  # type: ignore[arg-type]
-    agent.runner = runner
+    parts = agent.open()  # the runner's and prefetcher's threads are not started
+    runner = parts.runner
     client = _client(f"agent-{site}", f"agent-{site}", password)
     link = _Link(client, Topics().events(site), on_started)
-    agent.link = link  # type: ignore[assignment]
-    runner.on_event = agent._publish_event
+    parts.reporter.connect(link)
 
     topics = Topics()
     subs = [

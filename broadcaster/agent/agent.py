@@ -1,5 +1,5 @@
-"""The agent process: composes store, media cache, player, runner and MQTT link, and decides
-what to do with each message from the server.
+"""The agent process: composes store, media cache, player, runner, message handlers and MQTT
+link, and routes each message from the server to its handler.
 
 Server→agent messages must carry a valid signature from a trusted key. A plan is also refused
 when it is for another site, expired, or not newer than the current one; a command when it does
@@ -14,33 +14,33 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 from broadcaster import __version__
+from broadcaster.clock import Clock, SystemClock
 from broadcaster.wire.messages import Status
-from broadcaster.wire.signing import Verifier
 from broadcaster.wire.topics import Topics
 
 from . import health
-from .commands import CommandHandling
+from .commands import CommandHandler
 from .config import AgentConfig
 from .fetch import MediaCache, Prefetcher
 from .hardware import AlsaMixer, GpioRelay, HardwareError, NoRelay, Relay
-from .keys import KeysHandling
+from .keys import KeysHandler
 from .mqtt import MqttLink
-from .plans import PlanHandling
+from .plans import AckHandler, PlanHandler
 from .players import AplayPlayer, FilePlayer, MpvPlayer, Player
-from .runner import Clock, Runner
+from .reporter import Reporter
+from .runner import Runner, RunnerOptions
 from .store import Store
+from .trust import Trust
 
 logger = logging.getLogger(__name__)
 
 PREPARE_S = 2.0  # verify media and set the volume this long before a start
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+Handler = Callable[[str, bytes], None]  # (topic, payload)
 
 
 def make_player(config: AgentConfig) -> Player:
@@ -63,7 +63,22 @@ def make_relay(config: AgentConfig, pin_factory: object = None) -> Relay:
     )
 
 
-class Agent(PlanHandling, CommandHandling, KeysHandling):
+@dataclass(frozen=True)
+class Parts:
+    """What a started agent is made of, built in order by :meth:`Agent.start`."""
+
+    store: Store
+    reporter: Reporter
+    trust: Trust
+    cache: MediaCache
+    relay: Relay
+    mixer: AlsaMixer
+    runner: Runner
+    prefetcher: Prefetcher
+    routes: dict[str, Handler]  # topic → the handler that decides on its messages
+
+
+class Agent:
     """One site's agent. ``start`` brings the parts up in order; ``stop`` takes them down in
     reverse."""
 
@@ -71,168 +86,231 @@ class Agent(PlanHandling, CommandHandling, KeysHandling):
         self,
         config: AgentConfig,
         *,
-        clock: Clock = utc_now,
+        clock: Clock | None = None,
         player: Player | None = None,
         relay: Relay | None = None,
         mixer: AlsaMixer | None = None,
     ) -> None:
         self.config = config
-        self.clock = clock
+        self.clock = clock or SystemClock()
         self.topics = Topics(config.topic_root)
-        self.verifier = Verifier(list(config.trusted_keys))
-        self.keys_version = 0
         self.stop_event = threading.Event()
+        self.uptime = health.Uptime()
         self._player = player
         self._relay = relay
         self._mixer = mixer
         self._lock = threading.RLock()  # server messages are decided one at a time
-        self._held: dict[str, bytes] = {}  # topic → last message signed by an unknown key
-        self.uptime = health.Uptime()
-        self.last_error = ""
-        self.store: Store | None = None
-        self.cache: MediaCache | None = None
-        self.runner: Runner | None = None
-        self.prefetcher: Prefetcher | None = None
+        self._parts: Parts | None = None
         self.link: MqttLink | None = None
-        self.relay: Relay = NoRelay()
-        self.mixer: AlsaMixer | None = None
+
+    @property
+    def parts(self) -> Parts:
+        if self._parts is None:
+            raise RuntimeError(f"the agent for site {self.config.site} is not started")
+        return self._parts
+
+    @property
+    def store(self) -> Store:
+        return self.parts.store
+
+    @property
+    def runner(self) -> Runner:
+        return self.parts.runner
+
+    @property
+    def keys_version(self) -> int:
+        return self.parts.trust.version
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def open(self) -> Parts:
+        """Open the store and build the parts, with the plan and the play-now items from before
+        a restart; no thread runs and nothing is connected yet (``start`` does that)."""
         state = self.config.state_path
         state.mkdir(parents=True, exist_ok=True)
-        self.store = Store(state / "agent.sqlite3", self.config.site)
-        self._load_trusted_keys()
-        self.cache = MediaCache(
-            state / "media",
-            self.config.http_timeout_s,
-            self.store,
-            max_bytes=self.config.cache_max_bytes,
-            pinned=self._pinned_media,
-        )
+        store = Store(state / "agent.sqlite3", self.config.site)
         try:
-            self.relay = self._relay or make_relay(self.config)
-        except HardwareError as exc:
-            logger.error("%s; playing without the relay", exc)
-            self.note_error(str(exc))
-        self.mixer = self._mixer or AlsaMixer(self.config.mixer_control, self.config.mixer_card)
-        self.runner = Runner(
-            self.store,
-            self.cache,
-            self._player or make_player(self.config),
-            self.clock,
-            late_grace_s=self.config.late_grace_s,
-            on_event=self._publish_event,
-            stop=self.stop_event,
-            prepare_s=PREPARE_S,
-            relay=self.relay,
-            mixer=self.mixer,
-            default_volume=self.volume,
-            on_error=self.note_error,
-        )
-        self._load_saved_plan()
-        self._requeue_commands()
-        self.runner.start()
-        self.prefetcher = Prefetcher(
-            self.cache,
-            self.runner.upcoming,
-            self.stop_event,
-            self.config.prefetch_retry_s,
-            max_retry_s=self.config.prefetch_max_retry_s,
-            horizon_s=self.config.prefetch_horizon_h * 3600,
-            clock=self.clock,
-            on_error=self.note_error,
-        )
-        self.prefetcher.start()
-        self.link = MqttLink(self.config, self.store, self.handle_message, self.status)
-        self.link.start()
+            parts, plans, commands = self._build(store)
+        except BaseException:
+            store.close()
+            raise
+        self._parts = parts
+        plans.load_saved()
+        commands.requeue()
+        return parts
+
+    def start(self) -> None:
+        parts = self.open()
+        parts.runner.start()
+        parts.prefetcher.start()
+        self._connect(parts)
         logger.info(
             "agent for site %s started (outbox %s, plan version %d, keys version %d)",
             self.config.site,
-            self.store.outbox_id,
-            self.store.plan_version(),
-            self.keys_version,
+            parts.store.outbox_id,
+            parts.store.plan_version(),
+            parts.trust.version,
         )
+
+    def _build(self, store: Store) -> tuple[Parts, PlanHandler, CommandHandler]:
+        """The parts around ``store``, and the handlers that decide on the server's messages."""
+        config, clock = self.config, self.clock
+        reporter = Reporter(store, clock)
+        trust = Trust(config.trusted_keys, reporter)
+        keys = KeysHandler(
+            store=store, trust=trust, reporter=reporter, clock=clock, retry=self.handle_message
+        )
+        keys.load_saved()
+        cache = MediaCache(
+            config.state_path / "media",
+            config.http_timeout_s,
+            store,
+            max_bytes=config.cache_max_bytes,
+            pinned=self._pinned_media,
+            clock=clock,
+        )
+        relay: Relay = NoRelay()
+        try:
+            relay = self._relay or make_relay(config)
+        except HardwareError as exc:
+            logger.error("%s; playing without the relay", exc)
+            reporter.note_error(str(exc))
+        mixer = self._mixer or AlsaMixer(config.mixer_control, config.mixer_card)
+        runner = Runner(
+            store,
+            cache,
+            self._player or make_player(config),
+            RunnerOptions(
+                clock=clock,
+                late_grace_s=config.late_grace_s,
+                prepare_s=PREPARE_S,
+                relay=relay,
+                mixer=mixer,
+                default_volume=self.volume,
+                on_event=reporter.publish,
+                on_error=reporter.note_error,
+                stop=self.stop_event,
+            ),
+        )
+        prefetcher = Prefetcher(
+            cache,
+            runner.upcoming,
+            self.stop_event,
+            config.prefetch_retry_s,
+            max_retry_s=config.prefetch_max_retry_s,
+            horizon_s=config.prefetch_horizon_h * 3600,
+            clock=clock,
+            on_error=reporter.note_error,
+        )
+        plans = PlanHandler(
+            config.site,
+            store=store,
+            runner=runner,
+            prefetcher=prefetcher,
+            trust=trust,
+            reporter=reporter,
+            clock=clock,
+        )
+        commands = CommandHandler(
+            config.site,
+            config.zones,
+            store=store,
+            runner=runner,
+            mixer=mixer,
+            trust=trust,
+            reporter=reporter,
+            clock=clock,
+        )
+        site, topics = config.site, self.topics
+        routes: dict[str, Handler] = {
+            topics.plan(site): plans.handle,
+            topics.ack(site): AckHandler(site, store=store, trust=trust).handle,
+            topics.site_cmd(site): commands.handle,
+            topics.keys(): keys.handle,
+        }
+        routes.update({topics.zone_cmd(z): commands.handle for z in config.zones})
+        parts = Parts(store, reporter, trust, cache, relay, mixer, runner, prefetcher, routes)
+        return parts, plans, commands
+
+    def _connect(self, parts: Parts) -> None:
+        """Start the MQTT link; the server's messages reach ``handle_message`` from now on."""
+        self.link = MqttLink(self.config, parts.store, self.handle_message, self.status)
+        parts.reporter.connect(self.link)
+        self.link.start()
 
     def stop(self) -> None:
         self.stop_event.set()
         if self.link is not None:
             self.link.stop()
-        if self.prefetcher is not None:
-            self.prefetcher.join()
-        if self.runner is not None:
-            self.runner.join()
-        self.relay.close()
-        if self.store is not None:
-            self.store.close()
+        parts = self._parts
+        if parts is not None:
+            parts.prefetcher.join()
+            parts.runner.join()
+            parts.relay.close()
+            parts.store.close()
         logger.info("agent for site %s stopped", self.config.site)
 
     def healthy(self) -> bool:
         """For the systemd watchdog: every thread that must run does."""
+        parts = self._parts
         return bool(
-            self.runner
-            and self.runner.alive
-            and self.prefetcher
-            and self.prefetcher.alive
-            and self.link
+            parts is not None
+            and parts.runner.alive
+            and parts.prefetcher.alive
+            and self.link is not None
             and self.link.alive
         )
 
     def _pinned_media(self) -> set[str]:
-        shas: set[str] = set()
-        if self.prefetcher is not None:
-            shas |= {i.media.sha256 for i in self.prefetcher.needed()}
-        if self.runner is not None and self.runner.current is not None:
-            shas.add(self.runner.current.media.sha256)
+        """Media the cache must keep: what the plan needs soon and what plays now."""
+        parts = self._parts
+        if parts is None:
+            return set()
+        shas = {i.media.sha256 for i in parts.prefetcher.needed()}
+        current = parts.runner.current
+        if current is not None:
+            shas.add(current.media.sha256)
         return shas
 
     def volume(self) -> int | None:
-        stored = self.store.volume() if self.store else None
+        stored = self._parts.store.volume() if self._parts is not None else None
         if stored is not None:
             return stored
         return self.config.default_volume if self.config.default_volume >= 0 else None
 
     def status(self, state: str) -> Status:
-        online = state == "online" and self.store is not None
-        offset, synced = health.clock_state() if online else (None, None)
-        current = self.runner.current if online and self.runner else None
+        parts = self._parts
+        at = self.clock.now()
+        if state != "online" or parts is None:
+            return Status(site=self.config.site, state=state, at=at, agent_version=__version__)
+        offset, synced = health.clock_state()
+        current = parts.runner.current
         return Status(
             site=self.config.site,
             state=state,
-            at=self.clock(),
-            plan_version=self.store.plan_version() if online and self.store else 0,
+            at=at,
+            plan_version=parts.store.plan_version(),
             agent_version=__version__,
             detail=f"playing {current.id}" if current else "",
-            uptime_s=self.uptime.seconds() if online else None,
-            cache_bytes=self.cache.total_bytes() if online and self.cache else None,
-            disk_free_bytes=health.disk_free_bytes(self.config.state_dir) if online else None,
-            cpu_temp_c=health.cpu_temp_c() if online else None,
+            uptime_s=self.uptime.seconds(),
+            cache_bytes=parts.cache.total_bytes(),
+            disk_free_bytes=health.disk_free_bytes(self.config.state_dir),
+            cpu_temp_c=health.cpu_temp_c(),
             clock_offset_ms=offset,
             clock_synced=synced,
-            keys_version=self.keys_version if online else None,
-            volume=self.volume() if online else None,
-            last_error=self.last_error if online else "",
+            keys_version=parts.trust.version,
+            volume=self.volume(),
+            last_error=parts.reporter.last_error,
         )
 
     # -- messages from the server -------------------------------------------------------------
 
     def handle_message(self, topic: str, payload: bytes) -> None:
-        site = self.config.site
-        handlers: dict[str, Callable[[str, bytes], None]] = {
-            self.topics.plan(site): lambda t, d: self.handle_plan(d, t),
-            self.topics.ack(site): lambda t, d: self.handle_ack(d),
-            self.topics.site_cmd(site): lambda t, d: self.handle_command(d, t),
-            self.topics.keys(): lambda t, d: self.handle_keys(d),
-        }
-        handlers.update(
-            {
-                self.topics.zone_cmd(z): lambda t, d: self.handle_command(d, t)
-                for z in self.config.zones
-            }
-        )
-        handler = handlers.get(topic)
+        """Route a message to its handler; one decision at a time."""
+        parts = self._parts
+        handler = parts.routes.get(topic) if parts is not None else None
         if handler is None:
             logger.warning("message on unexpected topic %s ignored", topic)
             return
-        handler(topic, payload)
+        with self._lock:
+            handler(topic, payload)

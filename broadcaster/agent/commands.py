@@ -6,59 +6,80 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 
+from broadcaster.clock import Clock
 from broadcaster.wire.canonical import canonical_json
 from broadcaster.wire.errors import ProtocolError
 from broadcaster.wire.messages import Command
 
-from .hardware import HardwareError
-from .inbox import Inbox
-from .runner import Urgent
-from .store import StaleError
+from .hardware import AlsaMixer, HardwareError
+from .reporter import Reporter
+from .runner import Runner, Urgent
+from .store import StaleError, Store
+from .trust import Trust
 
 logger = logging.getLogger(__name__)
 
 
-class CommandHandling(Inbox):
-    """The ``Agent``'s command handling."""
+class CommandHandler:
+    """Records each command (against replays) with its event, then plays, stops, sets the
+    volume or answers a ping."""
 
-    def _requeue_commands(self) -> None:
+    def __init__(
+        self,
+        site: str,
+        zones: Sequence[str],
+        *,
+        store: Store,
+        runner: Runner,
+        mixer: AlsaMixer,
+        trust: Trust,
+        reporter: Reporter,
+        clock: Clock,
+    ) -> None:
+        self.site = site
+        self.zones = list(zones)
+        self.store = store
+        self.runner = runner
+        self.mixer = mixer
+        self.trust = trust
+        self.reporter = reporter
+        self.clock = clock
+
+    def requeue(self) -> None:
         """Play-now items accepted before a restart and not handled yet go back in the queue
         (the runner reports those that expired meanwhile)."""
-        assert self.store is not None and self.runner is not None
         for body in self.store.accepted_commands("play"):
             try:
                 command = Command.from_dict(json.loads(body))
             except (ProtocolError, ValueError) as exc:
                 logger.error("saved command unreadable: %s", exc)
                 continue
-            assert command.item is not None
-            if self.runner.item_state(command.item.id) is None:
+            if command.item is not None and self.runner.item_state(command.item.id) is None:
                 self.runner.submit(
                     Urgent(command.item, command.id, command.issued_at, command.expires_at)
                 )
                 logger.info("play-now item %s from before the restart queued", command.item.id)
 
-    def handle_command(self, data: bytes, topic: str = "") -> None:
-        topic = topic or self.topics.site_cmd(self.config.site)
-        payload = self._open(data, topic, "command")
+    def handle(self, topic: str, data: bytes) -> None:
+        payload = self.trust.open(data, topic, "command")
         if payload is None:
             return
         try:
             command = Command.from_dict(payload)
         except ProtocolError as exc:
             # Signed by our server but not a valid command: a server bug, worth an event.
-            self._reject("command", exc.reason, exc.detail)
+            self.reporter.reject("command", exc.reason, exc.detail)
             return
-        with self._lock:
-            self._consider_command(command, payload, topic)
+        self._consider(command, payload, topic)
 
-    def _consider_command(self, command: Command, payload: dict[str, object], topic: str) -> None:
-        assert self.store is not None and self.runner is not None
+    def _consider(self, command: Command, payload: dict[str, object], topic: str) -> None:
         cid = command.id
-        if not command.targets(self.config.site, self.config.zones):
+        reject = self.reporter.reject
+        if not command.targets(self.site, self.zones):
             targets = ", ".join([*command.sites, *(f"zone {z}" for z in command.zones)])
-            self._reject("command", "wrong-target", f"command {cid} is for {targets}", cid)
+            reject("command", "wrong-target", f"command {cid} is for {targets}", cid)
             return
         body = canonical_json(payload).decode("utf-8")
         seen = self.store.command(cid)
@@ -69,9 +90,9 @@ class CommandHandling(Inbox):
                 self.store.add_command_topic(cid, topic)
                 logger.info("command %s also came on %s; already handled", cid, topic)
                 return
-            self._reject("command", "replayed", f"command {cid} was received before", cid)
+            reject("command", "replayed", f"command {cid} was received before", cid)
             return
-        now = self.clock()
+        now = self.clock.now()
         item = command.item
         state = self.runner.item_state(item.id) if item is not None else None
         item_fields: dict[str, object] = {}
@@ -105,15 +126,15 @@ class CommandHandling(Inbox):
                 **common,  # type: ignore[arg-type]
                 **item_fields,  # type: ignore[arg-type]
             )
-            if item_fields:
-                self.runner.mark_handled(item.id)  # type: ignore[union-attr]
+            if item is not None and item_fields:
+                self.runner.mark_handled(item.id)
             logger.warning("command expired: %s", detail)
-            self._publish_event(event)
+            self.reporter.publish(event)
             return
-        if state is not None:
-            detail = f"{what}: item {item.id} already {state}"  # type: ignore[union-attr]
-        elif command.action == "play":
-            detail = f"{what}: {item.priority} item {item.id} plays now"  # type: ignore[union-attr]
+        if item is not None and state is not None:
+            detail = f"{what}: item {item.id} already {state}"
+        elif item is not None and command.action == "play":
+            detail = f"{what}: {item.priority} item {item.id} plays now"
         elif command.action == "volume":
             detail = f"{what}: volume {command.volume}"
         else:
@@ -128,14 +149,13 @@ class CommandHandling(Inbox):
                 **item_fields,  # type: ignore[arg-type]
             )
         except StaleError as exc:
-            self._reject("command", "replayed", f"command {cid}: {exc}", cid)
+            reject("command", "replayed", f"command {cid}: {exc}", cid)
             return
         logger.info("accepted %s", detail)
-        self._publish_event(event)
+        self.reporter.publish(event)
         self._act(command)
 
     def _act(self, command: Command) -> None:
-        assert self.runner is not None and self.store is not None
         if command.action == "play" and command.item is not None:
             self.runner.submit(
                 Urgent(command.item, command.id, command.issued_at, command.expires_at)
@@ -145,11 +165,10 @@ class CommandHandling(Inbox):
             logger.info("stop command %s: %s", command.id, ", ".join(stopped) or "nothing playing")
         elif command.action == "volume" and command.volume is not None:
             self.store.set_volume(command.volume)
-            if self.mixer is not None:
-                try:
-                    self.mixer.set(command.volume)
-                except HardwareError as exc:
-                    logger.error("%s", exc)
-                    self.note_error(str(exc))
-        if self.link is not None and command.action in ("volume", "ping"):
-            self.link.publish_status("online")
+            try:
+                self.mixer.set(command.volume)
+            except HardwareError as exc:
+                logger.error("%s", exc)
+                self.reporter.note_error(str(exc))
+        if command.action in ("volume", "ping"):
+            self.reporter.status_changed()

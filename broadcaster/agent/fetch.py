@@ -20,10 +20,11 @@ import tempfile
 import threading
 import urllib.request
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from broadcaster.clock import Clock, SystemClock
 from broadcaster.wire.messages import Media, PlanItem
 
 from .store import Store
@@ -69,8 +70,10 @@ class MediaCache:
         *,
         max_bytes: int = 0,
         pinned: Callable[[], set[str]] = set,
+        clock: Clock | None = None,
     ) -> None:
         self.media_dir = media_dir
+        self.clock = clock or SystemClock()
         self.timeout_s = timeout_s
         self.index = index
         self.max_bytes = max_bytes  # 0: unbounded
@@ -107,14 +110,14 @@ class MediaCache:
                 return path
             path = self._download(media)
             if self.index is not None:
-                self.index.add_media(media.sha256, path, path.stat().st_size, datetime.now(UTC))
+                self.index.add_media(media.sha256, path, path.stat().st_size, self.clock.now())
         self.evict(keep={media.sha256})  # never the file this call returns
         return path
 
     def touch(self, media: Media) -> None:
         """Record a use (LRU order)."""
         if self.index is not None:
-            self.index.touch_media(media.sha256, datetime.now(UTC))
+            self.index.touch_media(media.sha256, self.clock.now())
 
     def total_bytes(self) -> int:
         if self.index is not None:
@@ -205,7 +208,7 @@ class Prefetcher:
         *,
         max_retry_s: float = 600.0,
         horizon_s: float = 48 * 3600.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock | None = None,
         on_error: Callable[[str], None] = lambda message: None,
     ) -> None:
         self.cache = cache
@@ -214,7 +217,7 @@ class Prefetcher:
         self.retry_s = retry_s
         self.max_retry_s = max_retry_s
         self.horizon_s = horizon_s
-        self.clock = clock
+        self.clock = clock or SystemClock()
         self.on_error = on_error
         self.delay_s = retry_s
         self._wake = threading.Event()
@@ -263,7 +266,7 @@ class Prefetcher:
 
     def _until_next_in_horizon(self) -> float:
         """Seconds until the next item beyond the horizon enters it (at most an hour)."""
-        limit = self.clock() + timedelta(seconds=self.horizon_s)
+        limit = self.clock.now() + timedelta(seconds=self.horizon_s)
         later = [i.start for i in self.upcoming() if i.start > limit]
         if not later:
             return 3600.0
@@ -271,7 +274,7 @@ class Prefetcher:
 
     def needed(self) -> list[PlanItem]:
         """Upcoming items within the horizon, soonest first."""
-        limit = self.clock() + timedelta(seconds=self.horizon_s)
+        limit = self.clock.now() + timedelta(seconds=self.horizon_s)
         return [i for i in self.upcoming() if i.start <= limit]
 
     def fetch_all(self) -> int:

@@ -13,21 +13,8 @@ from types import FrameType
 
 from . import agent as agent_module
 from . import sdnotify
-from .agent import PREPARE_S, Agent, make_player, make_relay, utc_now
+from .agent import Agent
 from .config import AgentConfig, ConfigError
-from .inbox import MAX_HELD
-
-__all__ = [
-    "MAX_HELD",
-    "PREPARE_S",
-    "Agent",
-    "main",
-    "make_player",
-    "make_relay",
-    "run",
-    "setup_logging",
-    "utc_now",
-]
 
 logger = logging.getLogger(__name__)
 

@@ -6,20 +6,44 @@ from __future__ import annotations
 import json
 import logging
 
+from broadcaster.clock import Clock
 from broadcaster.wire.canonical import canonical_json
 from broadcaster.wire.errors import ProtocolError
 from broadcaster.wire.messages import Ack, Plan
 
-from .inbox import Inbox
+from .fetch import Prefetcher
+from .reporter import Reporter
+from .runner import Runner
+from .store import Store
+from .trust import Trust
 
 logger = logging.getLogger(__name__)
 
 
-class PlanHandling(Inbox):
-    """The ``Agent``'s plan and ack handling."""
+class PlanHandler:
+    """Accepts a newer plan for this site: saved, handed to the runner, its media prefetched."""
 
-    def _load_saved_plan(self) -> None:
-        assert self.store is not None and self.runner is not None
+    def __init__(
+        self,
+        site: str,
+        *,
+        store: Store,
+        runner: Runner,
+        prefetcher: Prefetcher,
+        trust: Trust,
+        reporter: Reporter,
+        clock: Clock,
+    ) -> None:
+        self.site = site
+        self.store = store
+        self.runner = runner
+        self.prefetcher = prefetcher
+        self.trust = trust
+        self.reporter = reporter
+        self.clock = clock
+
+    def load_saved(self) -> None:
+        """Hand the plan saved before a restart to the runner."""
         saved = self.store.plan()
         if saved is None:
             return
@@ -28,8 +52,8 @@ class PlanHandling(Inbox):
         except (ProtocolError, ValueError) as exc:
             logger.error("saved plan version %d is unreadable: %s", saved[0], exc)
 
-    def handle_plan(self, data: bytes, topic: str = "") -> None:
-        payload = self._open(data, topic or self.topics.plan(self.config.site), "plan")
+    def handle(self, topic: str, data: bytes) -> None:
+        payload = self.trust.open(data, topic, "plan")
         if payload is None:
             return
         try:
@@ -37,21 +61,18 @@ class PlanHandling(Inbox):
         except ProtocolError as exc:
             # Signed by a trusted key but not a valid plan: a server bug, worth an event.
             logger.warning("plan ignored, wrong schema: %s", exc)
-            self._reject("plan", exc.reason, exc.detail)
+            self.reporter.reject("plan", exc.reason, exc.detail)
             return
-        with self._lock:
-            self._consider_plan(plan, payload)
+        self._consider(plan, payload)
 
-    def _consider_plan(self, plan: Plan, payload: dict[str, object]) -> None:
-        assert self.store is not None and self.runner is not None
-        if plan.site != self.config.site:
-            self._reject("plan", "wrong-site", f"plan v{plan.version} is for site {plan.site!r}")
+    def _consider(self, plan: Plan, payload: dict[str, object]) -> None:
+        reject = self.reporter.reject
+        if plan.site != self.site:
+            reject("plan", "wrong-site", f"plan v{plan.version} is for site {plan.site!r}")
             return
-        now = self.clock()
+        now = self.clock.now()
         if plan.expires_at < now:
-            self._reject(
-                "plan", "expired", f"plan v{plan.version} expired at {plan.expires_at:%c} UTC"
-            )
+            reject("plan", "expired", f"plan v{plan.version} expired at {plan.expires_at:%c} UTC")
             return
         body = canonical_json(payload).decode("utf-8")
         saved = self.store.plan()
@@ -60,28 +81,32 @@ class PlanHandling(Inbox):
                 # The retained plan comes again after every (re)subscribe: nothing to report.
                 logger.debug("plan v%d already current", plan.version)
             elif plan.version == saved[0]:
-                self._reject(
-                    "plan", "replayed", f"plan v{plan.version} differs from the current one"
-                )
+                reject("plan", "replayed", f"plan v{plan.version} differs from the current one")
             else:
-                self._reject("plan", "stale", f"plan v{plan.version} is older than v{saved[0]}")
+                reject("plan", "stale", f"plan v{plan.version} is older than v{saved[0]}")
             return
         self.store.save_plan(plan.version, body, now)
         self.runner.set_plan(plan)
-        if self.prefetcher is not None:
-            self.prefetcher.kick()
+        self.prefetcher.kick()
         logger.info("accepted plan v%d with %d item(s)", plan.version, len(plan.items))
-        if self.link is not None:
-            self.link.publish_status("online")  # tells the server which version is live
+        self.reporter.status_changed()  # tells the server which version is live
 
-    def handle_ack(self, data: bytes) -> None:
-        assert self.store is not None
+
+class AckHandler:
+    """Deletes the events the server has stored from the outbox."""
+
+    def __init__(self, site: str, *, store: Store, trust: Trust) -> None:
+        self.site = site
+        self.store = store
+        self.trust = trust
+
+    def handle(self, topic: str, data: bytes) -> None:
         try:
-            ack = Ack.from_dict(self.verifier.open(data))
+            ack = Ack.from_dict(self.trust.verifier.open(data))
         except ProtocolError as exc:
             logger.warning("ack ignored: %s", exc)
             return
-        if ack.site != self.config.site or ack.outbox != self.store.outbox_id:
+        if ack.site != self.site or ack.outbox != self.store.outbox_id:
             logger.warning("ack ignored: for site %s outbox %s, not ours", ack.site, ack.outbox)
             return
         deleted = self.store.ack(ack.seq)

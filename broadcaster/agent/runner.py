@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from broadcaster.clock import Clock, SystemClock
 from broadcaster.wire.messages import Event, Plan, PlanItem, from_wire_time
 
 from .fetch import MediaCache, MediaError
@@ -38,7 +39,6 @@ from .store import Store
 
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]  # returns an aware UTC datetime
 MAX_SLEEP_S = 60.0  # re-check at least this often (wall-clock jumps, NTP corrections)
 RANK = {"emergency": 0, "priority": 1, "normal": 2}
 
@@ -68,6 +68,21 @@ class _Playing:
             self.interrupt.set()
 
 
+@dataclass(frozen=True)
+class RunnerOptions:
+    """How a :class:`Runner` runs: its clock, timing, amplifier hardware and hooks."""
+
+    clock: Clock = field(default_factory=SystemClock)
+    late_grace_s: float = 30.0  # items more than this past their start are skipped
+    prepare_s: float = 0.0  # verify media and set the volume this long before a start
+    relay: Relay = field(default_factory=NoRelay)
+    mixer: AlsaMixer | None = None
+    default_volume: Callable[[], int | None] = lambda: None  # for items without a volume
+    on_event: Callable[[Event], None] = lambda event: None  # each event once in the outbox
+    on_error: Callable[[str], None] = lambda message: None  # for the status' last error
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
 class Runner:
     """Plays the current plan and play-now items. ``run`` loops in its own thread until
     ``stop`` is set."""
@@ -77,29 +92,21 @@ class Runner:
         store: Store,
         cache: MediaCache,
         player: Player,
-        clock: Clock,
-        *,
-        late_grace_s: float = 30.0,
-        on_event: Callable[[Event], None] = lambda event: None,
-        stop: threading.Event | None = None,
-        prepare_s: float = 0.0,
-        relay: Relay | None = None,
-        mixer: AlsaMixer | None = None,
-        default_volume: Callable[[], int | None] = lambda: None,
-        on_error: Callable[[str], None] = lambda message: None,
+        options: RunnerOptions | None = None,
     ) -> None:
+        options = options or RunnerOptions()
         self.store = store
         self.cache = cache
         self.player = player
-        self.clock = clock
-        self.late_grace_s = late_grace_s
-        self.on_event = on_event
-        self.on_error = on_error
-        self.stop = stop or threading.Event()
-        self.prepare_s = prepare_s
-        self.relay: Relay = relay or NoRelay()
-        self.mixer = mixer
-        self.default_volume = default_volume
+        self.clock = options.clock
+        self.late_grace_s = options.late_grace_s
+        self.prepare_s = options.prepare_s
+        self.relay = options.relay
+        self.mixer = options.mixer
+        self.default_volume = options.default_volume
+        self.on_event = options.on_event
+        self.on_error = options.on_error
+        self.stop = options.stop
         self._plan: Plan | None = None
         self._lock = threading.RLock()
         self._wake = threading.Event()
@@ -218,7 +225,7 @@ class Runner:
         sched = cut["scheduled_at"]
         event = self.store.append_event(
             "interrupted",
-            self.clock(),
+            self.clock.now(),
             item_id=str(cut["item_id"]),
             announcement_id=cut["announcement_id"],  # type: ignore[arg-type]
             scheduled_at=from_wire_time(sched, "scheduled_at") if sched else None,
@@ -258,7 +265,7 @@ class Runner:
                 self.relay.release()
                 return None
             item = upcoming[0]
-            now = self.clock()
+            now = self.clock.now()
             wait_s = (item.start - now).total_seconds()
             if wait_s > 0:
                 lead = max(self.prepare_s, self.relay.pre_roll_s)
@@ -267,10 +274,10 @@ class Runner:
                         self.relay.release()
                     return wait_s - lead if lead else wait_s
                 self._prepare(item)
-                wait_s = (item.start - self.clock()).total_seconds()
+                wait_s = (item.start - self.clock.now()).total_seconds()
                 if wait_s > 0:
                     return wait_s
-                now = self.clock()
+                now = self.clock.now()
             self._handle(item, now)
         return None
 
@@ -303,7 +310,7 @@ class Runner:
     ) -> Event:
         event = self.store.append_event(
             kind,
-            self.clock(),
+            self.clock.now(),
             item_id=item.id,
             announcement_id=item.announcement_id,
             scheduled_at=item.start,
@@ -381,7 +388,7 @@ class Runner:
         if self.item_state(item.id) == "handled":
             logger.info("play-now item %s was handled meanwhile; not played again", item.id)
             return
-        if urgent.expires_at <= self.clock():
+        if urgent.expires_at <= self.clock.now():
             self._emit(
                 "expired",
                 item,
@@ -430,7 +437,7 @@ class Runner:
         try:
             self._acquire_relay(wait=True, interrupt=playing.interrupt)
             self._set_volume(item)
-            at = self.clock()
+            at = self.clock.now()
             late_ms = max(0, int((at - due).total_seconds() * 1000))
             what = (
                 f"stream {item.stream.url} for {item.stream.duration_ms // 1000} s; "

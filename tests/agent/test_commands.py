@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from broadcaster.agent.agent import Agent
 from broadcaster.agent.config import AgentConfig
-from broadcaster.agent.main import Agent
 from broadcaster.broker import free_port
 from broadcaster.commands import CommandError, CommandPublisher, play_now_item
 from broadcaster.publish import MemoryPublisher
@@ -72,7 +72,6 @@ class Rig:
         return topics
 
     def events(self) -> list[Event]:
-        assert self.agent.store is not None
         return self.agent.store.pending_events()
 
     def kinds(self) -> list[tuple[str | None, str]]:
@@ -278,15 +277,15 @@ def test_an_accepted_play_now_survives_a_restart(tmp_path: Path) -> None:
     em = play_now_item(announcement_id=4, title="x", media=r.media())
     r.commands.play_now(sites=[SITE], item=em)
     r.agent.start()
-    r.agent.runner.stop.set()  # type: ignore[union-attr]  # the runner is "dead"
-    r.agent.runner.join()  # type: ignore[union-attr]
+    r.agent.runner.stop.set()  # the runner is "dead"
+    r.agent.runner.join()
     r.deliver()
     wait_for(lambda: [e.kind for e in r.events()] == ["received"])
     r.agent.stop()
     again = Agent(r.config, player=r.player)  # type: ignore[arg-type]
     again.start()
     try:
-        wait_for(lambda: [e.kind for e in again.store.pending_events()][-1] == "finished")  # type: ignore[union-attr]
+        wait_for(lambda: [e.kind for e in again.store.pending_events()][-1] == "finished")
         assert r.player.log == [(em.id, "finished")]
     finally:
         again.stop()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from broadcaster.agent.agent import Agent
 from broadcaster.agent.config import AgentConfig
-from broadcaster.agent.main import Agent
 from broadcaster.broker import PrivateBroker
 from broadcaster.commands import CommandPublisher, play_now_item
 from broadcaster.wire.signing import Signer

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from broadcaster.agent.agent import Agent
 from broadcaster.agent.config import AgentConfig
 from broadcaster.agent.fetch import MediaCache, Prefetcher
 from broadcaster.agent.hardware import AlsaMixer, GpioRelay
-from broadcaster.agent.main import Agent
 from broadcaster.agent.players import (
     FINISHED,
     INTERRUPTED,
@@ -27,9 +27,10 @@ from broadcaster.agent.players import (
     MpvPlayer,
     StreamError,
 )
-from broadcaster.agent.runner import Runner
+from broadcaster.agent.runner import Runner, RunnerOptions
 from broadcaster.agent.store import Store
 from broadcaster.broker import PrivateBroker
+from broadcaster.clock import FakeClock
 from broadcaster.wire.messages import Event, Media, Plan, PlanItem, Stream
 from broadcaster.wire.signing import Signer
 
@@ -43,9 +44,14 @@ from .conftest import (
     wait_for,
 )
 
+T0 = datetime(2025, 3, 1, 7, 0, tzinfo=UTC)  # for runners on a FakeClock
 
-def _item(item_id: str, media: Media, in_s: float, **extra: object) -> PlanItem:
-    start = datetime.now(UTC) + timedelta(seconds=in_s)
+
+def _item(
+    item_id: str, media: Media, in_s: float, *, at: datetime | None = None, **extra: object
+) -> PlanItem:
+    """An item ``in_s`` seconds after ``at`` (default: now, for runners on the real clock)."""
+    start = (at or datetime.now(UTC)) + timedelta(seconds=in_s)
     return PlanItem(item_id, start, "Thông báo", 1, "normal", media, **extra)  # type: ignore[arg-type]
 
 
@@ -108,18 +114,17 @@ def test_corrupt_or_truncated_media_is_fetched_again_and_never_played(
             return FINISHED
 
     events: list[Event] = []
-    runner = Runner(
-        store, cache, HashingPlayer(), lambda: datetime.now(UTC), on_event=events.append
-    )
+    options = RunnerOptions(clock=FakeClock(T0), on_event=events.append)
+    runner = Runner(store, cache, HashingPlayer(), options)
     path = cache.fetch(media)
     path.write_bytes(content[: len(content) // 2])  # truncated on disk (SD card, power cut)
-    runner.set_plan(_plan(_item("occ-1", media, 0)))
+    runner.set_plan(_plan(_item("occ-1", media, 0, at=T0)))
     runner.run_due()
     assert played == [media.sha256]  # the re-fetched, verified file
     # now the server is gone too: a corrupt cached file cannot be replaced, so nothing plays
     path.write_bytes(b"bit rot")
     (media_server.root / "media" / f"{media.sha256}.mp3").unlink()
-    runner.set_plan(_plan(_item("occ-2", media, 0)))
+    runner.set_plan(_plan(_item("occ-2", media, 0, at=T0)))
     runner.run_due()
     assert played == [media.sha256]
     assert [(e.item_id, e.kind) for e in events][-1] == ("occ-2", "failed")
@@ -131,15 +136,19 @@ def test_prefetch_only_within_the_horizon_and_backs_off(
 ) -> None:
     soon = _bytes_media(media_server, tmp_path, "soon.mp3", b"soon")
     later = _bytes_media(media_server, tmp_path, "later.mp3", b"later")
-    items = [_item("soon", soon, 600), _item("later", later, 5400)]
+    items = [_item("soon", soon, 600, at=T0), _item("later", later, 5400, at=T0)]
     cache = MediaCache(tmp_path / "media", 5.0)
+    clock = FakeClock(T0)
     prefetcher = Prefetcher(
-        cache, lambda: items, threading.Event(), 5.0, max_retry_s=20.0, horizon_s=3600.0
-    )
+        cache, lambda: items, threading.Event(), 5.0, max_retry_s=20.0, horizon_s=3600.0,
+        clock=clock,
+    )  # fmt: skip
     assert [i.id for i in prefetcher.needed()] == ["soon"]
     assert prefetcher.fetch_all() == 0
     assert cache.cached(soon) and cache.cached(later) is None
-    assert 1790 < prefetcher.next_wait(0) <= 1800  # when "later" enters the horizon
+    assert prefetcher.next_wait(0) == 1800  # when "later" enters the horizon
+    clock.advance(timedelta(seconds=1800))
+    assert [i.id for i in prefetcher.needed()] == ["soon", "later"]
     assert [prefetcher.next_wait(1) for _ in range(4)] == [5.0, 10.0, 20.0, 20.0]
     prefetcher.next_wait(0)
     assert prefetcher.next_wait(2) == 5.0  # a clean pass resets the backoff
@@ -163,8 +172,8 @@ def test_starts_are_on_time_and_lateness_is_reported(tmp_path: Path, store: Stor
     cache.path_for(media).write_bytes(b"x")
     events: list[Event] = []
     runner = Runner(
-        store, cache, FakePlayer(), lambda: datetime.now(UTC), on_event=events.append, prepare_s=0.5
-    )
+        store, cache, FakePlayer(), RunnerOptions(on_event=events.append, prepare_s=0.5)
+    )  # on the real clock: this measures how late each start is
     items = [_item(f"occ-{n}", media, 0.8 + 0.3 * n) for n in range(5)]
     runner.set_plan(_plan(*items))
     for _ in _runner_thread(runner):
@@ -190,15 +199,12 @@ def test_relay_switches_on_before_the_start_and_off_after_the_post_roll(
     media = Media(hashlib.sha256(b"x").hexdigest(), "http://127.0.0.1:9/x.mp3", 1, 1)
     cache.path_for(media).write_bytes(b"x")
     events: list[tuple[str, float, bool]] = []
-    runner = Runner(
-        store,
-        cache,
-        BlockingPlayer(0.3),
-        lambda: datetime.now(UTC),
+    options = RunnerOptions(
         on_event=lambda e: events.append((e.kind, time.monotonic(), pin.state)),
         prepare_s=0.2,
         relay=relay,
-    )
+    )  # on the real clock: this times the relay against the starts
+    runner = Runner(store, cache, BlockingPlayer(0.3), options)
     runner.set_plan(_plan(_item("a", media, 1.0), _item("b", media, 1.4)))  # back to back
     for _ in _runner_thread(runner):
         wait_for(lambda: [e[0] for e in events].count("finished") == 2, 10)
@@ -224,15 +230,11 @@ def test_volume_per_item_through_amixer(tmp_path: Path, store: Store) -> None:
     cache = MediaCache(tmp_path / "media", 1.0, store)
     media = Media(hashlib.sha256(b"x").hexdigest(), "http://127.0.0.1:9/x.mp3", 1, 1)
     cache.path_for(media).write_bytes(b"x")
-    runner = Runner(
-        store,
-        cache,
-        FakePlayer(),
-        lambda: datetime.now(UTC),
-        mixer=mixer,
-        default_volume=lambda: 70,
+    options = RunnerOptions(clock=FakeClock(T0), mixer=mixer, default_volume=lambda: 70)
+    runner = Runner(store, cache, FakePlayer(), options)
+    runner.set_plan(
+        _plan(_item("loud", media, -1, at=T0, volume=40), _item("default", media, -0.5, at=T0))
     )
-    runner.set_plan(_plan(_item("loud", media, -1, volume=40), _item("default", media, -0.5)))
     runner.run_due()
     assert log.read_text().splitlines() == ["-q -c 0 sset PCM 40%", "-q -c 0 sset PCM 70%"]
     assert not AlsaMixer(binary="no-such-amixer").available
@@ -297,14 +299,13 @@ def test_a_failing_stream_falls_back_to_the_stored_item(
 ) -> None:
     fallback = media_server.add(tone_mp3)
     url = radio.dead_url if which == "dead" else radio.drop_url
-    item = _item("relay-1", fallback, 0, stream=Stream(url, 4000))
+    item = _item("relay-1", fallback, 0, at=T0, stream=Stream(url, 4000))
     events: list[Event] = []
     runner = Runner(
         store,
         MediaCache(tmp_path / "media", 5.0, store),
         FilePlayer(tmp_path / "out"),
-        lambda: datetime.now(UTC),
-        on_event=events.append,
+        RunnerOptions(clock=FakeClock(T0), on_event=events.append),
     )
     runner.set_plan(_plan(item))
     runner.run_due()
@@ -318,14 +319,14 @@ def test_a_failing_stream_falls_back_to_the_stored_item(
 def test_a_working_stream_is_relayed(
     tmp_path: Path, radio: Radio, media_server: MediaServer, tone_mp3: Path, store: Store
 ) -> None:
-    item = _item("relay-2", media_server.add(tone_mp3), 0, stream=Stream(radio.live_url, 1500))
+    media = media_server.add(tone_mp3)
+    item = _item("relay-2", media, 0, at=T0, stream=Stream(radio.live_url, 1500))
     events: list[Event] = []
     runner = Runner(
         store,
         MediaCache(tmp_path / "media", 5.0, store),
         FilePlayer(tmp_path / "out"),
-        lambda: datetime.now(UTC),
-        on_event=events.append,
+        RunnerOptions(clock=FakeClock(T0), on_event=events.append),
     )
     runner.set_plan(_plan(item))
     runner.run_due()

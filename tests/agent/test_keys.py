@@ -9,8 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from broadcaster.agent.agent import Agent
 from broadcaster.agent.config import AgentConfig
-from broadcaster.agent.main import Agent
 from broadcaster.broker import SERVER_USER, PrivateBroker, free_port
 from broadcaster.cli import main
 from broadcaster.keys import FollowingSigner, KeyRing
@@ -121,7 +121,7 @@ def test_a_plan_signed_by_a_new_key_is_held_until_the_keys_list_arrives(
     try:
         topics = Topics()
         agent.handle_message(topics.plan(SITE), new.sign(make_plan(7, []).to_dict()))
-        assert agent.store is not None and agent.store.plan_version() == 0
+        assert agent.store.plan_version() == 0
         now = datetime.now(UTC)
         update = KeysUpdate(
             1, now, now.replace(year=now.year + 1), (old.public_b64, new.public_b64)
@@ -140,6 +140,6 @@ def test_a_plan_signed_by_a_new_key_is_held_until_the_keys_list_arrives(
     again.start()
     try:
         assert again.keys_version == 1
-        assert again.verifier.open(new.sign({"x": 1})) == {"x": 1}
+        assert again.parts.trust.verifier.open(new.sign({"x": 1})) == {"x": 1}
     finally:
         again.stop()

@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from broadcaster.agent.agent import Agent
 from broadcaster.agent.config import AgentConfig
-from broadcaster.agent.main import Agent
 from broadcaster.broker import SERVER_USER, free_port
 from broadcaster.cli import main
 from broadcaster.provision import BrokerFiles, mosquitto_conf
@@ -348,7 +348,7 @@ def test_a_real_agent_runs_from_its_bundle_over_tls(secured: Broker, tmp_path: P
         wait_for(lambda: agent.link is not None and agent.link.connected.is_set(), 10, "TLS link")
         plan: Plan = make_plan(3, [], site=B)
         server.publish(TOPICS.plan(B), secured.keys.sign(plan.to_dict()), retain=True)
-        wait_for(lambda: agent.store is not None and agent.store.plan_version() == 3, 10)
+        wait_for(lambda: agent.store.plan_version() == 3, 10)
     finally:
         agent.stop()
         server.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from broadcaster.agent.fetch import MediaCache
 from broadcaster.agent.players import PlayerError
-from broadcaster.agent.runner import Runner
+from broadcaster.agent.runner import Runner, RunnerOptions
 from broadcaster.agent.store import Store
 from broadcaster.clock import FakeClock
 from broadcaster.wire.messages import Event, Media, Plan, PlanItem
@@ -51,9 +51,7 @@ class Rig:
             self.store,
             self.cache,
             self.player,
-            self.clock.now,
-            late_grace_s=30,
-            on_event=self.events.append,
+            RunnerOptions(clock=self.clock, late_grace_s=30, on_event=self.events.append),
         )
 
     def kinds(self) -> list[tuple[str | None, str]]:
