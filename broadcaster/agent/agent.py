@@ -65,7 +65,7 @@ def make_relay(config: AgentConfig, pin_factory: object = None) -> Relay:
 
 @dataclass(frozen=True)
 class Parts:
-    """What a started agent is made of, built in order by :meth:`Agent.start`."""
+    """What a started agent is made of, built in order by :meth:`Agent.open`."""
 
     store: Store
     reporter: Reporter
@@ -106,7 +106,7 @@ class Agent:
     @property
     def parts(self) -> Parts:
         if self._parts is None:
-            raise RuntimeError(f"the agent for site {self.config.site} is not started")
+            raise RuntimeError(f"the agent for site {self.config.site} is not open (call start)")
         return self._parts
 
     @property
