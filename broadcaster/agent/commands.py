@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from broadcaster.clock import Clock
 from broadcaster.wire.canonical import canonical_json
+from broadcaster.wire.commands import Command
 from broadcaster.wire.errors import ProtocolError
-from broadcaster.wire.messages import Command
 
 from .hardware import AlsaMixer, HardwareError
 from .reporter import Reporter

@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from broadcaster.clock import Clock, SystemClock
-from broadcaster.wire.messages import Media, PlanItem
+from broadcaster.wire.plan import Media, PlanItem
 
 from .store import Store
 

@@ -7,8 +7,8 @@ import logging
 from collections.abc import Callable
 
 from broadcaster.clock import Clock
+from broadcaster.wire.commands import KeysUpdate
 from broadcaster.wire.errors import ProtocolError
-from broadcaster.wire.messages import KeysUpdate
 from broadcaster.wire.signing import key_id
 
 from .reporter import Reporter

@@ -9,7 +9,8 @@ import logging
 from broadcaster.clock import Clock
 from broadcaster.wire.canonical import canonical_json
 from broadcaster.wire.errors import ProtocolError
-from broadcaster.wire.messages import Ack, Plan
+from broadcaster.wire.messages import Ack
+from broadcaster.wire.plan import Plan
 
 from .fetch import Prefetcher
 from .reporter import Reporter

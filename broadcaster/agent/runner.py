@@ -30,7 +30,9 @@ from datetime import datetime
 from pathlib import Path
 
 from broadcaster.clock import Clock, SystemClock
-from broadcaster.wire.messages import Event, Plan, PlanItem, from_wire_time
+from broadcaster.wire.fields import from_wire_time
+from broadcaster.wire.messages import Event
+from broadcaster.wire.plan import Plan, PlanItem
 
 from .fetch import MediaCache, MediaError
 from .hardware import AlsaMixer, HardwareError, NoRelay, Relay

@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from broadcaster.wire.messages import Event, to_wire_time
+from broadcaster.wire.fields import to_wire_time
+from broadcaster.wire.messages import Event
 
 from .migrations import migrate
 

@@ -1,0 +1,124 @@
+"""The message handlers on their own: built from a store, runner, trust and reporter, on a
+FakeClock, with no Agent, thread or broker."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from broadcaster.agent.fetch import MediaCache, Prefetcher
+from broadcaster.agent.keys import KeysHandler
+from broadcaster.agent.plans import PlanHandler
+from broadcaster.agent.reporter import Reporter
+from broadcaster.agent.runner import Runner, RunnerOptions
+from broadcaster.agent.store import Store
+from broadcaster.agent.trust import Trust
+from broadcaster.clock import FakeClock
+from broadcaster.wire.commands import KeysUpdate
+from broadcaster.wire.messages import Event
+from broadcaster.wire.plan import Plan
+from broadcaster.wire.signing import Signer
+from broadcaster.wire.topics import Topics
+
+from .conftest import SITE, FakePlayer
+
+T0 = datetime(2025, 3, 1, 7, 0, tzinfo=UTC)
+TOPICS = Topics()
+
+
+@dataclass
+class FakeLink:
+    events: list[Event] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+
+    def publish_event(self, event: Event) -> None:
+        self.events.append(event)
+
+    def publish_status(self, state: str) -> None:
+        self.statuses.append(state)
+
+
+class Rig:
+    def __init__(self, tmp_path: Path) -> None:
+        self.signer = Signer.generate()
+        self.clock = FakeClock(T0)
+        self.store = Store(tmp_path / "agent.sqlite3", SITE)
+        self.link = FakeLink()
+        self.reporter = Reporter(self.store, self.clock)
+        self.reporter.connect(self.link)
+        self.trust = Trust([self.signer.public_b64], self.reporter)
+        cache = MediaCache(tmp_path / "media", 1.0, self.store, clock=self.clock)
+        self.runner = Runner(self.store, cache, FakePlayer(), RunnerOptions(clock=self.clock))
+        prefetcher = Prefetcher(cache, self.runner.upcoming, threading.Event(), clock=self.clock)
+        self.plans = PlanHandler(
+            SITE,
+            store=self.store,
+            runner=self.runner,
+            prefetcher=prefetcher,
+            trust=self.trust,
+            reporter=self.reporter,
+            clock=self.clock,
+        )
+
+    def plan(self, version: int, signer: Signer | None = None) -> bytes:
+        plan = Plan(SITE, version, T0, T0 + timedelta(hours=1), ())
+        return (signer or self.signer).sign(plan.to_dict())
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    r = Rig(tmp_path)
+    yield r
+    r.store.close()
+
+
+def test_a_plan_is_judged_on_the_injected_clock(rig: Rig) -> None:
+    rig.plans.handle(TOPICS.plan(SITE), rig.plan(1))
+    assert rig.store.plan_version() == 1 and rig.runner.plan is not None
+    assert rig.link.statuses == ["online"]  # the server learns the live version at once
+    rig.plans.handle(TOPICS.plan(SITE), rig.plan(1))  # the retained copy again: silent
+    assert rig.link.events == []
+    rig.clock.advance(timedelta(hours=2))
+    rig.plans.handle(TOPICS.plan(SITE), rig.plan(2))  # valid for an hour from T0: expired now
+    (event,) = rig.link.events
+    assert event.kind == "rejected" and event.detail.startswith("expired: plan: plan v2")
+    assert event.at == T0 + timedelta(hours=2)
+    assert rig.reporter.last_error == "2025-03-01T09:00:00Z plan rejected (expired)"
+    assert rig.store.plan_version() == 1
+
+
+def test_a_plan_held_for_an_unknown_key_is_retried_after_the_keys_update(rig: Rig) -> None:
+    new = Signer.generate()
+    retried: list[tuple[str, bytes]] = []
+    keys = KeysHandler(
+        store=rig.store,
+        trust=rig.trust,
+        reporter=rig.reporter,
+        clock=rig.clock,
+        retry=lambda topic, data: retried.append((topic, data)),
+    )
+    plan = rig.plan(7, signer=new)
+    rig.plans.handle(TOPICS.plan(SITE), plan)
+    assert rig.store.plan_version() == 0
+    assert [e.detail.split(":")[0] for e in rig.link.events] == ["unknown-key"]
+    update = KeysUpdate(1, T0, T0 + timedelta(days=30), (rig.signer.public_b64, new.public_b64))
+    keys.handle(TOPICS.keys(), rig.signer.sign(update.to_dict()))
+    assert rig.trust.version == 1 and rig.store.trusted_keys() == (1, list(update.keys))
+    assert retried == [(TOPICS.plan(SITE), plan)]
+    rig.plans.handle(*retried[0])
+    assert rig.store.plan_version() == 7
+    # the list learnt from the server replaces the config's after a restart
+    again = Trust([rig.signer.public_b64], rig.reporter)
+    KeysHandler(
+        store=rig.store,
+        trust=again,
+        reporter=rig.reporter,
+        clock=rig.clock,
+        retry=lambda t, d: None,
+    ).load_saved()
+    assert again.version == 1 and again.verifier.open(new.sign({"x": 1})) == {"x": 1}
