@@ -15,12 +15,13 @@ from audio.loudness import LoudnessTarget, measure_encoded
 from audio.normalize import LexiconError, normalize_text
 from audio.render import render_text, spoken_pieces
 from audio.store import MediaStore
-from audio.tts import make_engine
 from audio.tts.base import TTSError
 from audio.tts.fake import FakeEngine
-from broadcaster.config import Settings
+from audio.tts.registry import ENGINES, make_engine
+from broadcaster.config import TTS_VOICES, Settings
 
-ENGINES = ("auto", "gtts", "espeak", "piper", "offline", "fake")
+# The configurable engines, and a tone for trying the pipeline without a voice.
+ENGINE_CHOICES = (*ENGINES, "fake")
 PROGRESS_FROM_PIECES = 4  # a progress bar for texts of this many sentences or more
 
 
@@ -96,8 +97,10 @@ def _engine(settings: Settings, name: str | None, voice: str | None) -> Any:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the mastered audio (.mp3, or .opus/.ogg for Opus).",
 )
-@click.option("--engine", "-e", type=click.Choice(ENGINES), help="TTS engine (default: config).")
-@click.option("--voice", type=click.Choice(["north", "central", "south"]), help="espeak-ng voice.")
+@click.option(
+    "--engine", "-e", type=click.Choice(ENGINE_CHOICES), help="TTS engine (default: config)."
+)
+@click.option("--voice", type=click.Choice(TTS_VOICES), help="espeak-ng voice.")
 @click.option("--repeat", "-r", type=click.IntRange(1, 5), default=1, show_default=True)
 @click.option("--lufs", type=float, default=-16.0, show_default=True, help="Loudness target.")
 @click.option("--true-peak", type=float, default=-1.5, show_default=True, help="dBTP ceiling.")

@@ -175,6 +175,7 @@ def run_demo(workdir: Path, check: bool = False, port: int = 8080) -> int:
 
 def check_demo(demo: Demo, settings: Settings, timeout: float = 90.0) -> str:
     """Air one announcement ~20 s ahead through the workflow and verify every speaker."""
+    from audio.renderer import make_renderer
     from schedules import workflow
 
     t0 = time.monotonic()
@@ -194,7 +195,7 @@ def check_demo(demo: Demo, settings: Settings, timeout: float = 90.0) -> str:
                 zone_ids=[CHECK_ZONE],
                 start_at=utcnow() + CHECK_LEAD,
             )
-            workflow.submit(session, ann, editor, workflow.make_renderer(settings))
+            workflow.submit(session, ann, editor, make_renderer(settings))
             workflow.approve(session, ann, approver)
             ann_id, engine_name = ann.id, ann.tts_engine
             targets = sorted({s.id for z in ann.zones for s in z.sites})

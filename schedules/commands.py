@@ -103,9 +103,9 @@ def programme_import(ctx: click.Context, file: Path, dry_run: bool, author: str 
     """Validate FILE and bring the database to it (items arrive as drafts)."""
     from sqlalchemy import select
 
+    from audio.renderer import make_renderer
     from broadcaster.models import User
     from schedules.programme_file import ProgrammeFileError, apply, load
-    from schedules.workflow import make_renderer
 
     try:
         prog = load(file)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audio.lexicon_store import load_lexicon
+from audio.renderer import Renderer
 from broadcaster.commands import CommandPublisher, play_now_item
 from broadcaster.models import (
     DEFAULT_REPEAT,
@@ -34,8 +35,8 @@ from broadcaster.models import (
 )
 from broadcaster.wire.messages import Media as WireMedia
 from schedules.planner import media_url
-from schedules.rendering import TextRenderer
-from schedules.workflow import APPROVE_ROLES, NotAllowed, Renderer, WorkflowError
+from schedules.rendering import store_rendered
+from schedules.workflow import APPROVE_ROLES, NotAllowed, WorkflowError
 
 logger = logging.getLogger(__name__)
 
@@ -111,22 +112,10 @@ def source_announcement(session: Session, ann_id: int) -> Announcement:
 
 def render_message(session: Session, text: str, render: Renderer) -> Media:
     """Render the typed message (said three times), store it, and return its media row."""
-    repeat = DEFAULT_REPEAT["emergency"]
-    if isinstance(render, TextRenderer):
-        rendered = render(text.strip(), repeat=repeat, lexicon=load_lexicon(session))
-    else:
-        rendered = render(text.strip())
-    media = session.get(Media, rendered.sha256)
-    if media is None:
-        media = Media(
-            sha256=rendered.sha256,
-            ext=rendered.ext,
-            size=rendered.size,
-            duration_ms=rendered.duration_ms,
-        )
-        session.add(media)
-        session.flush()
-    return media
+    rendered = render(
+        text.strip(), repeat=DEFAULT_REPEAT["emergency"], lexicon=load_lexicon(session)
+    )
+    return store_rendered(session, rendered)
 
 
 def send_emergency(

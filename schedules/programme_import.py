@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audio.renderer import Renderer
 from broadcaster.models import (
     Announcement,
     Campaign,
@@ -24,7 +25,6 @@ from broadcaster.models import (
 )
 from schedules.recurrence import to_utc
 from schedules.relays import give_fallbacks
-from schedules.workflow import Renderer
 
 if TYPE_CHECKING:
     from schedules.programme_file import Programme

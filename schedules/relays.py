@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audio.lexicon_store import load_lexicon
+from audio.renderer import Renderer
 from broadcaster.models import Media, Relay
-from schedules.rendering import TextRenderer
-from schedules.workflow import Renderer
+from schedules.rendering import store_rendered
 
 logger = logging.getLogger(__name__)
 
@@ -26,21 +26,8 @@ FALLBACK_TEXT = "Chương trình tiếp sóng tạm thời gián đoạn. Xin qu
 
 def render_fallback(session: Session, render: Renderer) -> Media:
     """The fallback message as a stored Media row (said once; the admins' lexicon applies)."""
-    if isinstance(render, TextRenderer):
-        rendered = render(FALLBACK_TEXT, repeat=1, lexicon=load_lexicon(session))
-    else:
-        rendered = render(FALLBACK_TEXT)
-    media = session.get(Media, rendered.sha256)
-    if media is None:
-        media = Media(
-            sha256=rendered.sha256,
-            ext=rendered.ext,
-            size=rendered.size,
-            duration_ms=rendered.duration_ms,
-        )
-        session.add(media)
-        session.flush()
-    return media
+    rendered = render(FALLBACK_TEXT, repeat=1, lexicon=load_lexicon(session))
+    return store_rendered(session, rendered)
 
 
 def give_fallbacks(session: Session, relays: Iterable[Relay], render: Renderer) -> int:

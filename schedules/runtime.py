@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
+from audio.renderer import Renderer, make_renderer
 from broadcaster.clock import Clock, SystemClock
 from broadcaster.config import Settings
 from broadcaster.publish import PlanPublisher
 from schedules.planner import materialize
 from schedules.relays import ensure_relay_fallbacks
-from schedules.workflow import Renderer, make_renderer
 
 logger = logging.getLogger(__name__)
 

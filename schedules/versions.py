@@ -16,7 +16,8 @@ from audio.loudness import LoudnessTarget
 from audio.recordings import master_recording
 from audio.store import MediaStore
 from broadcaster.config import Settings
-from broadcaster.models import RECORDING_LANGUAGES, Announcement, AnnouncementVersion, Media, User
+from broadcaster.models import RECORDING_LANGUAGES, Announcement, AnnouncementVersion, User
+from schedules.rendering import store_rendered
 from schedules.workflow import EDIT_ROLES, NotAllowed, WorkflowError
 
 logger = logging.getLogger(__name__)
@@ -71,15 +72,7 @@ def add_recording(
         fmt=settings.audio_format,
         bitrate=settings.audio_bitrate,
     )
-    if session.get(Media, rendered.sha256) is None:
-        session.add(
-            Media(
-                sha256=rendered.sha256,
-                ext=rendered.ext,
-                size=rendered.size,
-                duration_ms=rendered.duration_ms,
-            )
-        )
+    store_rendered(session, rendered)
     version = next((v for v in ann.versions if v.language == language), None)
     if version is None:
         version = AnnouncementVersion(language=language, kind="recording")

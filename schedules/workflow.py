@@ -8,7 +8,7 @@ nothing unapproved ever reaches a plan (the planner reads approved announcements
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -16,14 +16,13 @@ from sqlalchemy.orm import Session
 
 from audio.lexicon_store import load_lexicon
 from audio.render import Rendered
-from broadcaster.config import Settings
+from audio.renderer import Renderer
 from broadcaster.models import (
     DEFAULT_REPEAT,
     MAX_REPEAT,
     PRIORITIES,
     Announcement,
     Campaign,
-    Media,
     ScheduleItem,
     Slot,
     User,
@@ -31,11 +30,9 @@ from broadcaster.models import (
     utcnow,
 )
 from schedules.recurrence import DEFAULT_TZ, RecurrenceError, next_occurrence, validate_rrule
-from schedules.rendering import TextRenderer
+from schedules.rendering import store_rendered
 
 logger = logging.getLogger(__name__)
-
-Renderer = Callable[[str], Rendered]
 
 EDIT_ROLES = ("editor", "admin")
 APPROVE_ROLES = ("approver", "admin")
@@ -75,18 +72,11 @@ def _rebuild(cls: type, message: str, code: str, params: dict[str, object]) -> E
     return cls(message, code, **params)  # type: ignore[no-any-return]
 
 
-def make_renderer(settings: Settings) -> Renderer:
-    """Text → mastered, stored audio: configured engine, render cache, loudness and format."""
-    return TextRenderer.from_settings(settings)
-
-
 def _render(session: Session, ann: Announcement, render: Renderer) -> Rendered:
-    """Render the body; a TextRenderer also gets the repeat count, the current lexicon and the
-    commune (for its voice)."""
-    if isinstance(render, TextRenderer):
-        commune = ann.zones[0].commune if ann.zones else None
-        return render(ann.body, repeat=ann.repeat, lexicon=load_lexicon(session), commune=commune)
-    return render(ann.body)
+    """Render the body with its repeat count, the admins' lexicon as it is now (so a new entry
+    applies at the next render) and the commune's voice."""
+    commune = ann.zones[0].commune if ann.zones else None
+    return render(ann.body, repeat=ann.repeat, lexicon=load_lexicon(session), commune=commune)
 
 
 def create_announcement(
@@ -175,15 +165,7 @@ def submit(session: Session, ann: Announcement, user: User, render: Renderer) ->
             status=ann.status,
         )
     rendered = _render(session, ann, render)
-    media = session.get(Media, rendered.sha256)
-    if media is None:
-        media = Media(
-            sha256=rendered.sha256,
-            ext=rendered.ext,
-            size=rendered.size,
-            duration_ms=rendered.duration_ms,
-        )
-        session.add(media)
+    store_rendered(session, rendered)
     ann.media_sha256 = rendered.sha256
     ann.tts_engine = rendered.engine
     ann.status = "submitted"

@@ -13,10 +13,10 @@ import secrets
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
+from audio.renderer import Renderer, make_renderer
 from audio.store import MediaStore
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory
-from schedules.workflow import Renderer, make_renderer
 from web.services import Services, close_db
 
 logger = logging.getLogger(__name__)

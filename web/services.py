@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from broadcaster.config import Settings
 
 if TYPE_CHECKING:
-    from audio.render import Rendered
+    from audio.renderer import Renderer
     from audio.store import MediaStore
     from broadcaster.commands import CommandPublisher
     from broadcaster.mqtt import ServerConnection
@@ -28,7 +27,7 @@ logger = logging.getLogger(__name__)
 class Services:
     settings: Settings
     sessions: sessionmaker[Session]
-    renderer: Callable[[str], Rendered]
+    renderer: Renderer
     media: MediaStore
     engine: Engine | None = None  # set when create_app opened it; close() disposes it
     # Play-now commands (emergencies): a CommandPublisher over this process's own MQTT

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import responses
 
-from audio.tts import AutoEngine, EspeakEngine, GttsEngine, PiperEngine, TTSError, make_engine
+from audio.tts.auto import AutoEngine
+from audio.tts.base import TTSError
+from audio.tts.espeak import EspeakEngine
 from audio.tts.fake import FakeEngine
+from audio.tts.gtts import GttsEngine
+from audio.tts.piper import PiperEngine
+from audio.tts.registry import make_engine
 from broadcaster.config import Settings
 
 URL = "https://translate.google.com.vn/_/TranslateWebserverUi/data/batchexecute"
@@ -63,17 +67,11 @@ def test_make_engine_follows_settings(settings: Settings) -> None:
     assert [e.name for e in auto.engines] == ["gtts", "espeak"]
 
 
-def _with(settings: Settings, **extra: object) -> Settings:
-    """Settings with keys broadcaster.config does not have yet (tts_voice, piper_model…)."""
-    fields = {f: getattr(settings, f) for f in settings.__dataclass_fields__}
-    return SimpleNamespace(**fields | extra)  # type: ignore[return-value]
-
-
 def test_make_engine_uses_the_regional_voice(settings: Settings) -> None:
-    engine = make_engine(_with(settings, tts_voice="south"))
+    engine = make_engine(settings.replace(tts_voice="south"))
     assert isinstance(engine, EspeakEngine)
     assert engine.voice == "vi-vn-x-south"
-    auto = make_engine(_with(settings, tts_engine="auto", tts_voice="central"))
+    auto = make_engine(settings.replace(tts_engine="auto", tts_voice="central"))
     assert isinstance(auto, AutoEngine)
     assert auto.engines[1].voice == "vi-vn-x-central"  # type: ignore[attr-defined]
 
@@ -87,15 +85,15 @@ def test_make_engine_prefers_piper_offline_when_installed(
     exe.write_text("#!/bin/sh\n")
     exe.chmod(0o755)
     auto = make_engine(
-        _with(settings, tts_engine="auto", piper_model=str(model), piper_executable=str(exe))
+        settings.replace(tts_engine="auto", piper_model=str(model), piper_executable=str(exe))
     )
     assert [e.name for e in auto.engines] == ["gtts", "piper", "espeak"]  # type: ignore[attr-defined]
-    missing = make_engine(_with(settings, tts_engine="offline", piper_model=str(tmp_path / "x")))
+    missing = make_engine(settings.replace(tts_engine="offline", piper_model=str(tmp_path / "x")))
     assert isinstance(missing, EspeakEngine)
-    piper = make_engine(_with(settings, tts_engine="piper", piper_model=str(model)))
+    piper = make_engine(settings.replace(tts_engine="piper", piper_model=str(model)))
     assert isinstance(piper, PiperEngine)
 
 
 def test_make_engine_rejects_unknown_names(settings: Settings) -> None:
     with pytest.raises(ValueError, match="unknown tts_engine"):
-        make_engine(_with(settings, tts_engine="festival"))
+        make_engine(settings.replace(tts_engine="festival"))

@@ -10,10 +10,10 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
+from audio.renderer import TextRenderer
 from audio.store import MediaStore
 from audio.tts.fake import FakeEngine
 from broadcaster.config import Settings
-from schedules.rendering import TextRenderer
 from tests.support.webapp import PASSWORDS, Login, client, flask_app, login
 
 __all__ = ["PASSWORDS", "Login", "client", "login"]

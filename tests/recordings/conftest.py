@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from audio.cache import RenderCache
+from audio.renderer import TextRenderer
 from audio.store import MediaStore
 from audio.tts.fake import FakeEngine
 from broadcaster.config import Settings
 from broadcaster.models import User
 from schedules.commune import load_commune
-from schedules.rendering import TextRenderer
 from tests.support.webapp import PASSWORDS, Login, client, flask_app, login
 
 __all__ = ["PASSWORDS", "Login", "client", "login", "make_audio"]

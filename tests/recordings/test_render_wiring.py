@@ -3,16 +3,18 @@ admins' lexicon as it is at render time."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 import pytest
 from sqlalchemy.orm import Session
 
 from audio.lexicon_store import import_lexicon
+from audio.render import Rendered
+from audio.renderer import Renderer, TextRenderer, make_renderer
 from broadcaster.config import Settings
 from broadcaster.models import Announcement, User, utcnow
 from schedules import workflow
-from schedules.rendering import TextRenderer
 
 
 def _draft(session: Session, author: User, **kw: object) -> Announcement:
@@ -42,7 +44,7 @@ def test_repeat_can_be_chosen_within_limits(session: Session, users) -> None:
 
 
 def test_make_renderer_follows_the_settings(settings: Settings) -> None:
-    render = workflow.make_renderer(settings.replace(audio_format="opus", loudness_target_lufs=-18))
+    render = make_renderer(settings.replace(audio_format="opus", loudness_target_lufs=-18))
     assert isinstance(render, TextRenderer)
     assert (render.fmt, render.bitrate) == ("opus", "64k")
     assert render.target is not None and render.target.integrated == -18
@@ -78,16 +80,31 @@ def test_submit_masters_with_the_repeat_count(
     assert twice.media.duration_ms > once.media.duration_ms + 1000
 
 
-def test_plain_renderers_still_work(session: Session, users, fake_renderer: TextRenderer) -> None:
-    texts: list[str] = []
+def test_submit_gives_any_renderer_repeat_lexicon_and_commune(
+    session: Session, users, fake_renderer: TextRenderer
+) -> None:
+    """Every Renderer, not only TextRenderer, gets the announcement's repeat count, the
+    admins' lexicon as it is now and the zone's commune."""
+    calls: list[tuple[str, int, dict[str, str], str | None]] = []
 
-    def plain(text: str):  # the old Renderer signature: text only
-        texts.append(text)
-        return fake_renderer(text, repeat=1)
+    class Recording(Renderer):
+        def __call__(
+            self,
+            text: str,
+            *,
+            repeat: int,
+            lexicon: Mapping[str, str] | None = None,
+            commune: str | None = None,
+        ) -> Rendered:
+            calls.append((text, repeat, dict(lexicon or {}), commune))
+            return fake_renderer(text, repeat=repeat, lexicon=lexicon, commune=commune)
 
-    ann = _draft(session, users["editor"])
-    workflow.submit(session, ann, users["editor"], plain)
-    assert texts == [ann.body] and ann.status == "submitted"
+    import_lexicon(session, {"KDC": "khu dân cư"})
+    ann = _draft(session, users["editor"], repeat=3)
+    workflow.submit(session, ann, users["editor"], Recording())
+    commune = ann.zones[0].commune
+    assert calls == [(ann.body, 3, {"KDC": "khu dân cư"}, commune)]
+    assert commune and ann.status == "submitted" and ann.media is not None
 
 
 def test_each_commune_speaks_with_its_own_voice(
@@ -95,7 +112,7 @@ def test_each_commune_speaks_with_its_own_voice(
 ) -> None:
     """commune_voices picks espeak-ng's regional voice by the announcement's commune."""
     settings = settings.replace(tts_engine="espeak", commune_voices="Xã Đắk Hà=south")
-    render = workflow.make_renderer(settings)
+    render = make_renderer(settings)
     assert isinstance(render, TextRenderer)
     assert render.engine_for("Xã Đắk Hà").voice == "vi-vn-x-south"  # type: ignore[attr-defined]
     assert render.engine_for("Xã Khác").voice == "vi"  # type: ignore[attr-defined]

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audio.recordings import RecordingError
+from audio.renderer import TextRenderer
 from audio.store import MediaStore
 from broadcaster.config import Settings
 from broadcaster.models import Announcement, AnnouncementVersion, Media, Site, User, Zone, utcnow
 from schedules import versions, workflow
 from schedules.planner import materialize
-from schedules.rendering import TextRenderer
 from tests.recordings.conftest import make_audio
 
 # A 1×1 PNG: what a user uploads after renaming a picture to .mp3.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audio.render import Rendered
+from audio.renderer import Renderer, TextRenderer
 from audio.store import MediaStore
 from broadcaster.clock import FakeClock
 from broadcaster.models import Media, Relay, Zone
@@ -24,7 +26,6 @@ from schedules.conflicts import overlaps
 from schedules.planner import PAST_GRACE, materialize
 from schedules.programme_file import apply, load
 from schedules.relays import FALLBACK_TEXT, ensure_relay_fallbacks, render_fallback
-from schedules.rendering import TextRenderer
 from schedules.runtime import SchedulerRuntime
 
 from .test_planner_programme import H48, NOW, local
@@ -32,21 +33,35 @@ from .test_planner_programme import H48, NOW, local
 EXAMPLE = Path(__file__).parents[2] / "schedules" / "example_programme.yaml"
 
 
-class CountingRenderer:
+class CountingRenderer(Renderer):
     """A renderer that stores nothing and counts its calls (the metadata is all the planner uses)."""
 
     def __init__(self, seconds: float = 6.0) -> None:
         self.texts: list[str] = []
         self.seconds = seconds
 
-    def __call__(self, text: str) -> Rendered:
+    def __call__(
+        self,
+        text: str,
+        *,
+        repeat: int,
+        lexicon: Mapping[str, str] | None = None,
+        commune: str | None = None,
+    ) -> Rendered:
         self.texts.append(text)
         sha = hashlib.sha256(text.encode()).hexdigest()
         return Rendered(sha, "mp3", 4321, int(self.seconds * 1000), "fake")
 
 
-class BrokenRenderer:
-    def __call__(self, text: str) -> Rendered:
+class BrokenRenderer(Renderer):
+    def __call__(
+        self,
+        text: str,
+        *,
+        repeat: int,
+        lexicon: Mapping[str, str] | None = None,
+        commune: str | None = None,
+    ) -> Rendered:
         raise RuntimeError("no voice")
 
 

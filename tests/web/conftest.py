@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
 from audio.render import Rendered
+from audio.renderer import Renderer
 from audio.store import MediaStore
 from audio.tts.base import TTSError
 from broadcaster.config import Settings
@@ -56,7 +57,7 @@ def sample_mp3(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 
 @dataclass
-class FakeRenderer:
+class FakeRenderer(Renderer):
     """Stores the sample MP3 in the media store, records the texts, fails when told to."""
 
     store: MediaStore
@@ -64,7 +65,14 @@ class FakeRenderer:
     texts: list[str] = field(default_factory=list)
     fail: bool = False
 
-    def __call__(self, text: str) -> Rendered:
+    def __call__(
+        self,
+        text: str,
+        *,
+        repeat: int,
+        lexicon: Mapping[str, str] | None = None,
+        commune: str | None = None,
+    ) -> Rendered:
         self.texts.append(text)
         if self.fail:
             raise TTSError("fake", "told to fail")
