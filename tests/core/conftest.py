@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from audio.render import Rendered, render_text
+from audio.renderer import TextRenderer
 from audio.store import MediaStore
 from audio.tts.fake import FakeEngine
 from broadcaster.models import User
@@ -30,12 +30,6 @@ def users(session: Session) -> dict[str, User]:
 
 
 @pytest.fixture
-def renderer(tmp_path: Path):
+def renderer(tmp_path: Path) -> TextRenderer:
     """Real mastering and storage with a synthetic voice (no TTS engine needed)."""
-    store = MediaStore(tmp_path / "media")
-    engine = FakeEngine(ms_per_char=5)
-
-    def render(text: str) -> Rendered:
-        return render_text(text, engine=engine, store=store)
-
-    return render
+    return TextRenderer(engine=FakeEngine(ms_per_char=5), store=MediaStore(tmp_path / "media"))

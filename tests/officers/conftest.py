@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from officers_seed import Seeded, seed
 from sqlalchemy.orm import Session, sessionmaker
 
+from audio.render import Rendered
 from broadcaster.db import make_engine, session_factory
 from tests.support.webapp import flask_app
 
@@ -30,7 +31,7 @@ def seeded_sqlite(db: sessionmaker[Session]) -> Seeded:
 
 @pytest.fixture
 def app(settings, db: sessionmaker[Session], seeded_sqlite: Seeded) -> Iterator[Flask]:
-    def no_renderer(text: str) -> object:
+    def no_renderer(text: str, **options: object) -> Rendered:
         raise AssertionError("officer pages never render speech")
 
     with flask_app(settings, db, no_renderer, commune=False) as app:

@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -14,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
+from audio.renderer import Renderer
 from broadcaster.config import Settings
 from broadcaster.db import transaction
 from schedules.commune import load_commune
@@ -31,7 +31,7 @@ PASSWORDS = {
 def flask_app(
     settings: Settings,
     db: sessionmaker[Session],
-    renderer: Callable[[str], Any],
+    renderer: Renderer,
     *,
     commune: bool = True,
 ) -> Iterator[Flask]:
@@ -39,7 +39,7 @@ def flask_app(
     if commune:
         with transaction(db) as session:
             load_commune(session)
-    app = create_app(settings, renderer=renderer, sessions=db)  # type: ignore[arg-type]
+    app = create_app(settings, renderer=renderer, sessions=db)
     app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
     yield app
     app.extensions["broadcaster"].close()
