@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from audio.store import MediaStore
+from broadcaster.clock import Clock, SystemClock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory
 from schedules.workflow import Renderer, make_renderer
@@ -27,10 +28,12 @@ def create_app(
     *,
     renderer: Renderer | None = None,
     sessions: sessionmaker[Session] | None = None,
+    clock: Clock | None = None,
 ) -> Flask:
     """Build the app. Without ``settings``, load them from ``$BROADCASTER_CONFIG`` and the
     environment; without ``sessions``, open an engine on ``settings.database_url`` (the caller
-    migrates the database first); without ``renderer``, use the configured TTS engine."""
+    migrates the database first); without ``renderer``, use the configured TTS engine; without
+    ``clock``, read the system clock."""
     if settings is None:
         settings = Settings.load(os.environ.get("BROADCASTER_CONFIG"))
     app = Flask(__name__)
@@ -60,6 +63,7 @@ def create_app(
         renderer=renderer if renderer is not None else make_renderer(settings),
         media=MediaStore(settings.media_dir),
         engine=engine,
+        clock=clock if clock is not None else SystemClock(),
     )
     app.teardown_appcontext(close_db)
 

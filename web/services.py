@@ -7,12 +7,14 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcaster.clock import Clock, SystemClock
 from broadcaster.config import Settings
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ class Services:
     renderer: Callable[[str], Rendered]
     media: MediaStore
     engine: Engine | None = None  # set when create_app opened it; close() disposes it
+    clock: Clock = field(default_factory=SystemClock)  # every "now" of the web app reads it
     # Play-now commands (emergencies): a CommandPublisher over this process's own MQTT
     # connection, made on first use; tests may set one over an in-memory publisher.
     command_publisher: CommandPublisher | None = None
@@ -70,6 +73,11 @@ class Services:
 def services() -> Services:
     svc: Services = current_app.extensions["broadcaster"]
     return svc
+
+
+def now() -> datetime:
+    """The current time (aware UTC) by the app's clock."""
+    return services().clock.now()
 
 
 def db() -> Session:

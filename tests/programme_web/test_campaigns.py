@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcaster.clock import FakeClock
 from broadcaster.db import transaction
 from broadcaster.models import Campaign, Playback, Zone
 from web.campaigns.progress import week_progress
@@ -24,6 +26,13 @@ FORM = {
     "zones": ["thon-1", "thon-2"],
 }
 MON_THU = "FREQ=DAILY;BYDAY=MO,TH;BYHOUR=6;BYMINUTE=0;BYSECOND=0"
+NOW = local(2027, 3, 3, 9, 0)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The app's clock, at NOW: the data below are pinned to dates."""
+    return FakeClock(NOW)
 
 
 def test_create_edit_and_list(

@@ -20,7 +20,7 @@ from web.announcements.forms import AnnouncementForm, ApproveForm, RejectForm, S
 from web.announcements.messages import explain
 from web.i18n import default_airing, from_local, local_now, to_local
 from web.security import roles_required
-from web.services import db, services
+from web.services import db, now, services
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def new() -> ResponseReturnValue:
                 findings = programme.check_only(session, current_user.model, values)
             else:
                 ann = workflow.create_announcement(session, current_user.model, **values)
-                clashes = programme.describe(session, check_announcement(session, ann))
+                clashes = programme.describe(session, check_announcement(session, ann, now=now()))
         except (WorkflowError, programme.ProgrammeError) as exc:
             session.rollback()
             flash(explain(exc) if isinstance(exc, WorkflowError) else str(exc), "error")
@@ -182,7 +182,13 @@ def approve(ann_id: int) -> ResponseReturnValue:
         return _render_detail(ann, approve_form=form, status=400)
     session = db()
     try:
-        workflow.approve(session, ann, current_user.model, start_at=from_local(form.start_at.data))
+        workflow.approve(
+            session,
+            ann,
+            current_user.model,
+            start_at=from_local(form.start_at.data),
+            now=now(),
+        )
     except WorkflowError as exc:
         session.rollback()
         flash(explain(exc), "error")

@@ -24,7 +24,7 @@ from web.emergency import bp
 from web.emergency.forms import ComposeForm, ConfirmForm
 from web.i18n import format_local
 from web.security import roles_required
-from web.services import db, services
+from web.services import db, now, services
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +163,7 @@ def send() -> ResponseReturnValue:
             draft,
             media=media,
             render=services().renderer,
+            now=now(),
             max_chars=services().settings.max_text_chars,
         )
     except (WorkflowError, NotAllowed) as exc:
