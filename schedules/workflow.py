@@ -174,7 +174,10 @@ def submit(session: Session, ann: Announcement, user: User, render: Renderer) ->
             "not-draft",
             status=ann.status,
         )
-    rendered = _render(session, ann, render)
+    try:
+        rendered = _render(session, ann, render)
+    except ValueError as exc:  # text the renderer refuses, e.g. nothing to say once normalized
+        raise WorkflowError(str(exc), "unspeakable") from exc
     media = session.get(Media, rendered.sha256)
     if media is None:
         media = Media(

@@ -11,6 +11,7 @@ import os
 import secrets
 
 from flask import Flask
+from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session, sessionmaker
 
 from audio.store import MediaStore
@@ -104,7 +105,7 @@ def create_app(
     return app
 
 
-def _index() -> object:
+def _index() -> ResponseReturnValue:
     from flask import redirect, url_for
     from flask_login import current_user
 

@@ -1,4 +1,5 @@
-"""Campaign pages: create, edit, list, and planned vs achieved airings per zone."""
+"""Campaign pages: create, edit, list, and planned vs achieved airings per zone (the counting
+itself is tested in tests/schedules/test_campaigns.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from broadcaster.clock import FakeClock
 from broadcaster.db import transaction
 from broadcaster.models import Campaign, Playback, Zone
-from web.campaigns.progress import week_progress
 
 from .conftest import AddFn, LoginFn, local
 
@@ -106,13 +106,6 @@ def test_planned_vs_achieved_per_zone(
                     status=status,
                 )
             )
-    with db() as s:
-        rows = week_progress(s, s.get(Campaign, cid), date(2027, 3, 3))
-    # dai-xa also serves thon-2, but the announcement aimed at thon-1 only
-    assert [(r.zone_id, r.target, r.scheduled, r.achieved, r.percent) for r in rows] == [
-        ("thon-1", 3, 2, 2, 67),
-        ("thon-2", 3, 0, 0, 0),
-    ]
     login("canbo")
     page = client.get(f"/campaigns/{cid}?week=2027-03-04")
     assert page.status_code == 200

@@ -71,7 +71,7 @@ def index() -> ResponseReturnValue:
     args = f.to_args()
     if any(v == "" for v in request.args.values()):
         # A submitted filter form sends every field: show the short canonical URL instead.
-        return redirect(url_for("logs.index", **args))
+        return redirect(url_for("logs.index", **args))  # type: ignore[arg-type]
     result = page(db(), f, _tz())
 
     def link(**changes: Any) -> str:
