@@ -164,7 +164,10 @@ def submit(session: Session, ann: Announcement, user: User, render: Renderer) ->
             "not-draft",
             status=ann.status,
         )
-    rendered = _render(session, ann, render)
+    try:
+        rendered = _render(session, ann, render)
+    except ValueError as exc:  # text the renderer refuses, e.g. nothing to say once normalized
+        raise WorkflowError(str(exc), "unspeakable") from exc
     store_rendered(session, rendered)
     ann.media_sha256 = rendered.sha256
     ann.tts_engine = rendered.engine

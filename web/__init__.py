@@ -11,10 +11,12 @@ import os
 import secrets
 
 from flask import Flask
+from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session, sessionmaker
 
 from audio.renderer import Renderer, make_renderer
 from audio.store import MediaStore
+from broadcaster.clock import Clock, SystemClock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory
 from web.services import Services, close_db
@@ -27,10 +29,12 @@ def create_app(
     *,
     renderer: Renderer | None = None,
     sessions: sessionmaker[Session] | None = None,
+    clock: Clock | None = None,
 ) -> Flask:
     """Build the app. Without ``settings``, load them from ``$BROADCASTER_CONFIG`` and the
     environment; without ``sessions``, open an engine on ``settings.database_url`` (the caller
-    migrates the database first); without ``renderer``, use the configured TTS engine."""
+    migrates the database first); without ``renderer``, use the configured TTS engine; without
+    ``clock``, read the system clock."""
     if settings is None:
         settings = Settings.load(os.environ.get("BROADCASTER_CONFIG"))
     app = Flask(__name__)
@@ -60,6 +64,7 @@ def create_app(
         renderer=renderer if renderer is not None else make_renderer(settings),
         media=MediaStore(settings.media_dir),
         engine=engine,
+        clock=clock if clock is not None else SystemClock(),
     )
     app.teardown_appcontext(close_db)
 
@@ -100,7 +105,7 @@ def create_app(
     return app
 
 
-def _index() -> object:
+def _index() -> ResponseReturnValue:
     from flask import redirect, url_for
     from flask_login import current_user
 

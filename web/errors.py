@@ -1,16 +1,38 @@
-"""Errors at the edge: a page for the UI, JSON for the API under /api."""
+"""Errors at the edge: a page for the UI, JSON for the API under /api.
+
+The services' refusals reach the user here, not route by route: a ``WorkflowError`` (translated
+by its stable code, ``web.announcements.messages.explain``) and a ``TTSError`` (the speech engine
+failed). On a form post they are flashed, then the view's own page is shown again with the
+user's input (``on_refusal(page=...)``) or the browser goes back (``on_refusal(back=...)``, else
+the referring page); under /api they are JSON ``{"error": {"code", "message"}}``. A blueprint
+with refusals of its own (recordings) registers handlers that call :func:`refusal_response`.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from urllib.parse import urlsplit
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from schedules.workflow import NotAllowed
+from audio.tts.base import TTSError
+from schedules.workflow import NotAllowed, WorkflowError
+from web.announcements.messages import explain
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +44,11 @@ MESSAGES = {
     413: (_l("Too large"), _l("What you sent is too large.")),
     500: (_l("Server error"), _l("Something went wrong on the server. Please try again.")),
 }
+TTS_FAILED = _l("Could not make the audio: the speech engine failed. Try again in a moment.")
+# Refusals because of the announcement's state (409), not because of what was sent (422).
+CONFLICTS = frozenset(
+    {"not-draft", "not-submitted", "not-submitted-reject", "no-audio", "too-late", "not-editable"}
+)
 
 
 def _render(code: int, detail: str | None = None) -> ResponseReturnValue:
@@ -53,13 +80,67 @@ def _csrf_error(_exc: CSRFError) -> ResponseReturnValue:
 
 def _not_allowed(exc: NotAllowed) -> ResponseReturnValue:
     logger.warning("refused: %s", exc)
+    _rollback()
+    if request.path.startswith("/api/"):
+        return jsonify(error={"code": exc.code, "message": explain(exc)}), 403
     return _render(403)
 
 
-def _server_error(_exc: Exception) -> ResponseReturnValue:
+def on_refusal(
+    *, page: Callable[[], ResponseReturnValue] | None = None, back: str | None = None
+) -> None:
+    """How this request's form post answers a refusal: show ``page`` again (the view's own
+    page, so the user's input is kept) with the refusal's status, else redirect to ``back``
+    (default: the referring page of this site)."""
+    g.on_refusal = (page, back)
+
+
+def refusal_response(exc: Exception, message: str, code: str, status: int) -> ResponseReturnValue:
+    """The answer to a refused request, after rolling the request's session back."""
+    _rollback()
+    if request.path.startswith("/api/"):
+        return jsonify(error={"code": code, "message": message}), status
+    page, back = g.pop("on_refusal", (None, None))
+    if request.method != "POST":
+        return _render(status, message)
+    flash(message, "error")
+    if page is not None:
+        response = current_app.make_response(page())
+        response.status_code = status
+        return response
+    return redirect(back or _referrer() or url_for("index"))
+
+
+def _referrer() -> str | None:
+    """The referring page when it is on this site (never send the user elsewhere)."""
+    ref = request.referrer
+    if not ref:
+        return None
+    parts = urlsplit(ref)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _workflow_error(exc: WorkflowError) -> ResponseReturnValue:
+    logger.info("refused %s %s: %s", request.method, request.path, exc)
+    status = 409 if exc.code in CONFLICTS else 422
+    return refusal_response(exc, explain(exc), exc.code, status)
+
+
+def _tts_error(exc: TTSError) -> ResponseReturnValue:
+    logger.warning("speech engine failed on %s %s: %s", request.method, request.path, exc)
+    return refusal_response(exc, str(TTS_FAILED), "tts-failed", 502)
+
+
+def _rollback() -> None:
     session = g.get("db")
     if session is not None:
         session.rollback()
+
+
+def _server_error(_exc: Exception) -> ResponseReturnValue:
+    _rollback()
     return _render(500)
 
 
@@ -67,4 +148,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(NotAllowed, _not_allowed)
+    app.register_error_handler(WorkflowError, _workflow_error)
+    app.register_error_handler(TTSError, _tts_error)
     app.register_error_handler(500, _server_error)

@@ -12,7 +12,7 @@ from flask_babel import Babel, get_locale, get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 
 from broadcaster.config import Settings
-from web.services import services
+from web.services import now, services
 
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 
@@ -102,12 +102,13 @@ def from_local(naive: datetime) -> datetime:
 
 
 def local_now() -> datetime:
-    return datetime.now(local_tz()).replace(tzinfo=None)
+    """The app clock's now as a naive wall-clock time in the commune's timezone."""
+    return now().astimezone(local_tz()).replace(tzinfo=None)
 
 
-def default_airing(now: datetime | None = None) -> datetime:
+def default_airing(when: datetime | None = None) -> datetime:
     """Now + 1 minute, rounded up to the next whole minute (naive local time)."""
-    t = (now or local_now()) + timedelta(minutes=1)
+    t = (when or local_now()) + timedelta(minutes=1)
     if t.second or t.microsecond:
         t = t.replace(second=0, microsecond=0) + timedelta(minutes=1)
     return t

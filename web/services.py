@@ -6,12 +6,14 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcaster.clock import Clock, SystemClock
 from broadcaster.config import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ class Services:
     renderer: Renderer
     media: MediaStore
     engine: Engine | None = None  # set when create_app opened it; close() disposes it
+    clock: Clock = field(default_factory=SystemClock)  # every "now" of the web app reads it
     # Play-now commands (emergencies): a CommandPublisher over this process's own MQTT
     # connection, made on first use; tests may set one over an in-memory publisher.
     command_publisher: CommandPublisher | None = None
@@ -69,6 +72,11 @@ class Services:
 def services() -> Services:
     svc: Services = current_app.extensions["broadcaster"]
     return svc
+
+
+def now() -> datetime:
+    """The current time (aware UTC) by the app's clock."""
+    return services().clock.now()
 
 
 def db() -> Session:

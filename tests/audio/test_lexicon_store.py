@@ -8,7 +8,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audio.lexicon_file import read_lexicon_file
-from audio.lexicon_store import import_lexicon, load_lexicon
+from audio.lexicon_store import (
+    add_entry,
+    delete_entry,
+    import_lexicon,
+    load_lexicon,
+    update_entry,
+)
 from audio.normalize.lexicon import LexiconError
 from audio.render import render_text
 from audio.store import MediaStore
@@ -52,3 +58,23 @@ def test_terms_are_unique(db: sessionmaker[Session]) -> None:
             session.add_all(
                 [LexiconEntry(term="X", spoken="ích"), LexiconEntry(term="X", spoken="x")]
             )
+
+
+def test_add_edit_delete_one_entry_validated(db: sessionmaker[Session]) -> None:
+    with transaction(db) as session:
+        entry = add_entry(session, " UBND ", "Ủy  Ban Nhân Dân", note="chung")
+        other = add_entry(session, "HTX", "hợp tác xã")
+        assert (entry.term, entry.spoken, entry.note) == ("UBND", "ủy ban nhân dân", "chung")
+        with pytest.raises(LexiconError) as taken:
+            add_entry(session, "UBND", "ủy ban")
+        assert taken.value.code == "duplicate"
+        with pytest.raises(LexiconError) as taken:
+            update_entry(session, other, "UBND", "ủy ban")
+        assert taken.value.code == "duplicate" and other.term == "HTX"
+        with pytest.raises(LexiconError) as digits:
+            add_entry(session, "QL1", "quốc lộ 1")
+        assert digits.value.code == "digits"
+        update_entry(session, entry, "UBND", "ủy ban nhân dân xã")  # its own term is not taken
+        delete_entry(session, other)
+    with db() as session:
+        assert load_lexicon(session) == {"UBND": "ủy ban nhân dân xã"}

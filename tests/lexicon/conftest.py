@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from audio.renderer import TextRenderer
 from audio.store import MediaStore
 from audio.tts.fake import FakeEngine
+from broadcaster.clock import Clock
 from broadcaster.config import Settings
-from tests.support.webapp import PASSWORDS, Login, client, flask_app, login
+from tests.support.webapp import PASSWORDS, Login, client, clock, flask_app, login
 
-__all__ = ["PASSWORDS", "Login", "client", "login"]
+__all__ = ["PASSWORDS", "Login", "client", "clock", "login"]
 
 
 @pytest.fixture
@@ -26,8 +27,12 @@ def engine() -> FakeEngine:
 
 @pytest.fixture
 def app(
-    settings: Settings, db: sessionmaker[Session], engine: FakeEngine, tmp_path: Path
+    settings: Settings,
+    db: sessionmaker[Session],
+    engine: FakeEngine,
+    clock: Clock,
+    tmp_path: Path,
 ) -> Iterator[Flask]:
     renderer = TextRenderer(engine=engine, store=MediaStore(settings.media_dir))
-    with flask_app(settings, db, renderer) as app:
+    with flask_app(settings, db, renderer, clock=clock) as app:
         yield app

@@ -1,5 +1,6 @@
 """Officer fixtures: the seeded data (officers_seed.py) on SQLite and PostgreSQL
-(``any_db_url``), and a Flask app with a logged-in district officer."""
+(``any_db_url``), and a Flask app with a logged-in district officer whose clock stands at the
+seed's ``NOW``."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from officers_seed import Seeded, seed
+from officers_seed import NOW, Seeded, seed
 from sqlalchemy.orm import Session, sessionmaker
 
 from audio.render import Rendered
+from broadcaster.clock import FakeClock
 from broadcaster.db import make_engine, session_factory
 from tests.support.webapp import flask_app
 
@@ -30,11 +32,19 @@ def seeded_sqlite(db: sessionmaker[Session]) -> Seeded:
 
 
 @pytest.fixture
-def app(settings, db: sessionmaker[Session], seeded_sqlite: Seeded) -> Iterator[Flask]:
+def clock() -> FakeClock:
+    """The web app's clock: the seed's data are pinned to ``NOW``."""
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+def app(
+    settings, db: sessionmaker[Session], seeded_sqlite: Seeded, clock: FakeClock
+) -> Iterator[Flask]:
     def no_renderer(text: str, **options: object) -> Rendered:
         raise AssertionError("officer pages never render speech")
 
-    with flask_app(settings, db, no_renderer, commune=False) as app:
+    with flask_app(settings, db, no_renderer, commune=False, clock=clock) as app:
         yield app
 
 

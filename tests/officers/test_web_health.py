@@ -5,7 +5,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
-from broadcaster.models import Site, utcnow
+from officers_seed import NOW
+
+from broadcaster.models import Site
 from broadcaster.queries.health import SiteHealth
 from web.health.svgmap import project
 
@@ -14,7 +16,7 @@ def test_health_page_lists_every_site_with_alerts(officer, seeded_sqlite) -> Non
     with seeded_sqlite.factory() as s, s.begin():
         t1 = s.get(Site, "cum-loa-t1")
         t1.disk_free_bytes, t1.cpu_temp_c, t1.clock_offset_ms = 2_500_000_000, 58.0, 9000
-        s.get(Site, "cum-loa-t2").state_at = utcnow() - timedelta(hours=2)  # the page uses now
+        s.get(Site, "cum-loa-t2").state_at = NOW - timedelta(hours=2)  # the app's clock is at NOW
     page = officer.get("/health/").get_data(as_text=True)
     assert "Tình trạng cụm loa" in page
     for name in ("Đài truyền thanh xã", "Cụm loa thôn 1", "Cụm loa thôn 2"):

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcaster.clock import FakeClock
 from broadcaster.db import transaction
 from broadcaster.models import Announcement, Campaign
 from schedules.recurrence import Recurrence
 
-from .conftest import TZ, AddFn, LoginFn, add_slot
+from .conftest import TZ, AddFn, LoginFn, add_slot, local
+
+NOW = local(2027, 3, 1, 8, 0)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The app's clock, at NOW: the data below are pinned to dates."""
+    return FakeClock(NOW)
 
 
 def _tomorrow(hour: int, minute: int = 0) -> datetime:
-    t = datetime.now(TZ) + timedelta(days=1)
+    t = NOW + timedelta(days=1)
     return t.replace(hour=hour, minute=minute, second=0, microsecond=0)
 
 
@@ -50,7 +60,7 @@ def test_recurrence_campaign_and_slot_are_saved(
     login("bientap")
     page = client.get("/announcements/new")
     assert "Giảm nghèo" in page.text and "Buổi chiều (17:00–17:30)" in page.text
-    until = (datetime.now(TZ) + timedelta(days=30)).date()
+    until = (NOW + timedelta(days=30)).date()
     resp = client.post(
         "/announcements/new",
         data=_form(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from datetime import date, time
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcaster.clock import FakeClock
 from broadcaster.db import transaction
 from broadcaster.models import Emergency, Relay, User, Zone
 from schedules.calendar import site_week, zone_week
@@ -15,6 +17,13 @@ from schedules.calendar import site_week, zone_week
 from .conftest import AddFn, LoginFn, add_slot, local
 
 MONDAY = date(2027, 3, 1)
+NOW = local(2027, 3, 3, 9, 0)  # the Wednesday of that week
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The app's clock, at NOW: the data below are pinned to dates."""
+    return FakeClock(NOW)
 
 
 def _programme(db: sessionmaker[Session], add_approved: AddFn) -> dict[str, int]:

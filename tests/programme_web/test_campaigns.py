@@ -1,16 +1,18 @@
-"""Campaign pages: create, edit, list, and planned vs achieved airings per zone."""
+"""Campaign pages: create, edit, list, and planned vs achieved airings per zone (the counting
+itself is tested in tests/schedules/test_campaigns.py)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcaster.clock import FakeClock
 from broadcaster.db import transaction
 from broadcaster.models import Campaign, Playback, Zone
-from web.campaigns.progress import week_progress
 
 from .conftest import AddFn, LoginFn, local
 
@@ -24,6 +26,13 @@ FORM = {
     "zones": ["thon-1", "thon-2"],
 }
 MON_THU = "FREQ=DAILY;BYDAY=MO,TH;BYHOUR=6;BYMINUTE=0;BYSECOND=0"
+NOW = local(2027, 3, 3, 9, 0)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The app's clock, at NOW: the data below are pinned to dates."""
+    return FakeClock(NOW)
 
 
 def test_create_edit_and_list(
@@ -97,13 +106,6 @@ def test_planned_vs_achieved_per_zone(
                     status=status,
                 )
             )
-    with db() as s:
-        rows = week_progress(s, s.get(Campaign, cid), date(2027, 3, 3))
-    # dai-xa also serves thon-2, but the announcement aimed at thon-1 only
-    assert [(r.zone_id, r.target, r.scheduled, r.achieved, r.percent) for r in rows] == [
-        ("thon-1", 3, 2, 2, 67),
-        ("thon-2", 3, 0, 0, 0),
-    ]
     login("canbo")
     page = client.get(f"/campaigns/{cid}?week=2027-03-04")
     assert page.status_code == 200

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import time, timedelta
 
+import pytest
 from dateutil.rrule import rrulestr
 from flask.testing import FlaskClient
 from icalendar import Calendar
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcaster.clock import FakeClock
 from broadcaster.db import transaction
 from broadcaster.models import Relay, Zone
 
 from .conftest import TZ, AddFn, LoginFn, add_slot, local
 
 WEEKLY = "FREQ=DAILY;BYDAY=MO,TH;BYHOUR=6,17;BYMINUTE=0,30;BYSETPOS=1,4;UNTIL=20270331T235959"
+NOW = local(2027, 2, 26, 10, 0)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The app's clock, at NOW: the data below are pinned to dates."""
+    return FakeClock(NOW)
 
 
 def test_zone_ics_parses_with_events_times_and_rrule(
     client: FlaskClient, login: LoginFn, db: sessionmaker[Session], add_approved: AddFn
 ) -> None:
-    now = datetime.now(UTC)
     one_off = add_approved(local(2027, 3, 2, 9, 15), title="Họp dân", seconds=90)
     weekly = add_approved(local(2027, 3, 1, 6, 0), title="Giảm nghèo", seconds=120, rrule=WEEKLY)
     add_approved(local(2027, 3, 2, 9, 0), title="Thôn hai", zones=("thon-2",))
@@ -29,7 +37,7 @@ def test_zone_ics_parses_with_events_times_and_rrule(
     )
     add_slot(db, "Buổi chiều", time(17, 0), time(17, 30))
     tomorrow = (
-        (now + timedelta(days=1)).astimezone(TZ).replace(hour=8, minute=0, second=0, microsecond=0)
+        (NOW + timedelta(days=1)).astimezone(TZ).replace(hour=8, minute=0, second=0, microsecond=0)
     )
     slotted = add_approved(tomorrow, title="Trong khung giờ", slot="Buổi chiều")
     with transaction(db) as session:

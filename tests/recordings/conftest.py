@@ -16,12 +16,13 @@ from audio.cache import RenderCache
 from audio.renderer import TextRenderer
 from audio.store import MediaStore
 from audio.tts.fake import FakeEngine
+from broadcaster.clock import Clock
 from broadcaster.config import Settings
 from broadcaster.models import User
 from schedules.commune import load_commune
-from tests.support.webapp import PASSWORDS, Login, client, flask_app, login
+from tests.support.webapp import PASSWORDS, Login, client, clock, flask_app, login
 
-__all__ = ["PASSWORDS", "Login", "client", "login", "make_audio"]
+__all__ = ["PASSWORDS", "Login", "client", "clock", "login", "make_audio"]
 
 
 def make_audio(path: Path, source: str = "sine=frequency=330:duration=2", *args: str) -> bytes:
@@ -74,7 +75,7 @@ def fake_renderer(settings: Settings) -> TextRenderer:
 
 @pytest.fixture
 def app(
-    settings: Settings, db: sessionmaker[Session], fake_renderer: TextRenderer
+    settings: Settings, db: sessionmaker[Session], fake_renderer: TextRenderer, clock: Clock
 ) -> Iterator[Flask]:
-    with flask_app(settings, db, fake_renderer) as app:
+    with flask_app(settings, db, fake_renderer, clock=clock) as app:
         yield app

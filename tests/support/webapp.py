@@ -1,5 +1,10 @@
 """The web app in tests: the demo users' passwords, an app on the per-test database, the
-``client`` and ``login`` fixtures, and serving the app on a free port in a thread for a browser."""
+``clock``, ``client`` and ``login`` fixtures, and serving the app on a free port in a thread for
+a browser.
+
+The app reads "now" from its clock only. The ``clock`` fixture is the system clock, for tests
+whose data are relative to now (and browser tests, whose pages use the browser's own clock); a
+test whose data are pinned to a date overrides it with a ``FakeClock`` at that date."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
 from audio.renderer import Renderer
+from broadcaster.clock import Clock, SystemClock
 from broadcaster.config import Settings
 from broadcaster.db import transaction
 from schedules.commune import load_commune
@@ -34,12 +40,14 @@ def flask_app(
     renderer: Renderer,
     *,
     commune: bool = True,
+    clock: Clock | None = None,
 ) -> Iterator[Flask]:
-    """An app in TESTING mode without CSRF, after loading the demo commune unless told not to."""
+    """An app in TESTING mode without CSRF, after loading the demo commune unless told not to;
+    its clock is ``clock`` (default: the system clock)."""
     if commune:
         with transaction(db) as session:
             load_commune(session)
-    app = create_app(settings, renderer=renderer, sessions=db)
+    app = create_app(settings, renderer=renderer, sessions=db, clock=clock)
     app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
     yield app
     app.extensions["broadcaster"].close()
@@ -55,6 +63,12 @@ class Login:
         return self.client.post(
             "/login", data={"username": username, "password": PASSWORDS[username]}
         )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The app's clock (import into a conftest to use; override it to pin a date)."""
+    return SystemClock()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,10 +23,11 @@ from audio.render import Rendered
 from audio.renderer import Renderer
 from audio.store import MediaStore
 from audio.tts.base import TTSError
+from broadcaster.clock import Clock
 from broadcaster.config import Settings
-from tests.support.webapp import PASSWORDS, client, flask_app
+from tests.support.webapp import PASSWORDS, client, clock, flask_app
 
-__all__ = ["PASSWORDS", "FakeRenderer", "client", "local_input"]
+__all__ = ["PASSWORDS", "FakeRenderer", "client", "clock"]
 
 
 @pytest.fixture(scope="session")
@@ -86,24 +87,24 @@ def renderer(settings: Settings, sample_mp3: bytes) -> FakeRenderer:
 
 
 @pytest.fixture
-def app(settings: Settings, db: sessionmaker[Session], renderer: FakeRenderer) -> Iterator[Flask]:
-    with flask_app(settings, db, renderer) as app:
+def app(
+    settings: Settings, db: sessionmaker[Session], renderer: FakeRenderer, clock: Clock
+) -> Iterator[Flask]:
+    with flask_app(settings, db, renderer, clock=clock) as app:
         yield app
-
-
-def local_input(delta: timedelta) -> str:
-    """A datetime-local value (Asia/Ho_Chi_Minh wall clock) ``delta`` from now."""
-    now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(tzinfo=None, second=0, microsecond=0)
-    return (now + delta).strftime("%Y-%m-%dT%H:%M")
 
 
 class Auth:
     """Log in and out, and write announcements, through the UI's own forms."""
 
-    local_input = staticmethod(local_input)
-
-    def __init__(self, client: FlaskClient) -> None:
+    def __init__(self, client: FlaskClient, clock: Clock) -> None:
         self.client = client
+        self.clock = clock
+
+    def local_input(self, delta: timedelta) -> str:
+        """A datetime-local value (Asia/Ho_Chi_Minh wall clock) ``delta`` from the app's now."""
+        now = self.clock.now().astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+        return (now.replace(second=0, microsecond=0) + delta).strftime("%Y-%m-%dT%H:%M")
 
     def login(self, username: str, password: str | None = None) -> TestResponse:
         return self.client.post(
@@ -120,15 +121,15 @@ class Auth:
             "body": "Sáng mai, các hộ chăn nuôi mang gia súc ra nhà văn hóa thôn để tiêm phòng.",
             "zones": ["thon-1"],
             "priority": "normal",
-            "start_at": local_input(timedelta(minutes=30)),
+            "start_at": self.local_input(timedelta(minutes=30)),
         }
         data.update(overrides)
         return self.client.post("/announcements/new", data=data)
 
 
 @pytest.fixture
-def auth(client: FlaskClient) -> Auth:
-    return Auth(client)
+def auth(client: FlaskClient, clock: Clock) -> Auth:  # noqa: F811 - the fixture
+    return Auth(client, clock)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -9,9 +9,18 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from audio.store import MediaStore
+from broadcaster.clock import FakeClock
 from broadcaster.config import Settings
 from broadcaster.db import transaction
 from broadcaster.models import Announcement, Playback, User
+
+BASE = datetime(2026, 3, 1, 0, 30, tzinfo=UTC)  # 07:30 in Hà Nội: the playbacks' first day
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The app's clock, the day after the playbacks below."""
+    return FakeClock(BASE + timedelta(days=2))
 
 
 @pytest.fixture
@@ -64,7 +73,7 @@ def _playbacks(db: sessionmaker[Session]) -> int:
         )
         s.add(ann)
         s.flush()
-        base = datetime(2026, 3, 1, 0, 30, tzinfo=UTC)  # 07:30 in Hà Nội
+        base = BASE
         s.add_all(
             [
                 Playback(

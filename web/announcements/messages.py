@@ -1,4 +1,4 @@
-"""Workflow errors in the user's language.
+"""Workflow errors in the user's language (``web.errors`` shows them; recordings add their own).
 
 ``WorkflowError`` and ``NotAllowed`` carry a stable ``code`` and the values their message names
 (``params``): those are translated by code. Other errors (e.g. the audio layer's ValueErrors)
@@ -84,6 +84,9 @@ _BY_CODE = {
     "unknown-zones": _l("Unknown zones: %(zones)s."),
     "unknown-slot": _l("Unknown programme slot."),
     "ends-before-start": _l("The end date is before the first airing."),
+    "unspeakable": _l("The text has nothing to read out: write it in words."),
+    "campaign-name-empty": _l("The campaign needs a name."),
+    "campaign-ends-before-start": _l("The campaign must end on or after its first day."),
 }
 
 

@@ -35,6 +35,7 @@ from schedules.checks import Finding, check_announcement
 from schedules.recurrence import Recurrence, RecurrenceError, first_on_or_after
 from web.forms import BaseForm, MultiCheckboxField
 from web.i18n import from_local
+from web.services import now
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ def check_only(session: Session, user: User, values: dict[str, Any]) -> list[Fin
     savepoint = session.begin_nested()
     try:
         ann = workflow.create_announcement(session, user, **values)
-        return describe(session, check_announcement(session, ann))
+        return describe(session, check_announcement(session, ann, now=now()))
     finally:
         savepoint.rollback()
 

@@ -10,17 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from audio.tts.base import TTSError
 from broadcaster.models import ANNOUNCEMENT_STATES, Announcement, Zone
 from schedules import workflow
 from schedules.checks import check_announcement
-from schedules.workflow import APPROVE_ROLES, EDIT_ROLES, WorkflowError
+from schedules.workflow import APPROVE_ROLES, EDIT_ROLES
+from web import errors
 from web.announcements import bp, programme
 from web.announcements.forms import AnnouncementForm, ApproveForm, RejectForm, SubmitForm
-from web.announcements.messages import explain
 from web.i18n import default_airing, from_local, local_now, to_local
 from web.security import roles_required
-from web.services import db, services
+from web.services import db, now, services
 
 logger = logging.getLogger(__name__)
 
@@ -59,42 +58,7 @@ def _zone_choices() -> list[SelectChoice]:
     return [SelectChoice(z.id, z.name) for z in db().scalars(select(Zone).order_by(Zone.name))]
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@roles_required(*EDIT_ROLES)
-def new() -> ResponseReturnValue:
-    form = AnnouncementForm()
-    form.zones.choices = _zone_choices()
-    programme.fill_choices(form, db())
-    findings = None
-    if request.method == "GET":
-        form.start_at.data = default_airing()
-    if form.validate_on_submit():
-        session = db()
-        try:
-            values = dict(
-                title=form.title.data,
-                body=form.body.data,
-                zone_ids=form.zones.data,
-                priority=form.priority.data,
-                repeat=int(form.repeat.data) if form.repeat.raw_data else None,
-                max_chars=services().settings.max_text_chars,
-                **programme.programme_values(form),
-            )
-            if form.check.data:  # "Kiểm tra": show the clashes, save nothing
-                findings = programme.check_only(session, current_user.model, values)
-            else:
-                ann = workflow.create_announcement(session, current_user.model, **values)
-                clashes = programme.describe(session, check_announcement(session, ann))
-        except (WorkflowError, programme.ProgrammeError) as exc:
-            session.rollback()
-            flash(explain(exc) if isinstance(exc, WorkflowError) else str(exc), "error")
-        else:
-            if findings is None:
-                session.commit()
-                flash(_("Draft saved. Listen to it after submitting it for approval."), "success")
-                if clashes:
-                    flash(programme.clash_warning(len(clashes)), "error")
-                return redirect(url_for("announcements.detail", ann_id=ann.id))
+def _new_page(form: AnnouncementForm, findings: list | None = None) -> ResponseReturnValue:
     return render_template(
         "announcements/new.html",
         form=form,
@@ -102,6 +66,43 @@ def new() -> ResponseReturnValue:
         server_now=local_now().strftime("%Y-%m-%dT%H:%M:%S"),
         max_chars=services().settings.max_text_chars,
     )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*EDIT_ROLES)
+def new() -> ResponseReturnValue:
+    form = AnnouncementForm()
+    form.zones.choices = _zone_choices()
+    programme.fill_choices(form, db())
+    if request.method == "GET":
+        form.start_at.data = default_airing()
+    if not form.validate_on_submit():
+        return _new_page(form)
+    try:
+        extra = programme.programme_values(form)
+    except programme.ProgrammeError as exc:
+        flash(str(exc), "error")
+        return _new_page(form)
+    errors.on_refusal(page=lambda: _new_page(form))
+    session = db()
+    values = dict(
+        title=form.title.data,
+        body=form.body.data,
+        zone_ids=form.zones.data,
+        priority=form.priority.data,
+        repeat=int(form.repeat.data) if form.repeat.raw_data else None,
+        max_chars=services().settings.max_text_chars,
+        **extra,
+    )
+    if form.check.data:  # "Kiểm tra": show the clashes, save nothing
+        return _new_page(form, programme.check_only(session, current_user.model, values))
+    ann = workflow.create_announcement(session, current_user.model, **values)
+    clashes = programme.describe(session, check_announcement(session, ann, now=now()))
+    session.commit()
+    flash(_("Draft saved. Listen to it after submitting it for approval."), "success")
+    if clashes:
+        flash(programme.clash_warning(len(clashes)), "error")
+    return redirect(url_for("announcements.detail", ann_id=ann.id))
 
 
 @bp.route("/<int:ann_id>")
@@ -155,22 +156,13 @@ def submit(ann_id: int) -> ResponseReturnValue:
     form = SubmitForm()
     if not form.validate_on_submit():
         abort(400)
+    back = url_for("announcements.detail", ann_id=ann_id)
+    errors.on_refusal(back=back)
     session = db()
-    try:
-        workflow.submit(session, ann, current_user.model, services().renderer)
-    except TTSError as exc:
-        session.rollback()
-        logger.warning("rendering announcement %d failed: %s", ann_id, exc)
-        flash(
-            _("Could not make the audio: the speech engine failed. Try again in a moment."), "error"
-        )
-    except ValueError as exc:  # WorkflowError, or text the renderer refuses
-        session.rollback()
-        flash(explain(exc), "error")
-    else:
-        session.commit()
-        flash(_("Submitted for approval. The audio is ready to listen to."), "success")
-    return redirect(url_for("announcements.detail", ann_id=ann_id))
+    workflow.submit(session, ann, current_user.model, services().renderer)
+    session.commit()
+    flash(_("Submitted for approval. The audio is ready to listen to."), "success")
+    return redirect(back)
 
 
 @bp.route("/<int:ann_id>/approve", methods=["POST"])
@@ -180,13 +172,15 @@ def approve(ann_id: int) -> ResponseReturnValue:
     form = ApproveForm()
     if not form.validate_on_submit():
         return _render_detail(ann, approve_form=form, status=400)
+    errors.on_refusal(page=lambda: _render_detail(_get(ann_id), approve_form=form))
     session = db()
-    try:
-        workflow.approve(session, ann, current_user.model, start_at=from_local(form.start_at.data))
-    except WorkflowError as exc:
-        session.rollback()
-        flash(explain(exc), "error")
-        return _render_detail(_get(ann_id), approve_form=form, status=409)
+    workflow.approve(
+        session,
+        ann,
+        current_user.model,
+        start_at=from_local(form.start_at.data),
+        now=now(),
+    )
     session.commit()
     flash(_("Approved. It will be sent to the speaker sites."), "success")
     return redirect(url_for("announcements.detail", ann_id=ann_id))
@@ -199,13 +193,9 @@ def reject(ann_id: int) -> ResponseReturnValue:
     form = RejectForm()
     if not form.validate_on_submit():
         return _render_detail(ann, reject_form=form, status=400)
+    errors.on_refusal(page=lambda: _render_detail(_get(ann_id), reject_form=form))
     session = db()
-    try:
-        workflow.reject(session, ann, current_user.model, form.reason.data)
-    except WorkflowError as exc:
-        session.rollback()
-        flash(explain(exc), "error")
-        return _render_detail(_get(ann_id), reject_form=form, status=409)
+    workflow.reject(session, ann, current_user.model, form.reason.data)
     session.commit()
     flash(_("Rejected. The author can correct it and submit it again."), "success")
     return redirect(url_for("announcements.detail", ann_id=ann_id))

@@ -9,7 +9,6 @@ from flask import jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
 from broadcaster.alerts import Thresholds, annotate
-from broadcaster.models import utcnow
 from broadcaster.queries import proof as proofs
 from broadcaster.queries.health import site_health
 from broadcaster.queries.logs import LogFilter, page
@@ -17,7 +16,7 @@ from broadcaster.queries.reports import ReportFilter, report, today_local
 from web.api import bp
 from web.api.auth import api_access
 from web.api.openapi import document
-from web.services import db, services
+from web.services import db, now, services
 
 
 def _t(dt: datetime | None) -> str | None:
@@ -78,7 +77,7 @@ def logs() -> ResponseReturnValue:
 @api_access
 def proof(ann_id: int) -> ResponseReturnValue:
     try:
-        p = proofs.proof_of_broadcast(db(), ann_id)
+        p = proofs.proof_of_broadcast(db(), ann_id, now())
     except proofs.NotFound as exc:
         return _error(404, "not-found", str(exc))
     return jsonify(
@@ -118,9 +117,9 @@ def proof(ann_id: int) -> ResponseReturnValue:
 @bp.route("/v1/health")
 @api_access
 def health() -> ResponseReturnValue:
-    now = utcnow()
-    sites = site_health(db(), now)
-    alerts = annotate(sites, Thresholds.from_settings(services().settings), now)
+    at = now()
+    sites = site_health(db(), at)
+    alerts = annotate(sites, Thresholds.from_settings(services().settings), at)
     out: list[dict[str, Any]] = []
     for s in sites:
         out.append(
@@ -143,7 +142,7 @@ def health() -> ResponseReturnValue:
             }
         )
     return jsonify(
-        generated_at=_t(now),
+        generated_at=_t(at),
         sites=out,
         alerts=[{"site_id": a.site_id, "kind": a.kind, "detail": a.detail} for a in alerts],
     )
@@ -153,5 +152,5 @@ def health() -> ResponseReturnValue:
 @api_access
 def reports() -> ResponseReturnValue:
     tz = services().settings.timezone
-    f = ReportFilter.from_args(request.args, today_local(tz, utcnow()))
+    f = ReportFilter.from_args(request.args, today_local(tz, now()))
     return jsonify(report(db(), f, tz).as_dict())

@@ -16,7 +16,7 @@ from schedules.ical import zone_calendar
 from web.calendar import bp
 from web.i18n import local_now
 from web.security import roles_required
-from web.services import db, services
+from web.services import db, now, services
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,9 @@ def zone_ics(zone_id: str) -> ResponseReturnValue:
     target = db().get(Zone, zone_id)
     if target is None:
         abort(404)
-    data = zone_calendar(db(), target, public_url=services().settings.public_url, tz=_tz())
+    data = zone_calendar(
+        db(), target, public_url=services().settings.public_url, tz=_tz(), now=now()
+    )
     return Response(
         data,
         mimetype="text/calendar",

@@ -13,12 +13,13 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from broadcaster.models import Campaign, Zone
+from schedules import campaigns
 from schedules.calendar import monday_of
 from schedules.workflow import EDIT_ROLES
+from web import errors
 from web.campaigns import bp
 from web.campaigns.forms import CampaignForm
 from web.campaigns.labels import category_label
-from web.campaigns.progress import week_progress
 from web.i18n import local_now
 from web.security import roles_required
 from web.services import db, services
@@ -47,7 +48,7 @@ def _week() -> date:
 @roles_required(*ALL_ROLES)
 def index() -> ResponseReturnValue:
     monday = monday_of(local_now().date())
-    campaigns = (
+    found = (
         db()
         .scalars(
             select(Campaign)
@@ -57,7 +58,7 @@ def index() -> ResponseReturnValue:
         .all()
     )
     tz = services().settings.timezone
-    rows = [(c, week_progress(db(), c, monday, tz=tz)) for c in campaigns]
+    rows = [(c, campaigns.week_progress(db(), c, monday, tz=tz)) for c in found]
     return render_template(
         "campaigns/index.html", rows=rows, monday=monday, category_label=category_label
     )
@@ -73,15 +74,16 @@ def _form(campaign: Campaign | None = None) -> CampaignForm:
     return form
 
 
-def _save(form: CampaignForm, campaign: Campaign) -> None:
-    campaign.name = form.name.data.strip()
-    campaign.category = form.category.data
-    campaign.description = (form.description.data or "").strip()
-    campaign.starts_on = form.starts_on.data
-    campaign.ends_on = form.ends_on.data
-    campaign.target_per_week = form.target_per_week.data
-    ids = form.zones.data or []
-    campaign.zones = list(db().scalars(select(Zone).where(Zone.id.in_(ids))))
+def _fields(form: CampaignForm) -> campaigns.CampaignFields:
+    return campaigns.CampaignFields(
+        name=form.name.data,
+        category=form.category.data,
+        description=form.description.data or "",
+        starts_on=form.starts_on.data,
+        ends_on=form.ends_on.data,
+        target_per_week=form.target_per_week.data,
+        zone_ids=form.zones.data or [],
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -93,11 +95,11 @@ def new() -> ResponseReturnValue:
         form.starts_on.data = today
         form.ends_on.data = date(today.year, 12, 31)
     if form.validate_on_submit():
-        campaign = Campaign()
-        _save(form, campaign)
-        db().add(campaign)
+        errors.on_refusal(
+            page=lambda: render_template("campaigns/form.html", form=form, campaign=None)
+        )
+        campaign = campaigns.create_campaign(db(), _fields(form))
         db().commit()
-        logger.info("campaign %d created", campaign.id)
         flash(_("Campaign saved."), "success")
         return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
     return render_template("campaigns/form.html", form=form, campaign=None)
@@ -109,7 +111,12 @@ def edit(campaign_id: int) -> ResponseReturnValue:
     campaign = _get(campaign_id)
     form = _form(campaign)
     if form.validate_on_submit():
-        _save(form, campaign)
+        errors.on_refusal(
+            page=lambda: render_template(
+                "campaigns/form.html", form=form, campaign=_get(campaign_id)
+            )
+        )
+        campaigns.update_campaign(db(), campaign, _fields(form))
         db().commit()
         flash(_("Campaign saved."), "success")
         return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
@@ -121,7 +128,7 @@ def edit(campaign_id: int) -> ResponseReturnValue:
 def detail(campaign_id: int) -> ResponseReturnValue:
     campaign = _get(campaign_id)
     monday = _week()
-    progress = week_progress(db(), campaign, monday, tz=services().settings.timezone)
+    progress = campaigns.week_progress(db(), campaign, monday, tz=services().settings.timezone)
     return render_template(
         "campaigns/detail.html",
         campaign=campaign,

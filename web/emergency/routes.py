@@ -13,18 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from audio.tts.base import TTSError
 from broadcaster.commands import CommandError
 from broadcaster.models import Announcement, Emergency, Media, Zone
 from broadcaster.mqtt import PublishError
 from schedules import emergency as service
-from schedules.workflow import APPROVE_ROLES, NotAllowed, WorkflowError
-from web.announcements.messages import explain
+from schedules.workflow import APPROVE_ROLES
+from web import errors
 from web.emergency import bp
 from web.emergency.forms import ComposeForm, ConfirmForm
 from web.i18n import format_local
 from web.security import roles_required
-from web.services import db, services
+from web.services import db, now, services
 
 logger = logging.getLogger(__name__)
 
@@ -94,25 +93,17 @@ def compose() -> ResponseReturnValue:
     draft = _draft(
         form.zones.data, form.source.data, form.title.data, form.text.data, form.reason.data
     )
-    try:
-        service.check_draft(
-            session, current_user.model, draft, max_chars=services().settings.max_text_chars
-        )
-        if draft.source_id is None:
-            media = service.render_message(session, draft.text, services().renderer)
-        else:
-            media = service.source_announcement(session, draft.source_id).media
-    except TTSError as exc:
-        session.rollback()
-        logger.warning("rendering an emergency failed: %s", exc)
-        flash(
-            _("Could not make the audio: the speech engine failed. Try again in a moment."), "error"
-        )
-        return render_template("emergency/compose.html", form=form, recent=_recent()), 502
-    except (WorkflowError, NotAllowed) as exc:
-        session.rollback()
-        flash(explain(exc), "error")
-        return render_template("emergency/compose.html", form=form, recent=_recent()), 400
+    errors.on_refusal(
+        page=lambda: render_template("emergency/compose.html", form=form, recent=_recent())
+    )
+    service.check_draft(
+        session, current_user.model, draft, max_chars=services().settings.max_text_chars
+    )
+    media: Media | None
+    if draft.source_id is None:
+        media = service.render_message(session, draft.text, services().renderer)
+    else:
+        media = service.source_announcement(session, draft.source_id).media
     assert media is not None
     session.commit()
     confirm = ConfirmForm(
@@ -156,25 +147,16 @@ def send() -> ResponseReturnValue:
         form.reason.data,
     )
     media = session.get(Media, form.media.data) if form.media.data else None
-    try:
-        em = service.send_emergency(
-            session,
-            current_user.model,
-            draft,
-            media=media,
-            render=services().renderer,
-            max_chars=services().settings.max_text_chars,
-        )
-    except (WorkflowError, NotAllowed) as exc:
-        session.rollback()
-        flash(explain(exc), "error")
-        return redirect(url_for("emergency.compose"))
-    except TTSError:
-        session.rollback()
-        flash(
-            _("Could not make the audio: the speech engine failed. Try again in a moment."), "error"
-        )
-        return redirect(url_for("emergency.compose"))
+    errors.on_refusal(back=url_for("emergency.compose"))
+    em = service.send_emergency(
+        session,
+        current_user.model,
+        draft,
+        media=media,
+        render=services().renderer,
+        now=now(),
+        max_chars=services().settings.max_text_chars,
+    )
     session.commit()  # recorded first: even if the broker is away, the plan carries it
     try:
         service.publish_emergency(

@@ -8,21 +8,20 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from broadcaster.alerts import Thresholds, annotate
-from broadcaster.models import utcnow
 from broadcaster.queries.health import site_health
 from web.health import bp
 from web.health.labels import ALERT, LEVEL
 from web.health.svgmap import render
 from web.security import roles_required
-from web.services import db, services
+from web.services import db, now, services
 
 REFRESH_SECONDS = 30
 
 
 def _sites() -> tuple[list, list]:
-    now = utcnow()
-    sites = site_health(db(), now)
-    alerts = annotate(sites, Thresholds.from_settings(services().settings), now)
+    at = now()
+    sites = site_health(db(), at)
+    alerts = annotate(sites, Thresholds.from_settings(services().settings), at)
     return sites, alerts
 
 

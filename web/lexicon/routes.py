@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from audio.lexicon_file import ImportReport, import_lexicon_file
-from audio.lexicon_store import load_lexicon
+from audio.lexicon_store import add_entry, delete_entry, load_lexicon, update_entry
 from audio.normalize import LexiconError, normalize_text
 from audio.normalize.lexicon import builtin_lexicon
 from broadcaster.models import LexiconEntry
@@ -36,11 +36,6 @@ def _matches(entry: LexiconEntry, query: str) -> bool:
     # In Python, not SQL LIKE: SQLite folds the case of ASCII letters only, not "Đ" or "Ắ".
     needle = query.casefold()
     return any(needle in s.casefold() for s in (entry.term, entry.spoken, entry.note or ""))
-
-
-def _taken(term: str, entry_id: int | None = None) -> bool:
-    found = db().scalar(select(LexiconEntry.id).where(LexiconEntry.term == term))
-    return found is not None and found != entry_id
 
 
 def _render_index(
@@ -91,17 +86,14 @@ def index() -> ResponseReturnValue:
 def add() -> ResponseReturnValue:
     form = EntryForm()
     if form.validate_on_submit():
-        if _taken(form.term.data):
-            form.term.errors = [explain_code("duplicate", form.term.data)]
+        session = db()
+        try:
+            add_entry(session, form.term.data, form.spoken.data, note=form.note.data or "")
+        except LexiconError as exc:
+            session.rollback()
+            form.term.errors = [explain_code(exc.code, form.term.data)]
         else:
-            session = db()
-            session.add(
-                LexiconEntry(
-                    term=form.term.data, spoken=form.spoken.data, note=form.note.data or ""
-                )
-            )
             session.commit()
-            logger.info("lexicon: added %s", form.term.data)
             flash(
                 _("Added “%(term)s”. It applies from the next audio made.", term=form.term.data),
                 "success",
@@ -116,14 +108,16 @@ def edit(entry_id: int) -> ResponseReturnValue:
     entry = _entry(entry_id)
     form = EntryForm(obj=entry)
     if form.validate_on_submit():
-        if _taken(form.term.data, entry.id):
-            form.term.errors = [explain_code("duplicate", form.term.data)]
+        session = db()
+        try:
+            update_entry(
+                session, entry, form.term.data, form.spoken.data, note=form.note.data or ""
+            )
+        except LexiconError as exc:
+            session.rollback()
+            form.term.errors = [explain_code(exc.code, form.term.data)]
         else:
-            entry.term = form.term.data
-            entry.spoken = form.spoken.data
-            entry.note = form.note.data or ""
-            db().commit()
-            logger.info("lexicon: edited %s", entry.term)
+            session.commit()
             flash(
                 _("Saved “%(term)s”. It applies from the next audio made.", term=entry.term),
                 "success",
@@ -140,10 +134,8 @@ def delete(entry_id: int) -> ResponseReturnValue:
     if not DeleteForm().validate_on_submit():
         abort(400)
     term = entry.term
-    session = db()
-    session.delete(entry)
-    session.commit()
-    logger.info("lexicon: deleted %s", term)
+    delete_entry(db(), entry)
+    db().commit()
     flash(_("Deleted “%(term)s”.", term=term), "success")
     return redirect(url_for("lexicon.index"))
 

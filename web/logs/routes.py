@@ -25,11 +25,11 @@ from broadcaster.models import PLAYBACK_STATES, PRIORITIES, Announcement, Campai
 from broadcaster.queries import proof as proofs
 from broadcaster.queries.logs import PER_PAGE_CHOICES, LogFilter, LogRow, iter_rows, page
 from web.exports.tables import csv_chunks, xlsx_bytes
-from web.i18n import to_local
+from web.i18n import local_now, to_local
 from web.logs import bp
 from web.logs.labels import OUTCOME_COLOUR, outcome_text
 from web.security import roles_required
-from web.services import db, services
+from web.services import db, now, services
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def index() -> ResponseReturnValue:
     args = f.to_args()
     if any(v == "" for v in request.args.values()):
         # A submitted filter form sends every field: show the short canonical URL instead.
-        return redirect(url_for("logs.index", **args))
+        return redirect(url_for("logs.index", **args))  # type: ignore[arg-type]
     result = page(db(), f, _tz())
 
     def link(**changes: Any) -> str:
@@ -138,7 +138,7 @@ def _cells(r: LogRow) -> Sequence[Any]:
 
 
 def _filename(ext: str) -> str:
-    return f"nhat-ky-phat-{datetime.now().strftime('%Y%m%d-%H%M')}.{ext}"  # noqa: DTZ005
+    return f"nhat-ky-phat-{local_now().strftime('%Y%m%d-%H%M')}.{ext}"
 
 
 @bp.route("/export.csv")
@@ -176,7 +176,7 @@ def export_xlsx() -> ResponseReturnValue:
 
 def _proof(ann_id: int) -> proofs.Proof:
     try:
-        return proofs.proof_of_broadcast(db(), ann_id)
+        return proofs.proof_of_broadcast(db(), ann_id, now())
     except proofs.NotFound:
         abort(404)
 

@@ -16,6 +16,8 @@ from audio.recordings import RecordingError
 from broadcaster.models import Announcement, AnnouncementVersion
 from schedules import versions
 from schedules.workflow import EDIT_ROLES, NotAllowed, WorkflowError
+from web import errors
+from web.errors import refusal_response
 from web.recordings import bp
 from web.recordings.forms import RecordingForm, RemoveForm
 from web.recordings.labels import explain_refusal, language_name
@@ -42,6 +44,21 @@ def _announcement(ann_id: Any) -> Announcement:
     if ann is None:
         abort(404)
     return ann
+
+
+@bp.errorhandler(RecordingError)
+@bp.errorhandler(WorkflowError)
+@bp.errorhandler(NotAllowed)
+def _refused(exc: RecordingError | WorkflowError | NotAllowed) -> ResponseReturnValue:
+    """A refused recording or change: flashed on the announcement page, JSON under /api."""
+    logger.info("recording change refused on %s: %s", request.path, exc)
+    if isinstance(exc, RecordingError):
+        status = 413 if exc.code == "too_big" else 422
+    elif isinstance(exc, NotAllowed):
+        status = 403
+    else:
+        status = 409 if exc.code in errors.CONFLICTS else 422
+    return refusal_response(exc, explain_refusal(exc), exc.code, status)
 
 
 def _too_big() -> RecordingError:
@@ -94,25 +111,19 @@ def version_json(v: AnnouncementVersion) -> dict[str, Any]:
 @roles_required(*EDIT_ROLES)
 def upload(ann_id: int) -> ResponseReturnValue:
     ann = _announcement(ann_id)
-    back = redirect(url_for("announcements.detail", ann_id=ann_id) + "#recordings")
+    back = url_for("announcements.detail", ann_id=ann_id) + "#recordings"
+    errors.on_refusal(back=back)
     try:
         form = RecordingForm()
         valid = form.validate_on_submit()
     except RequestEntityTooLarge:
-        flash(explain_refusal(_too_big()), "error")
-        return back
+        raise _too_big() from None
     if not valid:
-        for errors in form.errors.values():
-            for e in errors:
+        for messages in form.errors.values():
+            for e in messages:
                 flash(str(e), "error")
-        return back
-    try:
-        version = _save(ann, form.file.data, form.language.data, form.source.data)
-    except (RecordingError, WorkflowError, NotAllowed) as exc:
-        db().rollback()
-        logger.info("recording for announcement %d refused: %s", ann_id, exc)
-        flash(explain_refusal(exc), "error")
-        return back
+        return redirect(back)
+    version = _save(ann, form.file.data, form.language.data, form.source.data)
     db().commit()
     flash(
         _(
@@ -121,7 +132,7 @@ def upload(ann_id: int) -> ResponseReturnValue:
         ),
         "success",
     )
-    return back
+    return redirect(back)
 
 
 @bp.route("/announcements/<int:ann_id>/recordings/<int:version_id>/remove", methods=["POST"])
@@ -134,15 +145,12 @@ def remove(ann_id: int, version_id: int) -> ResponseReturnValue:
         or not RemoveForm().validate_on_submit()
     ):
         abort(404)
-    try:
-        versions.remove_recording(db(), version, current_user.model)
-    except (WorkflowError, NotAllowed) as exc:
-        db().rollback()
-        flash(explain_refusal(exc), "error")
-    else:
-        db().commit()
-        flash(_("Recording removed."), "success")
-    return redirect(url_for("announcements.detail", ann_id=ann_id) + "#recordings")
+    back = url_for("announcements.detail", ann_id=ann_id) + "#recordings"
+    errors.on_refusal(back=back)
+    versions.remove_recording(db(), version, current_user.model)
+    db().commit()
+    flash(_("Recording removed."), "success")
+    return redirect(back)
 
 
 def _api_error(status: int, code: str, message: str) -> ResponseReturnValue:
@@ -165,23 +173,9 @@ def api_create() -> ResponseReturnValue:
         form = request.form
         upload_file = request.files.get("file")
     except RequestEntityTooLarge:
-        return _api_error(413, "too_big", explain_refusal(_too_big()))
+        raise _too_big() from None
     ann = _announcement(form.get("announcement_id"))
-    try:
-        version = _save(ann, upload_file, form.get("language", ""), form.get("source", "upload"))
-    except RecordingError as exc:
-        db().rollback()
-        logger.info("recording for announcement %d refused: %s", ann.id, exc)
-        status = 413 if exc.code == "too_big" else 422
-        return _api_error(status, exc.code, explain_refusal(exc))
-    except NotAllowed as exc:
-        db().rollback()
-        return _api_error(403, exc.code, explain_refusal(exc))
-    except WorkflowError as exc:
-        db().rollback()
-        return _api_error(
-            409 if exc.code == "not-editable" else 422, exc.code, explain_refusal(exc)
-        )
+    version = _save(ann, upload_file, form.get("language", ""), form.get("source", "upload"))
     db().commit()
     return jsonify(version_json(version)), 201
 

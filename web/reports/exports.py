@@ -67,7 +67,7 @@ def _coverage_rows(r: Report) -> list[list[object]]:
 
 def report_xlsx(r: Report) -> bytes:
     t = r.total
-    summary = [
+    summary: list[list[object]] = [
         ["Từ ngày / From", r.filter.start.isoformat()],
         ["Đến ngày / To", r.filter.end.isoformat()],
         ["Dự kiến / Planned", t.planned],

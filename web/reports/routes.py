@@ -12,14 +12,14 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
-from broadcaster.models import Announcement, Campaign, Zone, utcnow
+from broadcaster.models import Announcement, Campaign, Zone
 from broadcaster.queries.reports import Report, ReportFilter, report, today_local
 from web.exports.pdf import PdfFontMissing
 from web.reports import bp
 from web.reports.charts import bars
 from web.reports.exports import report_pdf, report_xlsx
 from web.security import roles_required
-from web.services import db, services
+from web.services import db, now, services
 
 logger = logging.getLogger(__name__)
 READERS = ("officer", "admin", "approver", "editor")
@@ -27,7 +27,7 @@ READERS = ("officer", "admin", "approver", "editor")
 
 def current_report() -> Report:
     tz = services().settings.timezone
-    f = ReportFilter.from_args(request.args, today_local(tz, utcnow()))
+    f = ReportFilter.from_args(request.args, today_local(tz, now()))
     return report(db(), f, tz)
 
 

@@ -5,10 +5,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
-from broadcaster.models import Announcement, ScheduleItem, Zone, utcnow
+from broadcaster.models import Announcement, ScheduleItem, Zone
 from web.schedule import bp
 from web.security import roles_required
-from web.services import db
+from web.services import db, now
 
 LIMIT = 500
 
@@ -24,7 +24,7 @@ def index() -> ResponseReturnValue:
             .selectinload(Announcement.zones)
             .selectinload(Zone.sites)
         )
-        .where(Announcement.status == "approved", ScheduleItem.start_at >= utcnow())
+        .where(Announcement.status == "approved", ScheduleItem.start_at >= now())
         .order_by(ScheduleItem.start_at, ScheduleItem.id)
         .limit(LIMIT)
     )

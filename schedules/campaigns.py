@@ -1,6 +1,6 @@
-"""Planned vs achieved: a campaign's target, scheduled and played airings per zone in a week.
+"""Campaigns: create and edit them, and their progress (planned vs achieved) per zone and week.
 
-*Scheduled* counts the approved airings of the campaign's announcements that reach the zone in
+Progress is a campaign's target, scheduled and played airings per zone in a week. *Scheduled* counts the approved airings of the campaign's announcements that reach the zone in
 the week (the planner's expansion); *achieved* counts the airings that at least one site of the
 zone reported ``finished`` (the playback log), so an airing heard at three sites counts once,
 and a site serving several zones counts only for the zones the announcement aimed at.
@@ -8,7 +8,9 @@ and a site serving several zones counts only for the zones the announcement aime
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,12 +21,72 @@ from broadcaster.models import (
     Announcement,
     Campaign,
     Playback,
+    Zone,
     announcement_zones,
     site_zones,
 )
 from schedules.calendar import monday_of, week_bounds
 from schedules.planner import approved_airings
 from schedules.recurrence import DEFAULT_TZ
+from schedules.workflow import WorkflowError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CampaignFields:
+    """What an editor sets on a campaign."""
+
+    name: str
+    starts_on: date
+    ends_on: date
+    category: str = ""
+    description: str = ""
+    target_per_week: int = 0
+    zone_ids: Sequence[str] = ()
+
+
+def create_campaign(session: Session, fields: CampaignFields) -> Campaign:
+    """Add a campaign (flushed, so it has its id); the caller commits."""
+    campaign = Campaign()
+    _apply(session, campaign, fields)
+    session.add(campaign)
+    session.flush()
+    logger.info("campaign %d created", campaign.id)
+    return campaign
+
+
+def update_campaign(session: Session, campaign: Campaign, fields: CampaignFields) -> Campaign:
+    """Change every field of ``campaign``; the caller commits."""
+    _apply(session, campaign, fields)
+    session.flush()
+    logger.info("campaign %d updated", campaign.id)
+    return campaign
+
+
+def _apply(session: Session, campaign: Campaign, fields: CampaignFields) -> None:
+    name = fields.name.strip()
+    if not name:
+        raise WorkflowError("campaign name is empty", "campaign-name-empty")
+    if fields.ends_on < fields.starts_on:
+        raise WorkflowError(
+            f"campaign ends on {fields.ends_on} before it starts on {fields.starts_on}",
+            "campaign-ends-before-start",
+        )
+    ids = list(dict.fromkeys(fields.zone_ids))
+    zones = list(session.scalars(select(Zone).where(Zone.id.in_(ids)))) if ids else []
+    missing = sorted(set(ids) - {z.id for z in zones})
+    if missing:
+        raise WorkflowError(
+            f"unknown zones: {', '.join(missing)}", "unknown-zones", zones=", ".join(missing)
+        )
+    campaign.name = name
+    campaign.category = fields.category
+    campaign.description = fields.description.strip()
+    campaign.starts_on = fields.starts_on
+    campaign.ends_on = fields.ends_on
+    campaign.target_per_week = fields.target_per_week
+    campaign.zones = zones
 
 
 @dataclass(frozen=True)
