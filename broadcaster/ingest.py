@@ -38,6 +38,12 @@ CHUNK = 500
 T = TypeVar("T")
 
 
+def ingest_client_id(worker: str) -> str:
+    """The MQTT client id of ingest worker ``worker`` (the ``ingest_worker`` setting): stable
+    across restarts, so its persistent session holds the events that arrive meanwhile."""
+    return f"broadcaster-ingest-{worker}"
+
+
 @dataclass
 class Ingestor:
     """Turns event and status payloads into rows; callable from any single thread."""
