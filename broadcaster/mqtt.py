@@ -27,6 +27,7 @@ import secrets
 import socket
 import ssl
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,11 @@ PROTOCOLS = {"5": MQTTProtocolVersion.MQTTv5, "3.1.1": MQTTProtocolVersion.MQTTv
 SESSION_EXPIRY_S = 7 * 24 * 3600  # a persistent session outlives a week of outage (MQTT 5)
 PUBLISH_TIMEOUT_S = 10.0
 SESSION_TAKEN_OVER = 0x8E  # MQTT 5 DISCONNECT reason: another client connected with our id
+# Dropped this soon after connecting, this many times in a row, looks like another process using
+# the same client id: brokers that do not send SESSION_TAKEN_OVER (Mosquitto 2.0, MQTT 3.1.1)
+# just close the older connection, and the two clients take turns.
+SHORT_CONNECTION_S = 5.0
+SHORT_CONNECTIONS = 3
 _MAX_REFUSED = 1024  # PUBACK refusals remembered for publish() to report
 
 
@@ -164,6 +170,8 @@ class Link:
         self.subscriptions: dict[str, Handler] = {}
         self._qos: dict[str, int] = {}
         self._stopping = False
+        self._connected_at = 0.0
+        self._short_connections = 0
         self._refused: OrderedDict[int, str] = OrderedDict()
         self._lock = threading.Lock()
         self.client = self._make_client(will)
@@ -307,6 +315,7 @@ class Link:
         )
         if self.subscriptions:
             client.subscribe([(t, self._qos[t]) for t in self.subscriptions])
+        self._connected_at = time.monotonic()
         self.connected.set()
         if self.on_connect is not None:
             self.on_connect(bool(flags.session_present))
@@ -319,19 +328,29 @@ class Link:
         reason_code: Any,
         _properties: Properties | None,
     ) -> None:
+        was_connected = self.connected.is_set()
         self.connected.clear()
         if self._stopping:
-            return
-        if getattr(reason_code, "value", None) == SESSION_TAKEN_OVER:
-            logger.error(
-                "another MQTT client connected as %s and took this session over; "
-                "every process needs its own client id (ingest: its own ingest_worker)",
-                self.client_id,
-            )
             return
         logger.warning(
             "disconnected from MQTT %s (%s); reconnecting", self.options.where, reason_code
         )
+        if not was_connected:
+            return
+        if time.monotonic() - self._connected_at < SHORT_CONNECTION_S:
+            self._short_connections += 1
+        else:
+            self._short_connections = 0
+        taken_over = getattr(reason_code, "value", None) == SESSION_TAKEN_OVER
+        if taken_over or self._short_connections == SHORT_CONNECTIONS:
+            logger.error(
+                "the broker dropped %s %s; is another process connected with this client id? "
+                "Every process needs its own (ingest: its own ingest_worker setting)",
+                self.client_id,
+                "and gave its session to another client"
+                if taken_over
+                else f"{SHORT_CONNECTIONS} times in a row right after connecting",
+            )
 
     def _on_subscribe(
         self,
