@@ -308,7 +308,7 @@ class Link:
             logger.error("MQTT connection to %s refused: %s", self.options.where, reason_code)
             return
         logger.info(
-            "connected to MQTT %s as %s (session present: %s)",
+            "connected to MQTT broker %s as %s (session present: %s)",
             self.options.where,
             self.client_id,
             flags.session_present,
@@ -333,7 +333,7 @@ class Link:
         if self._stopping:
             return
         logger.warning(
-            "disconnected from MQTT %s (%s); reconnecting", self.options.where, reason_code
+            "disconnected from MQTT broker %s (%s); reconnecting", self.options.where, reason_code
         )
         if not was_connected:
             return
