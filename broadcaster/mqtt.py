@@ -173,6 +173,7 @@ class Link:
         self._connected_at = 0.0
         self._short_connections = 0
         self._refused: OrderedDict[int, str] = OrderedDict()
+        self._subscribing: dict[int, list[str]] = {}  # SUBSCRIBE message id -> its filters
         self._lock = threading.Lock()
         self.client = self._make_client(will)
 
@@ -211,7 +212,13 @@ class Link:
         self.subscriptions[topic_filter] = handler
         self._qos[topic_filter] = qos
         if self.connected.is_set():
-            self.client.subscribe(topic_filter, qos=qos)
+            self._send_subscribe([topic_filter])
+
+    def _send_subscribe(self, topic_filters: list[str]) -> None:
+        _rc, mid = self.client.subscribe([(t, self._qos[t]) for t in topic_filters])
+        if mid is not None:
+            with self._lock:
+                self._subscribing[mid] = topic_filters
 
     def start(self, wait: float = 0.0) -> bool:
         """Connect in the background; with ``wait``, block up to that long for the first
@@ -314,7 +321,7 @@ class Link:
             flags.session_present,
         )
         if self.subscriptions:
-            client.subscribe([(t, self._qos[t]) for t in self.subscriptions])
+            self._send_subscribe(list(self.subscriptions))
         self._connected_at = time.monotonic()
         self.connected.set()
         if self.on_connect is not None:
@@ -356,11 +363,13 @@ class Link:
         self,
         _client: mqtt.Client,
         _userdata: Any,
-        _mid: int,
+        mid: int,
         reason_codes: list[Any],
         _properties: Properties | None,
     ) -> None:
-        for topic, code in zip(self.subscriptions, reason_codes, strict=False):
+        with self._lock:
+            topic_filters = self._subscribing.pop(mid, [])
+        for topic, code in zip(topic_filters, reason_codes, strict=False):
             if code.is_failure:
                 logger.error("subscription to %s refused: %s", topic, code)
 
