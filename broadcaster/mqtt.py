@@ -142,6 +142,19 @@ def _guarded(fn: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+_paho_logger = logging.getLogger("paho")
+_PAHO_LEVELS = {int(level): std for level, std in mqtt.LOGGING_LEVEL.items()}
+
+
+def _paho_log(_client: mqtt.Client, _userdata: Any, level: int, message: str) -> None:
+    """paho's own log, except that its "Client is not connected" (logged as an error on every
+    clean stop and every reconnect wait) is debug: the link logs disconnects itself."""
+    if message.startswith("Client is not connected"):
+        _paho_logger.debug("%s", message)
+    else:
+        _paho_logger.log(_PAHO_LEVELS.get(level, logging.INFO), "%s", message)
+
+
 class Link:
     """One paho client: background (re)connect, subscriptions renewed on every connect, handlers
     by topic filter, QoS 1 publishes that wait for the PUBACK."""
@@ -196,7 +209,7 @@ class Link:
         if will is not None:
             client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
         client.reconnect_delay_set(1, 30)
-        client.enable_logger(logging.getLogger("paho"))
+        client.on_log = _paho_log
         client.on_connect = _guarded(self._on_connect)
         client.on_disconnect = _guarded(self._on_disconnect)
         client.on_message = _guarded(self._on_message)
