@@ -3,7 +3,7 @@
 Run: .venv/bin/python -m bench.ingest_bench [--sites 20] [--events 1000] [--db sqlite,postgresql]
 
 A real private Mosquitto (PrivateBroker); one paho publisher per site sends its events at QoS 1
-as one burst; the server side is the production path (ServerConnection → IngestWorker →
+as one burst; the server side is the production path (a persistent mqtt.Link → IngestWorker →
 Ingestor.store_events → signed acks back). We time from the first publish until every event is
 stored. The bare figure, in the same run, is a raw executemany INSERT of the same rows into the
 same database (one transaction per 500), with no MQTT, no JSON, no dedupe, no playback log.
@@ -30,7 +30,7 @@ from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, upgrade
 from broadcaster.ingest import Ingestor, IngestWorker, _event_row
 from broadcaster.models import PlaybackEvent, Site
-from broadcaster.mqtt import ServerConnection
+from broadcaster.mqtt import Link
 from broadcaster.wire.messages import Event
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
@@ -114,11 +114,11 @@ def via_mqtt(url: str, broker: PrivateBroker, events: dict[str, list[Event]], tm
         mqtt_password=broker.server_password,
         signing_key_file=str(tmp / "k.pem"),
     )
-    conn = ServerConnection(settings, client_id=f"bench-ingest-{uuid.uuid4().hex[:6]}")
+    conn = Link(settings.mqtt_options(), f"bench-ingest-{uuid.uuid4().hex[:6]}", persistent=True)
     worker = IngestWorker(Ingestor(factory, Signer.generate(), conn, topics))
     conn.subscribe(topics.all_events(), worker.on_event)
     worker.start()
-    conn.start()
+    conn.start(wait=10.0)
     clients = []
     for account in broker.agents:
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"agent-{account.site}")

@@ -64,9 +64,21 @@ def acl_lines(topics: Topics, agents: Iterable[AgentAccount]) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class BrokerTLS:
+    """A TLS listener's files; with ``require_certificate`` clients must present a certificate
+    signed by ``ca_file`` (besides their username and password)."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    require_certificate: bool = False
+
+
 @dataclass
 class PrivateBroker:
-    """A Mosquitto process on a free loopback port with its own config, passwords and ACL."""
+    """A Mosquitto process on a free loopback port with its own config, passwords and ACL;
+    with ``tls``, a second, TLS listener on ``tls_port``."""
 
     workdir: Path
     topics: Topics = field(default_factory=Topics)
@@ -74,6 +86,8 @@ class PrivateBroker:
     port: int = 0
     server_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     process: subprocess.Popen[bytes] | None = None
+    tls: BrokerTLS | None = None
+    tls_port: int = 0
 
     def add_agent(self, site: str, zones: Iterable[str]) -> AgentAccount:
         account = AgentAccount(site, tuple(zones), secrets.token_urlsafe(16))
@@ -108,6 +122,17 @@ class PrivateBroker:
             "log_type error",
             "log_type warning",
         ]
+        if self.tls is not None:
+            if not self.tls_port:
+                self.tls_port = free_port()
+            lines += [
+                f"listener {self.tls_port} 127.0.0.1",
+                f"cafile {self.tls.ca_file}",
+                f"certfile {self.tls.cert_file}",
+                f"keyfile {self.tls.key_file}",
+                "tls_version tlsv1.2",
+                f"require_certificate {'true' if self.tls.require_certificate else 'false'}",
+            ]
         if os.geteuid() == 0:
             lines.append("user root")  # keep access to our private files
         conf.write_text("\n".join(lines) + "\n")

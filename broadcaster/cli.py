@@ -152,13 +152,12 @@ def keys() -> None:
 
 def _publish_keys(settings: Settings, payload: bytes) -> None:
     """Publish a signed keys list, retained, QoS 1, and wait for the broker's PUBACK."""
-    from broadcaster.mqtt import PublishError, ServerConnection
+    from broadcaster.mqtt import Link, PublishError, unique_client_id
     from broadcaster.wire.topics import Topics
 
-    conn = ServerConnection(settings, client_id="broadcaster-keys")
-    conn.start(wait=10)
+    conn = Link(settings.mqtt_options(), unique_client_id("keys"))
     try:
-        if not conn.connected.is_set():
+        if not conn.start(wait=10):
             raise click.ClickException(
                 f"MQTT broker {settings.mqtt_host}:{settings.mqtt_port} not reachable"
             )

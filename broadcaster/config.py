@@ -13,7 +13,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from broadcaster.mqtt import MqttOptions
 
 ENV_PREFIX = "BROADCASTER_"
 TTS_ENGINES = ("gtts", "espeak", "piper", "offline", "auto")
@@ -21,6 +24,10 @@ TTS_VOICES = ("north", "central", "south")
 AUDIO_FORMATS = ("mp3", "opus")
 # Paths anchored at the working directory when relative.
 PATH_KEYS = ("media_dir", "signing_key_file", "render_cache_dir")
+# Paths anchored at the working directory when set (empty means "none").
+OPTIONAL_PATH_KEYS = ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file")
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
 
 
 class ConfigError(ValueError):
@@ -39,7 +46,15 @@ class Settings:
     mqtt_port: int = 1883
     mqtt_username: str = ""
     mqtt_password: str = ""
+    mqtt_protocol: str = "5"  # "5" | "3.1.1"
+    mqtt_tls: bool = False  # TLS to the broker (port 8883 by convention)
+    mqtt_ca_file: str = ""  # CA that signed the broker's certificate; "" = the system's CAs
+    mqtt_cert_file: str = ""  # client certificate (PEM) when the broker asks for one
+    mqtt_key_file: str = ""  # its private key; "" = inside mqtt_cert_file
     topic_root: str = "loa/v1"
+    # This ingest process's name: its MQTT client id is broadcaster-ingest-<ingest_worker>, and
+    # its persistent session keeps events queued while it restarts. Unique per ingest process.
+    ingest_worker: str = "1"
     # Web
     secret_key: str = ""
     public_url: str = "http://127.0.0.1:8080"  # base URL agents fetch /media/ from
@@ -99,6 +114,22 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    def mqtt_options(self) -> MqttOptions:
+        """How the server's processes connect to the broker."""
+        from broadcaster.mqtt import MqttOptions
+
+        return MqttOptions(
+            host=self.mqtt_host,
+            port=self.mqtt_port,
+            username=self.mqtt_username,
+            password=self.mqtt_password,
+            protocol=self.mqtt_protocol,
+            tls=self.mqtt_tls,
+            ca_file=self.mqtt_ca_file,
+            cert_file=self.mqtt_cert_file,
+            key_file=self.mqtt_key_file,
+        )
+
     def validate(self) -> Settings:
         if self.tts_engine not in TTS_ENGINES:
             raise ConfigError(
@@ -111,7 +142,20 @@ class Settings:
             raise ConfigError("plan_horizon_hours must be at least 1")
         if not self.topic_root or self.topic_root.endswith("/") or "#" in self.topic_root:
             raise ConfigError(f"topic_root {self.topic_root!r} is not a valid topic prefix")
+        self._validate_mqtt()
         return self
+
+    def _validate_mqtt(self) -> None:
+        from broadcaster.mqtt import MqttConfigError
+
+        try:
+            self.mqtt_options().validate()
+        except MqttConfigError as exc:
+            raise ConfigError(str(exc)) from None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", self.ingest_worker):
+            raise ConfigError(
+                f"ingest_worker must be 1-32 letters, digits, '-' or '_', not {self.ingest_worker!r}"
+            )
 
     def _validate_audio(self) -> None:
         for commune, voice in self.commune_voice_map().items():
@@ -159,6 +203,9 @@ class Settings:
         # happens to open them (Flask's send_file would resolve against the app package).
         for key in PATH_KEYS:
             values[key] = os.path.abspath(values.get(key, _FIELDS[key].default))
+        for key in OPTIONAL_PATH_KEYS:
+            if values.get(key):
+                values[key] = os.path.abspath(values[key])
         return cls(**values).validate()
 
 
@@ -174,6 +221,12 @@ def _coerce(name: str, value: Any, where: str) -> Any:
             return int(value)
         if ftype == "float":
             return float(value)
+        if ftype == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
+                return value.strip().lower() in TRUE_WORDS
+            raise ValueError
         if ftype == "str":
             if not isinstance(value, str):
                 raise ValueError

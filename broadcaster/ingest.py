@@ -38,6 +38,12 @@ CHUNK = 500
 T = TypeVar("T")
 
 
+def ingest_client_id(worker: str) -> str:
+    """The MQTT client id of ingest worker ``worker`` (the ``ingest_worker`` setting): stable
+    across restarts, so its persistent session holds the events that arrive meanwhile."""
+    return f"broadcaster-ingest-{worker}"
+
+
 @dataclass
 class Ingestor:
     """Turns event and status payloads into rows; callable from any single thread."""
@@ -112,7 +118,12 @@ class Ingestor:
                 logger.warning("status from unknown site %r ignored", site)
                 return
             if row.state_at and status.at < row.state_at:
-                return  # an older retained status
+                # An older "offline" after "online" is the agent's last will: the broker sends
+                # it when the connection drops, but the agent wrote it (and its time) when it
+                # connected. It changes the state only; the next heartbeat is newer again.
+                if status.state == "offline" and row.state == "online":
+                    row.state = "offline"
+                return  # any other older status is stale
             row.state, row.state_at = status.state, status.at
             row.reported_plan_version = status.plan_version
             row.agent_version = status.agent_version

@@ -1,101 +1,415 @@
-"""The server's MQTT connection (paho-mqtt 2.x), shared by plan publishing and ingest."""
+"""The one MQTT link (paho-mqtt 2.x) for the server's processes and the Pi agent.
+
+Standard library and paho only, so the agent can import it. A ``Link`` connects in the
+background and reconnects by itself, (re)subscribes on every connect, dispatches messages to the
+handler of the matching filter, and waits for the broker's PUBACK on QoS 1 publishes. The
+protocol (MQTT 5 or 3.1.1), TLS (a CA, optionally a client certificate and key) and the
+credentials come from ``MqttOptions``; both configs build one.
+
+Sessions: a *persistent* link (an agent: ``agent-<site>``; an ingest worker:
+``broadcaster-ingest-<worker>``) keeps a stable client id, so QoS 1 messages wait on the broker
+while it is away: MQTT 5 ``clean_start=False`` with a session expiry, 3.1.1 ``clean_session=False``
+(no expiry in that protocol: the broker's ``persistent_client_expiration`` bounds it). Every
+other link (web, scheduler, CLI) is clean, with a client id unique to the process
+(``unique_client_id``), so two processes never take each other's session over and nothing is
+left on the broker when they exit. See docs/decisions.md (issue 9).
+
+Every paho callback is guarded: an exception is logged and never kills the network thread.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import re
+import secrets
+import socket
+import ssl
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
-from broadcaster.config import Settings
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[str, bytes], None]
 
+PROTOCOLS = {"5": MQTTProtocolVersion.MQTTv5, "3.1.1": MQTTProtocolVersion.MQTTv311}
+SESSION_EXPIRY_S = 7 * 24 * 3600  # a persistent session outlives a week of outage (MQTT 5)
+PUBLISH_TIMEOUT_S = 10.0
+SESSION_TAKEN_OVER = 0x8E  # MQTT 5 DISCONNECT reason: another client connected with our id
+# Dropped this soon after connecting, this many times in a row, looks like another process using
+# the same client id: brokers that do not send SESSION_TAKEN_OVER (Mosquitto 2.0, MQTT 3.1.1)
+# just close the older connection, and the two clients take turns.
+SHORT_CONNECTION_S = 5.0
+SHORT_CONNECTIONS = 3
+_MAX_REFUSED = 1024  # PUBACK refusals remembered for publish() to report
+
+
+class MqttConfigError(ValueError):
+    """An MQTT setting is out of range or inconsistent (the configs re-raise it as theirs)."""
+
 
 class PublishError(RuntimeError):
-    """A QoS 1 publish was not acknowledged by the broker in time."""
+    """A QoS 1 publish was not acknowledged, or was refused, by the broker in time."""
 
 
-@dataclass
-class ServerConnection:
-    """One paho client: reconnects by itself, renews subscriptions in on_connect."""
+@dataclass(frozen=True)
+class MqttOptions:
+    """Where and how to connect: the part of a config the link needs."""
 
-    settings: Settings
-    client_id: str
-    subscriptions: dict[str, Handler] = field(default_factory=dict)
-    publish_timeout: float = 10.0
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str = ""
+    password: str = field(default="", repr=False)
+    protocol: str = "5"  # "5" | "3.1.1"
+    tls: bool = False
+    ca_file: str = ""  # CA that signed the broker's certificate; "" = the system's CAs
+    cert_file: str = ""  # client certificate (PEM), when the broker asks for one
+    key_file: str = ""  # its private key; "" = in cert_file
+    keepalive_s: int = 30
 
-    def __post_init__(self) -> None:
+    def validate(self) -> MqttOptions:
+        """Raise ``MqttConfigError`` naming the config key (``mqtt_<name>``) at fault."""
+        if self.protocol not in PROTOCOLS:
+            raise MqttConfigError(f'mqtt_protocol must be "5" or "3.1.1", not {self.protocol!r}')
+        if not 0 < self.port < 65536:
+            raise MqttConfigError(f"mqtt_port {self.port} is out of range")
+        for name in ("ca_file", "cert_file", "key_file"):
+            if getattr(self, name) and not self.tls:
+                raise MqttConfigError(f"mqtt_{name} is set but mqtt_tls is false")
+        if self.key_file and not self.cert_file:
+            raise MqttConfigError("mqtt_key_file is set but mqtt_cert_file is empty")
+        return self
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def tls_context(self) -> ssl.SSLContext:
+        """TLS 1.2+, the broker verified against ``ca_file``; a client certificate if given.
+        A missing or unreadable file is an ``MqttConfigError`` naming it."""
+        try:
+            context = ssl.create_default_context(cafile=self.ca_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise MqttConfigError(f"mqtt_ca_file {self.ca_file}: {exc}") from None
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.cert_file:
+            try:
+                context.load_cert_chain(self.cert_file, self.key_file or None)
+            except (OSError, ssl.SSLError) as exc:
+                raise MqttConfigError(
+                    f"mqtt_cert_file {self.cert_file} / mqtt_key_file {self.key_file}: {exc}"
+                ) from None
+        return context
+
+
+def unique_client_id(role: str) -> str:
+    """``broadcaster-<role>-<host>-<pid>-<random>``: never shared by two processes, and still
+    tells an operator reading the broker's log where it comes from."""
+    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:24] or "host"
+    return f"broadcaster-{role}-{host}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class Will:
+    """The message the broker publishes for us when the connection drops without a DISCONNECT."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+def _guarded(fn: Callable[..., None]) -> Callable[..., None]:
+    """Log any exception from a paho callback instead of letting it reach the network loop."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception:
+            logger.exception("MQTT callback %s failed", fn.__name__)
+
+    return wrapper
+
+
+_paho_logger = logging.getLogger("paho")
+_PAHO_LEVELS = {int(level): std for level, std in mqtt.LOGGING_LEVEL.items()}
+
+
+def _paho_log(_client: mqtt.Client, _userdata: Any, level: int, message: str) -> None:
+    """paho's own log, except that its "Client is not connected" (logged as an error on every
+    clean stop and every reconnect wait) is debug: the link logs disconnects itself."""
+    if message.startswith("Client is not connected"):
+        _paho_logger.debug("%s", message)
+    else:
+        _paho_logger.log(_PAHO_LEVELS.get(level, logging.INFO), "%s", message)
+
+
+class Link:
+    """One paho client: background (re)connect, subscriptions renewed on every connect, handlers
+    by topic filter, QoS 1 publishes that wait for the PUBACK."""
+
+    def __init__(
+        self,
+        options: MqttOptions,
+        client_id: str,
+        *,
+        persistent: bool = False,
+        session_expiry_s: int = SESSION_EXPIRY_S,
+        will: Will | None = None,
+        on_connect: Callable[[bool], None] | None = None,
+        publish_timeout: float = PUBLISH_TIMEOUT_S,
+    ) -> None:
+        """``persistent``: keep the session (and its queued QoS 1 messages) across disconnects;
+        needs a stable ``client_id``. ``on_connect(session_present)`` runs on the network thread
+        after every successful (re)connect, once the subscriptions are sent."""
+        self.options = options.validate()
+        self.client_id = client_id
+        self.persistent = persistent
+        self.session_expiry_s = session_expiry_s
+        self.publish_timeout = publish_timeout
+        self.on_connect = on_connect
         self.connected = threading.Event()
+        self.subscriptions: dict[str, Handler] = {}
+        self._qos: dict[str, int] = {}
         self._stopping = False
-        self.client = mqtt.Client(
+        self._connected_at = 0.0
+        self._short_connections = 0
+        self._refused: OrderedDict[int, str] = OrderedDict()
+        self._subscribing: dict[int, list[str]] = {}  # SUBSCRIBE message id -> its filters
+        self._lock = threading.Lock()
+        self.client = self._make_client(will)
+
+    @property
+    def protocol(self) -> MQTTProtocolVersion:
+        return PROTOCOLS[self.options.protocol]
+
+    def _make_client(self, will: Will | None) -> mqtt.Client:
+        v5 = self.protocol == MQTTProtocolVersion.MQTTv5
+        client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
-            protocol=mqtt.MQTTv311,
-            clean_session=False,  # keep QoS 1 events queued while we are away
+            protocol=self.protocol,
+            clean_session=None if v5 else not self.persistent,
         )
-        if self.settings.mqtt_username:
-            self.client.username_pw_set(self.settings.mqtt_username, self.settings.mqtt_password)
-        self.client.reconnect_delay_set(1, 30)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
+        if self.options.username:
+            client.username_pw_set(self.options.username, self.options.password or None)
+        if self.options.tls:
+            client.tls_set_context(self.options.tls_context())
+        if will is not None:
+            client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+        client.reconnect_delay_set(1, 30)
+        client.on_log = _paho_log
+        client.on_connect = _guarded(self._on_connect)
+        client.on_disconnect = _guarded(self._on_disconnect)
+        client.on_message = _guarded(self._on_message)
+        client.on_subscribe = _guarded(self._on_subscribe)
+        client.on_publish = _guarded(self._on_publish)
+        return client
 
-    def subscribe(self, topic_filter: str, handler: Handler) -> None:
-        """Register before start(); subscriptions are (re)made on every connect."""
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1) -> None:
+        """Register a handler; filters are subscribed in registration order on every connect
+        (the broker sends retained messages in that order)."""
         self.subscriptions[topic_filter] = handler
+        self._qos[topic_filter] = qos
+        if self.connected.is_set():
+            self._send_subscribe([topic_filter])
 
-    def start(self, wait: float = 10.0) -> None:
-        self.client.connect_async(self.settings.mqtt_host, self.settings.mqtt_port, keepalive=30)
+    def _send_subscribe(self, topic_filters: list[str]) -> None:
+        _rc, mid = self.client.subscribe([(t, self._qos[t]) for t in topic_filters])
+        if mid is not None:
+            with self._lock:
+                self._subscribing[mid] = topic_filters
+
+    def start(self, wait: float = 0.0) -> bool:
+        """Connect in the background; with ``wait``, block up to that long for the first
+        connection. Returns whether connected."""
+        properties = None
+        clean_start: bool = not self.persistent
+        if self.protocol == MQTTProtocolVersion.MQTTv5:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = self.session_expiry_s if self.persistent else 0
+        logger.info(
+            "connecting to MQTT %s as %s (MQTT %s%s, %s session)",
+            self.options.where,
+            self.client_id,
+            self.options.protocol,
+            ", TLS" if self.options.tls else "",
+            "persistent" if self.persistent else "clean",
+        )
+        self.client.connect_async(
+            self.options.host,
+            self.options.port,
+            keepalive=self.options.keepalive_s,
+            clean_start=clean_start,
+            properties=properties,
+        )
         self.client.loop_start()
         if wait and not self.connected.wait(wait):
             logger.warning(
-                "MQTT broker %s:%d not reachable yet; retrying in the background",
-                self.settings.mqtt_host,
-                self.settings.mqtt_port,
+                "MQTT broker %s not reachable yet; retrying in the background", self.options.where
             )
+        return self.connected.is_set()
 
     def stop(self) -> None:
+        """Disconnect cleanly (no last will) and stop the network thread."""
         self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
+        self.connected.clear()
 
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+    @property
+    def alive(self) -> bool:
+        """paho's network thread is running."""
+        thread = getattr(self.client, "_thread", None)
+        return bool(thread is not None and thread.is_alive())
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    def send(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> mqtt.MQTTMessageInfo | None:
+        """Queue a publish without waiting; None when paho refused it (e.g. not connected)."""
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            logger.debug("publish to %s not queued: %s", topic, mqtt.error_string(info.rc))
+            return None
+        return info
+
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        timeout: float | None = None,
+    ) -> None:
+        """Deliver or raise ``PublishError``: QoS 1 waits for the PUBACK, and on MQTT 5 a PUBACK
+        that refuses the message (e.g. "not authorized") is an error too."""
         info = self.client.publish(topic, payload, qos=qos, retain=retain)
         if qos == 0:
             return
+        wait = self.publish_timeout if timeout is None else timeout
         try:
-            info.wait_for_publish(self.publish_timeout)
+            info.wait_for_publish(wait)
         except (ValueError, RuntimeError) as exc:
             raise PublishError(f"publish to {topic} failed: {exc}") from None
         if not info.is_published():
-            raise PublishError(f"publish to {topic} not acknowledged in {self.publish_timeout}s")
+            raise PublishError(f"publish to {topic} not acknowledged in {wait}s")
+        with self._lock:
+            refused = self._refused.pop(info.mid, None)
+        if refused is not None:
+            raise PublishError(f"publish to {topic} refused by the broker: {refused}")
+
+    # -- paho callbacks (network thread) ------------------------------------------------------
 
     def _on_connect(
-        self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object
+        self,
+        client: mqtt.Client,
+        _userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason_code: Any,
+        _properties: Properties | None,
     ) -> None:
-        if getattr(rc, "is_failure", False):
-            logger.error("MQTT connection refused: %s", rc)
+        if reason_code.is_failure:
+            logger.error("MQTT connection to %s refused: %s", self.options.where, reason_code)
             return
-        logger.info("connected to MQTT %s:%d", self.settings.mqtt_host, self.settings.mqtt_port)
-        for topic_filter in self.subscriptions:
-            client.subscribe(topic_filter, qos=1)
+        logger.info(
+            "connected to MQTT broker %s as %s (session present: %s)",
+            self.options.where,
+            self.client_id,
+            flags.session_present,
+        )
+        if self.subscriptions:
+            self._send_subscribe(list(self.subscriptions))
+        self._connected_at = time.monotonic()
         self.connected.set()
+        if self.on_connect is not None:
+            self.on_connect(bool(flags.session_present))
 
-    def _on_disconnect(self, _c: object, _u: object, _f: object, rc: object, _p: object) -> None:
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _flags: mqtt.DisconnectFlags,
+        reason_code: Any,
+        _properties: Properties | None,
+    ) -> None:
+        was_connected = self.connected.is_set()
         self.connected.clear()
-        if not self._stopping:
-            logger.warning("MQTT disconnected (%s); reconnecting", rc)
+        if self._stopping:
+            return
+        logger.warning(
+            "disconnected from MQTT broker %s (%s); reconnecting", self.options.where, reason_code
+        )
+        if not was_connected:
+            return
+        if time.monotonic() - self._connected_at < SHORT_CONNECTION_S:
+            self._short_connections += 1
+        else:
+            self._short_connections = 0
+        taken_over = getattr(reason_code, "value", None) == SESSION_TAKEN_OVER
+        if taken_over or self._short_connections == SHORT_CONNECTIONS:
+            logger.error(
+                "the broker dropped %s %s; is another process connected with this client id? "
+                "Every process needs its own (ingest: its own ingest_worker setting)",
+                self.client_id,
+                "and gave its session to another client"
+                if taken_over
+                else f"{SHORT_CONNECTIONS} times in a row right after connecting",
+            )
 
-    def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
-        for topic_filter, handler in self.subscriptions.items():
+    def _on_subscribe(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        mid: int,
+        reason_codes: list[Any],
+        _properties: Properties | None,
+    ) -> None:
+        with self._lock:
+            topic_filters = self._subscribing.pop(mid, [])
+        for topic, code in zip(topic_filters, reason_codes, strict=False):
+            if code.is_failure:
+                logger.error("subscription to %s refused: %s", topic, code)
+
+    def _on_publish(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        mid: int,
+        reason_code: Any,
+        _properties: Properties | None,
+    ) -> None:
+        # The latest outcome per message id: a success clears a refusal left by an earlier
+        # message with the same (recycled) id.
+        with self._lock:
+            if not reason_code.is_failure:
+                self._refused.pop(mid, None)
+                return
+            logger.warning("the broker refused publish %d: %s", mid, reason_code)
+            self._refused[mid] = str(reason_code)
+            while len(self._refused) > _MAX_REFUSED:
+                self._refused.popitem(last=False)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        payload = bytes(msg.payload)
+        for topic_filter, handler in list(self.subscriptions.items()):
             if mqtt.topic_matches_sub(topic_filter, msg.topic):
                 try:
-                    handler(msg.topic, msg.payload)
+                    handler(msg.topic, payload)
                 except Exception:  # one bad message must never kill the network thread
                     logger.exception("handler for %s failed on %s", topic_filter, msg.topic)

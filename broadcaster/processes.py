@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, upgrade
-from broadcaster.ingest import Ingestor, IngestWorker
+from broadcaster.ingest import Ingestor, IngestWorker, ingest_client_id
 from broadcaster.keys import following_signer
-from broadcaster.mqtt import ServerConnection
+from broadcaster.mqtt import Link, unique_client_id
 from broadcaster.publish import PlanPublisher
 from broadcaster.wire.topics import Topics
 
@@ -66,8 +66,9 @@ class SchedulerPart:
 
         from schedules.runtime import SchedulerRuntime
 
-        self.conn = ServerConnection(self.settings, client_id="broadcaster-scheduler")
-        self.conn.start()
+        # Publishes only (retained plans): a clean session under an id of its own.
+        self.conn = Link(self.settings.mqtt_options(), unique_client_id("scheduler"))
+        self.conn.start(wait=10.0)
         engine = make_engine(self.settings.database_url)
         plans = PlanPublisher(
             signer=following_signer(self.settings.signing_key_file),
@@ -123,7 +124,13 @@ class IngestPart:
 
     def start(self) -> None:
         topics = Topics(self.settings.topic_root)
-        self.conn = ServerConnection(self.settings, client_id="broadcaster-ingest")
+        # A persistent session under this worker's stable id: events wait on the broker while
+        # the process restarts (agents also resend until acked).
+        self.conn = Link(
+            self.settings.mqtt_options(),
+            ingest_client_id(self.settings.ingest_worker),
+            persistent=True,
+        )
         engine = make_engine(self.settings.database_url)
         ingestor = Ingestor(
             factory=session_factory(engine),
@@ -135,7 +142,7 @@ class IngestPart:
         self.conn.subscribe(topics.all_events(), self.worker.on_event)
         self.conn.subscribe(topics.all_status(), self.worker.on_status)
         self.worker.start()
-        self.conn.start()
+        self.conn.start(wait=10.0)
 
     def stop(self) -> None:
         self.conn.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
     from audio.renderer import Renderer
     from audio.store import MediaStore
     from broadcaster.commands import CommandPublisher
-    from broadcaster.mqtt import ServerConnection
+    from broadcaster.mqtt import Link
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ class Services:
     # Play-now commands (emergencies): a CommandPublisher over this process's own MQTT
     # connection, made on first use; tests may set one over an in-memory publisher.
     command_publisher: CommandPublisher | None = None
-    mqtt: ServerConnection | None = None
+    mqtt: Link | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def commands(self) -> CommandPublisher:
@@ -45,10 +44,11 @@ class Services:
             if self.command_publisher is None:
                 from broadcaster.commands import CommandPublisher
                 from broadcaster.keys import following_signer
-                from broadcaster.mqtt import ServerConnection
+                from broadcaster.mqtt import Link, unique_client_id
                 from broadcaster.wire.topics import Topics
 
-                conn = ServerConnection(self.settings, client_id=f"broadcaster-web-{os.getpid()}")
+                # Publishes only: a clean session under an id of this process's own.
+                conn = Link(self.settings.mqtt_options(), unique_client_id("web"))
                 conn.start(wait=5.0)
                 self.mqtt = conn
                 self.command_publisher = CommandPublisher(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from broadcaster.mqtt import MqttConfigError, MqttOptions
 from broadcaster.wire.topics import valid_id
 
 PLAYERS = ("mpv", "aplay", "file")
@@ -39,8 +40,11 @@ class AgentConfig:
     mqtt_port: int = 1883
     mqtt_username: str = ""
     mqtt_password: str = ""
+    mqtt_protocol: str = "5"  # "5" | "3.1.1"
     mqtt_tls: bool = False  # TLS to the broker (port 8883 by convention)
     mqtt_ca_file: str = ""  # CA certificate that signed the broker's; "" = the system's CAs
+    mqtt_cert_file: str = ""  # client certificate (PEM) when the broker asks for one
+    mqtt_key_file: str = ""  # its private key; "" = inside mqtt_cert_file
     topic_root: str = "loa/v1"
     player: str = "mpv"  # "mpv"/"aplay" play on the speaker; "file" writes WAVs (demo, tests)
     output_dir: str = ""  # where the file player writes WAVs
@@ -123,8 +127,25 @@ class AgentConfig:
             raise ConfigError("relay_pre_roll_s and relay_post_roll_s must be >= 0")
         if not -1 <= self.default_volume <= 100:
             raise ConfigError("default_volume must be -1 or 0..100")
-        if self.mqtt_ca_file and not self.mqtt_tls:
-            raise ConfigError("mqtt_ca_file is set but mqtt_tls is false")
+        try:
+            self.mqtt_options().validate()
+        except MqttConfigError as exc:
+            raise ConfigError(str(exc)) from None
+
+    def mqtt_options(self) -> MqttOptions:
+        """How this agent connects to the broker."""
+        return MqttOptions(
+            host=self.mqtt_host,
+            port=self.mqtt_port,
+            username=self.mqtt_username,
+            password=self.mqtt_password,
+            protocol=self.mqtt_protocol,
+            tls=self.mqtt_tls,
+            ca_file=self.mqtt_ca_file,
+            cert_file=self.mqtt_cert_file,
+            key_file=self.mqtt_key_file,
+            keepalive_s=self.keepalive_s,
+        )
 
     @property
     def state_path(self) -> Path:
@@ -188,8 +209,11 @@ _TYPES: dict[str, type] = {
     "mqtt_port": int,
     "mqtt_username": str,
     "mqtt_password": str,
+    "mqtt_protocol": str,
     "mqtt_tls": bool,
     "mqtt_ca_file": str,
+    "mqtt_cert_file": str,
+    "mqtt_key_file": str,
     "topic_root": str,
     "player": str,
     "output_dir": str,

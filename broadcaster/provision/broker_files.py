@@ -139,6 +139,9 @@ def mosquitto_conf(
         "# several events) while ingest restarts; agents resend what is dropped, but later.",
         "max_queued_messages 200000",
         "max_packet_size 1048576",
+        "# MQTT 3.1.1 sessions have no expiry of their own (MQTT 5 clients ask for 7 days):",
+        "# forget a persistent session after a week without its client.",
+        "persistent_client_expiration 7d",
     ]
     if persistence_dir is not None:
         lines += ["persistence true", f"persistence_location {persistence_dir}"]

@@ -62,3 +62,36 @@ def test_missing_key_is_reported(tmp_path: Path) -> None:
     path.write_text('site = "x"\n')
     with pytest.raises(ConfigError, match="missing key"):
         AgentConfig.load(path)
+
+
+def test_mqtt_protocol_and_tls_keys(tmp_path: Path) -> None:
+    config = _config(
+        tmp_path,
+        mqtt_protocol="3.1.1",
+        mqtt_tls=True,
+        mqtt_ca_file="/etc/broadcaster-agent/ca.crt",
+        mqtt_cert_file="/etc/broadcaster-agent/client.crt",
+        mqtt_key_file="/etc/broadcaster-agent/client.key",
+        keepalive_s=15,
+    )
+    path = tmp_path / "agent.toml"
+    config.dump(path)
+    options = AgentConfig.load(path).mqtt_options()
+    assert (options.protocol, options.tls, options.keepalive_s) == ("3.1.1", True, 15)
+    assert options.cert_file.endswith("client.crt") and options.key_file.endswith("client.key")
+    assert _config(tmp_path).mqtt_options().protocol == "5"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"mqtt_protocol": "3"}, "mqtt_protocol"),
+        ({"mqtt_protocol": 5}, "mqtt_protocol must be of type str"),
+        ({"mqtt_ca_file": "/ca.crt"}, "mqtt_ca_file is set but mqtt_tls is false"),
+        ({"mqtt_tls": True, "mqtt_key_file": "/k"}, "mqtt_key_file is set but mqtt_cert_file"),
+        ({"mqtt_tls": "yes"}, "mqtt_tls must be true or false"),
+    ],
+)
+def test_bad_mqtt_keys_are_named(tmp_path: Path, changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _config(tmp_path, **changes)

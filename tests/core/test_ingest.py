@@ -130,14 +130,22 @@ def test_worker_stores_batches_and_acks(ingest) -> None:
 def test_status_updates_site_and_ignores_older(ingest) -> None:
     ingestor, factory, _, _ = ingest
     topic = TOPICS.status("cum-loa-t1")
-    ingestor.handle_status(
-        topic, json.dumps(Status("cum-loa-t1", "online", T0, 7).to_dict()).encode()
-    )
-    old = Status("cum-loa-t1", "offline", T0 - timedelta(minutes=1))
-    ingestor.handle_status(topic, json.dumps(old.to_dict()).encode())
-    with factory() as s:
-        site = s.get(Site, "cum-loa-t1")
-        assert (site.state, site.reported_plan_version) == ("online", 7)
+
+    def send(status: Status) -> tuple[str, int, datetime | None]:
+        ingestor.handle_status(topic, json.dumps(status.to_dict()).encode())
+        with factory() as s:
+            site = s.get(Site, "cum-loa-t1")
+            return site.state, site.reported_plan_version, site.state_at
+
+    assert send(Status("cum-loa-t1", "online", T0, 7)) == ("online", 7, T0)
+    assert send(Status("cum-loa-t1", "online", T0 - timedelta(minutes=1), 6)) == ("online", 7, T0)
+    # The last will was written at connect time, so it is older than the heartbeats: it still
+    # marks the site offline, and the next heartbeat marks it online again.
+    will = Status("cum-loa-t1", "offline", T0 - timedelta(minutes=5))
+    assert send(will) == ("offline", 7, T0)
+    assert send(will) == ("offline", 7, T0)
+    later = T0 + timedelta(minutes=1)
+    assert send(Status("cum-loa-t1", "online", later, 8)) == ("online", 8, later)
 
 
 def test_received_shows_until_the_airing_moves_on(ingest) -> None:

@@ -1,5 +1,5 @@
 """Fault-test rig: a real Mosquitto (killable), the real server ingest (Ingestor + IngestWorker on
-a ServerConnection, SQLite), a media server, and real agent subprocesses."""
+a persistent MQTT Link, SQLite), a media server, and real agent subprocesses."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.broker import SERVER_USER, PrivateBroker
 from broadcaster.config import Settings
-from broadcaster.ingest import Ingestor, IngestWorker
+from broadcaster.ingest import Ingestor, IngestWorker, ingest_client_id
 from broadcaster.models import Playback, PlaybackEvent, Site
-from broadcaster.mqtt import ServerConnection
+from broadcaster.mqtt import Link
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 from tests.agent.conftest import (  # noqa: F401 - fixtures re-exported for this folder
@@ -39,11 +39,15 @@ class Ingest:
         self.factory = factory
         self.signer = signer
         self.topics = Topics(settings.topic_root)
-        self.conn: ServerConnection | None = None
+        self.conn: Link | None = None
         self.worker: IngestWorker | None = None
 
     def start(self) -> None:
-        self.conn = ServerConnection(self.settings, client_id="broadcaster-ingest")
+        self.conn = Link(
+            self.settings.mqtt_options(),
+            ingest_client_id(self.settings.ingest_worker),
+            persistent=True,
+        )
         ingestor = Ingestor(self.factory, self.signer, self.conn, self.topics)
         self.worker = IngestWorker(ingestor)
         self.conn.subscribe(self.topics.all_events(), self.worker.on_event)
