@@ -387,7 +387,10 @@ class IngestWorker:
     def _process(self, batch: list[tuple[str, str, bytes]]) -> None:
         for kind, topic, payload in batch:
             if kind == "status":
-                self.ingestor.handle_status(topic, payload)
+                try:
+                    self.ingestor.handle_status(topic, payload)
+                except Exception:  # one bad status must not cost the batch its events
+                    logger.exception("status on %s not stored", topic)
         parsed = (self.ingestor.parse_event(t, p) for k, t, p in batch if k == "event")
         events = [e for e in parsed if e is not None]
         if not events:

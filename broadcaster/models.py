@@ -120,7 +120,7 @@ class Site(Base):
     # Last status reported by the agent (retained status / last will).
     state: Mapped[str] = mapped_column(String(16), default="unknown")
     state_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reported_plan_version: Mapped[int] = mapped_column(default=0)
+    reported_plan_version: Mapped[int] = mapped_column(BigInteger, default=0)  # ms, like versions
     agent_version: Mapped[str] = mapped_column(String(64), default="")
     # Site health (issue #6): where it is, and what its status heartbeat last said.
     latitude: Mapped[float | None]
@@ -222,7 +222,7 @@ class SitePlan(Base):
     site_id: Mapped[str] = mapped_column(
         ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
     )
-    version: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)  # ms since the epoch, or more
     digest: Mapped[str] = mapped_column(String(64), default="")
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

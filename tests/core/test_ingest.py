@@ -157,3 +157,40 @@ def test_received_shows_until_the_airing_moves_on(ingest) -> None:
     ingestor.store_events([ev(4, "received")])  # a late duplicate command changes nothing
     with factory() as s:
         assert s.query(Playback).one().status == "finished"
+
+
+# Plan versions are milliseconds since the epoch: past 32 bits (issue 9).
+PLAN_VERSION_MS = int(datetime(2026, 11, 30, tzinfo=UTC).timestamp() * 1000)
+
+
+def status_payload(plan_version: int) -> bytes:
+    return json.dumps(Status("cum-loa-t1", "online", T0, plan_version).to_dict()).encode()
+
+
+def test_a_batch_with_a_status_stores_its_ms_plan_version_and_events(ingest) -> None:
+    ingestor, factory, pub, _ = ingest
+    worker = IngestWorker(ingestor)
+    worker.on_status(TOPICS.status("cum-loa-t1"), status_payload(PLAN_VERSION_MS))
+    for i in (1, 2):
+        worker.on_event(TOPICS.events("cum-loa-t1"), payload(ev(i)))
+    worker.start()  # queued first: one batch of a status and two events
+    worker.stop()
+    with factory() as s:
+        site = s.get(Site, "cum-loa-t1")
+        assert (site.state, site.reported_plan_version) == ("online", PLAN_VERSION_MS)
+        assert s.query(PlaybackEvent).count() == 2
+    assert Ack.from_dict(json.loads(pub.sent[-1][1])["payload"]).seq == 2
+
+
+def test_a_status_that_cannot_be_stored_does_not_fail_its_batch(ingest, caplog) -> None:
+    ingestor, factory, pub, _ = ingest
+    worker = IngestWorker(ingestor)
+    worker.on_status(TOPICS.status("cum-loa-t1"), status_payload(2**70))  # past BIGINT
+    worker.on_event(TOPICS.events("cum-loa-t1"), payload(ev(1)))
+    worker.start()
+    worker.stop()
+    assert "status on loa/v1/sites/cum-loa-t1/status not stored" in caplog.text
+    with factory() as s:
+        assert s.get(Site, "cum-loa-t1").reported_plan_version == 0
+        assert s.query(PlaybackEvent).count() == 1
+    assert Ack.from_dict(json.loads(pub.sent[-1][1])["payload"]).seq == 1

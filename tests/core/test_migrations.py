@@ -61,3 +61,40 @@ def test_upgrading_keeps_rows(tmp_path) -> None:
         assert conn.execute(text("SELECT count(*) FROM schedule_items")).scalar() == 1
         assert conn.execute(text("SELECT count(*) FROM announcements")).scalar() == 1
     engine.dispose()
+
+
+def test_plan_versions_take_milliseconds_after_0008(any_db_url: str) -> None:
+    """0008 widens the plan versions to BIGINT and keeps the rows (issue 9: PostgreSQL said
+    "integer out of range" to a version in ms); going back clamps them to 32 bits."""
+    from alembic import command
+
+    ms = int(datetime(2026, 11, 30, tzinfo=UTC).timestamp() * 1000)
+    command.downgrade(alembic_config(any_db_url), "0007")
+    engine = make_engine(any_db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO sites (id, name, output, state, reported_plan_version,"
+                    " agent_version, last_error) VALUES ('s1', 'S1', 'amplifier', 'online', 7,"
+                    " '', '')"
+                )
+            )
+            conn.execute(
+                text("INSERT INTO site_plans (site_id, version, digest) VALUES ('s1', 7, '')")
+            )
+        upgrade(any_db_url)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT version FROM site_plans")).scalar() == 7
+            conn.execute(text("UPDATE site_plans SET version = :ms"), {"ms": ms})
+            conn.execute(text("UPDATE sites SET reported_plan_version = :ms"), {"ms": ms})
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version FROM site_plans")).scalar() == ms
+            assert conn.execute(text("SELECT reported_plan_version FROM sites")).scalar() == ms
+        engine.dispose()
+        command.downgrade(alembic_config(any_db_url), "0007")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version FROM site_plans")).scalar() == 2**31 - 1
+            assert conn.execute(text("SELECT count(*) FROM sites")).scalar() == 1
+    finally:
+        engine.dispose()
