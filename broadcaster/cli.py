@@ -309,11 +309,12 @@ def commune_load(ctx: click.Context, file: Path, with_users: bool) -> None:
     help="Where the demo keeps its database, broker, agents and WAV files (wiped at start).",
 )
 @click.option("--port", default=8080, show_default=True, help="Web port (next free one if taken).")
-def demo(check: bool, workdir: Path, port: int) -> None:
+@click.pass_context
+def demo(ctx: click.Context, check: bool, workdir: Path, port: int) -> None:
     """Everything on one machine: server, private Mosquitto, three simulated agents."""
     from broadcaster.demo import run_demo
 
-    sys.exit(run_demo(workdir=workdir, check=check, port=port))
+    sys.exit(run_demo(workdir=workdir, check=check, port=port, config=ctx.obj.settings))
 
 
 if __name__ == "__main__":

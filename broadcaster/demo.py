@@ -1,14 +1,15 @@
 """`broadcaster demo`: the whole flow on one machine, and `--check`, its self-test.
 
 Starts a private Mosquitto (per-agent passwords and ACL), the server parts in this process
-(web, scheduler, ingest) on a fresh SQLite database with the demo commune, and one simulated
-Pi agent per site as a separate process whose player writes what it plays to WAV files.
+(web, scheduler, ingest) on a fresh database with the demo commune, and one simulated Pi agent
+per site as a separate process whose player writes what it plays to WAV files. The database is
+SQLite in the demo's folder, or the configured PostgreSQL database in the demo's own schema
+(``broadcaster.demo_settings`` says what the demo takes from the configuration).
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 import shutil
 import signal
 import subprocess
@@ -20,13 +21,21 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import SERVER_USER, PrivateBroker, free_port
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, transaction, upgrade
+from broadcaster.demo_settings import (
+    DEMO_SCHEMA,
+    DemoDatabaseError,
+    demo_settings,
+    is_postgresql,
+    reset_demo_schema,
+)
 from broadcaster.keys import load_or_create_signer
-from broadcaster.models import Media, Playback, Site, User, utcnow
+from broadcaster.models import Media, Playback, Site, SitePlan, User, utcnow
 from broadcaster.processes import Part, build_parts, start_parts, stop_parts
 
 logger = logging.getLogger(__name__)
@@ -77,22 +86,19 @@ class Demo:
     broker: PrivateBroker | None = None
     agents: list[AgentProcess] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)
+    # The configuration (--config, BROADCASTER_*); None: the defaults, ignoring the environment.
+    config: Settings | None = None
+    schema: str = DEMO_SCHEMA  # the demo's own schema when the database is PostgreSQL
 
     def setup(self) -> Settings:
         if self.workdir.exists():
             shutil.rmtree(self.workdir)
         self.workdir.mkdir(parents=True)
         web_port = self.port if self.port and _port_free(self.port) else free_port()
-        settings = Settings.load(
-            env={},
-            database_url=f"sqlite:///{self.workdir.resolve()}/broadcaster.sqlite3",
-            media_dir=str(self.workdir / "media"),
-            signing_key_file=str(self.workdir / "signing-key.pem"),
-            web_port=web_port,
-            public_url=f"http://127.0.0.1:{web_port}",
-            secret_key=secrets.token_urlsafe(32),
-            plan_publish_interval_s=2.0,
-        )
+        configured = self.config or Settings.load(env={})
+        settings = demo_settings(configured, self.workdir, web_port, self.schema)
+        if is_postgresql(settings.database_url):
+            reset_demo_schema(settings.database_url, self.schema)
         upgrade(settings.database_url)
         from schedules.commune import load_commune
 
@@ -149,8 +155,10 @@ class Demo:
             self.broker.stop()
 
 
-def run_demo(workdir: Path, check: bool = False, port: int = 8080) -> int:
-    demo = Demo(workdir=workdir, port=port)
+def run_demo(
+    workdir: Path, check: bool = False, port: int = 8080, config: Settings | None = None
+) -> int:
+    demo = Demo(workdir=workdir, port=port, config=config)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -168,6 +176,9 @@ def run_demo(workdir: Path, check: bool = False, port: int = 8080) -> int:
         return 0
     except DemoCheckFailed as exc:
         print(f"demo check FAILED: {exc} (logs in {workdir})", file=sys.stderr)  # noqa: T201
+        return 1
+    except DemoDatabaseError as exc:
+        print(f"demo: {exc}", file=sys.stderr)  # noqa: T201
         return 1
     finally:
         demo.stop()
@@ -196,7 +207,8 @@ def check_demo(demo: Demo, settings: Settings, timeout: float = 90.0) -> str:
                 start_at=utcnow() + CHECK_LEAD,
             )
             workflow.submit(session, ann, editor, make_renderer(settings))
-            workflow.approve(session, ann, approver)
+            # Timed from the approval: rendering takes seconds on a loaded machine.
+            workflow.approve(session, ann, approver, start_at=utcnow() + CHECK_LEAD)
             ann_id, engine_name = ann.id, ann.tts_engine
             targets = sorted({s.id for z in ann.zones for s in z.sites})
             media = session.get(Media, ann.media_sha256)
@@ -215,6 +227,12 @@ def check_demo(demo: Demo, settings: Settings, timeout: float = 90.0) -> str:
                 raise DemoCheckFailed(f"log rows {played} {bad}, expected finished at {targets}")
             if any(r.started_at is None or r.finished_at is None for r in rows):
                 raise DemoCheckFailed("a log row lacks its start or finish time")
+        # Plan versions are milliseconds: stored as published, reported back by every agent.
+        _wait(
+            lambda: _plans_live(factory),
+            30,
+            "not every agent reports the plan version last published to it",
+        )
         for agent in demo.agents:
             wavs = list(agent.output_dir.glob("*.wav")) if agent.output_dir.exists() else []
             if agent.site in targets:
@@ -247,6 +265,16 @@ def _check_wav(site: str, wavs: list[Path], expected_ms: int) -> None:
 def _online_sites(factory: object) -> int:
     with factory() as session:  # type: ignore[operator]
         return len(session.scalars(select(Site.id).where(Site.state == "online")).all())
+
+
+def _plans_live(factory: object) -> bool:
+    with factory() as session:  # type: ignore[operator]
+        rows = session.execute(
+            select(Site.reported_plan_version, SitePlan.version).join(
+                SitePlan, SitePlan.site_id == Site.id, isouter=True
+            )
+        ).all()
+    return all(version and reported == version for reported, version in rows)
 
 
 def _all_done(factory: object, ann_id: int, expected: int) -> bool:
@@ -306,6 +334,7 @@ def _print_banner(demo: Demo, settings: Settings) -> None:
             f"    {u['username']:<10} / {u['password']:<12} {u['role']:<9} {u.get('display_name', '')}"
             for u in demo_logins()
         ),
+        f"  Database:    {make_url(settings.database_url).render_as_string(hide_password=True)}",
         f"  Broker:      mosquitto on 127.0.0.1:{settings.mqtt_port} (per-agent passwords, ACL)",
         "  Agents (what each speaker plays is written as WAV files):",
         *(f"    {a.site:<12} {a.output_dir.resolve()}" for a in demo.agents),

@@ -69,19 +69,20 @@ class SchedulerPart:
         # Publishes only (retained plans): a clean session under an id of its own.
         self.conn = Link(self.settings.mqtt_options(), unique_client_id("scheduler"))
         self.conn.start(wait=10.0)
-        engine = make_engine(self.settings.database_url)
+        self.engine = make_engine(self.settings.database_url)
         plans = PlanPublisher(
             signer=following_signer(self.settings.signing_key_file),
             publisher=self.conn,
             topics=Topics(self.settings.topic_root),
             horizon=timedelta(hours=self.settings.plan_horizon_hours),
         )
-        self.runtime = SchedulerRuntime(self.settings, session_factory(engine), plans)
+        self.runtime = SchedulerRuntime(self.settings, session_factory(self.engine), plans)
         self.runtime.start()
 
     def stop(self) -> None:
         self.runtime.stop()
         self.conn.stop()
+        self.engine.dispose()  # closes the pooled connections (PostgreSQL warns otherwise)
 
 
 @dataclass
@@ -131,9 +132,9 @@ class IngestPart:
             ingest_client_id(self.settings.ingest_worker),
             persistent=True,
         )
-        engine = make_engine(self.settings.database_url)
+        self.engine = make_engine(self.settings.database_url)
         ingestor = Ingestor(
-            factory=session_factory(engine),
+            factory=session_factory(self.engine),
             signer=following_signer(self.settings.signing_key_file),
             publisher=self.conn,
             topics=topics,
@@ -147,6 +148,7 @@ class IngestPart:
     def stop(self) -> None:
         self.conn.stop()
         self.worker.stop()
+        self.engine.dispose()
 
 
 PARTS = {"web": WebPart, "scheduler": SchedulerPart, "alerts": AlertsPart, "ingest": IngestPart}

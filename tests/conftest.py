@@ -83,6 +83,25 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def postgres_schema() -> Iterator[tuple[str, str]]:
+    """(server URL, a fresh schema name nothing uses) on PostgreSQL, skipped when absent. The
+    test makes the schema (or lets the code under test make it); it is dropped afterwards."""
+    reason = _postgres_available()
+    if reason:
+        pytest.skip(reason)
+    import uuid
+
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        yield POSTGRES_URL, schema
+    finally:
+        with psycopg.connect(POSTGRES_URL.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
 def broker(tmp_path: Path) -> Iterator[PrivateBroker]:
     """A real Mosquitto on a free port with passwords and ACL; add agents before start()."""
     if not shutil.which("mosquitto") and not Path("/usr/sbin/mosquitto").exists():
