@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from broadcaster.mqtt import MqttOptions
 
 ENV_PREFIX = "BROADCASTER_"
+# BROADCASTER_TEST_* variables belong to the test suite (README), never to a server's settings.
+TEST_ENV_KEY_PREFIX = "test_"
 TTS_ENGINES = ("gtts", "espeak", "piper", "offline", "auto")
 TTS_VOICES = ("north", "central", "south")
 AUDIO_FORMATS = ("mp3", "opus")
@@ -265,6 +267,8 @@ def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
             continue
         key = name[len(ENV_PREFIX) :].lower()
         if key == "config":  # BROADCASTER_CONFIG names the file itself
+            continue
+        if key.startswith(TEST_ENV_KEY_PREFIX):  # the test suite's own, e.g. TEST_POSTGRES_URL
             continue
         if key not in _FIELDS:
             raise ConfigError(f"environment: unknown setting {name}")

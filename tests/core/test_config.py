@@ -35,6 +35,13 @@ def test_unknown_environment_variable_is_named() -> None:
         Settings.load(env={"BROADCASTER_MQTT_PORTT": "1"})
 
 
+def test_the_test_suites_own_variables_are_not_settings() -> None:
+    # The README tells developers to export BROADCASTER_TEST_POSTGRES_URL; every command must
+    # still run with it set.
+    env = {"BROADCASTER_TEST_POSTGRES_URL": "postgresql+psycopg://x@127.0.0.1/test"}
+    assert Settings.load(env=env) == Settings.load(env={})
+
+
 def test_wrong_type_and_bad_values() -> None:
     with pytest.raises(ConfigError, match="mqtt_port must be int"):
         Settings.load(env={"BROADCASTER_MQTT_PORT": "abc"})
