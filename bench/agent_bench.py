@@ -159,7 +159,7 @@ def _pct(values: list[float], p: float) -> float:
 def run(agents: int, items: int, window: float) -> str:
     from broadcaster.agent.config import AgentConfig
     from broadcaster.broker import PrivateBroker
-    from broadcaster.wire.messages import Media, Plan, PlanItem
+    from broadcaster.wire.plan import Media, Plan, PlanItem
     from broadcaster.wire.signing import Signer
     from broadcaster.wire.topics import Topics
 

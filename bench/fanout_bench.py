@@ -290,7 +290,7 @@ class _Server:
 def run(n: int, rounds: int, workers: int) -> list[Result]:
     from broadcaster.broker import SERVER_USER, PrivateBroker
     from broadcaster.commands import CommandPublisher, play_now_item
-    from broadcaster.wire.messages import Media
+    from broadcaster.wire.plan import Media
     from broadcaster.wire.signing import Signer
     from broadcaster.wire.topics import Topics
 

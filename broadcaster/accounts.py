@@ -6,7 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from broadcaster.models import ROLES, User
+from broadcaster.models import User
+from broadcaster.roles import ROLES
 
 
 class AccountError(ValueError):

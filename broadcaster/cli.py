@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from broadcaster.config import ConfigError, Settings
+from broadcaster.roles import ROLES
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 3
@@ -251,9 +252,7 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("username")
-@click.option(
-    "--role", type=click.Choice(["editor", "approver", "officer", "admin"]), required=True
-)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--name", "display_name", default="")
 @click.password_option()
 @click.pass_context

@@ -1,6 +1,6 @@
 """Server-side commands to agents: play now (emergency / priority), stop, volume, ping.
 
-One signed :class:`~broadcaster.wire.messages.Command` is published, QoS 1 and not retained, to
+One signed :class:`~broadcaster.wire.commands.Command` is published, QoS 1 and not retained, to
 the command topic of every zone and site it targets (``…/zones/<zone>/cmd``,
 ``…/sites/<site>/cmd``): one publish per zone reaches every site of that zone. A site reached by
 two of the targets gets the same command twice and acts on it once.
@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from broadcaster.wire.messages import MAX_COMMAND_TTL, Command, Media, PlanItem
+from broadcaster.wire.commands import MAX_COMMAND_TTL, Command
+from broadcaster.wire.plan import Media, PlanItem
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics, valid_id
 

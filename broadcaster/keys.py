@@ -27,7 +27,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from broadcaster.wire.messages import KeysUpdate
+from broadcaster.wire.commands import KeysUpdate
 from broadcaster.wire.signing import Signer, key_id
 
 logger = logging.getLogger(__name__)

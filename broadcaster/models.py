@@ -27,8 +27,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from broadcaster.wire.messages import EVENT_KINDS
 
-ROLES = ("editor", "approver", "officer", "admin")
-PRIORITIES = ("normal", "priority", "emergency")
 # draft → submitted → approved | rejected; approved/submitted → cancelled
 ANNOUNCEMENT_STATES = ("draft", "submitted", "approved", "rejected", "cancelled")
 # A playback-log row is "scheduled" until its first event; then it takes the event's kind.
@@ -437,7 +435,8 @@ VERSION_KINDS = ("tts", "recording")
 
 def default_repeat_for(ctx: Any) -> int:
     """Column default of Announcement.repeat: by the row's priority."""
-    return DEFAULT_REPEAT.get(ctx.get_current_parameters().get("priority") or "normal", 2)
+    priority = ctx.get_current_parameters().get("priority") or "normal"
+    return DEFAULT_REPEAT.get(priority, DEFAULT_REPEAT["normal"])
 
 
 class AnnouncementVersion(Base):

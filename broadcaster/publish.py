@@ -13,7 +13,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from broadcaster.models import Playback, SitePlan
-from broadcaster.wire.messages import Plan, PlanItem
+from broadcaster.wire.plan import Plan, PlanItem
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 

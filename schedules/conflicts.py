@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-PRIORITY_RANK = {"emergency": 0, "priority": 1, "normal": 2}
+from broadcaster.wire.plan import priority_rank
+
 GAP = timedelta(seconds=2)
 MAX_SLIP = timedelta(minutes=30)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -41,7 +42,7 @@ class Candidate:
 
     def rank(self) -> tuple[int, int, datetime, datetime, str]:
         return (
-            PRIORITY_RANK.get(self.priority, 2),
+            priority_rank(self.priority),
             0 if self.campaign_id is not None else 1,
             self.approved_at or _EPOCH,
             self.nominal,

@@ -33,7 +33,7 @@ from broadcaster.models import (
     Zone,
     utcnow,
 )
-from broadcaster.wire.messages import Media as WireMedia
+from broadcaster.wire.plan import Media as WireMedia
 from schedules.planner import media_url
 from schedules.rendering import store_rendered
 from schedules.workflow import APPROVE_ROLES, NotAllowed, WorkflowError

@@ -28,8 +28,8 @@ from broadcaster.models import (
     Zone,
     site_zones,
 )
-from broadcaster.wire.messages import Media as WireMedia
-from broadcaster.wire.messages import PlanItem, Stream
+from broadcaster.wire.plan import Media as WireMedia
+from broadcaster.wire.plan import PlanItem, Stream
 from schedules.conflicts import GAP, Busy, Candidate, Clash, Placed, pack
 from schedules.recurrence import DEFAULT_TZ, daily_times, item_occurrences, to_local, to_utc
 from schedules.slots import SEARCH_DAYS, SlotSpec, next_window
@@ -43,7 +43,7 @@ MS_PER_CHAR_ESTIMATE = 170
 NOT_YET_APPROVED = datetime(9999, 1, 1, tzinfo=UTC)
 # A relay cut by an emergency resumes afterwards only if this much of it is left.
 MIN_RELAY_PIECE = timedelta(seconds=10)
-MAX_STREAM_MS = 24 * 3600 * 1000  # what broadcaster.wire.messages.Stream accepts
+MAX_STREAM_MS = 24 * 3600 * 1000  # what broadcaster.wire.plan.Stream accepts
 # Relay plan items belong to no announcement.
 RELAY_ANNOUNCEMENT_ID = 0
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from broadcaster.models import CAMPAIGN_CATEGORIES, PRIORITIES, WEEKDAYS
+from broadcaster.models import CAMPAIGN_CATEGORIES, WEEKDAYS
+from broadcaster.wire.plan import PRIORITIES
 from broadcaster.wire.topics import valid_id
 from schedules.programme_export import export
 from schedules.programme_import import apply

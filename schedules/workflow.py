@@ -20,7 +20,6 @@ from audio.renderer import Renderer
 from broadcaster.models import (
     DEFAULT_REPEAT,
     MAX_REPEAT,
-    PRIORITIES,
     Announcement,
     Campaign,
     ScheduleItem,
@@ -29,6 +28,7 @@ from broadcaster.models import (
     Zone,
     utcnow,
 )
+from broadcaster.wire.plan import PRIORITIES
 from schedules.recurrence import DEFAULT_TZ, RecurrenceError, next_occurrence, validate_rrule
 from schedules.rendering import store_rendered
 

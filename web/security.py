@@ -12,6 +12,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_required
 from flask_wtf import CSRFProtect
 
 from broadcaster.models import User
+from schedules.workflow import APPROVE_ROLES, EDIT_ROLES
 from web.services import db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,6 +73,8 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
     login_manager.init_app(app)
     csrf.init_app(app)
+    # Templates show links by the same role sets the workflow enforces.
+    app.jinja_env.globals.update(EDIT_ROLES=EDIT_ROLES, APPROVE_ROLES=APPROVE_ROLES)
 
     @app.context_processor
     def _logout_form() -> dict[str, Any]:

@@ -32,7 +32,7 @@ from pathlib import Path
 from broadcaster.clock import Clock, SystemClock
 from broadcaster.wire.fields import from_wire_time
 from broadcaster.wire.messages import Event
-from broadcaster.wire.plan import Plan, PlanItem
+from broadcaster.wire.plan import Plan, PlanItem, priority_rank
 
 from .fetch import MediaCache, MediaError
 from .hardware import AlsaMixer, HardwareError, NoRelay, Relay
@@ -42,7 +42,6 @@ from .store import Store
 logger = logging.getLogger(__name__)
 
 MAX_SLEEP_S = 60.0  # re-check at least this often (wall-clock jumps, NTP corrections)
-RANK = {"emergency": 0, "priority": 1, "normal": 2}
 
 
 @dataclass
@@ -289,7 +288,7 @@ class Runner:
         with self._lock:
             if not self._urgent:
                 return None
-            best = min(self._urgent, key=lambda u: (RANK.get(u.item.priority, 2), u.order))
+            best = min(self._urgent, key=lambda u: (priority_rank(u.item.priority), u.order))
             self._urgent.remove(best)
             return best
 

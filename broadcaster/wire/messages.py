@@ -1,4 +1,4 @@
-"""Protocol v1 message types: frozen dataclasses with to_dict/from_dict and validation.
+"""Protocol v1 event, ack and status messages: frozen dataclasses with to_dict/from_dict.
 
 Times on the wire are UTC, ISO 8601 with a ``Z`` suffix and millisecond precision.
 ``from_dict`` raises :class:`ProtocolError` for anything malformed, never another exception.
@@ -6,8 +6,8 @@ Optional fields added after the first release (``PlanItem.volume``/``stream``, `
 ``late_ms``, the health fields of ``Status``) are written only when set, so a message without
 them is byte-for-byte what an older peer sends, and older peers ignore them. See docs/protocol.md.
 
-Events, acks and status live here; plans in :mod:`.plan`, commands and keys updates in
-:mod:`.commands`, field encoding in :mod:`.fields`. All are importable from this module.
+Plans and priorities live in :mod:`.plan`, commands and keys updates in :mod:`.commands`, field
+encoding in :mod:`.fields`: import each from there.
 """
 
 from __future__ import annotations
@@ -16,44 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .commands import COMMAND_ACTIONS, MAX_COMMAND_TTL, Command, KeysUpdate
 from .errors import ProtocolError
-from .fields import (
-    ID_RE,
-    SCHEMA,
-    SHA256_RE,
-    TARGET_RE,
-    check_header,
-    from_wire_time,
-    optional,
-    require,
-    to_wire_time,
-)
-from .plan import PRIORITIES, Media, Plan, PlanItem, Stream
-
-__all__ = [
-    "COMMAND_ACTIONS",
-    "EVENT_KINDS",
-    "ID_RE",
-    "MAX_COMMAND_TTL",
-    "PRIORITIES",
-    "SCHEMA",
-    "SHA256_RE",
-    "TARGET_RE",
-    "Ack",
-    "Command",
-    "Event",
-    "KeysUpdate",
-    "Media",
-    "Plan",
-    "PlanItem",
-    "ProtocolError",
-    "Status",
-    "Stream",
-    "from_wire_time",
-    "now_utc",
-    "to_wire_time",
-]
+from .fields import SCHEMA, check_header, from_wire_time, optional, require, to_wire_time
 
 EVENT_KINDS = (
     "started",

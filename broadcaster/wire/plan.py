@@ -18,6 +18,14 @@ from .fields import (
 )
 
 PRIORITIES = ("normal", "priority", "emergency")
+# Which item takes the air when two want it: the lower rank (the server's conflict resolution and
+# the agent's play-now queue both order by it).
+PRIORITY_RANK = {"emergency": 0, "priority": 1, "normal": 2}
+
+
+def priority_rank(priority: str) -> int:
+    """The rank of ``priority``; anything unknown ranks as normal."""
+    return PRIORITY_RANK.get(priority, PRIORITY_RANK["normal"])
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from broadcaster.agent.players import FINISHED, INTERRUPTED
 from broadcaster.broker import SERVER_USER, PrivateBroker
-from broadcaster.wire.messages import Ack, Media, Plan, PlanItem
+from broadcaster.wire.messages import Ack
+from broadcaster.wire.plan import Media, Plan, PlanItem
 from broadcaster.wire.signing import Signer
 from tests.support.agents import AgentProcess, file_agent_config, wait_for
 

@@ -16,7 +16,9 @@ from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import free_port
 from broadcaster.commands import CommandError, CommandPublisher, play_now_item
 from broadcaster.publish import MemoryPublisher
-from broadcaster.wire.messages import Command, Event, Media, Plan, PlanItem
+from broadcaster.wire.commands import Command
+from broadcaster.wire.messages import Event
+from broadcaster.wire.plan import Media, Plan, PlanItem
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 

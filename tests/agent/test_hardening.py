@@ -31,7 +31,8 @@ from broadcaster.agent.runner import Runner, RunnerOptions
 from broadcaster.agent.store import Store
 from broadcaster.broker import PrivateBroker
 from broadcaster.clock import FakeClock
-from broadcaster.wire.messages import Event, Media, Plan, PlanItem, Stream
+from broadcaster.wire.messages import Event
+from broadcaster.wire.plan import Media, Plan, PlanItem, Stream
 from broadcaster.wire.signing import Signer
 
 from .conftest import (

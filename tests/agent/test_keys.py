@@ -14,7 +14,7 @@ from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import SERVER_USER, PrivateBroker, free_port
 from broadcaster.cli import main
 from broadcaster.keys import FollowingSigner, KeyRing
-from broadcaster.wire.messages import KeysUpdate
+from broadcaster.wire.commands import KeysUpdate
 from broadcaster.wire.signing import Signer, key_id
 from broadcaster.wire.topics import Topics
 

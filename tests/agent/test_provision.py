@@ -25,7 +25,7 @@ from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import SERVER_USER, free_port
 from broadcaster.cli import main
 from broadcaster.provision import BrokerFiles, mosquitto_conf
-from broadcaster.wire.messages import Plan
+from broadcaster.wire.plan import Plan
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 

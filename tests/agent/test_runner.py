@@ -10,7 +10,8 @@ from broadcaster.agent.players import PlayerError
 from broadcaster.agent.runner import Runner, RunnerOptions
 from broadcaster.agent.store import Store
 from broadcaster.clock import FakeClock
-from broadcaster.wire.messages import Event, Media, Plan, PlanItem
+from broadcaster.wire.messages import Event
+from broadcaster.wire.plan import Media, Plan, PlanItem
 
 from .conftest import FakePlayer
 

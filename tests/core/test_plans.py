@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from broadcaster.models import Playback, SitePlan, utcnow
 from broadcaster.publish import MemoryPublisher, PlanPublisher
-from broadcaster.wire.messages import Plan
+from broadcaster.wire.plan import Plan
 from broadcaster.wire.signing import Signer, Verifier
 from broadcaster.wire.topics import Topics
 from schedules import workflow

@@ -9,7 +9,8 @@ import pytest
 
 from broadcaster.wire.canonical import canonical_json
 from broadcaster.wire.errors import ProtocolError
-from broadcaster.wire.messages import Ack, Event, Media, Plan, PlanItem, Status
+from broadcaster.wire.messages import Ack, Event, Status
+from broadcaster.wire.plan import Media, Plan, PlanItem
 from broadcaster.wire.signing import Signer, Verifier
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)

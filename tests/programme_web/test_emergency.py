@@ -14,7 +14,7 @@ from broadcaster.commands import CommandPublisher
 from broadcaster.db import transaction
 from broadcaster.models import Announcement, Emergency, PlaybackEvent, utcnow
 from broadcaster.publish import MemoryPublisher
-from broadcaster.wire.messages import Command
+from broadcaster.wire.commands import Command
 from broadcaster.wire.signing import Signer, Verifier
 from broadcaster.wire.topics import Topics
 from schedules.emergency import occurrence_id

@@ -18,7 +18,7 @@ from audio.store import MediaStore
 from broadcaster.clock import FakeClock
 from broadcaster.models import Media, Relay, Zone
 from broadcaster.publish import MemoryPublisher, PlanPublisher
-from broadcaster.wire.messages import Plan, PlanItem
+from broadcaster.wire.plan import Plan, PlanItem
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 from schedules import planner

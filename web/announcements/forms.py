@@ -7,7 +7,8 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from broadcaster.models import DEFAULT_REPEAT, MAX_REPEAT, PRIORITIES
+from broadcaster.models import DEFAULT_REPEAT, MAX_REPEAT
+from broadcaster.wire.plan import PRIORITIES
 from web.announcements.programme import ProgrammeFields
 from web.forms import REQUIRED, BaseForm, MultiCheckboxField, local_datetime_field
 from web.i18n import PRIORITY, local_now

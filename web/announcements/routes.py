@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from broadcaster.models import ANNOUNCEMENT_STATES, Announcement, Zone
+from broadcaster.roles import ROLES
 from schedules import workflow
 from schedules.checks import check_announcement
 from schedules.workflow import APPROVE_ROLES, EDIT_ROLES
@@ -23,7 +24,6 @@ from web.services import db, now, services
 
 logger = logging.getLogger(__name__)
 
-ALL_ROLES = ("editor", "approver", "officer", "admin")
 LIST_LIMIT = 200
 
 
@@ -35,7 +35,7 @@ def _get(ann_id: int) -> Announcement:
 
 
 @bp.route("/")
-@roles_required(*ALL_ROLES)
+@roles_required(*ROLES)
 def index() -> ResponseReturnValue:
     status = request.args.get("status", "")
     if status not in ANNOUNCEMENT_STATES:
@@ -106,7 +106,7 @@ def new() -> ResponseReturnValue:
 
 
 @bp.route("/<int:ann_id>")
-@roles_required(*ALL_ROLES)
+@roles_required(*ROLES)
 def detail(ann_id: int) -> ResponseReturnValue:
     ann = _get(ann_id)
     approve_form = ApproveForm()

@@ -10,10 +10,10 @@ from typing import Any, TypeVar, cast
 from flask import jsonify, request
 from flask_login import current_user
 
+from broadcaster.roles import ROLES
 from web.services import services
 
 F = TypeVar("F", bound=Callable[..., Any])
-READERS = ("officer", "admin", "approver", "editor")
 
 
 def tokens() -> list[str]:
@@ -35,7 +35,7 @@ def api_access(view: F) -> F:
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if current_user.is_authenticated and current_user.role in READERS:
+        if current_user.is_authenticated and current_user.role in ROLES:
             return view(*args, **kwargs)
         if _bearer_ok():
             return view(*args, **kwargs)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from broadcaster.models import PLAYBACK_STATES, PRIORITIES
+from broadcaster.models import PLAYBACK_STATES
+from broadcaster.wire.plan import PRIORITIES
 
 
 def _q(name: str, desc: str, schema: dict[str, Any]) -> dict[str, Any]:

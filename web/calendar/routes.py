@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from broadcaster.models import Site, Zone
+from broadcaster.roles import ROLES
 from schedules.calendar import Week, monday_of, site_names, site_week, zone_week
 from schedules.ical import zone_calendar
 from web.calendar import bp
@@ -20,7 +21,6 @@ from web.services import db, now, services
 
 logger = logging.getLogger(__name__)
 
-ALL_ROLES = ("editor", "approver", "officer", "admin")
 WEEKDAY_NAMES = (
     _l("Monday"),
     _l("Tuesday"),
@@ -54,7 +54,7 @@ def _choices() -> dict[str, list]:
 
 
 @bp.route("/")
-@roles_required(*ALL_ROLES)
+@roles_required(*ROLES)
 def index() -> ResponseReturnValue:
     return render_template("calendar/index.html", **_choices())
 
@@ -75,7 +75,7 @@ def _render(week: Week, *, kind: str, target: Zone | Site) -> ResponseReturnValu
 
 
 @bp.route("/zone/<zone_id>")
-@roles_required(*ALL_ROLES)
+@roles_required(*ROLES)
 def zone(zone_id: str) -> ResponseReturnValue:
     target = db().get(Zone, zone_id)
     if target is None:
@@ -84,7 +84,7 @@ def zone(zone_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/site/<site_id>")
-@roles_required(*ALL_ROLES)
+@roles_required(*ROLES)
 def site(site_id: str) -> ResponseReturnValue:
     target = db().get(Site, site_id)
     if target is None:
@@ -93,7 +93,7 @@ def site(site_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/zone/<zone_id>.ics")
-@roles_required(*ALL_ROLES)
+@roles_required(*ROLES)
 def zone_ics(zone_id: str) -> ResponseReturnValue:
     target = db().get(Zone, zone_id)
     if target is None:

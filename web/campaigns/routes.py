@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from broadcaster.models import Campaign, Zone
+from broadcaster.roles import ROLES
 from schedules import campaigns
 from schedules.calendar import monday_of
 from schedules.workflow import EDIT_ROLES
@@ -25,8 +26,6 @@ from web.security import roles_required
 from web.services import db, services
 
 logger = logging.getLogger(__name__)
-
-ALL_ROLES = ("editor", "approver", "officer", "admin")
 
 
 def _get(campaign_id: int) -> Campaign:
@@ -45,7 +44,7 @@ def _week() -> date:
 
 
 @bp.route("/")
-@roles_required(*ALL_ROLES)
+@roles_required(*ROLES)
 def index() -> ResponseReturnValue:
     monday = monday_of(local_now().date())
     found = (
@@ -124,7 +123,7 @@ def edit(campaign_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/<int:campaign_id>")
-@roles_required(*ALL_ROLES)
+@roles_required(*ROLES)
 def detail(campaign_id: int) -> ResponseReturnValue:
     campaign = _get(campaign_id)
     monday = _week()

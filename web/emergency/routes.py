@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from broadcaster.commands import CommandError
 from broadcaster.models import Announcement, Emergency, Media, Zone
 from broadcaster.mqtt import PublishError
+from broadcaster.roles import ROLES
 from schedules import emergency as service
 from schedules.workflow import APPROVE_ROLES
 from web import errors
@@ -187,7 +188,7 @@ def _get(emergency_id: int) -> Emergency:
 
 
 @bp.route("/<int:emergency_id>")
-@roles_required("editor", "approver", "officer", "admin")
+@roles_required(*ROLES)
 def status_page(emergency_id: int) -> ResponseReturnValue:
     em = _get(emergency_id)
     progress = service.site_progress(db(), em)
@@ -201,7 +202,7 @@ def status_page(emergency_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/<int:emergency_id>/status.json")
-@roles_required("editor", "approver", "officer", "admin")
+@roles_required(*ROLES)
 def status_json(emergency_id: int) -> ResponseReturnValue:
     em = _get(emergency_id)
     progress = service.site_progress(db(), em)

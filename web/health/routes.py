@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from broadcaster.alerts import Thresholds, annotate
 from broadcaster.queries.health import site_health
+from broadcaster.roles import ROLES
 from web.health import bp
 from web.health.labels import ALERT, LEVEL
 from web.health.svgmap import render
@@ -26,7 +27,7 @@ def _sites() -> tuple[list, list]:
 
 
 @bp.route("/")
-@roles_required("officer", "admin", "approver", "editor")
+@roles_required(*ROLES)
 def index() -> ResponseReturnValue:
     sites, alerts = _sites()
     counts = {lvl: sum(1 for s in sites if s.level == lvl) for lvl in LEVEL}
@@ -43,7 +44,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.route("/map")
-@roles_required("officer", "admin", "approver", "editor")
+@roles_required(*ROLES)
 def map_view() -> ResponseReturnValue:
     sites, _alerts = _sites()
     svg = Markup(render(sites, _("Map of speaker sites")))  # noqa: S704 - every value escaped

@@ -21,9 +21,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from broadcaster.models import PLAYBACK_STATES, PRIORITIES, Announcement, Campaign, Site, Zone
+from broadcaster.models import PLAYBACK_STATES, Announcement, Campaign, Site, Zone
 from broadcaster.queries import proof as proofs
 from broadcaster.queries.logs import PER_PAGE_CHOICES, LogFilter, LogRow, iter_rows, page
+from broadcaster.roles import ROLES
+from broadcaster.wire.plan import PRIORITIES
 from web.exports.tables import csv_chunks, xlsx_bytes
 from web.i18n import local_now, to_local
 from web.logs import bp
@@ -36,7 +38,6 @@ logger = logging.getLogger(__name__)
 REFRESH_SECONDS = 10
 CSV_LIMIT = 500_000
 XLSX_LIMIT = 100_000
-READERS = ("editor", "approver", "officer", "admin")
 
 
 def _tz() -> str:
@@ -65,7 +66,7 @@ def _choices() -> dict[str, Any]:
 
 
 @bp.route("/")
-@roles_required(*READERS)
+@roles_required(*ROLES)
 def index() -> ResponseReturnValue:
     f = LogFilter.from_args(request.args)
     args = f.to_args()
@@ -142,7 +143,7 @@ def _filename(ext: str) -> str:
 
 
 @bp.route("/export.csv")
-@roles_required(*READERS)
+@roles_required(*ROLES)
 def export_csv() -> ResponseReturnValue:
     f = LogFilter.from_args(request.args)
     session = services().sessions()
@@ -162,7 +163,7 @@ def export_csv() -> ResponseReturnValue:
 
 
 @bp.route("/export.xlsx")
-@roles_required(*READERS)
+@roles_required(*ROLES)
 def export_xlsx() -> ResponseReturnValue:
     f = LogFilter.from_args(request.args)
     rows = (_cells(r) for r in iter_rows(db(), f, _tz(), XLSX_LIMIT))
@@ -182,14 +183,14 @@ def _proof(ann_id: int) -> proofs.Proof:
 
 
 @bp.route("/proof/<int:ann_id>")
-@roles_required(*READERS)
+@roles_required(*ROLES)
 def proof(ann_id: int) -> ResponseReturnValue:
     p = _proof(ann_id)
     return render_template("logs/proof.html", p=p, outcome_text=outcome_text, colour=OUTCOME_COLOUR)
 
 
 @bp.route("/proof/<int:ann_id>.pdf")
-@roles_required(*READERS)
+@roles_required(*ROLES)
 def proof_pdf(ann_id: int) -> ResponseReturnValue:
     from web.exports.pdf import PdfFontMissing
     from web.logs.proof_pdf import proof_pdf as render_pdf

@@ -14,6 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from audio.recordings import RecordingError
 from broadcaster.models import Announcement, AnnouncementVersion
+from broadcaster.roles import ROLES
 from schedules import versions
 from schedules.workflow import EDIT_ROLES, NotAllowed, WorkflowError
 from web import errors
@@ -26,7 +27,6 @@ from web.services import db, services
 
 logger = logging.getLogger(__name__)
 
-ALL_ROLES = ("editor", "approver", "officer", "admin")
 FORM_OVERHEAD = 256 * 1024  # multipart boundaries and fields around the file
 
 
@@ -158,7 +158,7 @@ def _api_error(status: int, code: str, message: str) -> ResponseReturnValue:
 
 
 @bp.route("/api/recordings", methods=["GET"])
-@roles_required(*ALL_ROLES)
+@roles_required(*ROLES)
 def api_list() -> ResponseReturnValue:
     ann = _announcement(request.args.get("announcement_id"))
     return jsonify({"recordings": [version_json(v) for v in ann.versions]})

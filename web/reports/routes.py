@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from broadcaster.models import Announcement, Campaign, Zone
 from broadcaster.queries.reports import Report, ReportFilter, report, today_local
+from broadcaster.roles import ROLES
 from web.exports.pdf import PdfFontMissing
 from web.reports import bp
 from web.reports.charts import bars
@@ -22,7 +23,6 @@ from web.security import roles_required
 from web.services import db, now, services
 
 logger = logging.getLogger(__name__)
-READERS = ("officer", "admin", "approver", "editor")
 
 
 def current_report() -> Report:
@@ -45,7 +45,7 @@ def _choices() -> dict[str, Any]:
 
 
 @bp.route("/")
-@roles_required(*READERS)
+@roles_required(*ROLES)
 def index() -> ResponseReturnValue:
     r = current_report()
     charts = {
@@ -76,7 +76,7 @@ def _download(data: bytes, mimetype: str, r: Report, ext: str) -> Response:
 
 
 @bp.route("/report.xlsx")
-@roles_required(*READERS)
+@roles_required(*ROLES)
 def export_xlsx() -> ResponseReturnValue:
     r = current_report()
     mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -84,7 +84,7 @@ def export_xlsx() -> ResponseReturnValue:
 
 
 @bp.route("/report.pdf")
-@roles_required(*READERS)
+@roles_required(*ROLES)
 def export_pdf() -> ResponseReturnValue:
     r = current_report()
     try:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from broadcaster.models import Announcement, ScheduleItem, Zone
+from broadcaster.roles import ROLES
 from web.schedule import bp
 from web.security import roles_required
 from web.services import db, now
@@ -14,7 +15,7 @@ LIMIT = 500
 
 
 @bp.route("/")
-@roles_required("editor", "approver", "officer", "admin")
+@roles_required(*ROLES)
 def index() -> ResponseReturnValue:
     query = (
         select(ScheduleItem)
