@@ -11,12 +11,13 @@ import io
 import json
 import logging
 import os
-import tempfile
 import wave
 from pathlib import Path
 
 from pydub import AudioSegment
 from pydub.exceptions import CouldntDecodeError
+
+from broadcaster.wire.files import write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -61,18 +62,10 @@ class RenderCache:
 
     def put(self, key: str, audio: AudioSegment) -> None:
         """Store audio under key, atomically."""
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
         audio.export(buf, format="wav")
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".wav")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(buf.getvalue())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # A cache: rebuilt by rendering again, so no fsync.
+        write_atomic(self.path(key), buf.getvalue(), 0o600, durable=False)
 
     def size(self) -> int:
         """Bytes used by all entries."""

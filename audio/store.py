@@ -6,8 +6,9 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
+
+from broadcaster.wire.files import write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +40,6 @@ class MediaStore:
         target = self.path(sha256, ext)
         if target.is_file():
             return sha256
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=f".{ext}")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp_name, 0o644)  # mkstemp makes 0600; a reverse proxy may serve these
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        write_atomic(target, data, 0o644)  # world-readable: a reverse proxy may serve these
         logger.info("stored %s.%s (%d bytes)", sha256, ext, len(data))
         return sha256

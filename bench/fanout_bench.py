@@ -314,7 +314,7 @@ def run(n: int, rounds: int, workers: int) -> list[Result]:
         commands = CommandPublisher(signer, server, Topics())
         accounts = [(a.site, a.password) for a in broker.agents]
         # the exact size of the signed emergency command, for the raw baseline
-        from broadcaster.publish import MemoryPublisher
+        from broadcaster.publisher import MemoryPublisher
 
         probe = MemoryPublisher()
         CommandPublisher(signer, probe, Topics()).play_now(

@@ -14,7 +14,8 @@ so within one process they reach each agent in increasing order. Issue commands 
 (the web app), or pass a ``seq_source`` that allocates from the database *and* publish in that
 order; an agent refuses a command whose seq is not above the last it accepted.
 
-This module imports only the wire protocol, so it is usable from any server process.
+This module imports only the wire protocol and the Publisher seam, so it is usable from any
+server process.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
+from broadcaster.publisher import Publisher
 from broadcaster.wire.commands import MAX_COMMAND_TTL, Command
 from broadcaster.wire.plan import Media, PlanItem
 from broadcaster.wire.signing import Signer
@@ -34,11 +36,6 @@ from broadcaster.wire.topics import Topics, valid_id
 logger = logging.getLogger(__name__)
 
 DEFAULT_TTL = timedelta(minutes=10)
-
-
-class Publisher(Protocol):
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
-        """Deliver or raise; QoS 1 publishes wait for the broker's PUBACK."""
 
 
 class CommandError(ValueError):

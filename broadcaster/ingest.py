@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.models import IngestCursor, Playback, PlaybackEvent, Site, utcnow
-from broadcaster.publish import Publisher
+from broadcaster.publisher import Publisher
 from broadcaster.wire.errors import ProtocolError
 from broadcaster.wire.messages import Ack, Event, Status
 from broadcaster.wire.signing import Signer

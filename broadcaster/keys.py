@@ -28,6 +28,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from broadcaster.wire.commands import KeysUpdate
+from broadcaster.wire.files import write_atomic
 from broadcaster.wire.signing import Signer, key_id
 
 logger = logging.getLogger(__name__)
@@ -121,9 +122,9 @@ class KeyRing:
         return 0, [self.active().public_b64]
 
     def _save_trusted(self, version: int, keys: list[str]) -> None:
-        tmp = self.trusted_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"version": version, "keys": keys}, indent=2) + "\n")
-        os.replace(tmp, self.trusted_file)
+        write_atomic(
+            self.trusted_file, json.dumps({"version": version, "keys": keys}, indent=2) + "\n"
+        )
 
     def _update(self, keys: list[str], now: datetime, ttl: timedelta, bump: bool) -> KeysUpdate:
         version, _ = self.trusted()

@@ -1,4 +1,4 @@
-"""Publishing to agents: the Publisher seam, and signed, versioned per-site plans."""
+"""Signed, versioned per-site plans, published to agents through a :class:`Publisher`."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy.orm import Session
 
 from broadcaster.models import Playback, SitePlan
+from broadcaster.publisher import Publisher
 from broadcaster.wire.plan import Plan, PlanItem
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
@@ -22,21 +22,6 @@ logger = logging.getLogger(__name__)
 # Republish an unchanged plan this often, so expiry never lapses and a wiped retained
 # message is restored.
 REFRESH = timedelta(hours=1)
-
-
-class Publisher(Protocol):
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
-        """Deliver or raise; QoS 1 publishes wait for the broker's PUBACK."""
-
-
-@dataclass
-class MemoryPublisher:
-    """Keeps what was published, for unit tests."""
-
-    sent: list[tuple[str, bytes, int, bool]] = field(default_factory=list)
-
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
-        self.sent.append((topic, payload, qos, retain))
 
 
 def items_digest(items: Sequence[PlanItem]) -> str:

@@ -15,8 +15,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import logging
-import os
-import tempfile
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -25,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from broadcaster.clock import Clock, SystemClock
+from broadcaster.wire.files import PART_SUFFIX, atomic_writer
 from broadcaster.wire.plan import Media, PlanItem
 
 from .store import Store
@@ -82,7 +81,7 @@ class MediaCache:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._evict_lock = threading.Lock()
-        for stale in self.media_dir.glob(".part-*"):  # a download cut off by a crash
+        for stale in self.media_dir.glob(f".*{PART_SUFFIX}"):  # a download cut off by a crash
             stale.unlink(missing_ok=True)
 
     def path_for(self, media: Media) -> Path:
@@ -162,12 +161,11 @@ class MediaCache:
 
     def _download(self, media: Media) -> Path:
         target = self.path_for(media)
-        fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=self.media_dir)
-        tmp = Path(tmp_name)
+        digest = hashlib.sha256()
+        size = 0
         try:
-            digest = hashlib.sha256()
-            size = 0
-            with os.fdopen(fd, "wb") as out:
+            # Only a complete file with the right hash takes the name (cached() checks it again).
+            with atomic_writer(target, 0o600, durable=False) as out:
                 # The URL scheme is checked to be http(s) by Media.from_dict.
                 with urllib.request.urlopen(media.url, timeout=self.timeout_s) as resp:  # noqa: S310
                     while chunk := resp.read(CHUNK):
@@ -176,18 +174,15 @@ class MediaCache:
                             raise MediaError(media.sha256, f"larger than {MAX_BYTES} bytes")
                         digest.update(chunk)
                         out.write(chunk)
-            actual = digest.hexdigest()
-            if actual != media.sha256:
-                raise MediaError(
-                    media.sha256, f"sha256 mismatch (got {actual[:12]}) from {media.url}"
-                )
-            os.replace(tmp, target)
+                actual = digest.hexdigest()
+                if actual != media.sha256:
+                    raise MediaError(
+                        media.sha256, f"sha256 mismatch (got {actual[:12]}) from {media.url}"
+                    )
         except MediaError:
             raise
         except (OSError, ValueError, http.client.HTTPException) as exc:
             raise MediaError(media.sha256, f"download failed from {media.url}: {exc}") from None
-        finally:
-            tmp.unlink(missing_ok=True)
         logger.info("fetched media %s (%d bytes)", target.name, size)
         return target
 

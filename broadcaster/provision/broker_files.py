@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from broadcaster.broker import AgentAccount, acl_lines
+from broadcaster.wire.files import write_atomic
 from broadcaster.wire.topics import Topics
 
 from .base import TLS_PORT, ProvisionError
-from .base import write_atomic as _write
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class BrokerFiles:
         return {str(site): [str(z) for z in zones] for site, zones in data.items()}
 
     def save_agents(self, agents: dict[str, list[str]]) -> None:
-        _write(self.registry, json.dumps(agents, indent=2, sort_keys=True) + "\n", 0o640)
+        write_atomic(self.registry, json.dumps(agents, indent=2, sort_keys=True) + "\n", 0o640)
 
     # passwords (hashed by mosquitto_passwd) and the ACL
 
@@ -96,14 +96,14 @@ class BrokerFiles:
                 raise ProvisionError(f"mosquitto_passwd failed: {result.stderr.decode()[-300:]}")
             hashed = plain.read_text().strip()
         lines = [line for line in self._passwd_lines() if line.split(":", 1)[0] != user]
-        _write(self.passwd, "\n".join([*lines, hashed]) + "\n", 0o640)
+        write_atomic(self.passwd, "\n".join([*lines, hashed]) + "\n", 0o640)
 
     def remove_user(self, user: str) -> bool:
         lines = self._passwd_lines()
         kept = [line for line in lines if line.split(":", 1)[0] != user]
         if len(kept) == len(lines):
             return False
-        _write(self.passwd, "\n".join(kept) + ("\n" if kept else ""), 0o640)
+        write_atomic(self.passwd, "\n".join(kept) + ("\n" if kept else ""), 0o640)
         return True
 
     def write_acl(self, topics: Topics) -> None:
@@ -113,7 +113,7 @@ class BrokerFiles:
             "# Anonymous clients are refused by the listener (allow_anonymous false).",
             "",
         ]
-        _write(self.acl, "\n".join(header + acl_lines(topics, accounts)) + "\n", 0o640)
+        write_atomic(self.acl, "\n".join(header + acl_lines(topics, accounts)) + "\n", 0o640)
 
 
 def mosquitto_conf(

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import agent_username
+from broadcaster.wire.files import write_atomic
 from broadcaster.wire.signing import key_id
 from broadcaster.wire.topics import Topics, valid_id
 
 from .base import PI_CONFIG_DIR, PI_STATE_DIR, TLS_PORT, ProvisionError
-from .base import write_atomic as _write
 from .broker_files import BrokerFiles
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def provision_site(
         "version": keys_version,
         "keys": [{"kid": key_id(k), "public": k} for k in trusted_keys],
     }
-    _write(out / "trusted-keys.json", json.dumps(keys_doc, indent=2) + "\n", 0o644)
+    write_atomic(out / "trusted-keys.json", json.dumps(keys_doc, indent=2) + "\n", 0o644)
     if use_tls:
         shutil.copyfile(broker.ca_cert, out / "ca.crt")
         os.chmod(out / "ca.crt", 0o644)

@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 
 from broadcaster.broker import SERVER_USER, agent_username
+from broadcaster.wire.files import write_atomic
 from broadcaster.wire.topics import Topics
 
 from .base import DEFAULT_BROKER_DIR, ProvisionError
-from .base import write_atomic as _write
 from .broker_files import BrokerFiles, mosquitto_conf
 from .bundle import ensure_server_user, provision_site
 from .tls import make_ca, make_server_cert
@@ -146,12 +146,12 @@ def tls_init_command(hosts: tuple[str, ...], broker_dir: Path, force: bool) -> N
         click.echo(f"using the existing CA {broker.ca_cert}")
     else:
         ca_key, ca_cert = make_ca()
-        _write(broker.ca_key, ca_key, 0o600)
-        _write(broker.ca_cert, ca_cert, 0o644)
+        write_atomic(broker.ca_key, ca_key, 0o600)
+        write_atomic(broker.ca_cert, ca_cert, 0o644)
         click.echo(f"new CA {broker.ca_cert}")
     key, cert = make_server_cert(ca_key, ca_cert, hosts)
-    _write(broker.server_key, key, 0o640)
-    _write(broker.server_cert, cert, 0o644)
+    write_atomic(broker.server_key, key, 0o640)
+    write_atomic(broker.server_cert, cert, 0o644)
     click.echo(f"broker certificate for {', '.join(hosts)}: {broker.server_cert}")
 
 

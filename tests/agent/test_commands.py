@@ -15,7 +15,7 @@ from broadcaster.agent.agent import Agent
 from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import free_port
 from broadcaster.commands import CommandError, CommandPublisher, play_now_item
-from broadcaster.publish import MemoryPublisher
+from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.commands import Command
 from broadcaster.wire.messages import Event
 from broadcaster.wire.plan import Media, Plan, PlanItem

@@ -14,7 +14,7 @@ import pytest
 from broadcaster.db import make_engine, session_factory
 from broadcaster.ingest import Ingestor, IngestWorker
 from broadcaster.models import Playback, PlaybackEvent, Site
-from broadcaster.publish import MemoryPublisher
+from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.messages import Ack, Event, Status
 from broadcaster.wire.signing import Signer, Verifier
 from broadcaster.wire.topics import Topics

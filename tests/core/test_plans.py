@@ -6,7 +6,8 @@ import json
 from datetime import timedelta
 
 from broadcaster.models import Playback, SitePlan, utcnow
-from broadcaster.publish import MemoryPublisher, PlanPublisher
+from broadcaster.publish import PlanPublisher
+from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.plan import Plan
 from broadcaster.wire.signing import Signer, Verifier
 from broadcaster.wire.topics import Topics

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster.commands import CommandPublisher, play_now_item
-from broadcaster.publish import MemoryPublisher
+from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.signing import Signer
 
 from .conftest import SITE, FaultRig, wait_for

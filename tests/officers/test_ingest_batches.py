@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from broadcaster.db import make_engine, session_factory
 from broadcaster.ingest import Ingestor
 from broadcaster.models import IngestCursor, Playback, PlaybackEvent, Site
-from broadcaster.publish import MemoryPublisher
+from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.messages import Event, Status
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from broadcaster.commands import CommandPublisher
 from broadcaster.db import transaction
 from broadcaster.models import Emergency, PlaybackEvent, utcnow
-from broadcaster.publish import MemoryPublisher
+from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 from schedules.emergency import occurrence_id

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from broadcaster.commands import CommandPublisher
 from broadcaster.db import transaction
 from broadcaster.models import Announcement, Emergency, PlaybackEvent, utcnow
-from broadcaster.publish import MemoryPublisher
+from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.commands import Command
 from broadcaster.wire.signing import Signer, Verifier
 from broadcaster.wire.topics import Topics

@@ -17,7 +17,8 @@ from audio.renderer import Renderer, TextRenderer
 from audio.store import MediaStore
 from broadcaster.clock import FakeClock
 from broadcaster.models import Media, Relay, Zone
-from broadcaster.publish import MemoryPublisher, PlanPublisher
+from broadcaster.publish import PlanPublisher
+from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.plan import Plan, PlanItem
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics

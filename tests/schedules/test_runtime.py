@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from broadcaster.clock import FakeClock
 from broadcaster.models import Announcement, ScheduleItem, User, Zone
-from broadcaster.publish import MemoryPublisher, PlanPublisher
+from broadcaster.publish import PlanPublisher
+from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 from schedules.runtime import MISFIRE_GRACE_S, PUBLISH_JOB, SchedulerRuntime
