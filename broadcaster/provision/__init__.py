@@ -15,32 +15,8 @@ Then reload Mosquitto (SIGHUP re-reads the password and ACL files). The broker d
 (``--broker-dir``, ``$BROADCASTER_BROKER_DIR``) is what ``deploy/mosquitto/broadcaster.conf``
 points at: ``passwd``, ``acl``, ``agents.json``, ``ca.crt``, ``server.crt``, ``server.key``.
 ``sites tls-init`` makes a CA and a server certificate with ``cryptography`` (or bring your own).
+
+Modules: ``base`` (paths, ProvisionError), ``broker_files`` (password file, ACL, agents.json,
+``mosquitto_conf``), ``bundle`` (``provision_site``), ``tls`` (CA and server certificate) and
+``cli`` (the ``broadcaster sites`` commands). Import each name from its module.
 """
-
-from .base import (
-    DEFAULT_BROKER_DIR,
-    PI_CONFIG_DIR,
-    PI_STATE_DIR,
-    TLS_PORT,
-    ProvisionError,
-)
-from .broker_files import BrokerFiles, mosquitto_conf
-from .bundle import Bundle, ensure_server_user, provision_site
-from .cli import sites
-from .tls import make_ca, make_server_cert
-
-__all__ = [
-    "DEFAULT_BROKER_DIR",
-    "PI_CONFIG_DIR",
-    "PI_STATE_DIR",
-    "TLS_PORT",
-    "BrokerFiles",
-    "Bundle",
-    "ProvisionError",
-    "ensure_server_user",
-    "make_ca",
-    "make_server_cert",
-    "mosquitto_conf",
-    "provision_site",
-    "sites",
-]

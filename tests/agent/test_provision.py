@@ -24,7 +24,7 @@ from broadcaster.agent.agent import Agent
 from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import SERVER_USER, free_port
 from broadcaster.cli import main
-from broadcaster.provision import BrokerFiles, mosquitto_conf
+from broadcaster.provision.broker_files import BrokerFiles, mosquitto_conf
 from broadcaster.wire.plan import Plan
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
@@ -253,7 +253,7 @@ def test_anonymous_and_wrong_passwords_are_refused(secured: Broker) -> None:
 
 
 def test_tls_needs_the_generated_ca(secured: Broker, tmp_path: Path) -> None:
-    from broadcaster.provision import make_ca
+    from broadcaster.provision.tls import make_ca
 
     _, other_ca = make_ca("someone else")
     (tmp_path / "other.crt").write_bytes(other_ca)
