@@ -12,7 +12,8 @@ import click
 from audio.cache import RenderCache
 from audio.lexicon_file import read_lexicon_file
 from audio.loudness import LoudnessTarget, measure_encoded
-from audio.normalize import LexiconError, normalize_text
+from audio.normalize import normalize_text
+from audio.normalize.lexicon import LexiconError
 from audio.render import render_text, spoken_pieces
 from audio.store import MediaStore
 from audio.tts.base import TTSError

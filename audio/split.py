@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from audio.normalize import GLUE
+from audio.normalize.patterns import GLUE
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _CLAUSE = re.compile(r"(?<=[,;:])\s+")

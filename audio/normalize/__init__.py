@@ -10,10 +10,8 @@ import logging
 from collections.abc import Mapping
 
 from audio.normalize.cleanup import finish, prepare, spell_acronyms
-from audio.normalize.lexicon import LexiconError, make_lexicon
+from audio.normalize.lexicon import make_lexicon
 from audio.normalize.patterns import GLUE, apply_rules
-
-__all__ = ["GLUE", "LexiconError", "normalize_text"]
 
 logger = logging.getLogger(__name__)
 

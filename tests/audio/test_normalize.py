@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from audio.lexicon_file import read_lexicon_file
-from audio.normalize import GLUE, normalize_text
+from audio.normalize import normalize_text
 from audio.normalize.cleanup import is_syllable
 from audio.normalize.lexicon import (
     LexiconError,
@@ -20,6 +20,7 @@ from audio.normalize.lexicon import (
     make_lexicon,
 )
 from audio.normalize.numbers import read_number
+from audio.normalize.patterns import GLUE
 
 SAMPLES = Path("/work/shared/samples/announcements.yaml")
 YEAR_2026 = "hai nghìn không trăm hai mươi sáu"

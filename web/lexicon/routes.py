@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from audio.lexicon_file import ImportReport, import_lexicon_file
 from audio.lexicon_store import add_entry, delete_entry, load_lexicon, update_entry
-from audio.normalize import LexiconError, normalize_text
-from audio.normalize.lexicon import builtin_lexicon
+from audio.normalize import normalize_text
+from audio.normalize.lexicon import LexiconError, builtin_lexicon
 from broadcaster.models import LexiconEntry
 from web.lexicon import bp
 from web.lexicon.forms import DeleteForm, EntryForm, ImportForm
