@@ -273,30 +273,6 @@ def users_add(
     click.echo(f"user {username} ({role}) created")
 
 
-@main.group()
-def commune() -> None:
-    """Zones and sites of a commune."""
-
-
-@commune.command("load")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--with-users", is_flag=True, help="Also create the users listed in the file.")
-@click.pass_context
-def commune_load(ctx: click.Context, file: Path, with_users: bool) -> None:
-    """Load zones and sites from a YAML file."""
-    from broadcaster.db import make_engine, session_factory, transaction, upgrade
-    from schedules.commune import CommuneFileError, load_commune
-
-    settings = ctx.obj.settings
-    upgrade(settings.database_url)
-    try:
-        with transaction(session_factory(make_engine(settings.database_url))) as session:
-            summary = load_commune(session, file, with_users=with_users)
-    except CommuneFileError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"loaded {summary.zones} zones, {summary.sites} sites, {summary.users} users")
-
-
 @main.command()
 @click.option("--check", is_flag=True, help="Run headless: air one announcement, verify, exit.")
 @click.option(

@@ -100,11 +100,11 @@ class Demo:
         if is_postgresql(settings.database_url):
             reset_demo_schema(settings.database_url, self.schema)
         upgrade(settings.database_url)
-        from schedules.commune import load_commune
+        from schedules.programme_import import import_demo
 
         engine = make_engine(settings.database_url)
         with transaction(session_factory(engine)) as session:
-            load_commune(session)
+            import_demo(session)
             sites = [(s.id, [z.id for z in s.zones]) for s in session.scalars(select(Site))]
         engine.dispose()
         signer = load_or_create_signer(settings.signing_key_file)
@@ -323,7 +323,7 @@ def _log_to_file(path: Path) -> None:
 
 
 def _print_banner(demo: Demo, settings: Settings) -> None:
-    from schedules.commune import demo_logins
+    from schedules.programme_file import DEMO_PROGRAMME, load
 
     lines = [
         "",
@@ -332,7 +332,7 @@ def _print_banner(demo: Demo, settings: Settings) -> None:
         "  Logins:",
         *(
             f"    {u['username']:<10} / {u['password']:<12} {u['role']:<9} {u.get('display_name', '')}"
-            for u in demo_logins()
+            for u in load(DEMO_PROGRAMME).users
         ),
         f"  Database:    {make_url(settings.database_url).render_as_string(hide_password=True)}",
         f"  Broker:      mosquitto on 127.0.0.1:{settings.mqtt_port} (per-agent passwords, ACL)",

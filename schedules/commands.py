@@ -89,7 +89,7 @@ def plan(
 
 @click.group("programme")
 def programme() -> None:
-    """A commune's programme (zones, sites, slots, relays, campaigns, recurring items) in YAML."""
+    """A commune's set-up in YAML: zones, sites, slots, relays, campaigns, recurring items."""
 
 
 @programme.command("import")
@@ -98,14 +98,20 @@ def programme() -> None:
 @click.option(
     "--author", default=None, help="Username that owns imported items (default: first admin)."
 )
+@click.option(
+    "--with-users", is_flag=True, help="Also create the users listed in FILE (demos, tests)."
+)
 @click.pass_context
-def programme_import(ctx: click.Context, file: Path, dry_run: bool, author: str | None) -> None:
+def programme_import(
+    ctx: click.Context, file: Path, dry_run: bool, author: str | None, with_users: bool
+) -> None:
     """Validate FILE and bring the database to it (items arrive as drafts)."""
     from sqlalchemy import select
 
     from audio.renderer import make_renderer
     from broadcaster.models import User
-    from schedules.programme_file import ProgrammeFileError, apply, load
+    from schedules.programme_file import ProgrammeFileError, load
+    from schedules.programme_import import ProgrammeImportError, apply
 
     try:
         prog = load(file)
@@ -116,21 +122,19 @@ def programme_import(ctx: click.Context, file: Path, dry_run: bool, author: str 
     settings, factory = _session(ctx)
     render = None if dry_run else make_renderer(settings)
     with factory() as session, session.begin():
-        query = (
-            select(User).where(User.username == author)
-            if author
-            else (
-                select(User).where(User.role.in_(("admin", "editor"))).order_by(User.role, User.id)
+        user = None
+        if author:
+            user = session.scalars(select(User).where(User.username == author)).first()
+            if user is None:
+                click.echo(f"no author: unknown user {author}", err=True)
+                sys.exit(EXIT_FAILURE)
+        try:
+            changes = apply(
+                session, prog, user, with_users=with_users, dry_run=dry_run, render=render
             )
-        )
-        user = session.scalars(query).first()
-        if user is None:
-            click.echo(
-                f"no author: {'unknown user ' + author if author else 'create an admin first'}",
-                err=True,
-            )
+        except ProgrammeImportError as exc:
+            click.echo(f"{file}: {exc}", err=True)
             sys.exit(EXIT_FAILURE)
-        changes = apply(session, prog, user, dry_run=dry_run, render=render)
     for line in changes:
         click.echo(line)
     click.echo(f"{len(changes)} changes {'would be made (dry run)' if dry_run else 'made'}")
@@ -143,7 +147,7 @@ def programme_import(ctx: click.Context, file: Path, dry_run: bool, author: str 
 @click.pass_context
 def programme_export(ctx: click.Context, output: Path | None) -> None:
     """Write the current programme as YAML."""
-    from schedules.programme_file import export
+    from schedules.programme_export import export
 
     settings, factory = _session(ctx)
     with factory() as session:

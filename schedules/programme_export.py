@@ -1,4 +1,5 @@
-"""Export: the current zones, sites, slots, relays, campaigns and recurring items as a programme file."""
+"""Export: the current zones, sites, slots, relays, campaigns and recurring items as a programme
+file (users are not exported: the file would hold no passwords)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,17 @@ def export(session: Session, tz: str = DEFAULT_TZ) -> str:
         for z in zones
     ]
     out["sites"] = [
-        {"id": s.id, "name": s.name, "zones": sorted(z.id for z in s.zones), "output": s.output}
+        {
+            "id": s.id,
+            "name": s.name,
+            "zones": sorted(z.id for z in s.zones),
+            "output": s.output,
+            **(
+                {"latitude": s.latitude, "longitude": s.longitude}
+                if s.latitude is not None and s.longitude is not None
+                else {}
+            ),
+        }
         for s in session.scalars(select(Site).order_by(Site.id))
     ]
     out["slots"] = [

@@ -1,8 +1,10 @@
-"""Programme files (YAML): a commune's zones, sites, slots, relays, campaigns and recurring items.
+"""Programme files (YAML): a commune's zones, sites (with their map coordinates), slots, relays,
+campaigns, recurring items and, for demos and tests, users. The one file format for a commune's
+set-up: ``broadcaster programme import`` reads it and the demo loads ``demo_programme.yaml``.
 
 ``load`` validates and reports errors as ``FILE:LINE: what is wrong`` (from YAML node marks).
 Applying a programme (``apply``, with a dry run) lives in schedules.programme_import and
-exporting (``export``) in schedules.programme_export; both are re-exported here.
+exporting (``export``) in schedules.programme_export.
 """
 
 from __future__ import annotations
@@ -16,15 +18,15 @@ from typing import Any
 import yaml
 
 from broadcaster.models import CAMPAIGN_CATEGORIES, WEEKDAYS
+from broadcaster.roles import ROLES
 from broadcaster.wire.plan import PRIORITIES
 from broadcaster.wire.topics import valid_id
-from schedules.programme_export import export
-from schedules.programme_import import apply
 from schedules.recurrence import DEFAULT_TZ, Recurrence, RecurrenceError
 
-__all__ = ["Programme", "ProgrammeFileError", "apply", "export", "load"]
-
 logger = logging.getLogger(__name__)
+
+# The demo commune: three hamlets, three speaker sites on the map, one user per role.
+DEMO_PROGRAMME = Path(__file__).with_name("demo_programme.yaml")
 
 
 class ProgrammeFileError(ValueError):
@@ -128,6 +130,7 @@ class Programme:
     relays: list[dict[str, Any]]
     campaigns: list[dict[str, Any]]
     items: list[dict[str, Any]]
+    users: list[dict[str, str]] = field(default_factory=list)
 
 
 def load(path: Path) -> Programme:
@@ -173,12 +176,30 @@ def load(path: Path) -> Programme:
         sid = c.get(s, "id", str, "site")
         if sid is not None and not valid_id(sid):
             c.err(s, "id", f"site: bad id {sid!r}")
+        latitude, longitude = _coordinates(c, s, f"site {sid}")
         sites.append(
             {
                 "id": sid,
                 "name": str(s.get("name", sid)),
                 "output": str(s.get("output", "amplifier")),
                 "zones": c.zones(s, known, f"site {sid}"),
+                "latitude": latitude,
+                "longitude": longitude,
+            }
+        )
+    users = []
+    for u in _entries(c, data, "users"):
+        username = c.get(u, "username", str, "user")
+        password = c.get(u, "password", str, f"user {username}")
+        role = c.get(u, "role", str, f"user {username}")
+        if role is not None and role not in ROLES:
+            c.err(u, "role", f"user {username}: role {role!r}; use {', '.join(ROLES)}")
+        users.append(
+            {
+                "username": username,
+                "password": password,
+                "role": role,
+                "display_name": str(u.get("display_name", "")),
             }
         )
     slots = []
@@ -288,8 +309,24 @@ def load(path: Path) -> Programme:
     if c.problems:
         raise ProgrammeFileError(c.problems)
     return Programme(
-        str(data.get("commune", "")), tz, zones, sites, slots, relays, campaigns, items
+        str(data.get("commune", "")), tz, zones, sites, slots, relays, campaigns, items, users
     )
+
+
+def _coordinates(c: _Checker, s: _Map, what: str) -> tuple[float | None, float | None]:
+    """A site's latitude and longitude (for the health map): both or neither."""
+    lat, lon = s.get("latitude"), s.get("longitude")
+    if lat is None and lon is None:
+        return None, None
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon))
+    if not numbers:
+        key = "latitude" if "latitude" in s else "longitude"
+        c.err(s, key, f"{what}: latitude and longitude must both be numbers")
+        return None, None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        c.err(s, "latitude", f"{what}: coordinates out of range")
+        return None, None
+    return float(lat), float(lon)
 
 
 def _entries(c: _Checker, data: _Map, section: str) -> list[_Map]:

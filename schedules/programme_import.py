@@ -1,18 +1,19 @@
 """Applying a validated programme to the database, or a dry run that only lists the changes.
 
 Items are imported as drafts by a given author: they still need an approver, so a file can
-never put anything on air by itself.
+never put anything on air by itself. The file's users are created only when asked (demos and
+tests; production accounts come from ``broadcaster users add``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audio.renderer import Renderer
+from broadcaster.accounts import AccountError, create_user
 from broadcaster.models import (
     Announcement,
     Campaign,
@@ -23,28 +24,40 @@ from broadcaster.models import (
     User,
     Zone,
 )
+from schedules.programme_file import DEMO_PROGRAMME, Programme, load
 from schedules.recurrence import to_utc
 from schedules.relays import give_fallbacks
+from schedules.workflow import EDIT_ROLES
 
-if TYPE_CHECKING:
-    from schedules.programme_file import Programme
+
+class ProgrammeImportError(ValueError):
+    """The programme cannot be applied as it is (no author for its items, a user refused)."""
 
 
 def apply(
     session: Session,
     prog: Programme,
-    author: User,
+    author: User | None = None,
     *,
+    with_users: bool = False,
     dry_run: bool = False,
     render: Renderer | None = None,
 ) -> list[str]:
     """Bring the database to ``prog``; returns one line per change (made or, in a dry run, not).
 
-    With ``render``, relays without a fallback get one (schedules.relays); a dry run renders
-    nothing, and without it the scheduler gives them one at its next start.
+    ``with_users`` first creates the file's users that do not exist yet. Items belong to
+    ``author``, by default the first admin (else editor). With ``render``, relays without a
+    fallback get one (schedules.relays); a dry run renders nothing, and without it the scheduler
+    gives them one at its next start.
     """
     changes: list[str] = []
     with session.begin_nested() as nested:
+        if with_users:
+            _add_users(session, prog, changes)
+        if prog.items and author is None:
+            author = default_author(session)
+            if author is None:
+                raise ProgrammeImportError("no author for the items: create an admin first")
         relays = _apply(session, prog, author, changes)
         session.flush()
         if dry_run:
@@ -54,7 +67,33 @@ def apply(
     return changes
 
 
-def _apply(session: Session, prog: Programme, author: User, changes: list[str]) -> list[Relay]:
+def import_demo(session: Session) -> list[str]:
+    """The demo commune (``schedules/demo_programme.yaml``) with its users: for the demo and
+    tests."""
+    return apply(session, load(DEMO_PROGRAMME), with_users=True)
+
+
+def default_author(session: Session) -> User | None:
+    """Who owns imported items when nobody is named: the first admin, else the first editor."""
+    query = select(User).where(User.role.in_(EDIT_ROLES)).order_by(User.role, User.id)
+    return session.scalars(query).first()
+
+
+def _add_users(session: Session, prog: Programme, changes: list[str]) -> None:
+    for u in prog.users:
+        if session.scalar(select(User).where(User.username == u["username"])) is not None:
+            continue
+        try:
+            create_user(session, u["username"], u["password"], u["role"], u["display_name"])
+        except AccountError as exc:
+            raise ProgrammeImportError(str(exc)) from None
+        changes.append(f"+ user {u['username']} ({u['role']})")
+    session.flush()
+
+
+def _apply(
+    session: Session, prog: Programme, author: User | None, changes: list[str]
+) -> list[Relay]:
     zones: dict[str, Zone] = {}
     for z in prog.zones:
         zone = session.get(Zone, z["id"])
@@ -76,7 +115,10 @@ def _apply(session: Session, prog: Programme, author: User, changes: list[str]) 
             changes.append(
                 f"~ site {s['id']}: zones {', '.join(sorted(z.id for z in site.zones))} → {', '.join(new_zones)}"
             )
+        elif (site.latitude, site.longitude) != (s["latitude"], s["longitude"]):
+            changes.append(f"~ site {s['id']}: map position")
         site.name, site.output = s["name"], s["output"]
+        site.latitude, site.longitude = s["latitude"], s["longitude"]
         site.zones = [zones.get(z) or session.get(Zone, z) for z in new_zones]
         session.add(site)
     slots: dict[str, Slot] = {}
@@ -137,6 +179,7 @@ def _apply(session: Session, prog: Programme, author: User, changes: list[str]) 
                 f"= item {it['title']!r} exists (announcement {existing.id}); left as is"
             )
             continue
+        assert author is not None  # apply() found one, as the programme has items
         ann = Announcement(
             title=it["title"],
             body=it["body"],

@@ -13,13 +13,13 @@ from audio.renderer import TextRenderer
 from audio.store import MediaStore
 from audio.tts.fake import FakeEngine
 from broadcaster.models import User
-from schedules.commune import load_commune
+from schedules.programme_import import import_demo
 
 
 @pytest.fixture
 def session(db: sessionmaker[Session]) -> Iterator[Session]:
     with db() as s, s.begin():
-        load_commune(s)
+        import_demo(s)
         s.flush()
         yield s
 

@@ -99,17 +99,8 @@ def test_bad_input_is_refused_with_a_clear_message(session, users, kw, message) 
         draft(session, users, **kw)
 
 
-def test_demo_commune_loads_coordinates(session) -> None:
+def test_demo_programme_loads_coordinates(session) -> None:
     from broadcaster.models import Site
 
     site = session.get(Site, "dai-xa")
     assert site.latitude == pytest.approx(14.6712) and site.longitude == pytest.approx(107.9321)
-
-
-def test_bad_coordinates_name_the_site(session, tmp_path) -> None:
-    from schedules.commune import CommuneFileError, load_commune
-
-    f = tmp_path / "c.yaml"
-    f.write_text("zones: [{id: z}]\nsites: [{id: s, zones: [z], latitude: north, longitude: 1}]\n")
-    with pytest.raises(CommuneFileError, match=r"sites\[0\]: latitude and longitude"):
-        load_commune(session, f)

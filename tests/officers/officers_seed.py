@@ -17,7 +17,7 @@ from broadcaster.models import (
     User,
     Zone,
 )
-from schedules.commune import load_commune
+from schedules.programme_import import import_demo
 
 # 10:00 in Hanoi on 23/11/2026 is 03:00 UTC.
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
@@ -56,7 +56,7 @@ def add_playback(s: Session, site: str, ann: int, at: datetime, status: str, **k
 
 def seed(factory: sessionmaker[Session]) -> Seeded:
     with factory() as s, s.begin():
-        load_commune(s)
+        import_demo(s)
         s.flush()
         author = s.scalars(select(User).where(User.role == "editor")).one()
         zones = {z.id: z for z in s.scalars(select(Zone))}

@@ -21,7 +21,7 @@ from broadcaster.db import transaction
 from broadcaster.keys import load_or_create_signer
 from broadcaster.models import PlaybackEvent, Site
 from broadcaster.processes import IngestPart
-from schedules.commune import load_commune
+from schedules.programme_import import import_demo
 from tests.support.agents import AgentProcess, file_agent_config
 from tests.web.conftest import PASSWORDS, FakeRenderer
 from web import create_app
@@ -48,7 +48,7 @@ def web(
     from werkzeug.serving import make_server
 
     with transaction(db) as session:
-        load_commune(session)
+        import_demo(session)
     for site in SITES:
         broker.add_agent(site, ["thon-1"])
     broker.start()

@@ -19,7 +19,7 @@ from audio.tts.fake import FakeEngine
 from broadcaster.clock import Clock
 from broadcaster.config import Settings
 from broadcaster.models import User
-from schedules.commune import load_commune
+from schedules.programme_import import import_demo
 from tests.support.webapp import PASSWORDS, Login, client, clock, flask_app, login
 
 __all__ = ["PASSWORDS", "Login", "client", "clock", "login", "make_audio"]
@@ -51,7 +51,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def session(db: sessionmaker[Session]) -> Iterator[Session]:
     with db() as s, s.begin():
-        load_commune(s)
+        import_demo(s)
         s.flush()
         yield s
 

@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.models import Announcement, Media, ScheduleItem, Slot, User, Zone
-from schedules.commune import load_commune
+from schedules.programme_import import import_demo
 
 
 @pytest.fixture
 def session(db: sessionmaker[Session]) -> Iterator[Session]:
     with db() as s, s.begin():
-        load_commune(s)
+        import_demo(s)
         s.flush()
         yield s
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from broadcaster.cli import main
 from broadcaster.config import Settings
-from schedules.programme_file import ProgrammeFileError, load
+from schedules.programme_file import DEMO_PROGRAMME, ProgrammeFileError, load
 
 EXAMPLE = Path(__file__).parents[2] / "schedules" / "example_programme.yaml"
 
@@ -77,6 +77,53 @@ def test_validation_errors_name_file_line_and_problem(tmp_path: Path) -> None:
         f"{bad}:11: item 'X': 'start' should be a local date and time like 2026-12-01 17:00",
         f"{bad}:12: item 'X': unknown slot 'Tối'",
     ]
+
+
+def test_sites_coordinates_and_users_are_checked(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "zones: [{id: z}]\n"
+        "sites:\n"
+        "  - {id: s1, zones: [z], latitude: north, longitude: 1}\n"
+        "  - {id: s2, zones: [z], latitude: 91, longitude: 1}\n"
+        "users:\n"
+        "  - {username: a, password: abcdefgh, role: mayor}\n"
+        "  - {username: b, role: editor}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ProgrammeFileError) as err:
+        load(bad)
+    assert err.value.problems == [
+        f"{bad}:3: site s1: latitude and longitude must both be numbers",
+        f"{bad}:4: site s2: coordinates out of range",
+        f"{bad}:6: user a: role 'mayor'; use editor, approver, officer, admin",
+        f"{bad}:7: user b: missing 'password'",
+    ]
+
+
+def test_the_demo_programme_with_users_then_export_keeps_the_map(cli, tmp_path: Path) -> None:
+    code, out = cli("programme", "import", str(DEMO_PROGRAMME))
+    assert code == 0, out
+    assert "+ site dai-xa" in out and "+ user" not in out  # users only when asked
+    code, out = cli("programme", "import", str(DEMO_PROGRAMME), "--with-users")
+    assert code == 0, out
+    assert "+ user bientap (editor)" in out and "+ user quantri" not in out  # quantri existed
+    code, text = cli("programme", "export")
+    exported = tmp_path / "out.yaml"
+    exported.write_text(text, encoding="utf-8")
+    prog = load(exported)
+    assert prog.users == []  # no passwords in an export
+    dai_xa = next(s for s in prog.sites if s["id"] == "dai-xa")
+    assert (dai_xa["latitude"], dai_xa["longitude"]) == (14.6712, 107.9321)
+    assert prog.commune == "Xã Đắk Hà" and [z["language"] for z in prog.zones][-1] == "bahnar"
+
+
+def test_items_need_an_author(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BROADCASTER_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("BROADCASTER_MEDIA_DIR", settings.media_dir)
+    result = CliRunner().invoke(main, ["programme", "import", str(EXAMPLE), "--dry-run"])
+    assert result.exit_code == 1
+    assert "no author for the items: create an admin first" in result.output
 
 
 def test_cli_reports_bad_file_and_exits_1(cli, tmp_path: Path) -> None:

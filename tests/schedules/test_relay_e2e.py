@@ -22,7 +22,7 @@ from broadcaster.config import Settings
 from broadcaster.models import Media, Relay, Zone
 from broadcaster.publish import PlanPublisher
 from broadcaster.wire.signing import Signer
-from schedules.commune import load_commune
+from schedules.programme_import import import_demo
 from schedules.recurrence import to_local, to_utc
 from schedules.runtime import SchedulerRuntime
 from tests.agent.conftest import (  # noqa: F401 - the radio fixture is used here too
@@ -96,7 +96,7 @@ def test_a_relay_in_a_published_plan_is_relayed_or_falls_back(
             live_at = to_local(now + timedelta(seconds=6), tz).replace(microsecond=0)
             dead_at = live_at + timedelta(seconds=4)
             with db() as s, s.begin():
-                load_commune(s)
+                import_demo(s)
                 thon1 = s.get(Zone, "thon-1")
                 for name, url, at, seconds in (
                     ("Đài tỉnh", radio.live_url, live_at, 3),

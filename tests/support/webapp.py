@@ -22,7 +22,7 @@ from audio.renderer import Renderer
 from broadcaster.clock import Clock, SystemClock
 from broadcaster.config import Settings
 from broadcaster.db import transaction
-from schedules.commune import load_commune
+from schedules.programme_import import import_demo
 from web import create_app
 
 PASSWORDS = {
@@ -46,7 +46,7 @@ def flask_app(
     its clock is ``clock`` (default: the system clock)."""
     if commune:
         with transaction(db) as session:
-            load_commune(session)
+            import_demo(session)
     app = create_app(settings, renderer=renderer, sessions=db, clock=clock)
     app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
     yield app

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.config import Settings
 from broadcaster.db import transaction
-from schedules.commune import load_commune
+from schedules.programme_import import import_demo
 from tests.support import browser
 from tests.support.browser import chromium_page
 from tests.support.webapp import serve
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 def live_url(settings: Settings, db: sessionmaker[Session]) -> Iterator[str]:
     """The app with the real renderer, served by werkzeug on a free port in a thread."""
     with transaction(db) as session:
-        load_commune(session)
+        import_demo(session)
     app = create_app(settings, sessions=db)  # real renderer: tts_engine="espeak"
     with serve(app) as url:
         yield url
