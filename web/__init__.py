@@ -74,19 +74,19 @@ def create_app(
     security.init_app(app)
     errors.init_app(app)
 
-    from web.announcements import bp as announcements_bp
-    from web.api import bp as api_bp
-    from web.auth import bp as auth_bp
-    from web.calendar import bp as calendar_bp
-    from web.campaigns import bp as campaigns_bp
-    from web.emergency import bp as emergency_bp
-    from web.health import bp as health_bp
-    from web.lexicon import bp as lexicon_bp
-    from web.logs import bp as logs_bp
-    from web.media import bp as media_bp
-    from web.recordings import bp as recordings_bp
-    from web.reports import bp as reports_bp
-    from web.schedule import bp as schedule_bp
+    from web.announcements.routes import bp as announcements_bp
+    from web.api.routes import bp as api_bp
+    from web.auth.routes import bp as auth_bp
+    from web.calendar.routes import bp as calendar_bp
+    from web.campaigns.routes import bp as campaigns_bp
+    from web.emergency.routes import bp as emergency_bp
+    from web.health.routes import bp as health_bp
+    from web.lexicon.routes import bp as lexicon_bp
+    from web.logs.routes import bp as logs_bp
+    from web.media.routes import bp as media_bp
+    from web.recordings.routes import bp as recordings_bp
+    from web.reports.routes import bp as reports_bp
+    from web.schedule.routes import bp as schedule_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(announcements_bp)

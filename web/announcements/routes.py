@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,11 +16,13 @@ from schedules import workflow
 from schedules.checks import check_announcement
 from schedules.workflow import APPROVE_ROLES, EDIT_ROLES
 from web import errors
-from web.announcements import bp, programme
+from web.announcements import programme
 from web.announcements.forms import AnnouncementForm, ApproveForm, RejectForm, SubmitForm
 from web.i18n import default_airing, from_local, local_now, to_local
 from web.security import roles_required
 from web.services import db, now, services
+
+bp = Blueprint("announcements", __name__, url_prefix="/announcements", template_folder="templates")
 
 logger = logging.getLogger(__name__)
 

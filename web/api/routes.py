@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
 from broadcaster.alerts import Thresholds, annotate
@@ -13,10 +13,11 @@ from broadcaster.queries import proof as proofs
 from broadcaster.queries.health import site_health
 from broadcaster.queries.logs import LogFilter, page
 from broadcaster.queries.reports import ReportFilter, report, today_local
-from web.api import bp
 from web.api.auth import api_access
 from web.api.openapi import document
 from web.services import db, now, services
+
+bp = Blueprint("api", __name__, url_prefix="/api", template_folder="templates")
 
 
 def _t(dt: datetime | None) -> str | None:

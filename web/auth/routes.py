@@ -3,16 +3,17 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from broadcaster.accounts import authenticate
-from web.auth import bp
 from web.auth.forms import LoginForm, LogoutForm
 from web.security import WebUser
 from web.services import db
+
+bp = Blueprint("auth", __name__, template_folder="templates")
 
 logger = logging.getLogger(__name__)
 

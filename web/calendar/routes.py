@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from flask import Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -14,10 +14,18 @@ from broadcaster.models import Site, Zone
 from broadcaster.roles import ROLES
 from schedules.calendar import Week, monday_of, site_names, site_week, zone_week
 from schedules.ical import zone_calendar
-from web.calendar import bp
 from web.i18n import local_now
 from web.security import roles_required
 from web.services import db, now, services
+
+bp = Blueprint(
+    "calendar",
+    __name__,
+    url_prefix="/calendar",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 logger = logging.getLogger(__name__)
 

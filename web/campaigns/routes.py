@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -18,12 +18,13 @@ from schedules import campaigns
 from schedules.calendar import monday_of
 from schedules.workflow import EDIT_ROLES
 from web import errors
-from web.campaigns import bp
 from web.campaigns.forms import CampaignForm
 from web.campaigns.labels import category_label
 from web.i18n import local_now
 from web.security import roles_required
 from web.services import db, services
+
+bp = Blueprint("campaigns", __name__, url_prefix="/campaigns", template_folder="templates")
 
 logger = logging.getLogger(__name__)
 

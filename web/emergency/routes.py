@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,11 +20,19 @@ from broadcaster.roles import ROLES
 from schedules import emergency as service
 from schedules.workflow import APPROVE_ROLES
 from web import errors
-from web.emergency import bp
 from web.emergency.forms import ComposeForm, ConfirmForm
 from web.i18n import format_local
 from web.security import roles_required
 from web.services import db, now, services
+
+bp = Blueprint(
+    "emergency",
+    __name__,
+    url_prefix="/emergency",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 logger = logging.getLogger(__name__)
 

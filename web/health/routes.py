@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -10,11 +10,12 @@ from markupsafe import Markup
 from broadcaster.alerts import Thresholds, annotate
 from broadcaster.queries.health import site_health
 from broadcaster.roles import ROLES
-from web.health import bp
 from web.health.labels import ALERT, LEVEL
 from web.health.svgmap import render
 from web.security import roles_required
 from web.services import db, now, services
+
+bp = Blueprint("health", __name__, url_prefix="/health", template_folder="templates")
 
 REFRESH_SECONDS = 30
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -14,11 +14,18 @@ from audio.lexicon_store import add_entry, delete_entry, load_lexicon, update_en
 from audio.normalize import normalize_text
 from audio.normalize.lexicon import LexiconError, builtin_lexicon
 from broadcaster.models import LexiconEntry
-from web.lexicon import bp
 from web.lexicon.forms import DeleteForm, EntryForm, ImportForm
 from web.lexicon.labels import explain_code, explain_line
 from web.security import roles_required
 from web.services import db
+
+bp = Blueprint(
+    "lexicon",
+    __name__,
+    url_prefix="/lexicon",
+    template_folder="templates",
+    static_folder="static",
+)
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import (
+    Blueprint,
     Response,
     abort,
     redirect,
@@ -28,10 +29,18 @@ from broadcaster.roles import ROLES
 from broadcaster.wire.plan import PRIORITIES
 from web.exports.tables import csv_chunks, xlsx_bytes
 from web.i18n import local_now, to_local
-from web.logs import bp
 from web.logs.labels import OUTCOME_COLOUR, outcome_text
 from web.security import roles_required
 from web.services import db, now, services
+
+bp = Blueprint(
+    "logs",
+    __name__,
+    url_prefix="/logs",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 logger = logging.getLogger(__name__)
 

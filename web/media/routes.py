@@ -3,11 +3,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flask import abort, send_file
+from flask import Blueprint, abort, send_file
 from flask.typing import ResponseReturnValue
 
-from web.media import bp
 from web.services import services
+
+bp = Blueprint("media", __name__, url_prefix="/media")
 
 NAME_RE = re.compile(r"^(?P<sha>[0-9a-f]{64})\.(?P<ext>[a-z0-9]{1,8})$")
 MIMETYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg", "ogg": "audio/ogg", "wav": "audio/wav"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,11 +19,18 @@ from schedules import versions
 from schedules.workflow import EDIT_ROLES, NotAllowed, WorkflowError
 from web import errors
 from web.errors import refusal_response
-from web.recordings import bp
 from web.recordings.forms import RecordingForm, RemoveForm
 from web.recordings.labels import explain_refusal, language_name
 from web.security import roles_required
 from web.services import db, services
+
+bp = Blueprint(
+    "recordings",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/recordings/static",
+)
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -16,11 +16,12 @@ from broadcaster.models import Announcement, Campaign, Zone
 from broadcaster.queries.reports import Report, ReportFilter, report, today_local
 from broadcaster.roles import ROLES
 from web.exports.pdf import PdfFontMissing
-from web.reports import bp
 from web.reports.charts import bars
 from web.reports.exports import report_pdf, report_xlsx
 from web.security import roles_required
 from web.services import db, now, services
+
+bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
 
 logger = logging.getLogger(__name__)
 

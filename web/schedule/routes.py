@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from flask import render_template
+from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from broadcaster.models import Announcement, ScheduleItem, Zone
 from broadcaster.roles import ROLES
-from web.schedule import bp
 from web.security import roles_required
 from web.services import db, now
+
+bp = Blueprint("schedule", __name__, url_prefix="/schedule", template_folder="templates")
 
 LIMIT = 500
 
