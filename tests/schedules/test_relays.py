@@ -25,7 +25,8 @@ from broadcaster.wire.topics import Topics
 from schedules import planner
 from schedules.conflicts import overlaps
 from schedules.planner import PAST_GRACE, materialize
-from schedules.programme_file import apply, load
+from schedules.programme_file import load
+from schedules.programme_import import apply
 from schedules.relays import FALLBACK_TEXT, ensure_relay_fallbacks, render_fallback
 from schedules.runtime import SchedulerRuntime
 
