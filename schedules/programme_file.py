@@ -318,8 +318,12 @@ def _coordinates(c: _Checker, s: _Map, what: str) -> tuple[float | None, float |
     lat, lon = s.get("latitude"), s.get("longitude")
     if lat is None and lon is None:
         return None, None
-    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon))
-    if not numbers:
+    if (
+        not isinstance(lat, int | float)
+        or not isinstance(lon, int | float)
+        or isinstance(lat, bool)
+        or isinstance(lon, bool)
+    ):
         key = "latitude" if "latitude" in s else "longitude"
         c.err(s, key, f"{what}: latitude and longitude must both be numbers")
         return None, None
