@@ -21,7 +21,8 @@ from broadcaster.agent.migrations import (
     sql,
 )
 from broadcaster.agent.store import Store
-from broadcaster.wire.messages import Event, to_wire_time
+from broadcaster.wire.fields import to_wire_time
+from broadcaster.wire.messages import Event
 
 T0 = datetime(2025, 3, 1, 7, 0, tzinfo=UTC)
 SITE = "s1"
