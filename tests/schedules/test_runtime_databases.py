@@ -24,8 +24,9 @@ from broadcaster.clock import Clock, FakeClock, SystemClock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory
 from broadcaster.models import Announcement, Media, ScheduleItem, Site, SitePlan, User, Zone
-from broadcaster.publish import MemoryPublisher, PlanPublisher
-from broadcaster.wire.messages import Plan
+from broadcaster.publish import PlanPublisher
+from broadcaster.publisher import MemoryPublisher
+from broadcaster.wire.plan import Plan
 from broadcaster.wire.signing import Signer, Verifier
 from broadcaster.wire.topics import Topics
 from schedules.runtime import SchedulerRuntime
