@@ -319,7 +319,9 @@ def run(n: int, rounds: int, workers: int) -> list[Result]:
         probe = MemoryPublisher()
         CommandPublisher(signer, probe, Topics()).play_now(
             zones=[ZONE],
-            item=play_now_item(announcement_id=1, title="Khẩn cấp", media=media),
+            item=play_now_item(
+                start=datetime.now(UTC), announcement_id=1, title="Khẩn cấp", media=media
+            ),
             reason="bench",
         )
         command_size = len(probe.sent[0][1])
@@ -358,7 +360,9 @@ def run(n: int, rounds: int, workers: int) -> list[Result]:
                     t0 = time.monotonic()
                     server.publish(RAW_TOPIC, payload)
                 else:
-                    item = play_now_item(announcement_id=1, title="Khẩn cấp", media=media)
+                    item = play_now_item(
+                        start=datetime.now(UTC), announcement_id=1, title="Khẩn cấp", media=media
+                    )
                     t0 = time.monotonic()
                     key = commands.play_now(zones=[ZONE], item=item, reason="bench").id
                 sent[key] = t0

@@ -26,6 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, insert, select
 
 from broadcaster.broker import SERVER_USER, PrivateBroker
+from broadcaster.clock import SystemClock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, upgrade
 from broadcaster.ingest import Ingestor, IngestWorker, _event_row
@@ -115,7 +116,7 @@ def via_mqtt(url: str, broker: PrivateBroker, events: dict[str, list[Event]], tm
         signing_key_file=str(tmp / "k.pem"),
     )
     conn = Link(settings.mqtt_options(), f"bench-ingest-{uuid.uuid4().hex[:6]}", persistent=True)
-    worker = IngestWorker(Ingestor(factory, Signer.generate(), conn, topics))
+    worker = IngestWorker(Ingestor(factory, Signer.generate(), conn, topics, SystemClock()))
     conn.subscribe(topics.all_events(), worker.on_event)
     worker.start()
     conn.start(wait=10.0)

@@ -21,7 +21,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.models import SiteAlert, utcnow
+from broadcaster.models import SiteAlert
 from broadcaster.queries.health import SiteHealth, site_health
 
 logger = logging.getLogger(__name__)
@@ -204,10 +204,9 @@ def check(
     factory: sessionmaker[Session],
     thresholds: Thresholds,
     notifier: Notifier,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Changes:
-    """One alert round: compute, record, notify what changed."""
-    now = now or utcnow()
+    """One alert round at ``now``: compute, record, notify what changed."""
     with factory() as session, session.begin():
         sites = site_health(session, now)
         changes = sync(session, annotate(sites, thresholds, now), now)
@@ -243,7 +242,7 @@ def check_command(ctx: click.Context, every: float) -> None:
     thresholds, notifier = Thresholds.from_settings(settings), Notifier.from_settings(settings)
     try:
         while True:
-            changes = check(factory, thresholds, notifier)
+            changes = check(factory, thresholds, notifier, ctx.obj.clock.now())
             click.echo(f"{len(changes.raised)} raised, {len(changes.cleared)} cleared")
             if every <= 0:
                 break

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from broadcaster.clock import Clock, SystemClock
 from broadcaster.config import ConfigError, Settings
 from broadcaster.roles import ROLES
 
@@ -48,8 +49,13 @@ class LazyGroup(click.Group):
 
 
 class _Ctx:
-    def __init__(self, config: str | None) -> None:
+    """What every command gets in ``ctx.obj``: the settings (loaded when first used) and the
+    clock: the wall clock, made here at the edge, unless the caller invoked ``main`` with an
+    ``obj`` of its own (a test's ``_Ctx`` with a FakeClock)."""
+
+    def __init__(self, config: str | None, clock: Clock | None = None) -> None:
         self.config_path = config
+        self.clock: Clock = clock or SystemClock()
         self._settings: Settings | None = None
 
     @property
@@ -77,7 +83,7 @@ class _Ctx:
 def main(ctx: click.Context, config: str | None, verbose: bool, check_config: bool) -> None:
     """broadcaster: commune loudspeaker announcements, from text to speakers."""
     _setup_logging(verbose)
-    ctx.obj = _Ctx(config)
+    ctx.obj = _Ctx(config, ctx.obj.clock if isinstance(ctx.obj, _Ctx) else None)
     if check_config:
         settings = ctx.obj.settings
         click.echo(f"configuration OK ({config or 'defaults and environment'})")
@@ -191,13 +197,13 @@ def keys_show(ctx: click.Context) -> None:
 def keys_rotate(ctx: click.Context, ttl_days: int) -> None:
     """Make a new signing key; tell every agent (list signed by the current key), then sign
     with the new one. The old key stays trusted until `keys retire`."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from broadcaster.keys import KeyRing
 
     settings = ctx.obj.settings
     ring = KeyRing(settings.signing_key_file)
-    rotation = ring.begin_rotation(datetime.now(UTC), timedelta(days=ttl_days))
+    rotation = ring.begin_rotation(ctx.obj.clock.now(), timedelta(days=ttl_days))
     _publish_keys(settings, rotation.message)
     ring.finish_rotation(rotation)
     click.echo(f"published trusted keys v{rotation.update.version} (signed by {rotation.old.kid})")
@@ -214,14 +220,14 @@ def keys_rotate(ctx: click.Context, ttl_days: int) -> None:
 @click.pass_context
 def keys_retire(ctx: click.Context, kid: str, ttl_days: int) -> None:
     """Stop trusting key KID (publishes the list without it, signed by the active key)."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from broadcaster.keys import KeyRing
 
     settings = ctx.obj.settings
     ring = KeyRing(settings.signing_key_file)
     try:
-        update, message = ring.retire(kid, datetime.now(UTC), timedelta(days=ttl_days))
+        update, message = ring.retire(kid, ctx.obj.clock.now(), timedelta(days=ttl_days))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     _publish_keys(settings, message)
@@ -233,13 +239,11 @@ def keys_retire(ctx: click.Context, kid: str, ttl_days: int) -> None:
 @click.pass_context
 def keys_publish(ctx: click.Context) -> None:
     """Publish the current trusted list again (retained), e.g. after a broker was rebuilt."""
-    from datetime import UTC, datetime
-
     from broadcaster.keys import KeyRing
 
     settings = ctx.obj.settings
     ring = KeyRing(settings.signing_key_file)
-    update, message = ring.current_message(datetime.now(UTC))
+    update, message = ring.current_message(ctx.obj.clock.now())
     _publish_keys(settings, message)
     ring.record(update)
     click.echo(f"published trusted keys v{update.version} ({len(update.keys)} key(s))")

@@ -1,4 +1,10 @@
-"""Clocks: the real one and a settable one for tests. Always timezone-aware UTC."""
+"""The one clock contract: every reader of "now" takes a :class:`Clock`.
+
+Services, the scheduler, ingest, alerts and the agent are given a clock; only the process edges
+(the CLI, ``serve``/``web``/``scheduler``/``ingest``, the agent's entry point and the demo) make
+the :class:`SystemClock`. Tests give a :class:`FakeClock`, so none depends on the day it runs.
+Always timezone-aware UTC; convert to the commune's time only for display and calendars.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,20 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    def now(self) -> datetime: ...
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
 
 
 class SystemClock:
+    """The machine's wall clock."""
+
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+# The wall clock, for process edges and for the few defaults that must stay (see the callers).
+SYSTEM_CLOCK: Clock = SystemClock()
 
 
 class FakeClock:

@@ -24,9 +24,10 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from broadcaster.clock import SYSTEM_CLOCK, Clock
 from broadcaster.publisher import Publisher
 from broadcaster.wire.commands import MAX_COMMAND_TTL, Command
 from broadcaster.wire.plan import Media, PlanItem
@@ -42,34 +43,25 @@ class CommandError(ValueError):
     """The command cannot be issued as asked (no target, bad id, ttl out of range…)."""
 
 
-def _as_clock(clock: Any) -> Callable[[], datetime]:
-    """Accept a ``broadcaster.clock.Clock`` (``.now()``) or a plain callable."""
-    if clock is None:
-        return lambda: datetime.now(UTC)
-    now = getattr(clock, "now", None)
-    return now if callable(now) else clock  # type: ignore[no-any-return]
-
-
 def play_now_item(
     *,
     announcement_id: int,
     title: str,
     media: Media,
     priority: str = "emergency",
+    start: datetime,
     occurrence_id: str | None = None,
-    start: datetime | None = None,
     volume: int | None = None,
 ) -> PlanItem:
-    """The item of a play-now command.
+    """The item of a play-now command, due at ``start`` (now, by the caller's clock).
 
-    Pass ``occurrence_id`` (and its ``start``) when the announcement also has an occurrence in
-    the plan: the agent then plays it once, whichever of plan and command comes first. Otherwise
-    the item gets a fresh id ``now-<uuid>``.
+    Pass ``occurrence_id`` (with the occurrence's ``start``) when the announcement also has an
+    occurrence in the plan: the agent then plays it once, whichever of plan and command comes
+    first. Otherwise the item gets a fresh id ``now-<uuid>``.
     """
-    when = start or datetime.now(UTC)
     return PlanItem(
         id=occurrence_id or f"now-{uuid.uuid4().hex[:24]}",
-        start=when,
+        start=start,
         title=title,
         announcement_id=announcement_id,
         priority=priority,
@@ -79,21 +71,25 @@ def play_now_item(
 
 
 class CommandPublisher:
-    """Signs and publishes commands. Thread-safe: one instance per process."""
+    """Signs and publishes commands. Thread-safe: one instance per process.
+
+    ``clock`` stamps each command (issued, expires, seq); processes pass theirs. The wall-clock
+    default is for callers that hold none yet (the web app's services).
+    """
 
     def __init__(
         self,
         signer: Signer,
         publisher: Publisher,
         topics: Topics,
-        clock: Any = None,
+        clock: Clock = SYSTEM_CLOCK,
         *,
         seq_source: Callable[[datetime], int] | None = None,
     ) -> None:
         self.signer = signer
         self.publisher = publisher
         self.topics = topics
-        self._now = _as_clock(clock)
+        self.clock = clock
         self._seq_source = seq_source
         self._last_seq = 0
         self._lock = threading.Lock()
@@ -178,7 +174,7 @@ class CommandPublisher:
         if not timedelta(0) < ttl <= MAX_COMMAND_TTL:
             raise CommandError(f"ttl must be more than 0 and at most {MAX_COMMAND_TTL}")
         with self._lock:  # seq order == publish order within this process
-            now = self._now()
+            now = self.clock.now()
             item = fields.get("item")
             if item is not None and item.start.tzinfo is None:
                 raise CommandError("item.start must be timezone-aware")

@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import SERVER_USER, PrivateBroker, free_port
+from broadcaster.clock import Clock, SystemClock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, transaction, upgrade
 from broadcaster.demo_settings import (
@@ -35,7 +36,7 @@ from broadcaster.demo_settings import (
     reset_demo_schema,
 )
 from broadcaster.keys import load_or_create_signer
-from broadcaster.models import Media, Playback, Site, SitePlan, User, utcnow
+from broadcaster.models import Media, Playback, Site, SitePlan, User
 from broadcaster.processes import Part, build_parts, start_parts, stop_parts
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class Demo:
     # The configuration (--config, BROADCASTER_*); None: the defaults, ignoring the environment.
     config: Settings | None = None
     schema: str = DEMO_SCHEMA  # the demo's own schema when the database is PostgreSQL
+    clock: Clock = field(default_factory=SystemClock)  # the demo is a process edge
 
     def setup(self) -> Settings:
         if self.workdir.exists():
@@ -143,7 +145,9 @@ class Demo:
         assert self.broker is not None
         if self.broker.process is None:
             self.broker.start()
-        self.parts = start_parts(build_parts(settings, ["scheduler", "alerts", "ingest", "web"]))
+        self.parts = start_parts(
+            build_parts(settings, ["scheduler", "alerts", "ingest", "web"], self.clock)
+        )
         for a in self.agents:
             a.start()
 
@@ -204,11 +208,13 @@ def check_demo(demo: Demo, settings: Settings, timeout: float = 90.0) -> str:
                 title="Kiểm tra hệ thống",
                 body=CHECK_TEXT,
                 zone_ids=[CHECK_ZONE],
-                start_at=utcnow() + CHECK_LEAD,
+                start_at=demo.clock.now() + CHECK_LEAD,
+                now=demo.clock.now(),
             )
-            workflow.submit(session, ann, editor, make_renderer(settings))
+            workflow.submit(session, ann, editor, make_renderer(settings), now=demo.clock.now())
             # Timed from the approval: rendering takes seconds on a loaded machine.
-            workflow.approve(session, ann, approver, start_at=utcnow() + CHECK_LEAD)
+            now = demo.clock.now()
+            workflow.approve(session, ann, approver, start_at=now + CHECK_LEAD, now=now)
             ann_id, engine_name = ann.id, ann.tts_engine
             targets = sorted({s.id for z in ann.zones for s in z.sites})
             media = session.get(Media, ann.media_sha256)

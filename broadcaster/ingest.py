@@ -11,7 +11,7 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -20,7 +20,8 @@ from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.models import IngestCursor, Playback, PlaybackEvent, Site, utcnow
+from broadcaster.clock import Clock
+from broadcaster.models import IngestCursor, Playback, PlaybackEvent, Site
 from broadcaster.publisher import Publisher
 from broadcaster.wire.errors import ProtocolError
 from broadcaster.wire.messages import Ack, Event, Status
@@ -52,7 +53,7 @@ class Ingestor:
     signer: Signer
     publisher: Publisher
     topics: Topics
-    clock: Callable[[], datetime] = utcnow
+    clock: Clock
 
     def parse_event(self, topic: str, payload: bytes) -> Event | None:
         site = self.topics.site_from(topic)
@@ -78,7 +79,7 @@ class Ingestor:
         Bulk throughout: one query finds the ids already stored, one the (site, outbox, seq)
         already taken, one the playback rows to update, one the cursors; inserts are executemany.
         """
-        now = self.clock()
+        now = self.clock.now()
         with self.factory() as session, session.begin():
             new = self._new_events(session, events)
             if new:
@@ -128,7 +129,7 @@ class Ingestor:
             row.reported_plan_version = status.plan_version
             row.agent_version = status.agent_version
             if status.state == "online":
-                row.last_seen_at = max(self.clock(), row.last_seen_at or status.at)
+                row.last_seen_at = max(self.clock.now(), row.last_seen_at or status.at)
                 for name, value in health_fields(status).items():
                     setattr(row, name, value)
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from broadcaster.clock import SYSTEM_CLOCK
 from broadcaster.wire.messages import EVENT_KINDS
 
 # draft → submitted → approved | rejected; approved/submitted → cancelled
@@ -50,8 +51,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
+# Creation and update stamps: the services that own a row's time (workflow, emergencies,
+# ingest, alerts) set it from their injected Clock. The column default stays as a fallback for
+# rows whose stamp is only a record (users, media, lexicon entries, campaigns, versions, written
+# by many callers); it reads the wall clock through the one contract.
+_stamp = SYSTEM_CLOCK.now
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Deprecated: web/ still reads it; inject a broadcaster.clock.Clock instead."""
+    return SYSTEM_CLOCK.now()
 
 
 NAMING = {
@@ -91,7 +100,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
 
 
 class Zone(Base):
@@ -141,7 +150,7 @@ class Media(Base):
     ext: Mapped[str] = mapped_column(String(8))
     size: Mapped[int]
     duration_ms: Mapped[int]
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
 
 
 class Announcement(Base):
@@ -155,7 +164,7 @@ class Announcement(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reject_reason: Mapped[str] = mapped_column(Text, default="")
@@ -241,7 +250,7 @@ class PlaybackEvent(Base):
     announcement_id: Mapped[int | None]
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     detail: Mapped[str] = mapped_column(Text, default="")
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
 
 
 class Playback(Base):
@@ -266,7 +275,7 @@ class Playback(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     detail: Mapped[str] = mapped_column(Text, default="")
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
 
 
 class IngestCursor(Base):
@@ -327,7 +336,7 @@ class Campaign(Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     target_per_week: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
 
     zones: Mapped[list[Zone]] = relationship(secondary=campaign_zones)
     announcements: Mapped[list[Announcement]] = relationship(back_populates="campaign")
@@ -368,7 +377,7 @@ class Emergency(Base):
     )
     reason: Mapped[str] = mapped_column(Text)
     sent_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
     # "command" when sent as a play-now command (issue #4), "plan" when put into the plans.
     delivery: Mapped[str] = mapped_column(String(16), default="plan")
     command_id: Mapped[str] = mapped_column(String(64), default="")
@@ -390,7 +399,7 @@ class SiteAlert(Base):
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
-    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -404,7 +413,7 @@ class LexiconEntry(Base):
     term: Mapped[str] = mapped_column(String(64), unique=True)
     spoken: Mapped[str] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
 
 
 # --- Recorded versions in the villages' languages (issue 3) ----------------------------------
@@ -461,7 +470,7 @@ class AnnouncementVersion(Base):
     source: Mapped[str] = mapped_column(String(16), default="upload")  # upload | browser
     original_name: Mapped[str] = mapped_column(String(256), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
 
     announcement: Mapped[Announcement] = relationship(back_populates="versions")
     media: Mapped[Media] = relationship()

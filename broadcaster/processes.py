@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from broadcaster.clock import Clock, SystemClock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, upgrade
 from broadcaster.ingest import Ingestor, IngestWorker, ingest_client_id
@@ -35,6 +36,7 @@ class Part(Protocol):
 @dataclass
 class WebPart:
     settings: Settings
+    clock: Clock
     name: str = "web"
 
     def start(self) -> None:
@@ -59,6 +61,7 @@ class WebPart:
 @dataclass
 class SchedulerPart:
     settings: Settings
+    clock: Clock
     name: str = "scheduler"
 
     def start(self) -> None:
@@ -76,7 +79,9 @@ class SchedulerPart:
             topics=Topics(self.settings.topic_root),
             horizon=timedelta(hours=self.settings.plan_horizon_hours),
         )
-        self.runtime = SchedulerRuntime(self.settings, session_factory(self.engine), plans)
+        self.runtime = SchedulerRuntime(
+            self.settings, session_factory(self.engine), plans, self.clock
+        )
         self.runtime.start()
 
     def stop(self) -> None:
@@ -90,6 +95,7 @@ class AlertsPart:
     """Site-health alerts every ``alert_check_interval_s``; runs beside the one scheduler."""
 
     settings: Settings
+    clock: Clock
     name: str = "alerts"
 
     def start(self) -> None:
@@ -108,7 +114,7 @@ class AlertsPart:
 
         while not self.stopping.wait(self.settings.alert_check_interval_s):
             try:
-                check(self.factory, self.thresholds, self.notifier)
+                check(self.factory, self.thresholds, self.notifier, self.clock.now())
             except Exception:  # the next round retries
                 logger.exception("alert check failed")
 
@@ -121,6 +127,7 @@ class AlertsPart:
 @dataclass
 class IngestPart:
     settings: Settings
+    clock: Clock
     name: str = "ingest"
 
     def start(self) -> None:
@@ -138,6 +145,7 @@ class IngestPart:
             signer=following_signer(self.settings.signing_key_file),
             publisher=self.conn,
             topics=topics,
+            clock=self.clock,
         )
         self.worker = IngestWorker(ingestor)
         self.conn.subscribe(topics.all_events(), self.worker.on_event)
@@ -154,8 +162,8 @@ class IngestPart:
 PARTS = {"web": WebPart, "scheduler": SchedulerPart, "alerts": AlertsPart, "ingest": IngestPart}
 
 
-def build_parts(settings: Settings, names: Iterable[str]) -> list[Part]:
-    return [PARTS[n](settings) for n in names]
+def build_parts(settings: Settings, names: Iterable[str], clock: Clock) -> list[Part]:
+    return [PARTS[n](settings, clock) for n in names]
 
 
 def start_parts(parts: list[Part]) -> list[Part]:
@@ -180,12 +188,13 @@ def stop_parts(parts: list[Part]) -> None:
 
 
 def run_until_signalled(settings: Settings, names: Iterable[str]) -> int:
-    """Migrate, start the named parts, wait for SIGINT/SIGTERM, stop in reverse order."""
+    """Migrate, start the named parts on the wall clock, wait for SIGINT/SIGTERM, stop in
+    reverse order."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     upgrade(settings.database_url)
-    parts = start_parts(build_parts(settings, names))
+    parts = start_parts(build_parts(settings, names, SystemClock()))
     try:
         stop.wait()
     finally:

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from broadcaster.models import Announcement, utcnow
+from broadcaster.clock import SYSTEM_CLOCK
+from broadcaster.models import Announcement
 from schedules.conflicts import GAP, Timeline
 from schedules.planner import (
     Airing,
@@ -48,7 +49,7 @@ def check_announcement(
     tz: str = DEFAULT_TZ,
 ) -> list[Finding]:
     """Clashes of ``ann``'s airings over the next ``days`` against the approved programme."""
-    now = now or utcnow()
+    now = now or SYSTEM_CLOCK.now()
     end = now + timedelta(days=days)
     mine: list[Airing] = []
     for item in ann.schedule:

@@ -50,7 +50,7 @@ def plan(
 
     settings, factory = _session(ctx)
     tz = settings.timezone
-    t0 = _when(start, datetime.now(UTC), tz)
+    t0 = _when(start, ctx.obj.clock.now(), tz)
     t1 = _when(end, t0 + timedelta(hours=settings.plan_horizon_hours), tz)
     with factory() as session:
         if session.get(Site, site_id) is None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from audio.lexicon_store import load_lexicon
 from audio.renderer import Renderer
+from broadcaster.clock import SYSTEM_CLOCK
 from broadcaster.commands import CommandPublisher, play_now_item
 from broadcaster.models import (
     DEFAULT_REPEAT,
@@ -31,7 +32,6 @@ from broadcaster.models import (
     Site,
     User,
     Zone,
-    utcnow,
 )
 from broadcaster.wire.plan import Media as WireMedia
 from schedules.planner import media_url
@@ -134,7 +134,7 @@ def send_emergency(
     the text rendered with ``render``. The caller commits, then calls :func:`publish_emergency`.
     """
     check_draft(session, sender, draft, max_chars=max_chars)
-    now = now or utcnow()
+    now = now or SYSTEM_CLOCK.now()
     zones = list(session.scalars(select(Zone).where(Zone.id.in_(draft.zone_ids))))
     if draft.source_id is not None:
         source = source_announcement(session, draft.source_id)

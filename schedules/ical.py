@@ -18,6 +18,7 @@ from icalendar import Calendar, Event, vRecur
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from broadcaster.clock import SYSTEM_CLOCK
 from broadcaster.models import (
     WEEKDAYS,
     Announcement,
@@ -25,7 +26,6 @@ from broadcaster.models import (
     ScheduleItem,
     Zone,
     announcement_zones,
-    utcnow,
 )
 from schedules.planner import MS_PER_CHAR_ESTIMATE, item_airings
 from schedules.recurrence import DEFAULT_TZ, to_local
@@ -46,7 +46,7 @@ def zone_calendar(
     now: datetime | None = None,
 ) -> bytes:
     """The zone's approved airings and relays as an ``.ics`` file."""
-    now = now or utcnow()
+    now = now or SYSTEM_CLOCK.now()
     host = urlparse(public_url).hostname or "broadcaster"
     cal = Calendar()
     cal.add("prodid", PRODID)

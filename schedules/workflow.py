@@ -3,6 +3,9 @@
 This is the one service layer that the web UI, the JSON API, the CLI and ``demo --check`` use.
 Approval is enforced here, on the server: an author never approves their own announcement and
 nothing unapproved ever reaches a plan (the planner reads approved announcements only).
+
+Each step is stamped ``now``, which callers read from their Clock (``broadcaster.clock``); left
+out, it is the wall clock.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy.orm import Session
 from audio.lexicon_store import load_lexicon
 from audio.render import Rendered
 from audio.renderer import Renderer
+from broadcaster.clock import SYSTEM_CLOCK
 from broadcaster.models import (
     DEFAULT_REPEAT,
     MAX_REPEAT,
@@ -26,7 +30,6 @@ from broadcaster.models import (
     Slot,
     User,
     Zone,
-    utcnow,
 )
 from broadcaster.wire.plan import PRIORITIES
 from schedules.recurrence import DEFAULT_TZ, RecurrenceError, next_occurrence, validate_rrule
@@ -95,6 +98,7 @@ def create_announcement(
     valid_until: datetime | None = None,
     campaign_id: int | None = None,
     repeat: int | None = None,
+    now: datetime | None = None,
 ) -> Announcement:
     """A new draft airing at ``start_at``: once, or recurring by ``rrule`` from it.
 
@@ -146,6 +150,7 @@ def create_announcement(
         zones=zones,
         campaign_id=campaign_id,
         repeat=repeat,
+        created_at=now or SYSTEM_CLOCK.now(),
     )
     ann.schedule.append(item)
     session.add(ann)
@@ -154,7 +159,14 @@ def create_announcement(
     return ann
 
 
-def submit(session: Session, ann: Announcement, user: User, render: Renderer) -> Announcement:
+def submit(
+    session: Session,
+    ann: Announcement,
+    user: User,
+    render: Renderer,
+    *,
+    now: datetime | None = None,
+) -> Announcement:
     """Render the audio and put the announcement in the approvers' queue."""
     if user.id != ann.author_id and user.role != "admin":
         raise NotAllowed(f"only the author may submit announcement {ann.id}", "not-author")
@@ -172,7 +184,7 @@ def submit(session: Session, ann: Announcement, user: User, render: Renderer) ->
     ann.media_sha256 = rendered.sha256
     ann.tts_engine = rendered.engine
     ann.status = "submitted"
-    ann.submitted_at = _now()
+    ann.submitted_at = now or SYSTEM_CLOCK.now()
     ann.reject_reason = ""
     session.flush()
     logger.info("announcement %d submitted; spoken by %s", ann.id, rendered.engine)
@@ -198,7 +210,7 @@ def approve(
         )
     if ann.media_sha256 is None:
         raise WorkflowError(f"announcement {ann.id} has no rendered audio", "no-audio")
-    now = now or _now()
+    now = now or SYSTEM_CLOCK.now()
     if start_at is not None:
         if start_at.tzinfo is None:
             raise WorkflowError("airing time has no timezone", "naive-time")
@@ -219,7 +231,14 @@ def approve(
     return ann
 
 
-def reject(session: Session, ann: Announcement, approver: User, reason: str) -> Announcement:
+def reject(
+    session: Session,
+    ann: Announcement,
+    approver: User,
+    reason: str,
+    *,
+    now: datetime | None = None,
+) -> Announcement:
     _check_decider(ann, approver)
     if ann.status != "submitted":
         raise WorkflowError(
@@ -232,7 +251,7 @@ def reject(session: Session, ann: Announcement, approver: User, reason: str) -> 
         raise WorkflowError("a reason is required to reject", "reason-required")
     ann.status = "rejected"
     ann.approver_id = approver.id
-    ann.decided_at = _now()
+    ann.decided_at = now or SYSTEM_CLOCK.now()
     ann.reject_reason = reason[:2000]
     session.flush()
     logger.info("announcement %d rejected by %s", ann.id, approver.username)
@@ -286,7 +305,3 @@ def _schedule_item(
                 f"the end {valid_until.isoformat()} is before the first airing", "ends-before-start"
             )
     return ScheduleItem(start_at=start_at, rrule=rrule, slot_id=slot_id, valid_until=valid_until)
-
-
-def _now() -> datetime:
-    return utcnow()

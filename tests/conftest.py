@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.broker import PrivateBroker
+from broadcaster.clock import FakeClock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, upgrade
 
@@ -109,3 +110,11 @@ def broker(tmp_path: Path) -> Iterator[PrivateBroker]:
     b = PrivateBroker(tmp_path / "broker")
     yield b
     b.stop()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The test's clock, at tests.support.clock.FIXED_NOW; advance it instead of sleeping."""
+    from tests.support.clock import FIXED_NOW
+
+    return FakeClock(FIXED_NOW)

@@ -138,18 +138,21 @@ def revoke_command(ctx: click.Context, site: str, broker_dir: Path) -> None:
 )
 @_broker_dir_option
 @click.option("--force", is_flag=True, help="Replace an existing CA (every Pi needs the new one).")
-def tls_init_command(hosts: tuple[str, ...], broker_dir: Path, force: bool) -> None:
+@click.pass_context
+def tls_init_command(
+    ctx: click.Context, hosts: tuple[str, ...], broker_dir: Path, force: bool
+) -> None:
     """Make a CA and a broker certificate for HOSTs (with the `cryptography` package)."""
     broker = BrokerFiles(broker_dir)
     if broker.ca_cert.exists() and not force:
         ca_key, ca_cert = broker.ca_key.read_bytes(), broker.ca_cert.read_bytes()
         click.echo(f"using the existing CA {broker.ca_cert}")
     else:
-        ca_key, ca_cert = make_ca()
+        ca_key, ca_cert = make_ca(clock=ctx.obj.clock)
         write_atomic(broker.ca_key, ca_key, 0o600)
         write_atomic(broker.ca_cert, ca_cert, 0o644)
         click.echo(f"new CA {broker.ca_cert}")
-    key, cert = make_server_cert(ca_key, ca_cert, hosts)
+    key, cert = make_server_cert(ca_key, ca_cert, hosts, clock=ctx.obj.clock)
     write_atomic(broker.server_key, key, 0o640)
     write_atomic(broker.server_cert, cert, 0o644)
     click.echo(f"broker certificate for {', '.join(hosts)}: {broker.server_cert}")

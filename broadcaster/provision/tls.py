@@ -1,16 +1,24 @@
-"""TLS material for the broker: a CA and a server certificate (with ``cryptography``)."""
+"""TLS material for the broker: a CA and a server certificate (with ``cryptography``).
+
+The clock defaults to the wall clock: a certificate is checked against the peers' own clocks,
+so only a test that inspects validity dates has a reason to pass another.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+
+from broadcaster.clock import SYSTEM_CLOCK, Clock
 
 from .base import ProvisionError
 
 
-def make_ca(common_name: str = "broadcaster MQTT CA", days: int = 3650) -> tuple[bytes, bytes]:
-    """A self-signed CA: (key PEM, certificate PEM)."""
+def make_ca(
+    common_name: str = "broadcaster MQTT CA", days: int = 3650, *, clock: Clock = SYSTEM_CLOCK
+) -> tuple[bytes, bytes]:
+    """A self-signed CA valid from ``clock``'s now: (key PEM, certificate PEM)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -18,7 +26,7 @@ def make_ca(common_name: str = "broadcaster MQTT CA", days: int = 3650) -> tuple
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.now(UTC)
+    now = clock.now()
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -54,9 +62,15 @@ def make_ca(common_name: str = "broadcaster MQTT CA", days: int = 3650) -> tuple
 
 
 def make_server_cert(
-    ca_key_pem: bytes, ca_cert_pem: bytes, hosts: Iterable[str], days: int = 825
+    ca_key_pem: bytes,
+    ca_cert_pem: bytes,
+    hosts: Iterable[str],
+    days: int = 825,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[bytes, bytes]:
-    """A broker certificate for ``hosts`` (DNS names or IP addresses): (key PEM, cert PEM)."""
+    """A broker certificate for ``hosts`` (DNS names or IP addresses), valid from ``clock``'s
+    now: (key PEM, cert PEM)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -74,7 +88,7 @@ def make_server_cert(
             names.append(x509.IPAddress(ipaddress.ip_address(host)))
         except ValueError:
             names.append(x509.DNSName(host))
-    now = datetime.now(UTC)
+    now = clock.now()
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from broadcaster.models import Playback, Site, SitePlan, utcnow
+from broadcaster.models import Playback, Site, SitePlan
 
 AIRED = ("finished", "interrupted", "started")
 
@@ -54,9 +54,8 @@ class SiteHealth:
         return "warning" if self.alerts else "ok"
 
 
-def site_health(session: Session, now: datetime | None = None, site: str = "") -> list[SiteHealth]:
-    """Every site (or one), sorted by name."""
-    now = now or utcnow()
+def site_health(session: Session, now: datetime, site: str = "") -> list[SiteHealth]:
+    """Every site (or one) as of ``now``, sorted by name."""
     last_aired = (
         select(Playback.started_at)
         .where(Playback.site_id == Site.id, Playback.status.in_(AIRED))

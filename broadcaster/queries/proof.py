@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from broadcaster.models import Announcement, Playback, Site, Zone, utcnow
+from broadcaster.clock import SYSTEM_CLOCK
+from broadcaster.models import Announcement, Playback, Site, Zone
 
 # Outcomes per site, best first: any full airing makes the site "full".
 OUTCOMES = ("full", "partial", "playing", "pending", "none")
@@ -101,7 +102,7 @@ def proof_of_broadcast(
     session: Session, announcement_id: int, now: datetime | None = None
 ) -> Proof:
     """Every targeted site (the announcement's zones → sites, plus any site that reported it)."""
-    now = now or utcnow()
+    now = now or SYSTEM_CLOCK.now()
     ann = session.scalar(
         select(Announcement)
         .where(Announcement.id == announcement_id)

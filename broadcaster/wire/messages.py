@@ -13,7 +13,7 @@ encoding in :mod:`.fields`: import each from there.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from .errors import ProtocolError
@@ -218,7 +218,3 @@ class Status:
             volume=optional(d, "volume", int, "status"),
             last_error=str(d.get("last_error") or "")[:1000],
         )
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -14,6 +14,7 @@ import pytest
 from broadcaster.agent.agent import Agent
 from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import free_port
+from broadcaster.clock import FakeClock
 from broadcaster.commands import CommandError, CommandPublisher, play_now_item
 from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.commands import Command
@@ -107,7 +108,9 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
 
 
 def test_emergency_to_a_zone_plays_at_once_with_received_started_finished(rig: Rig) -> None:
-    now_item = play_now_item(announcement_id=3, title="Bão", media=rig.media())
+    now_item = play_now_item(
+        start=datetime.now(UTC), announcement_id=3, title="Bão", media=rig.media()
+    )
     command = rig.commands.play_now(zones=["thon-1"], item=now_item, reason="bão số 3")
     assert rig.deliver() == [TOPICS.zone_cmd("thon-1")]
     rig.wait_kinds([(now_item.id, "received"), (now_item.id, "started"), (now_item.id, "finished")])
@@ -119,7 +122,9 @@ def test_emergency_to_a_zone_plays_at_once_with_received_started_finished(rig: R
 
 
 def test_one_command_through_two_of_our_zones_and_the_site_acts_once(rig: Rig) -> None:
-    now_item = play_now_item(announcement_id=3, title="x", media=rig.media())
+    now_item = play_now_item(
+        start=datetime.now(UTC), announcement_id=3, title="x", media=rig.media()
+    )
     rig.commands.play_now(zones=["thon-1", "thon-2"], sites=[SITE], item=now_item)
     assert len(rig.deliver()) == 3
     rig.wait_kinds([(now_item.id, "received"), (now_item.id, "started"), (now_item.id, "finished")])
@@ -127,7 +132,9 @@ def test_one_command_through_two_of_our_zones_and_the_site_acts_once(rig: Rig) -
 
 
 def test_command_for_other_targets_is_rejected_and_nothing_plays(rig: Rig) -> None:
-    now_item = play_now_item(announcement_id=3, title="x", media=rig.media())
+    now_item = play_now_item(
+        start=datetime.now(UTC), announcement_id=3, title="x", media=rig.media()
+    )
     rig.commands.play_now(zones=["thon-9"], sites=["cum-loa-khac"], item=now_item)
     # delivered on our site topic (the target is signed; the topic is not)
     for _topic, payload, *_ in rig.sent.sent:
@@ -138,7 +145,7 @@ def test_command_for_other_targets_is_rejected_and_nothing_plays(rig: Rig) -> No
 
 
 def test_replayed_command_and_a_seq_that_does_not_move_forward_are_rejected(rig: Rig) -> None:
-    first = play_now_item(announcement_id=3, title="x", media=rig.media())
+    first = play_now_item(start=datetime.now(UTC), announcement_id=3, title="x", media=rig.media())
     rig.commands.play_now(sites=[SITE], item=first)
     ((topic, data, *_),) = rig.sent.sent
     rig.deliver()
@@ -169,7 +176,7 @@ def test_replayed_command_and_a_seq_that_does_not_move_forward_are_rejected(rig:
 def test_expired_command_never_plays_not_even_from_the_plan(rig: Rig) -> None:
     media = rig.media()
     late = CommandPublisher(
-        rig.signer, rig.sent, TOPICS, lambda: datetime.now(UTC) - timedelta(minutes=20)
+        rig.signer, rig.sent, TOPICS, FakeClock(datetime.now(UTC) - timedelta(minutes=20))
     )
     occurrence = item(media, "occ-9", in_s=1.0, priority="emergency")
     late.play_now(sites=[SITE], item=occurrence, ttl=timedelta(minutes=10))
@@ -189,7 +196,9 @@ def test_emergency_interrupts_the_plan_which_then_resumes(tmp_path: Path) -> Non
         media = r.media()
         r.plan(1, [item(media, "occ-a", 0.0), item(media, "occ-b", 0.5)])
         wait_for(r.player.playing.is_set, 5, "occ-a playing")
-        em = play_now_item(announcement_id=4, title="Khẩn", media=r.media(b"siren"))
+        em = play_now_item(
+            start=datetime.now(UTC), announcement_id=4, title="Khẩn", media=r.media(b"siren")
+        )
         command = r.commands.play_now(sites=[SITE], item=em)
         r.deliver()
         r.wait_kinds(
@@ -223,7 +232,9 @@ def test_priority_play_now_waits_for_the_current_item(tmp_path: Path) -> None:
         media = r.media()
         r.plan(1, [item(media, "occ-a", 0.0)])
         wait_for(r.player.playing.is_set, 5, "occ-a playing")
-        pr = play_now_item(announcement_id=4, title="x", media=media, priority="priority")
+        pr = play_now_item(
+            start=datetime.now(UTC), announcement_id=4, title="x", media=media, priority="priority"
+        )
         r.commands.play_now(sites=[SITE], item=pr)
         r.deliver()
         wait_for(lambda: len(r.player.log) == 2, 5)
@@ -255,7 +266,7 @@ def test_stop_cuts_the_emergency_and_volume_and_ping_answer(tmp_path: Path) -> N
     r = Rig(tmp_path, BlockingPlayer(5.0))
     r.agent.start()
     try:
-        em = play_now_item(announcement_id=4, title="x", media=r.media())
+        em = play_now_item(start=datetime.now(UTC), announcement_id=4, title="x", media=r.media())
         r.commands.play_now(zones=["thon-2"], item=em)
         r.deliver()
         wait_for(r.player.playing.is_set, 5, "emergency playing")
@@ -276,7 +287,7 @@ def test_stop_cuts_the_emergency_and_volume_and_ping_answer(tmp_path: Path) -> N
 
 def test_an_accepted_play_now_survives_a_restart(tmp_path: Path) -> None:
     r = Rig(tmp_path, BlockingPlayer(0.2))
-    em = play_now_item(announcement_id=4, title="x", media=r.media())
+    em = play_now_item(start=datetime.now(UTC), announcement_id=4, title="x", media=r.media())
     r.commands.play_now(sites=[SITE], item=em)
     r.agent.start()
     r.agent.runner.stop.set()  # the runner is "dead"
@@ -297,7 +308,7 @@ def test_publisher_validates_and_seq_moves_forward() -> None:
     signer = Signer.generate()
     sent = MemoryPublisher()
     fixed = datetime(2026, 1, 1, tzinfo=UTC)
-    pub = CommandPublisher(signer, sent, TOPICS, lambda: fixed)
+    pub = CommandPublisher(signer, sent, TOPICS, FakeClock(fixed))
     a = pub.ping(sites=[SITE])
     b = pub.ping(zones=["thon-1"])
     assert b.seq == a.seq + 1 == int(fixed.timestamp() * 1000) + 1

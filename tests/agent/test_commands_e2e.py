@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from broadcaster.agent.agent import Agent
 from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import PrivateBroker
+from broadcaster.clock import FakeClock
 from broadcaster.commands import CommandPublisher, play_now_item
 from broadcaster.wire.signing import Signer
 
@@ -23,7 +25,7 @@ def test_zone_emergency_interrupts_the_plan_then_the_plan_resumes(
     assert rig.server.next_event(10, "started")["item_id"] == "occ-a"
 
     commands = CommandPublisher(rig.signer, rig.server, rig.server.topics)
-    siren = play_now_item(announcement_id=9, title="Khẩn cấp", media=short)
+    siren = play_now_item(start=datetime.now(UTC), announcement_id=9, title="Khẩn cấp", media=short)
     command = commands.play_now(zones=["thon-1"], item=siren, reason="lũ")
 
     received = rig.server.next_event(10, "received")
@@ -43,17 +45,19 @@ def test_zone_emergency_interrupts_the_plan_then_the_plan_resumes(
 def test_command_for_another_zone_is_not_delivered_and_expired_is_reported(
     rig: AgentRig, tmp_path: Path
 ) -> None:
-    from datetime import UTC, datetime, timedelta
-
     media = rig.media.add(make_mp3(tmp_path / "a.mp3", seconds=0.5))
     commands = CommandPublisher(rig.signer, rig.server, rig.server.topics)
     commands.play_now(
-        zones=["thon-2"], item=play_now_item(announcement_id=1, title="x", media=media)
+        zones=["thon-2"],
+        item=play_now_item(start=datetime.now(UTC), announcement_id=1, title="x", media=media),
     )
     past = CommandPublisher(
-        rig.signer, rig.server, rig.server.topics, lambda: datetime.now(UTC) - timedelta(hours=1)
+        rig.signer,
+        rig.server,
+        rig.server.topics,
+        FakeClock(datetime.now(UTC) - timedelta(hours=1)),
     )
-    old = play_now_item(announcement_id=1, title="x", media=media)
+    old = play_now_item(start=datetime.now(UTC), announcement_id=1, title="x", media=media)
     past.play_now(sites=[SITE], item=old)
     expired = rig.server.next_event(10, "expired")
     assert expired["item_id"] == old.id
@@ -90,7 +94,9 @@ def test_one_zone_publish_reaches_every_site_of_the_zone_and_no_other(
             for site in agents:
                 server.wait_online(site)
             media = media_server.add(tone_mp3)
-            item = play_now_item(announcement_id=5, title="Cả thôn", media=media)
+            item = play_now_item(
+                start=datetime.now(UTC), announcement_id=5, title="Cả thôn", media=media
+            )
             sent: list[str] = []
 
             class Counting:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from broadcaster.clock import FakeClock
 from broadcaster.db import make_engine, session_factory
 from broadcaster.ingest import Ingestor, IngestWorker
 from broadcaster.models import Playback, PlaybackEvent, Site
@@ -31,7 +32,7 @@ def ingest(any_db_url):
         s.add(Site(id="cum-loa-t1", name="Cụm loa thôn 1"))
     signer = Signer.generate()
     pub = MemoryPublisher()
-    yield Ingestor(factory, signer, pub, TOPICS, clock=lambda: T0), factory, pub, signer
+    yield Ingestor(factory, signer, pub, TOPICS, clock=FakeClock(T0)), factory, pub, signer
     engine.dispose()
 
 

@@ -5,22 +5,22 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from broadcaster.models import Site, SiteAlert, utcnow
+from broadcaster.models import Site, SiteAlert
 from broadcaster.processes import build_parts, start_parts, stop_parts
 
 
-def test_alerts_part_raises_an_offline_alert(settings, db) -> None:
+def test_alerts_part_raises_an_offline_alert(settings, db, clock) -> None:
     with db() as s, s.begin():
         s.add(
             Site(
                 id="cum-loa-t1",
                 name="Cụm loa thôn 1",
                 state="offline",
-                state_at=utcnow() - timedelta(hours=2),
+                state_at=clock.now() - timedelta(hours=2),
             )
         )
     settings = settings.replace(alert_check_interval_s=0.1, alert_offline_after_s=60)
-    parts = start_parts(build_parts(settings, ["alerts"]))
+    parts = start_parts(build_parts(settings, ["alerts"], clock))
     try:
         deadline = time.monotonic() + 10
         alerts: list[SiteAlert] = []

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.broker import SERVER_USER, PrivateBroker
+from broadcaster.clock import SystemClock
 from broadcaster.config import Settings
 from broadcaster.ingest import Ingestor, IngestWorker, ingest_client_id
 from broadcaster.models import Playback, PlaybackEvent, Site
@@ -48,7 +49,8 @@ class Ingest:
             ingest_client_id(self.settings.ingest_worker),
             persistent=True,
         )
-        ingestor = Ingestor(self.factory, self.signer, self.conn, self.topics)
+        # real agent processes play on the wall clock, so the server side reads it too
+        ingestor = Ingestor(self.factory, self.signer, self.conn, self.topics, SystemClock())
         self.worker = IngestWorker(ingestor)
         self.conn.subscribe(self.topics.all_events(), self.worker.on_event)
         self.conn.subscribe(self.topics.all_status(), self.worker.on_status)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from broadcaster.clock import FakeClock
 from broadcaster.commands import CommandPublisher, play_now_item
 from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.signing import Signer
@@ -138,14 +139,21 @@ def test_hostile_plans_and_commands_from_mosquitto_pub_are_rejected_and_nothing_
     legit = CommandPublisher(rig.signer, sent, topics)
     forged = CommandPublisher(forger, sent, topics)
     stale = CommandPublisher(
-        rig.signer, sent, topics, lambda: datetime.now(UTC) - timedelta(hours=2)
+        rig.signer, sent, topics, FakeClock(datetime.now(UTC) - timedelta(hours=2))
     )
-    item = play_now_item(announcement_id=1, title="x", media=media)
-    forged.play_now(sites=[SITE], item=play_now_item(announcement_id=1, title="x", media=media))
+    item = play_now_item(start=datetime.now(UTC), announcement_id=1, title="x", media=media)
+    forged.play_now(
+        sites=[SITE],
+        item=play_now_item(start=datetime.now(UTC), announcement_id=1, title="x", media=media),
+    )
     legit.play_now(
-        sites=["cum-loa-khac"], item=play_now_item(announcement_id=1, title="y", media=media)
+        sites=["cum-loa-khac"],
+        item=play_now_item(start=datetime.now(UTC), announcement_id=1, title="y", media=media),
     )
-    stale.play_now(sites=[SITE], item=play_now_item(announcement_id=1, title="z", media=media))
+    stale.play_now(
+        sites=[SITE],
+        item=play_now_item(start=datetime.now(UTC), announcement_id=1, title="z", media=media),
+    )
     legit.play_now(sites=[SITE], item=item)
     good_command = sent.sent[-1][1]
     for _, payload, _, _ in sent.sent:

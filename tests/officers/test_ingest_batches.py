@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from broadcaster.clock import FakeClock
 from broadcaster.db import make_engine, session_factory
 from broadcaster.ingest import Ingestor
 from broadcaster.models import IngestCursor, Playback, PlaybackEvent, Site
@@ -28,7 +29,10 @@ def ingest(any_db_url):
     factory = session_factory(engine)
     with factory() as s, s.begin():
         s.add_all(Site(id=sid, name=sid) for sid in SITES)
-    yield Ingestor(factory, Signer.generate(), MemoryPublisher(), TOPICS, clock=lambda: T0), factory
+    yield (
+        Ingestor(factory, Signer.generate(), MemoryPublisher(), TOPICS, clock=FakeClock(T0)),
+        factory,
+    )
     engine.dispose()
 
 

@@ -21,6 +21,7 @@ def test_a_draft_that_overlaps_is_reported_with_the_next_free_place(session, use
         body="Mời họp.",
         zone_ids=["thon-1"],
         start_at=NOW + timedelta(hours=2, minutes=5),
+        now=NOW,
     )
     draft.media = media_row(session, 120, "draft")
     findings = check_announcement(session, draft, now=NOW)
@@ -43,6 +44,7 @@ def test_slot_overflow_is_found_before_saving(session, users, add_approved):
         zone_ids=["thon-2"],
         start_at=NOW,
         slot_id=slot.id,
+        now=NOW,
     )
     draft.media = media_row(session, 60, "d2")
     kinds = {(f.site_id, f.kind) for f in check_announcement(session, draft, now=NOW, days=1)}
@@ -59,6 +61,7 @@ def test_no_findings_when_the_draft_fits(session, users, add_approved):
         zone_ids=["thon-1"],
         start_at=NOW + timedelta(hours=1),
         rrule="FREQ=DAILY;COUNT=3",
+        now=NOW,
     )
     # thôn 1's cluster is free; only the commune station also carries thôn 2
     findings = check_announcement(session, draft, now=NOW)

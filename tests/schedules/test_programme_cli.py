@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from broadcaster.cli import main
+from broadcaster.cli import _Ctx, main
+from broadcaster.clock import FakeClock
 from broadcaster.config import Settings
 from schedules.programme_file import DEMO_PROGRAMME, ProgrammeFileError, load
 
@@ -22,8 +24,8 @@ def cli(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("BROADCASTER_SECRET_KEY", "x")
     runner = CliRunner()
 
-    def run(*args: str) -> tuple[int, str]:
-        result = runner.invoke(main, list(args), catch_exceptions=False)
+    def run(*args: str, obj: object = None) -> tuple[int, str]:
+        result = runner.invoke(main, list(args), obj=obj, catch_exceptions=False)
         return result.exit_code, result.output
 
     code, out = run("users", "add", "quantri", "--role", "admin", "--password", "quantri123")
@@ -167,3 +169,22 @@ def test_plan_command_prints_a_sites_plan(cli, settings: Settings) -> None:
     ]
     code, out = cli("plan", "--site", "nowhere")
     assert code == 1 and "unknown site" in out
+
+
+def test_plan_starts_at_the_injected_clocks_now(cli, settings: Settings) -> None:
+    from broadcaster.db import make_engine, session_factory
+    from broadcaster.models import Announcement, Media
+
+    cli("programme", "import", str(EXAMPLE))
+    with session_factory(make_engine(settings.database_url))() as s, s.begin():
+        media = Media(sha256="a" * 64, ext="mp3", size=10, duration_ms=90_000)
+        for ann in s.query(Announcement):
+            ann.status, ann.media = "approved", media
+    clock = FakeClock(datetime(2026, 11, 30, 17, 0, tzinfo=UTC))  # 00:00 on 1 Dec local
+    code, out = cli("plan", "--site", "cum-loa-t1", "--json", obj=_Ctx(None, clock))
+    assert code == 0, out
+    ahead = (clock.now() + timedelta(hours=settings.plan_horizon_hours)).isoformat()
+    code, explicit = cli(
+        "plan", "--site", "cum-loa-t1", "--json", "--from", "2026-12-01T00:00", "--to", ahead
+    )
+    assert json.loads(out) == json.loads(explicit) != []
