@@ -197,13 +197,17 @@ def test_cli_alerts_check_records_alerts(settings, seeded_sqlite) -> None:
     from click.testing import CliRunner
     from sqlalchemy import select
 
-    from broadcaster.cli import main
-    from broadcaster.models import SiteAlert, utcnow
+    from broadcaster.cli import _Ctx, main
+    from broadcaster.clock import FakeClock
+    from broadcaster.models import SiteAlert
 
     with seeded_sqlite.factory() as s, s.begin():
-        s.get(Site, "cum-loa-t2").state_at = utcnow() - timedelta(hours=2)  # the CLI uses now
+        s.get(Site, "cum-loa-t2").state_at = NOW - timedelta(hours=2)
     result = CliRunner().invoke(
-        main, ["alerts", "check"], env={"BROADCASTER_DATABASE_URL": settings.database_url}
+        main,
+        ["alerts", "check"],
+        env={"BROADCASTER_DATABASE_URL": settings.database_url},
+        obj=_Ctx(None, FakeClock(NOW)),  # the CLI's clock
     )
     assert result.exit_code == 0, result.output
     assert "raised" in result.output

@@ -13,8 +13,9 @@ from audio.lexicon_store import import_lexicon
 from audio.render import Rendered
 from audio.renderer import Renderer, TextRenderer, make_renderer
 from broadcaster.config import Settings
-from broadcaster.models import Announcement, User, utcnow
+from broadcaster.models import Announcement, User
 from schedules import workflow
+from tests.support.clock import FIXED_NOW
 
 
 def _draft(session: Session, author: User, **kw: object) -> Announcement:
@@ -22,7 +23,8 @@ def _draft(session: Session, author: User, **kw: object) -> Announcement:
         "title": "Họp dân",
         "body": "Mời bà con dự họp của UBND xã.",
         "zone_ids": ["thon-1"],
-        "start_at": utcnow() + timedelta(hours=1),
+        "start_at": FIXED_NOW + timedelta(hours=1),
+        "now": FIXED_NOW,
     }
     fields.update(kw)
     return workflow.create_announcement(session, author, **fields)  # type: ignore[arg-type]

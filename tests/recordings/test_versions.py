@@ -15,10 +15,11 @@ from audio.recordings import RecordingError
 from audio.renderer import TextRenderer
 from audio.store import MediaStore
 from broadcaster.config import Settings
-from broadcaster.models import Announcement, AnnouncementVersion, Media, Site, User, Zone, utcnow
+from broadcaster.models import Announcement, AnnouncementVersion, Media, Site, User, Zone
 from schedules import versions, workflow
 from schedules.planner import materialize
 from tests.recordings.conftest import make_audio
+from tests.support.clock import FIXED_NOW
 
 # A 1×1 PNG: what a user uploads after renaming a picture to .mp3.
 PNG = base64.b64decode(
@@ -33,8 +34,9 @@ def _draft(session: Session, author: User, zones: list[str]) -> Announcement:
         title="Tiêm phòng",
         body="Sáng mai bà con mang gia súc đi tiêm phòng.",
         zone_ids=zones,
-        start_at=utcnow() + timedelta(hours=1),
+        start_at=FIXED_NOW + timedelta(hours=1),
         repeat=1,
+        now=FIXED_NOW,
     )
 
 
@@ -121,8 +123,8 @@ def test_each_site_gets_the_version_in_its_language(
     voice = make_audio(tmp_path / "banar.wav", "sine=frequency=200:duration=6")
     recording = _add(session, ann, users["editor"], voice, settings)
     workflow.submit(session, ann, users["editor"], fake_renderer)
-    workflow.approve(session, ann, users["approver"])
-    plans = materialize(session, utcnow(), timedelta(hours=3), "http://x")
+    workflow.approve(session, ann, users["approver"], now=FIXED_NOW)
+    plans = materialize(session, FIXED_NOW, timedelta(hours=3), "http://x")
 
     def media_of(site: str) -> str:
         (item,) = plans[site]
