@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from audio.renderer import Renderer, make_renderer
-from broadcaster.clock import Clock, SystemClock
+from broadcaster.clock import Clock
 from broadcaster.config import Settings
 from broadcaster.publish import PlanPublisher
 from schedules.planner import materialize
@@ -34,7 +34,7 @@ class SchedulerRuntime:
     settings: Settings
     factory: sessionmaker[Session]
     plans: PlanPublisher
-    clock: Clock = field(default_factory=SystemClock)
+    clock: Clock
     render: Renderer | None = None  # default: the configured renderer, made when first needed
 
     def __post_init__(self) -> None:

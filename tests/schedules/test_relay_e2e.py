@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from audio.store import MediaStore
 from broadcaster.broker import PrivateBroker
+from broadcaster.clock import SystemClock
 from broadcaster.config import Settings
 from broadcaster.models import Media, Relay, Zone
 from broadcaster.publish import PlanPublisher
@@ -112,7 +113,7 @@ def test_a_relay_in_a_published_plan_is_relayed_or_falls_back(
                         )
                     )
             plans = PlanPublisher(signer, server, broker.topics, timedelta(hours=1))
-            runtime = SchedulerRuntime(server_settings, db, plans)
+            runtime = SchedulerRuntime(server_settings, db, plans, SystemClock())  # real agents
             runtime.start()  # renders the fallback (espeak-ng), then publishes at once
             try:
                 with db() as s:
