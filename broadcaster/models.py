@@ -58,11 +58,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 _stamp = SYSTEM_CLOCK.now
 
 
-def utcnow() -> datetime:
-    """Deprecated: web/ still reads it; inject a broadcaster.clock.Clock instead."""
-    return SYSTEM_CLOCK.now()
-
-
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,7 +44,7 @@ class WebPart:
 
         from web import create_app
 
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings, clock=self.clock)
         self.server: Any = create_server(
             self.app, host=self.settings.web_host, port=self.settings.web_port, threads=8
         )
@@ -159,7 +159,12 @@ class IngestPart:
         self.engine.dispose()
 
 
-PARTS = {"web": WebPart, "scheduler": SchedulerPart, "alerts": AlertsPart, "ingest": IngestPart}
+PARTS: dict[str, Callable[[Settings, Clock], Part]] = {
+    "web": WebPart,
+    "scheduler": SchedulerPart,
+    "alerts": AlertsPart,
+    "ingest": IngestPart,
+}
 
 
 def build_parts(settings: Settings, names: Iterable[str], clock: Clock) -> list[Part]:

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from broadcaster.clock import SYSTEM_CLOCK
 from broadcaster.models import Announcement
 from schedules.conflicts import GAP, Timeline
 from schedules.planner import (
@@ -44,12 +43,11 @@ def check_announcement(
     session: Session,
     ann: Announcement,
     *,
-    now: datetime | None = None,
+    now: datetime,
     days: int = CHECK_DAYS,
     tz: str = DEFAULT_TZ,
 ) -> list[Finding]:
     """Clashes of ``ann``'s airings over the next ``days`` against the approved programme."""
-    now = now or SYSTEM_CLOCK.now()
     end = now + timedelta(days=days)
     mine: list[Airing] = []
     for item in ann.schedule:

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from audio.lexicon_store import load_lexicon
 from audio.renderer import Renderer
-from broadcaster.clock import SYSTEM_CLOCK
 from broadcaster.commands import CommandPublisher, play_now_item
 from broadcaster.models import (
     DEFAULT_REPEAT,
@@ -125,7 +124,7 @@ def send_emergency(
     *,
     media: Media | None = None,
     render: Renderer | None = None,
-    now: datetime | None = None,
+    now: datetime,
     max_chars: int = 5000,
 ) -> Emergency:
     """Record the emergency: an approved emergency announcement airing ``now``, and its reason.
@@ -134,7 +133,6 @@ def send_emergency(
     the text rendered with ``render``. The caller commits, then calls :func:`publish_emergency`.
     """
     check_draft(session, sender, draft, max_chars=max_chars)
-    now = now or SYSTEM_CLOCK.now()
     zones = list(session.scalars(select(Zone).where(Zone.id.in_(draft.zone_ids))))
     if draft.source_id is not None:
         source = source_announcement(session, draft.source_id)

@@ -18,7 +18,6 @@ from icalendar import Calendar, Event, vRecur
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from broadcaster.clock import SYSTEM_CLOCK
 from broadcaster.models import (
     WEEKDAYS,
     Announcement,
@@ -43,10 +42,9 @@ def zone_calendar(
     *,
     public_url: str = "http://localhost",
     tz: str = DEFAULT_TZ,
-    now: datetime | None = None,
+    now: datetime,
 ) -> bytes:
     """The zone's approved airings and relays as an ``.ics`` file."""
-    now = now or SYSTEM_CLOCK.now()
     host = urlparse(public_url).hostname or "broadcaster"
     cal = Calendar()
     cal.add("prodid", PRODID)

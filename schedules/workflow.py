@@ -4,8 +4,9 @@ This is the one service layer that the web UI, the JSON API, the CLI and ``demo 
 Approval is enforced here, on the server: an author never approves their own announcement and
 nothing unapproved ever reaches a plan (the planner reads approved announcements only).
 
-Each step is stamped ``now``, which callers read from their Clock (``broadcaster.clock``); left
-out, it is the wall clock.
+Each step is stamped ``now``, which callers read from their Clock (``broadcaster.clock``).
+Approval needs it (it decides whether the airing is still ahead); create, submit and reject
+stamp the wall clock when it is left out, which only the web app still does.
 """
 
 from __future__ import annotations
@@ -197,7 +198,7 @@ def approve(
     approver: User,
     *,
     start_at: datetime | None = None,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> Announcement:
     """Approve for airing, optionally moving the (first) airing time."""
@@ -210,7 +211,6 @@ def approve(
         )
     if ann.media_sha256 is None:
         raise WorkflowError(f"announcement {ann.id} has no rendered audio", "no-audio")
-    now = now or SYSTEM_CLOCK.now()
     if start_at is not None:
         if start_at.tzinfo is None:
             raise WorkflowError("airing time has no timezone", "naive-time")

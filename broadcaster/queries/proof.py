@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from broadcaster.clock import SYSTEM_CLOCK
 from broadcaster.models import Announcement, Playback, Site, Zone
 
 # Outcomes per site, best first: any full airing makes the site "full".
@@ -98,11 +97,8 @@ def _outcome(site: Site, airings: list[Airing], now: datetime) -> tuple[str, str
     return "none", "no-report"
 
 
-def proof_of_broadcast(
-    session: Session, announcement_id: int, now: datetime | None = None
-) -> Proof:
+def proof_of_broadcast(session: Session, announcement_id: int, now: datetime) -> Proof:
     """Every targeted site (the announcement's zones → sites, plus any site that reported it)."""
-    now = now or SYSTEM_CLOCK.now()
     ann = session.scalar(
         select(Announcement)
         .where(Announcement.id == announcement_id)

@@ -13,8 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from audio.tts.fake import FakeEngine
+from broadcaster.clock import SYSTEM_CLOCK  # these apps run on the system clock
 from broadcaster.db import transaction
-from broadcaster.models import Announcement, LexiconEntry, User, utcnow
+from broadcaster.models import Announcement, LexiconEntry, User
 from schedules import workflow
 from tests.lexicon.conftest import Login
 
@@ -196,7 +197,7 @@ def test_a_new_entry_changes_the_next_render(
             title="Họp dân",
             body="Mời bà con KDC Kon Klo dự họp.",
             zone_ids=["thon-1"],
-            start_at=utcnow() + timedelta(hours=2),
+            start_at=SYSTEM_CLOCK.now() + timedelta(hours=2),
             repeat=1,
         )
         ann_id = ann.id

@@ -10,9 +10,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcaster.clock import SYSTEM_CLOCK  # these apps run on the system clock
 from broadcaster.commands import CommandPublisher
 from broadcaster.db import transaction
-from broadcaster.models import Emergency, PlaybackEvent, utcnow
+from broadcaster.models import Emergency, PlaybackEvent
 from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
@@ -98,7 +99,7 @@ def test_emergency_in_two_steps_then_live_status(
         item_id = occurrence_id(em)
     row = page.locator('tr[data-site="cum-loa-t2"] .badge')
     assert row.inner_text() == "Chưa phản hồi"
-    now = utcnow()
+    now = SYSTEM_CLOCK.now()
     with transaction(db) as s:
         for n, kind in enumerate(("received", "started", "finished"), 1):
             s.add(

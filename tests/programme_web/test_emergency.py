@@ -10,9 +10,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcaster.clock import SYSTEM_CLOCK  # these apps run on the system clock
 from broadcaster.commands import CommandPublisher
 from broadcaster.db import transaction
-from broadcaster.models import Announcement, Emergency, PlaybackEvent, utcnow
+from broadcaster.models import Announcement, Emergency, PlaybackEvent
 from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.commands import Command
 from broadcaster.wire.signing import Signer, Verifier
@@ -78,10 +79,10 @@ def test_two_steps_record_and_command(
         )
         assert sorted(z.id for z in ann.zones) == ["thon-1", "thon-2"]
         assert em.reason == COMPOSE["reason"] and em.delivery == "command" and em.command_id
-        assert abs(ann.schedule[0].start_at - utcnow()) < timedelta(seconds=10)
+        assert abs(ann.schedule[0].start_at - SYSTEM_CLOCK.now()) < timedelta(seconds=10)
         item_id = occurrence_id(em)
         # the scheduler's plan carries the same airing under the same id: it never plays twice
-        plans = materialize(s, utcnow(), timedelta(hours=1), "http://x")
+        plans = materialize(s, SYSTEM_CLOCK.now(), timedelta(hours=1), "http://x")
         assert [i.id for i in plans["cum-loa-t1"]] == [item_id]
         assert [i.id for i in plans["cum-loa-t2"]] == [item_id]
         em_id, command_id = em.id, em.command_id
@@ -124,7 +125,7 @@ def test_two_steps_record_and_command(
 
 
 def _events(db: sessionmaker[Session], item_id: str, by_site: dict[str, list[str]]) -> None:
-    now = utcnow()
+    now = SYSTEM_CLOCK.now()
     with transaction(db) as s:
         for site, kinds in by_site.items():
             for n, kind in enumerate(kinds, 1):
@@ -172,7 +173,7 @@ def test_replays_an_approved_announcement(
     renderer: FakeRenderer,
 ) -> None:
     sent, _ = _memory_commands(app)
-    source = add_approved(utcnow() + timedelta(days=1), title="Thông báo lũ (ghi âm)")
+    source = add_approved(SYSTEM_CLOCK.now() + timedelta(days=1), title="Thông báo lũ (ghi âm)")
     login("quantri")
     confirm = client.post(
         "/emergency/", data={**COMPOSE, "source": str(source.id), "title": "", "text": ""}

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
+from broadcaster.clock import SYSTEM_CLOCK  # these apps run on the system clock
 from broadcaster.db import transaction
-from broadcaster.models import AnnouncementVersion, Media, User, utcnow
+from broadcaster.models import AnnouncementVersion, Media, User
 from schedules import workflow
 from tests.recordings.conftest import Login, make_audio
 from tests.recordings.test_versions import PNG
@@ -28,7 +29,7 @@ def _draft(app: Flask, zones: tuple[str, ...] = ("thon-5",)) -> int:
             title="Tiêm phòng gia súc",
             body="Sáng mai bà con mang gia súc đi tiêm phòng.",
             zone_ids=list(zones),
-            start_at=utcnow() + timedelta(hours=2),
+            start_at=SYSTEM_CLOCK.now() + timedelta(hours=2),
             repeat=1,
         )
         return ann.id
