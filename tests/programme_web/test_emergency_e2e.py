@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.broker import SERVER_USER, PrivateBroker
+from broadcaster.clock import SystemClock
 from broadcaster.config import Settings
 from broadcaster.db import transaction
 from broadcaster.keys import load_or_create_signer
@@ -77,7 +78,7 @@ def test_emergency_reaches_finished_at_every_site(
     app, settings = web
     signer = load_or_create_signer(settings.signing_key_file)
     accounts = {a.site: a for a in broker.agents}
-    ingest = IngestPart(settings)
+    ingest = IngestPart(settings, SystemClock())  # real agent processes: the wall clock
     ingest.start()
     agents = []
     try:
