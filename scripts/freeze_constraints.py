@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from importlib import metadata
 from pathlib import Path
 
@@ -29,30 +30,51 @@ def _key(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def closure(project: str, extras: set[str]) -> dict[str, str]:
-    """Installed name and version of every distribution ``project[extras]`` requires."""
+def project_requirements(pyproject: Path, extras: set[str]) -> list[Requirement]:
+    """The requirements pyproject.toml states for the project with ``extras`` (read from the file,
+    not from the installed metadata, which is as old as the last install)."""
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    name, optional = _key(project["name"]), project.get("optional-dependencies", {})
+    found: list[Requirement] = []
+    pending, done = set(extras), set()
+    lines = list(project.get("dependencies", []))
+    while pending:
+        extra = pending.pop()
+        done.add(extra)
+        lines += optional.get(extra, [])
+    for line in lines:
+        req = Requirement(line)
+        if _key(req.name) == name:  # broadcaster[server] inside dev
+            for extra in req.extras - done:
+                done.add(extra)
+                lines += optional.get(extra, [])
+        else:
+            found.append(req)
+    return found
+
+
+def closure(requirements: list[Requirement]) -> dict[str, str]:
+    """Installed name and version of every distribution that ``requirements`` need."""
     found: dict[str, str] = {}
-    pending: list[tuple[str, set[str]]] = [(project, extras)]
+    pending = [(req, {"extra": ""}) for req in requirements]
     seen: set[tuple[str, frozenset[str]]] = set()
     while pending:
-        name, wanted = pending.pop()
-        if (_key(name), frozenset(wanted)) in seen:
+        req, env = pending.pop()
+        if req.marker and not req.marker.evaluate(env):
             continue
-        seen.add((_key(name), frozenset(wanted)))
-        dist = metadata.distribution(name)
-        if _key(name) != _key(project):
-            found[_key(name)] = f"{dist.metadata['Name']}=={dist.version}"
+        if (_key(req.name), frozenset(req.extras)) in seen:
+            continue
+        seen.add((_key(req.name), frozenset(req.extras)))
+        dist = metadata.distribution(req.name)
+        found[_key(req.name)] = f"{dist.metadata['Name']}=={dist.version}"
         for line in dist.requires or []:
-            req = Requirement(line)
-            envs = [{"extra": e} for e in wanted] or [{"extra": ""}]
-            if req.marker and not any(req.marker.evaluate(env) for env in envs):
-                continue
-            pending.append((req.name, set(req.extras)))
+            for extra in req.extras or {""}:
+                pending.append((Requirement(line), {"extra": extra}))
     return found
 
 
 def main() -> int:
-    pins = closure("broadcaster", {"dev"})
+    pins = closure(project_requirements(ROOT / "pyproject.toml", {"dev"}))
     text = HEADER + "".join(f"{pin}\n" for _, pin in sorted(pins.items()))
     (ROOT / "constraints.txt").write_text(text, encoding="utf-8")
     print(f"constraints.txt: {len(pins)} packages")  # noqa: T201 - a script's one-line result
