@@ -34,7 +34,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "broadcaster.cli.agent:agent", "Run the Pi agent with its own config file."
     ),
     "alerts": LazyCommand(
-        "broadcaster.alerts:cli",
+        "broadcaster.cli.alerts:alerts",
         "Site health alerts (offline, repeated failures, stale plan, clock drift).",
     ),
     "db": LazyCommand("broadcaster.cli.db:db", "Database maintenance."),
