@@ -9,9 +9,8 @@ import click
 
 
 @click.command()
-@click.option(
-    "--config", "agent_config", required=True, type=click.Path(exists=True, dir_okay=False)
-)
+# A missing or unreadable file is a bad configuration (exit 3), as for `python -m broadcaster.agent`.
+@click.option("--config", "agent_config", required=True, type=click.Path(dir_okay=False))
 def agent(agent_config: str) -> None:
     """Run the Pi agent with its own config file."""
     from broadcaster.agent.main import run

@@ -129,6 +129,7 @@ def test_agent_bad_config_exits_with_the_config_status(tmp_path: Path) -> None:
         [sys.executable, "-m", "broadcaster.agent", "--config", str(path), "--check-config"],
         [sys.executable, "-m", "broadcaster.agent", "--config", str(path)],
         [sys.executable, "-m", "broadcaster.cli", "agent", "--config", str(path)],
+        [sys.executable, "-m", "broadcaster.cli", "agent", "--config", str(tmp_path / "none")],
     ):
         done = subprocess.run(argv, capture_output=True, text=True, env=_env(), timeout=60)
         assert done.returncode == ExitStatus.CONFIG, (argv, done.stderr)
