@@ -115,12 +115,11 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-class CliContext:
+class _Ctx:
     """``ctx.obj`` of every command: the server settings, loaded on first use."""
 
-    def __init__(self, config: str | None, verbose: bool = False) -> None:
+    def __init__(self, config: str | None) -> None:
         self.config_path = config
-        self.verbose = verbose
         self._settings: Settings | None = None
 
     @property
@@ -173,7 +172,7 @@ def _setup_logging(verbose: bool, command: str | None) -> None:
 def main(ctx: click.Context, config: str | None, verbose: bool, check_config: bool) -> None:
     """broadcaster: commune loudspeaker announcements, from text to speakers."""
     _setup_logging(verbose, ctx.invoked_subcommand)
-    ctx.obj = CliContext(config, verbose)
+    ctx.obj = _Ctx(config)
     if check_config:
         settings = ctx.obj.settings
         click.echo(f"configuration OK ({config or 'defaults and environment'})")
