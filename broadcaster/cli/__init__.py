@@ -11,7 +11,7 @@ import importlib
 import logging
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -84,8 +84,8 @@ SERVICES = frozenset({"agent", "demo", "ingest", "scheduler", "serve", "web"})
 class LazyGroup(click.Group):
     """A group whose commands are imported when run, and listed in --help without importing."""
 
-    def __init__(self, *args: object, lazy: dict[str, LazyCommand], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, lazy: dict[str, LazyCommand], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.lazy = lazy
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -139,14 +139,13 @@ def _setup_logging(verbose: bool, command: str | None) -> None:
     """Warnings only for one-shot commands, INFO for services, DEBUG with -v; Alembic's
     migration lines only with -v. Does nothing where logging is already set up (tests)."""
     handler = logging.StreamHandler()
-    if not verbose:
-        handler.addFilter(
-            lambda r: r.levelno >= logging.WARNING or not r.name.startswith("alembic")
-        )
     if verbose:
         level = logging.DEBUG
     else:
         level = logging.INFO if command in SERVICES else logging.WARNING
+        handler.addFilter(
+            lambda r: r.levelno >= logging.WARNING or not r.name.startswith("alembic")
+        )
     logging.basicConfig(
         level=level,
         handlers=[handler],
