@@ -57,7 +57,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "programme": LazyCommand(
         "schedules.commands:programme",
-        "A commune's programme (zones, sites, slots, relays, campaigns, recurring items) in YAML.",
+        "A commune's set-up in YAML: zones, sites, slots, relays, campaigns, recurring items.",
     ),
     "render": LazyCommand(
         "audio.commands:render_command",
