@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -152,7 +152,12 @@ class IngestPart:
         self.engine.dispose()
 
 
-PARTS = {"web": WebPart, "scheduler": SchedulerPart, "alerts": AlertsPart, "ingest": IngestPart}
+PARTS: dict[str, Callable[[Settings], Part]] = {
+    "web": WebPart,
+    "scheduler": SchedulerPart,
+    "alerts": AlertsPart,
+    "ingest": IngestPart,
+}
 
 
 def build_parts(settings: Settings, names: Iterable[str]) -> list[Part]:
