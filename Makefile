@@ -23,8 +23,10 @@ test-fault: bootstrap
 test-quick: bootstrap
 	$(VENV)/python -m pytest -m "not fault and not slow and not browser"
 
+# ruff, ruff format and mypy (its packages: [tool.mypy] files in pyproject.toml); the same
+# checks run on `git commit` after `pre-commit install` (.pre-commit-config.yaml).
 lint: bootstrap
-	$(VENV)/ruff check . && $(VENV)/ruff format --check .
+	$(VENV)/ruff check . && $(VENV)/ruff format --check . && $(VENV)/mypy
 
 # Compile every catalogue: the shared one and each feature's own (web/<feature>/translations).
 translations: bootstrap

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +20,9 @@ from audio.tts.base import TTSError
 from audio.tts.fake import FakeEngine
 from audio.tts.registry import ENGINES, make_engine
 from broadcaster.config import TTS_VOICES, Settings
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 # The configurable engines, and a tone for trying the pipeline without a voice.
 ENGINE_CHOICES = (*ENGINES, "fake")
@@ -154,6 +157,7 @@ def render_command(
         }
         try:
             if pieces >= PROGRESS_FROM_PIECES:
+                bar: ProgressBar[int]
                 with click.progressbar(
                     length=pieces, label="Synthesizing", file=click.get_text_stream("stderr")
                 ) as bar:

@@ -17,7 +17,6 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
-import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -217,35 +216,3 @@ def check(
     logger.info("alerts: %d raised, %d cleared", len(changes.raised), len(changes.cleared))
     notifier.send(changes, now)
     return changes
-
-
-# -- CLI: `broadcaster alerts check [--every N]` ------------------------------------------------
-
-
-@click.group("alerts")
-def cli() -> None:
-    """Site health alerts (offline, repeated failures, stale plan, clock drift)."""
-
-
-@cli.command("check")
-@click.option("--every", type=float, default=0.0, help="Repeat every N seconds (0: once).")
-@click.pass_context
-def check_command(ctx: click.Context, every: float) -> None:
-    """Compute alerts, record them, and notify new and cleared ones (webhook, e-mail)."""
-    import time
-
-    from broadcaster.db import make_engine, session_factory
-
-    settings = ctx.obj.settings
-    engine = make_engine(settings.database_url)
-    factory = session_factory(engine)
-    thresholds, notifier = Thresholds.from_settings(settings), Notifier.from_settings(settings)
-    try:
-        while True:
-            changes = check(factory, thresholds, notifier, ctx.obj.clock.now())
-            click.echo(f"{len(changes.raised)} raised, {len(changes.cleared)} cleared")
-            if every <= 0:
-                break
-            time.sleep(every)
-    finally:
-        engine.dispose()

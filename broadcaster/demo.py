@@ -35,6 +35,7 @@ from broadcaster.demo_settings import (
     is_postgresql,
     reset_demo_schema,
 )
+from broadcaster.exit_status import ExitStatus
 from broadcaster.keys import load_or_create_signer
 from broadcaster.models import Media, Playback, Site, SitePlan, User
 from broadcaster.processes import Part, build_parts, start_parts, stop_parts
@@ -174,16 +175,16 @@ def run_demo(
         if check:
             summary = check_demo(demo, settings)
             print(f"demo check OK: {summary}")  # noqa: T201 - the CLI's one-line result
-            return 0
+            return ExitStatus.OK
         _print_banner(demo, settings)
         stop.wait()
-        return 0
+        return ExitStatus.OK
     except DemoCheckFailed as exc:
         print(f"demo check FAILED: {exc} (logs in {workdir})", file=sys.stderr)  # noqa: T201
-        return 1
+        return ExitStatus.FAILURE
     except DemoDatabaseError as exc:
         print(f"demo: {exc}", file=sys.stderr)  # noqa: T201
-        return 1
+        return ExitStatus.FAILURE
     finally:
         demo.stop()
 

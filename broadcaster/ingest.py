@@ -149,13 +149,13 @@ class Ingestor:
         candidates = [e for e in unique.values() if e.id not in known]
         keys = [(e.site, e.outbox, e.seq) for e in candidates]
         taken: dict[tuple[str, str, int], str] = {}
-        for chunk in _chunks(keys):
+        for key_chunk in _chunks(keys):
             for site, outbox, seq, eid in session.execute(
                 select(
                     PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq, PlaybackEvent.id
                 ).where(
                     tuple_(PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq).in_(
-                        chunk
+                        key_chunk
                     )
                 )
             ):
@@ -272,8 +272,8 @@ def health_fields(status: Status) -> dict[str, Any]:
 
 
 # Core statements: executemany without the ORM's per-row bookkeeping (ingest's hot path).
-EVENTS = PlaybackEvent.__table__
-LOGS = Playback.__table__
+EVENTS = PlaybackEvent.metadata.tables[PlaybackEvent.__tablename__]
+LOGS = Playback.metadata.tables[Playback.__tablename__]
 LOG_FIELDS = ("scheduled_at", "started_at", "finished_at", "status", "detail", "updated_at")
 UPDATE_LOG = (
     update(LOGS)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from broadcaster.clock import Clock, SystemClock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, upgrade
+from broadcaster.exit_status import ExitStatus
 from broadcaster.ingest import Ingestor, IngestWorker, ingest_client_id
 from broadcaster.keys import following_signer
 from broadcaster.mqtt import Link, unique_client_id
@@ -205,4 +206,4 @@ def run_until_signalled(settings: Settings, names: Iterable[str]) -> int:
     finally:
         logger.info("stopping")
         stop_parts(parts)
-    return 0
+    return ExitStatus.OK

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-EXIT_FAILURE = 1
+from broadcaster.exit_status import ExitStatus
 
 
 def _session(ctx: click.Context):  # type: ignore[no-untyped-def]
@@ -55,7 +55,7 @@ def plan(
     with factory() as session:
         if session.get(Site, site_id) is None:
             click.echo(f"unknown site {site_id!r}", err=True)
-            sys.exit(EXIT_FAILURE)
+            sys.exit(ExitStatus.FAILURE)
         sp = site_plans(session, t0, t1, tz=tz, site_ids=[site_id])[site_id]
         items = to_plan_items(sp.placed, settings.public_url, sp.relays, since=t0)
         if as_json:
@@ -118,7 +118,7 @@ def programme_import(
     except ProgrammeFileError as exc:
         for line in exc.problems:
             click.echo(line, err=True)
-        sys.exit(EXIT_FAILURE)
+        sys.exit(ExitStatus.FAILURE)
     settings, factory = _session(ctx)
     render = None if dry_run else make_renderer(settings)
     with factory() as session, session.begin():
@@ -127,14 +127,14 @@ def programme_import(
             user = session.scalars(select(User).where(User.username == author)).first()
             if user is None:
                 click.echo(f"no author: unknown user {author}", err=True)
-                sys.exit(EXIT_FAILURE)
+                sys.exit(ExitStatus.FAILURE)
         try:
             changes = apply(
                 session, prog, user, with_users=with_users, dry_run=dry_run, render=render
             )
         except ProgrammeImportError as exc:
             click.echo(f"{file}: {exc}", err=True)
-            sys.exit(EXIT_FAILURE)
+            sys.exit(ExitStatus.FAILURE)
     for line in changes:
         click.echo(line)
     click.echo(f"{len(changes)} changes {'would be made (dry run)' if dry_run else 'made'}")

@@ -259,14 +259,14 @@ def load(path: Path) -> Programme:
     for it in _entries(c, data, "items"):
         title = c.get(it, "title", str, "item")
         what = f"item {title!r}"
-        start = it.get("start")
-        if isinstance(start, str):
+        starts_at: object = it.get("start")  # the slots' `start` is a time of day
+        if isinstance(starts_at, str):
             try:
-                start = datetime.fromisoformat(start)
+                starts_at = datetime.fromisoformat(starts_at)
             except ValueError:
-                start = None
-        if isinstance(start, datetime):
-            start = start.replace(tzinfo=None)
+                starts_at = None
+        if isinstance(starts_at, datetime):
+            starts_at = starts_at.replace(tzinfo=None)
         else:
             c.err(
                 it,
@@ -297,7 +297,7 @@ def load(path: Path) -> Programme:
                 "category": str(it.get("category", "")),
                 "priority": priority,
                 "zones": c.zones(it, known, what),
-                "start": start,
+                "start": starts_at,
                 "rrule": rule,
                 "slot": slot,
                 "campaign": campaign,

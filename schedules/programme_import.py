@@ -7,6 +7,7 @@ tests; production accounts come from ``broadcaster users add``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, time
 
 from sqlalchemy import select
@@ -119,7 +120,7 @@ def _apply(
             changes.append(f"~ site {s['id']}: map position")
         site.name, site.output = s["name"], s["output"]
         site.latitude, site.longitude = s["latitude"], s["longitude"]
-        site.zones = [zones.get(z) or session.get(Zone, z) for z in new_zones]
+        site.zones = _zones(session, zones, new_zones)
         session.add(site)
     slots: dict[str, Slot] = {}
     for s in prog.slots:
@@ -153,7 +154,7 @@ def _apply(
             r["duration_s"],
             r["days"],
         )
-        relay.zones = [zones.get(z) or session.get(Zone, z) for z in r["zones"]]
+        relay.zones = _zones(session, zones, r["zones"])
         session.add(relay)
         relays.append(relay)
     campaigns: dict[str, Campaign] = {}
@@ -164,7 +165,7 @@ def _apply(
             changes.append(f"+ campaign {k['name']} {k['from']}–{k['to']}, {k['per_week']}×/week")
         camp.category, camp.starts_on, camp.ends_on = k["category"], k["from"], k["to"]
         camp.target_per_week, camp.description = k["per_week"], k["description"]
-        camp.zones = [zones.get(z) or session.get(Zone, z) for z in k["zones"]]
+        camp.zones = _zones(session, zones, k["zones"])
         session.add(camp)
         campaigns[k["name"]] = camp
     session.flush()
@@ -187,7 +188,7 @@ def _apply(
             priority=it["priority"],
             status="draft",
             author_id=author.id,
-            zones=[zones.get(z) or session.get(Zone, z) for z in it["zones"]],
+            zones=_zones(session, zones, it["zones"]),
             campaign=campaigns.get(it["campaign"]) if it["campaign"] else None,
         )
         until = it["until"]
@@ -204,3 +205,15 @@ def _apply(
         session.add(ann)
         changes.append(f"+ item {it['title']!r} (draft) {it['rrule'] or 'once'}")
     return relays
+
+
+def _zones(session: Session, known: dict[str, Zone], ids: Iterable[str]) -> list[Zone]:
+    """The zones named ``ids``: made by this import or already in the database (the file's
+    validation checked that each exists)."""
+    found = []
+    for zone_id in ids:
+        zone = known.get(zone_id) or session.get(Zone, zone_id)
+        if zone is None:
+            raise ProgrammeImportError(f"unknown zone {zone_id!r}")
+        found.append(zone)
+    return found

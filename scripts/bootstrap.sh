@@ -23,11 +23,13 @@ if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $($PY --version)"
   $PY -m venv .venv
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+# Reinstall when the requirements or their pinned versions change (constraints.txt: see
+# scripts/freeze_constraints.py to refresh it).
+stamp=.venv/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   echo "bootstrap: installing Python packages into .venv (first run takes a minute)"
   .venv/bin/pip install -q -U pip
-  .venv/bin/pip install -q -e ".[dev]"
+  .venv/bin/pip install -q -c constraints.txt -e ".[dev]"
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from broadcaster.exit_status import ExitStatus
+
 from . import agent as agent_module
 from . import sdnotify
 from .agent import Agent
@@ -35,7 +37,7 @@ def run(config_path: str | Path) -> int:
         config = AgentConfig.load(config_path)
     except (ConfigError, OSError) as exc:
         logger.error("bad config: %s", exc)
-        return 2
+        return ExitStatus.CONFIG
     agent = Agent(config)
     stop = threading.Event()
 
@@ -58,7 +60,7 @@ def run(config_path: str | Path) -> int:
         agent.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    return 0
+    return ExitStatus.OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             AgentConfig.load(args.config)
         except (ConfigError, OSError) as exc:
             logger.error("bad config: %s", exc)
-            return 2
+            return ExitStatus.CONFIG
         logger.info("config %s is valid", args.config)
-        return 0
+        return ExitStatus.OK
     return run(args.config)

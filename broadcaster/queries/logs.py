@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, UnaryExpression, func, or_, select
 from sqlalchemy.orm import Session
 
 from broadcaster.models import (
@@ -19,6 +19,8 @@ from broadcaster.models import (
     Zone,
     site_zones,
 )
+
+Row = TypeVarTuple("Row")  # a select's column types, kept through the filters
 
 SORTS = {
     "scheduled": Playback.scheduled_at,
@@ -155,7 +157,7 @@ def local_range(start: date | None, end: date | None, tz: str) -> tuple[datetime
     return lo, hi
 
 
-def sites_in(commune: str = "", zone: str = "") -> Select[tuple[str]]:
+def sites_in(commune: str = "", zone: str = "") -> Select[str]:
     """Ids of the sites in a zone and/or a commune."""
     q = select(site_zones.c.site_id).distinct()
     if commune:
@@ -165,7 +167,7 @@ def sites_in(commune: str = "", zone: str = "") -> Select[tuple[str]]:
     return q
 
 
-def announcements_where(f: LogFilter) -> Select[tuple[int]] | None:
+def announcements_where(f: LogFilter) -> Select[int] | None:
     """Ids of the announcements matching the announcement-level filters, or None for all."""
     if not (f.campaign or f.category or f.priority):
         return None
@@ -182,13 +184,13 @@ def announcements_where(f: LogFilter) -> Select[tuple[int]] | None:
     return q
 
 
-def filtered(f: LogFilter, tz: str) -> Select[Any]:
+def filtered(f: LogFilter, tz: str) -> Select[int]:
     """The playbacks matching ``f`` (no sort, no paging) as a select of Playback.id."""
     q = select(Playback.id)
     return _where(q, f, tz)
 
 
-def _where(q: Select[Any], f: LogFilter, tz: str) -> Select[Any]:
+def _where(q: Select[*Row], f: LogFilter, tz: str) -> Select[*Row]:
     lo, hi = local_range(f.start, f.end, tz)
     if lo is not None:
         q = q.where(Playback.scheduled_at >= lo)
@@ -208,7 +210,9 @@ def _where(q: Select[Any], f: LogFilter, tz: str) -> Select[Any]:
     return q
 
 
-def _rows_query(f: LogFilter, tz: str) -> Select[Any]:
+def _rows_query(
+    f: LogFilter, tz: str
+) -> Select[Playback, str | None, str | None, str | None, str | None, str | None]:
     q = (
         select(
             Playback,
@@ -224,7 +228,7 @@ def _rows_query(f: LogFilter, tz: str) -> Select[Any]:
     )
     q = _where(q, f, tz)
     key = SORTS[f.sort]
-    order = [key.desc() if f.desc else key.asc()]
+    order: list[UnaryExpression[Any]] = [key.desc() if f.desc else key.asc()]
     if f.sort != "scheduled":
         order.append(Playback.scheduled_at.desc() if f.desc else Playback.scheduled_at.asc())
     order.append(Playback.id.desc() if f.desc else Playback.id.asc())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, case, distinct, func, literal, select
 from sqlalchemy.orm import Session
@@ -171,6 +171,9 @@ class Report:
         }
 
 
+Row = TypeVarTuple("Row")  # a select's column types, kept through the filters
+
+
 def _measures() -> list[Any]:
     aired_s = case(
         (Playback.status.in_(AIRED), seconds_between(Playback.started_at, Playback.finished_at)),
@@ -184,7 +187,7 @@ def _measures() -> list[Any]:
     ]
 
 
-def _scope(q: Select[Any], f: ReportFilter, tz: str) -> Select[Any]:
+def _scope(q: Select[*Row], f: ReportFilter, tz: str) -> Select[*Row]:
     lo, hi = local_range(f.start, f.end, tz)
     q = q.where(Playback.scheduled_at >= lo, Playback.scheduled_at < hi)
     if f.campaign or f.category:

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Float
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -17,7 +18,11 @@ class seconds_between(FunctionElement[float]):  # noqa: N801 - reads like a SQL 
     inherit_cache = True
     name = "seconds_between"
 
-    def __init__(self, start: ColumnElement[Any], end: ColumnElement[Any]) -> None:
+    def __init__(
+        self,
+        start: ColumnElement[Any] | QueryableAttribute[Any],
+        end: ColumnElement[Any] | QueryableAttribute[Any],
+    ) -> None:
         super().__init__(start, end)
 
 

@@ -1,0 +1,5 @@
+"""``python -m broadcaster.cli``: the same as the ``broadcaster`` script."""
+
+from broadcaster.cli import main
+
+main()
