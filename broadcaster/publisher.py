@@ -1,6 +1,6 @@
 """The Publisher seam: what the server needs from an MQTT link, and an in-memory one for tests.
 
-``broadcaster.mqtt.ServerConnection`` is the real one. Plans (``broadcaster.publish``), commands
+``broadcaster.mqtt.Link`` is the real one. Plans (``broadcaster.publish``), commands
 (``broadcaster.commands``) and ingest's acks publish through it.
 """
 

@@ -55,6 +55,7 @@ class Services:
                     following_signer(self.settings.signing_key_file),
                     conn,
                     Topics(self.settings.topic_root),
+                    self.clock,
                 )
                 logger.info("web process connected to MQTT for commands")
             return self.command_publisher

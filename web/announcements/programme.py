@@ -212,7 +212,7 @@ def check_only(session: Session, user: User, values: dict[str, Any]) -> list[Fin
     """Clashes of the announcement ``values`` would create, without saving anything."""
     savepoint = session.begin_nested()
     try:
-        ann = workflow.create_announcement(session, user, **values)
+        ann = workflow.create_announcement(session, user, **values, now=now())
         return describe(session, check_announcement(session, ann, now=now()))
     finally:
         savepoint.rollback()
