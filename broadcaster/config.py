@@ -120,17 +120,7 @@ class Settings:
         """How the server's processes connect to the broker."""
         from broadcaster.mqtt import MqttOptions
 
-        return MqttOptions(
-            host=self.mqtt_host,
-            port=self.mqtt_port,
-            username=self.mqtt_username,
-            password=self.mqtt_password,
-            protocol=self.mqtt_protocol,
-            tls=self.mqtt_tls,
-            ca_file=self.mqtt_ca_file,
-            cert_file=self.mqtt_cert_file,
-            key_file=self.mqtt_key_file,
-        )
+        return MqttOptions.from_config(self)
 
     def validate(self) -> Settings:
         if self.tts_engine not in TTS_ENGINES:

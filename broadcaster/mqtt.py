@@ -77,6 +77,23 @@ class MqttOptions:
     key_file: str = ""  # its private key; "" = in cert_file
     keepalive_s: int = 30
 
+    @classmethod
+    def from_config(cls, config: Any, **extra: Any) -> MqttOptions:
+        """From a config with the documented ``mqtt_*`` keys (the server's Settings or the
+        agent's AgentConfig); ``extra`` sets the rest (e.g. ``keepalive_s``)."""
+        return cls(
+            host=config.mqtt_host,
+            port=config.mqtt_port,
+            username=config.mqtt_username,
+            password=config.mqtt_password,
+            protocol=config.mqtt_protocol,
+            tls=config.mqtt_tls,
+            ca_file=config.mqtt_ca_file,
+            cert_file=config.mqtt_cert_file,
+            key_file=config.mqtt_key_file,
+            **extra,
+        )
+
     def validate(self) -> MqttOptions:
         """Raise ``MqttConfigError`` naming the config key (``mqtt_<name>``) at fault."""
         if self.protocol not in PROTOCOLS:

@@ -134,18 +134,7 @@ class AgentConfig:
 
     def mqtt_options(self) -> MqttOptions:
         """How this agent connects to the broker."""
-        return MqttOptions(
-            host=self.mqtt_host,
-            port=self.mqtt_port,
-            username=self.mqtt_username,
-            password=self.mqtt_password,
-            protocol=self.mqtt_protocol,
-            tls=self.mqtt_tls,
-            ca_file=self.mqtt_ca_file,
-            cert_file=self.mqtt_cert_file,
-            key_file=self.mqtt_key_file,
-            keepalive_s=self.keepalive_s,
-        )
+        return MqttOptions.from_config(self, keepalive_s=self.keepalive_s)
 
     @property
     def state_path(self) -> Path:
