@@ -85,6 +85,8 @@ class Settings:
     audio_bitrate: str = "64k"
     recording_max_bytes: int = 20 * 1024 * 1024  # uploaded or browser-recorded voice clips
     recording_max_seconds: float = 600.0
+    # A standby scheduler tries the scheduler lock this often (takes over within this time)
+    scheduler_lock_poll_s: float = 2.0
     # Site-health alerts (checked by the scheduler process every alert_check_interval_s)
     alert_check_interval_s: float = 60.0
     alert_offline_after_s: int = 1800

@@ -160,6 +160,39 @@ class IngestPart:
         self.engine.dispose()
 
 
+@dataclass
+class LeaderPart:
+    """Parts of which exactly one may run per installation (the scheduler and its alerts): they
+    start once this process holds the scheduler lock (``broadcaster.leader``) and stop if it is
+    lost. Until then the process is a hot standby and says so in its log."""
+
+    settings: Settings
+    inner: list[Part]
+    name: str = "leader"
+
+    def start(self) -> None:
+        from broadcaster.leader import Leadership, lock_for
+
+        self.started: list[Part] = []
+        self.leadership = Leadership(
+            lock_for(self.settings.database_url),
+            on_elected=self._elected,
+            on_deposed=self._deposed,
+            poll_s=self.settings.scheduler_lock_poll_s,
+        )
+        self.leadership.start()
+
+    def _elected(self) -> None:
+        self.started = start_parts(self.inner)
+
+    def _deposed(self) -> None:
+        stop_parts(self.started)
+        self.started = []
+
+    def stop(self) -> None:
+        self.leadership.stop()
+
+
 PARTS: dict[str, Callable[[Settings, Clock], Part]] = {
     "web": WebPart,
     "scheduler": SchedulerPart,
@@ -168,8 +201,24 @@ PARTS: dict[str, Callable[[Settings, Clock], Part]] = {
 }
 
 
+# Parts that run only in the process holding the scheduler lock.
+SINGLETONS = ("scheduler", "alerts")
+
+
 def build_parts(settings: Settings, names: Iterable[str], clock: Clock) -> list[Part]:
-    return [PARTS[n](settings, clock) for n in names]
+    """The named parts; the singletons among them (scheduler, alerts) together behind one
+    ``LeaderPart``, in the place of the first of them."""
+    parts: list[Part] = []
+    singles: list[Part] = []
+    for n in names:
+        part = PARTS[n](settings, clock)
+        if n in SINGLETONS:
+            if not singles:
+                parts.append(LeaderPart(settings, singles))
+            singles.append(part)
+        else:
+            parts.append(part)
+    return parts
 
 
 def start_parts(parts: list[Part]) -> list[Part]:
