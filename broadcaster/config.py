@@ -53,6 +53,8 @@ class Settings:
     mqtt_ca_file: str = ""  # CA that signed the broker's certificate; "" = the system's CAs
     mqtt_cert_file: str = ""  # client certificate (PEM) when the broker asks for one
     mqtt_key_file: str = ""  # its private key; "" = inside mqtt_cert_file
+    # Other nodes of a broker cluster, "host:port,host:port", tried in turn after mqtt_host
+    mqtt_fallback_brokers: str = ""
     topic_root: str = "loa/v1"
     # This ingest process's name: its MQTT client id is broadcaster-ingest-<ingest_worker>, and
     # its persistent session keeps events queued while it restarts. Unique per ingest process.

@@ -76,6 +76,9 @@ class MqttOptions:
     cert_file: str = ""  # client certificate (PEM), when the broker asks for one
     key_file: str = ""  # its private key; "" = in cert_file
     keepalive_s: int = 30
+    # Other nodes of the same broker cluster, "host:port,host:port": tried in turn after
+    # host:port when a connection fails or drops (the session lives in the cluster).
+    fallback_brokers: str = ""
 
     @classmethod
     def from_config(cls, config: Any, **extra: Any) -> MqttOptions:
@@ -91,6 +94,7 @@ class MqttOptions:
             ca_file=config.mqtt_ca_file,
             cert_file=config.mqtt_cert_file,
             key_file=config.mqtt_key_file,
+            fallback_brokers=config.mqtt_fallback_brokers,
             **extra,
         )
 
@@ -105,11 +109,25 @@ class MqttOptions:
                 raise MqttConfigError(f"mqtt_{name} is set but mqtt_tls is false")
         if self.key_file and not self.cert_file:
             raise MqttConfigError("mqtt_key_file is set but mqtt_cert_file is empty")
+        self.addresses  # noqa: B018 - raises on a malformed mqtt_fallback_brokers
         return self
 
     @property
     def where(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """host:port, then each of ``fallback_brokers`` in order."""
+        out = [(self.host, self.port)]
+        for item in filter(None, (i.strip() for i in self.fallback_brokers.split(","))):
+            host, sep, port = item.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise MqttConfigError(
+                    f"mqtt_fallback_brokers: {item!r} is not host:port (e.g. 10.0.0.2:1883)"
+                )
+            out.append((host.strip("[]"), int(port)))
+        return out
 
     def tls_context(self) -> ssl.SSLContext:
         """TLS 1.2+, the broker verified against ``ca_file``; a client certificate if given.
@@ -205,7 +223,27 @@ class Link:
         self._refused: OrderedDict[int, str] = OrderedDict()
         self._subscribing: dict[int, list[str]] = {}  # SUBSCRIBE message id -> its filters
         self._lock = threading.Lock()
+        self._addresses = self.options.addresses
+        self._address = 0  # index of the broker node in use
         self.client = self._make_client(will)
+
+    @property
+    def where(self) -> str:
+        """host:port of the broker node in use (or being tried)."""
+        host, port = self._addresses[self._address]
+        return f"{host}:{port}"
+
+    def _next_broker(self) -> None:
+        """Move to the next node of the cluster for the next (re)connect attempt."""
+        if len(self._addresses) < 2:
+            return
+        self._address = (self._address + 1) % len(self._addresses)
+        host, port = self._addresses[self._address]
+        try:
+            self.client.host, self.client.port = host, port
+        except RuntimeError:  # still connected: paho reconnects where it was
+            return
+        logger.info("next MQTT connection attempt: broker node %s", self.where)
 
     @property
     def protocol(self) -> MQTTProtocolVersion:
@@ -229,6 +267,7 @@ class Link:
         client.on_log = _paho_log
         client.on_connect = _guarded(self._on_connect)
         client.on_disconnect = _guarded(self._on_disconnect)
+        client.on_connect_fail = _guarded(self._on_connect_fail)
         client.on_message = _guarded(self._on_message)
         client.on_subscribe = _guarded(self._on_subscribe)
         client.on_publish = _guarded(self._on_publish)
@@ -260,7 +299,7 @@ class Link:
             properties.SessionExpiryInterval = self.session_expiry_s if self.persistent else 0
         logger.info(
             "connecting to MQTT %s as %s (MQTT %s%s, %s session)",
-            self.options.where,
+            self.where,
             self.client_id,
             self.options.protocol,
             ", TLS" if self.options.tls else "",
@@ -276,7 +315,7 @@ class Link:
         self.client.loop_start()
         if wait and not self.connected.wait(wait):
             logger.warning(
-                "MQTT broker %s not reachable yet; retrying in the background", self.options.where
+                "MQTT broker %s not reachable yet; retrying in the background", self.where
             )
         return self.connected.is_set()
 
@@ -342,11 +381,11 @@ class Link:
         _properties: Properties | None,
     ) -> None:
         if reason_code.is_failure:
-            logger.error("MQTT connection to %s refused: %s", self.options.where, reason_code)
+            logger.error("MQTT connection to %s refused: %s", self.where, reason_code)
             return
         logger.info(
             "connected to MQTT broker %s as %s (session present: %s)",
-            self.options.where,
+            self.where,
             self.client_id,
             flags.session_present,
         )
@@ -370,10 +409,11 @@ class Link:
         if self._stopping:
             return
         logger.warning(
-            "disconnected from MQTT broker %s (%s); reconnecting", self.options.where, reason_code
+            "disconnected from MQTT broker %s (%s); reconnecting", self.where, reason_code
         )
         if not was_connected:
             return
+        self._next_broker()
         if time.monotonic() - self._connected_at < SHORT_CONNECTION_S:
             self._short_connections += 1
         else:
@@ -388,6 +428,11 @@ class Link:
                 if taken_over
                 else f"{SHORT_CONNECTIONS} times in a row right after connecting",
             )
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        if not self._stopping:
+            logger.warning("cannot reach MQTT broker %s", self.where)
+            self._next_broker()
 
     def _on_subscribe(
         self,

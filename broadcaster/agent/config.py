@@ -45,6 +45,8 @@ class AgentConfig:
     mqtt_ca_file: str = ""  # CA certificate that signed the broker's; "" = the system's CAs
     mqtt_cert_file: str = ""  # client certificate (PEM) when the broker asks for one
     mqtt_key_file: str = ""  # its private key; "" = inside mqtt_cert_file
+    # Other nodes of a broker cluster, "host:port,host:port", tried in turn after mqtt_host
+    mqtt_fallback_brokers: str = ""
     topic_root: str = "loa/v1"
     player: str = "mpv"  # "mpv"/"aplay" play on the speaker; "file" writes WAVs (demo, tests)
     output_dir: str = ""  # where the file player writes WAVs
@@ -203,6 +205,7 @@ _TYPES: dict[str, type] = {
     "mqtt_ca_file": str,
     "mqtt_cert_file": str,
     "mqtt_key_file": str,
+    "mqtt_fallback_brokers": str,
     "topic_root": str,
     "player": str,
     "output_dir": str,
