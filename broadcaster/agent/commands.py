@@ -178,7 +178,7 @@ class CommandHandler:
             self.reporter.record("received", detail=detail, command=cid, **item_fields)
             self._act(command)
             return
-        logger.info("accepted %s", detail)
+        logger.info("accepted %s (on %s)", detail, topic)
         self.reporter.publish(event)
         self._act(command)
 
