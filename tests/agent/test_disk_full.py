@@ -226,14 +226,20 @@ def test_a_real_agent_on_a_full_disk_plays_from_memory_and_reports_it(
             log = agent.log()
             assert "plan v2 not saved; it runs from memory" in log
             assert "kept in memory" in log
-            wait_for(
-                lambda: any(s.get("store_ok") is False for s in server.statuses),
-                5,
-                "a heartbeat with store_ok false",
-            )
-            sick = next(s for s in server.statuses if s.get("store_ok") is False)
-            assert "store: plan v2 not saved" in sick["last_error"]
-            assert sick["plan_version"] == 2
+
+            def sick() -> dict[str, Any] | None:
+                return next(
+                    (
+                        s
+                        for s in server.statuses
+                        if s.get("store_ok") is False
+                        and "store: plan v2 not saved" in s.get("last_error", "")
+                    ),
+                    None,
+                )
+
+            status = wait_for(sick, 5, "a heartbeat with store_ok false and the plan's failure")
+            assert status["plan_version"] == 2  # the plan that runs (from memory)
 
             filler.unlink()  # room again: what waited in memory goes out
             failed = server.next_event(15, "failed")
