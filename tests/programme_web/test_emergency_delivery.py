@@ -19,9 +19,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.alerts import EMERGENCY_SILENT, Notifier
+from broadcaster.alerts import EMERGENCY_SILENT, Notifier, Thresholds, check
 from broadcaster.clock import FakeClock
 from broadcaster.commands import CommandPublisher
+from broadcaster.config import Settings
 from broadcaster.db import transaction
 from broadcaster.models import EmergencyDelivery, PlaybackEvent, SiteAlert, User
 from broadcaster.publish import PlanPublisher
@@ -207,10 +208,7 @@ def test_a_silent_site_gets_the_same_command_again_shows_red_and_raises_an_alert
 def test_the_site_health_check_leaves_emergency_alerts_alone(
     app: Flask, db: sessionmaker[Session], renderer: FakeRenderer
 ) -> None:
-    from broadcaster.alerts import Thresholds, check
-
     clock = FakeClock(FIXED_NOW)
-
     sent = MemoryPublisher()
     signer = Signer.generate()
     _send(db, renderer, CommandPublisher(signer, sent, TOPICS, clock), clock.now())
@@ -222,11 +220,11 @@ def test_the_site_health_check_leaves_emergency_alerts_alone(
     assert sorted(_open_alerts(db)) == sorted([HEARD, SILENT])
 
 
-def test_the_scheduler_runs_the_tracker_on_its_clock(app: Flask, db: sessionmaker[Session]) -> None:
+def test_the_scheduler_runs_the_tracker_on_its_clock(
+    settings: Settings, db: sessionmaker[Session]
+) -> None:
     clock = FakeClock(FIXED_NOW)
-    settings = app.extensions["broadcaster"].settings.replace(
-        emergency_resend_after_s=12.0, emergency_check_interval_s=2.0
-    )
+    settings = settings.replace(emergency_resend_after_s=12.0, emergency_check_interval_s=2.0)
     plans = PlanPublisher(
         signer=Signer.generate(), publisher=MemoryPublisher(), topics=TOPICS, horizon=timedelta(1)
     )
