@@ -61,9 +61,10 @@ class PlanHandler:
             self.store.save_plan(version, body, self.clock.now())
         except StoreError:
             return False
-        except ValueError:  # a newer plan was saved meanwhile
-            pass
-        logger.info("plan v%d saved (it ran from memory until now)", version)
+        except ValueError:  # a newer plan was saved meanwhile: nothing left to save
+            logger.info("plan v%d ran from memory; a newer one is saved", version)
+        else:
+            logger.info("plan v%d saved (it ran from memory until now)", version)
         self._unsaved = None
         return True
 
