@@ -2,7 +2,9 @@
 
 Kinds: ``offline`` (offline or silent longer than a threshold), ``failures`` (repeated failed
 playbacks in 24 h), ``stale-plan`` (the site still runs an older plan long after a newer one was
-published), ``clock-drift`` (the agent's clock is off by more than a threshold).
+published), ``clock-drift`` (the agent's clock is off by more than a threshold). One more,
+``emergency-silent`` (a site has not confirmed an emergency command; raised and cleared by
+``schedules.emergency_delivery``), shares the rows and the notifier.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from broadcaster.queries.health import SiteHealth, site_health
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("offline", "failures", "stale-plan", "clock-drift")
+KINDS = ("offline", "failures", "stale-plan", "clock-drift")  # computed from site health
+EMERGENCY_SILENT = "emergency-silent"  # computed from emergency deliveries
 
 
 @dataclass(frozen=True)
@@ -104,11 +107,16 @@ class Changes:
     cleared: list[Alert]
 
 
-def sync(session: Session, current: Sequence[Alert], now: datetime) -> Changes:
-    """Open a SiteAlert for each new alert, clear those no longer current."""
+def sync(
+    session: Session, current: Sequence[Alert], now: datetime, kinds: Sequence[str] = KINDS
+) -> Changes:
+    """Open a SiteAlert for each new alert, clear those of ``kinds`` no longer current (alerts
+    of other kinds belong to another check)."""
     open_rows = {
         (r.site_id, r.kind): r
-        for r in session.scalars(select(SiteAlert).where(SiteAlert.cleared_at.is_(None)))
+        for r in session.scalars(
+            select(SiteAlert).where(SiteAlert.cleared_at.is_(None), SiteAlert.kind.in_(kinds))
+        )
     }
     now_keys = {(a.site_id, a.kind): a for a in current}
     raised = []
@@ -210,9 +218,26 @@ def check(
         sites = site_health(session, now)
         changes = sync(session, annotate(sites, thresholds, now), now)
         for row in session.scalars(
-            select(SiteAlert).where(SiteAlert.cleared_at.is_(None), SiteAlert.notified_at.is_(None))
+            select(SiteAlert).where(
+                SiteAlert.cleared_at.is_(None),
+                SiteAlert.notified_at.is_(None),
+                SiteAlert.kind.in_(KINDS),
+            )
         ):
             row.notified_at = now
     logger.info("alerts: %d raised, %d cleared", len(changes.raised), len(changes.cleared))
     notifier.send(changes, now)
     return changes
+
+
+def mark_notified(session: Session, changes: Changes, now: datetime) -> None:
+    """Stamp the rows of ``changes.raised`` as notified (the caller sends them)."""
+    for alert in changes.raised:
+        for row in session.scalars(
+            select(SiteAlert).where(
+                SiteAlert.site_id == alert.site_id,
+                SiteAlert.kind == alert.kind,
+                SiteAlert.cleared_at.is_(None),
+            )
+        ):
+            row.notified_at = now

@@ -69,6 +69,10 @@ class Settings:
     timezone: str = "Asia/Ho_Chi_Minh"
     plan_horizon_hours: int = 48
     plan_publish_interval_s: float = 3.0
+    # Emergencies: a site that has not confirmed a command this long after it was sent gets it
+    # again (same id) and raises an alert; the scheduler checks every emergency_check_interval_s
+    emergency_resend_after_s: float = 30.0
+    emergency_check_interval_s: float = 5.0
     # Audio
     # gtts | espeak | piper | offline (piper when installed, else espeak) | auto (gtts, then offline)
     tts_engine: str = "auto"
@@ -136,6 +140,10 @@ class Settings:
         self._validate_audio()
         if self.plan_horizon_hours < 1:
             raise ConfigError("plan_horizon_hours must be at least 1")
+        if self.emergency_resend_after_s <= 0 or self.emergency_check_interval_s <= 0:
+            raise ConfigError(
+                "emergency_resend_after_s and emergency_check_interval_s must be more than 0"
+            )
         if not self.topic_root or self.topic_root.endswith("/") or "#" in self.topic_root:
             raise ConfigError(f"topic_root {self.topic_root!r} is not a valid topic prefix")
         self._validate_mqtt()

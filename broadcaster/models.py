@@ -376,9 +376,30 @@ class Emergency(Base):
     # "command" when sent as a play-now command (issue #4), "plan" when put into the plans.
     delivery: Mapped[str] = mapped_column(String(16), default="plan")
     command_id: Mapped[str] = mapped_column(String(64), default="")
+    # The command as sent (its JSON payload), re-sent to sites that do not confirm (issue 10).
+    command_body: Mapped[str] = mapped_column(Text, default="")
 
     announcement: Mapped[Announcement] = relationship()
     sent_by: Mapped[User] = relationship()
+
+
+class EmergencyDelivery(Base):
+    """One target site's confirmation of an emergency command: sent, re-sent while the site is
+    silent, confirmed by its first event for the airing (issue 10)."""
+
+    __tablename__ = "emergency_deliveries"
+
+    emergency_id: Mapped[int] = mapped_column(
+        ForeignKey("emergencies.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the first send
+    last_sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sends: Mapped[int] = mapped_column(default=1)
+    silent_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # found silent (alerted)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # --- Site health alerts (issue #6) -----------------------------------------------------------

@@ -6,11 +6,14 @@ records an approved ``emergency`` Announcement with one airing *now* (so the pla
 the proof of broadcast see it) and an :class:`Emergency` row; :func:`publish_emergency` then
 sends one signed play-now command per zone. The command's item id is the airing's occurrence
 id, so if the scheduler's next plan also carries the airing the agent still plays it once.
-:func:`site_progress` reads the sites' events back: delivered, playing, finished or failed.
+:func:`site_progress` reads the sites' events back: delivered, playing, finished or failed, or
+silent when a site has not confirmed the command in time
+(:mod:`schedules.emergency_delivery` re-sends it and raises an alert).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +28,7 @@ from broadcaster.models import (
     DEFAULT_REPEAT,
     Announcement,
     Emergency,
+    EmergencyDelivery,
     Media,
     PlaybackEvent,
     ScheduleItem,
@@ -33,6 +37,7 @@ from broadcaster.models import (
     Zone,
 )
 from broadcaster.wire.plan import Media as WireMedia
+from schedules.emergency_delivery import delivery_state, record_deliveries
 from schedules.planner import media_url
 from schedules.rendering import store_rendered
 from schedules.workflow import APPROVE_ROLES, NotAllowed, WorkflowError
@@ -42,6 +47,7 @@ logger = logging.getLogger(__name__)
 MAX_REASON = 500
 # What a site's events say, from least to most advanced; the page shows the furthest.
 STAGES = ("waiting", "delivered", "playing", "finished", "failed")
+SILENT = "silent"  # still "waiting", past the time to confirm: shown in red, re-sent, alerted
 EVENT_STAGE = {
     "received": "delivered",
     "started": "playing",
@@ -211,6 +217,10 @@ def publish_emergency(
         zones=sorted(z.id for z in ann.zones), item=item, reason=emergency.reason
     )
     emergency.command_id = command.id
+    emergency.command_body = json.dumps(command.to_dict(), ensure_ascii=False)
+    record_deliveries(
+        session, emergency, [s.id for z in ann.zones for s in z.sites], command.issued_at
+    )
     session.flush()
     return command.id
 
@@ -221,10 +231,11 @@ class SiteProgress:
 
     site_id: str
     name: str
-    stage: str  # one of STAGES
+    stage: str  # one of STAGES, or SILENT
     detail: str
     at: datetime | None
     online: bool
+    sends: int = 0  # how many times the command went to this site (0: not tracked)
 
 
 def site_progress(session: Session, emergency: Emergency) -> list[SiteProgress]:
@@ -247,10 +258,21 @@ def site_progress(session: Session, emergency: Emergency) -> list[SiteProgress]:
         rank = STAGES.index(stage)
         if rank >= best.get(e.site_id, (-1, "", None))[0]:
             best[e.site_id] = (rank, e.detail if stage == "failed" else "", e.at)
+    deliveries = {
+        d.site_id: d
+        for d in session.scalars(
+            select(EmergencyDelivery).where(EmergencyDelivery.emergency_id == emergency.id)
+        )
+    }
     out = []
     for site in sites:
         rank, detail, at = best.get(site.id, (0, "", None))
-        out.append(SiteProgress(site.id, site.name, STAGES[rank], detail, at, _online(site)))
+        stage = STAGES[rank]
+        delivery = deliveries.get(site.id)
+        if stage == "waiting" and delivery_state(delivery) == "silent":
+            stage = SILENT
+        sends = delivery.sends if delivery is not None else 0
+        out.append(SiteProgress(site.id, site.name, stage, detail, at, _online(site), sends))
     return out
 
 

@@ -1,4 +1,5 @@
-"""The scheduler process: materialize and publish every site's plan, ahead of time.
+"""The scheduler process: materialize and publish every site's plan, ahead of time, and follow
+each emergency command until every target site confirms it (re-sending and alerting).
 
 Runs in exactly one process (APScheduler 3.x job stores cannot be shared by several
 schedulers) and never inside web workers. Jobs have explicit ids and replace_existing=True.
@@ -15,15 +16,18 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from audio.renderer import Renderer, make_renderer
+from broadcaster.alerts import Notifier
 from broadcaster.clock import Clock
 from broadcaster.config import Settings
 from broadcaster.publish import PlanPublisher
+from schedules.emergency_delivery import DeliveryTracker
 from schedules.planner import materialize
 from schedules.relays import ensure_relay_fallbacks
 
 logger = logging.getLogger(__name__)
 
 PUBLISH_JOB = "publish-plans"
+DELIVERY_JOB = "emergency-deliveries"
 MISFIRE_GRACE_S = 30
 # Relays added while running (an import without a renderer) get their fallback this soon.
 FALLBACK_CHECK = timedelta(minutes=5)
@@ -36,10 +40,22 @@ class SchedulerRuntime:
     plans: PlanPublisher
     clock: Clock
     render: Renderer | None = None  # default: the configured renderer, made when first needed
+    # default: re-sends through the plans' signer and link, alerts through the configured notifier
+    deliveries: DeliveryTracker | None = None
 
     def __post_init__(self) -> None:
         self._scheduler = BackgroundScheduler(timezone=self.settings.timezone)
         self._fallbacks_checked: datetime | None = None
+        if self.deliveries is None:
+            self.deliveries = DeliveryTracker(
+                self.factory,
+                self.plans.signer,
+                self.plans.publisher,
+                self.plans.topics,
+                self.clock,
+                resend_after=timedelta(seconds=self.settings.emergency_resend_after_s),
+                notifier=Notifier.from_settings(self.settings),
+            )
 
     def ensure_fallbacks(self) -> int:
         """Give every relay without a fallback one (rendered once); returns how many got one.
@@ -104,6 +120,16 @@ class SchedulerRuntime:
             misfire_grace_time=MISFIRE_GRACE_S,
             next_run_time=self.clock.now(),
         )
+        self._scheduler.add_job(
+            self._deliveries_job,
+            "interval",
+            seconds=self.settings.emergency_check_interval_s,
+            id=DELIVERY_JOB,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE_S,
+        )
 
     def job(self, job_id: str = PUBLISH_JOB):  # type: ignore[no-untyped-def]
         """The APScheduler job with that id (for checks and tests)."""
@@ -121,3 +147,10 @@ class SchedulerRuntime:
             self.publish_plans()
         except Exception:  # the next run retries; the job must stay scheduled
             logger.exception("publishing plans failed; will retry")
+
+    def _deliveries_job(self) -> None:
+        assert self.deliveries is not None
+        try:
+            self.deliveries.run()
+        except Exception:  # the next run retries; the job must stay scheduled
+            logger.exception("following emergency deliveries failed; will retry")

@@ -7,6 +7,10 @@ not target this site or one of its zones, was seen before or does not move the c
 forward (``replayed``), or has expired (``expired``: never acted on). Each refusal is logged and
 reported as an event, and nothing from it is played. A signed trusted-keys update replaces the
 list of trusted keys (only by a newer version).
+
+A store write that fails while deciding on a message (disk full, read-only, I/O error) is
+reported (a ``failed`` event, the last error and the heartbeat's ``store_ok``), never lost in
+the MQTT callback; the outbox thread retries the writes until the store works again.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from .plans import AckHandler, PlanHandler
 from .players import AplayPlayer, FilePlayer, MpvPlayer, Player
 from .reporter import Reporter
 from .runner import Runner, RunnerOptions
-from .store import Store
+from .store import Store, StoreError
 from .trust import Trust
 
 logger = logging.getLogger(__name__)
@@ -101,6 +105,7 @@ class Agent:
         self._mixer = mixer
         self._lock = threading.RLock()  # server messages are decided one at a time
         self._parts: Parts | None = None
+        self._plans: PlanHandler | None = None
         self.link: MqttLink | None = None
 
     @property
@@ -135,6 +140,7 @@ class Agent:
             store.close()
             raise
         self._parts = parts
+        self._plans = plans
         plans.load_saved()
         commands.requeue()
         return parts
@@ -234,7 +240,13 @@ class Agent:
 
     def _connect(self, parts: Parts) -> None:
         """Start the MQTT link; the server's messages reach ``handle_message`` from now on."""
-        self.link = MqttLink(self.config, parts.store, self.handle_message, self.status)
+        self.link = MqttLink(
+            self.config,
+            parts.store,
+            self.handle_message,
+            self.status,
+            before_resend=self.retry_writes,
+        )
         parts.reporter.connect(self.link)
         self.link.start()
 
@@ -249,6 +261,23 @@ class Agent:
             parts.relay.close()
             parts.store.close()
         logger.info("agent for site %s stopped", self.config.site)
+
+    def retry_writes(self) -> None:
+        """While the store has failed: write the events kept in memory and the plan that runs
+        from memory (on the outbox thread, before each resend)."""
+        parts, plans = self._parts, self._plans
+        if parts is None or plans is None:
+            return
+        store = parts.store
+        if not (store.write_error or store.unsaved_count() or plans.unsaved):
+            return
+        with self._lock:  # one decision at a time, as for messages
+            try:
+                store.retry_writes()
+            except StoreError:
+                return
+            plans.retry_save()
+        parts.reporter.status_changed()  # store_ok again
 
     def healthy(self) -> bool:
         """For the systemd watchdog: every thread that must run does."""
@@ -285,11 +314,12 @@ class Agent:
             return Status(site=self.config.site, state=state, at=at, agent_version=__version__)
         offset, synced = health.clock_state()
         current = parts.runner.current
+        live = parts.runner.plan  # may run from memory when the store could not save it
         return Status(
             site=self.config.site,
             state=state,
             at=at,
-            plan_version=parts.store.plan_version(),
+            plan_version=live.version if live is not None else parts.store.plan_version(),
             agent_version=__version__,
             detail=f"playing {current.id}" if current else "",
             uptime_s=self.uptime.seconds(),
@@ -301,6 +331,7 @@ class Agent:
             keys_version=parts.trust.version,
             volume=self.volume(),
             last_error=parts.reporter.last_error,
+            store_ok=parts.reporter.store_ok,
         )
 
     # -- messages from the server -------------------------------------------------------------
@@ -309,8 +340,11 @@ class Agent:
         """Route a message to its handler; one decision at a time."""
         parts = self._parts
         handler = parts.routes.get(topic) if parts is not None else None
-        if handler is None:
+        if parts is None or handler is None:
             logger.warning("message on unexpected topic %s ignored", topic)
             return
         with self._lock:
-            handler(topic, payload)
+            try:
+                handler(topic, payload)
+            except StoreError as exc:  # reported, not lost inside the MQTT callback
+                parts.reporter.store_failed(f"message on {topic} not handled", exc)

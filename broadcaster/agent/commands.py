@@ -1,6 +1,11 @@
 """Deciding on a command from the server: refused when it does not target this site or one of its
-zones, was seen before or does not move the command seq forward (``replayed``), or has expired
-(``expired``: never acted on); otherwise recorded and acted on."""
+zones, comes under a known id with another payload or does not move the command seq forward
+(``replayed``), or has expired (``expired``: never acted on); otherwise recorded and acted on.
+
+The same signed command delivered again (through a second zone, the site topic, or the server
+re-sending an emergency a site had not confirmed) is acted on once: later copies are logged and
+ignored. When the store cannot record a command, a play command is still acted on (remembered
+in memory against copies) and the failure is reported."""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from broadcaster.wire.errors import ProtocolError
 from .hardware import AlsaMixer, HardwareError
 from .reporter import Reporter
 from .runner import Runner, Urgent
-from .store import StaleError, Store
+from .store import StaleError, Store, StoreError
 from .trust import Trust
 
 logger = logging.getLogger(__name__)
@@ -46,6 +51,7 @@ class CommandHandler:
         self.trust = trust
         self.reporter = reporter
         self.clock = clock
+        self._unrecorded: dict[str, str] = {}  # id → payload of commands the store could not keep
 
     def requeue(self) -> None:
         """Play-now items accepted before a restart and not handled yet go back in the queue
@@ -83,12 +89,19 @@ class CommandHandler:
             return
         body = canonical_json(payload).decode("utf-8")
         seen = self.store.command(cid)
+        if seen is None and cid in self._unrecorded:
+            seen = (self._unrecorded[cid], [], "accepted")
         if seen is not None:
             stored, topics, _ = seen
-            if stored == body and topic not in topics:
-                # The same command through another of our zones (or the site topic): act once.
-                self.store.add_command_topic(cid, topic)
-                logger.info("command %s also came on %s; already handled", cid, topic)
+            if stored == body:
+                # The same signed command again (another of our zones, the site topic, or a
+                # re-send by the server): it was acted on once, and its events are in the outbox.
+                if topic not in topics:
+                    try:
+                        self.store.add_command_topic(cid, topic)
+                    except StoreError:
+                        pass  # only bookkeeping; the command is known
+                logger.info("command %s came again on %s; already handled", cid, topic)
                 return
             reject("command", "replayed", f"command {cid} was received before", cid)
             return
@@ -118,17 +131,23 @@ class CommandHandler:
             if item_fields:
                 # the item is reported expired and never plays here, not even from the plan
                 item_fields["mark_handled"] = True
-            event = self.store.record_command(
-                outcome="expired",
-                advance_seq=False,
-                event_kind="expired",
-                detail=detail,
-                **common,  # type: ignore[arg-type]
-                **item_fields,  # type: ignore[arg-type]
-            )
             if item is not None and item_fields:
                 self.runner.mark_handled(item.id)
             logger.warning("command expired: %s", detail)
+            try:
+                event = self.store.record_command(
+                    outcome="expired",
+                    advance_seq=False,
+                    event_kind="expired",
+                    detail=detail,
+                    **common,  # type: ignore[arg-type]
+                    **item_fields,  # type: ignore[arg-type]
+                )
+            except StoreError as exc:
+                self._unrecorded[cid] = body
+                self.reporter.store_failed(f"command {cid} not recorded", exc)
+                self.reporter.record("expired", detail=detail, command=cid, **item_fields)
+                return
             self.reporter.publish(event)
             return
         if item is not None and state is not None:
@@ -151,7 +170,15 @@ class CommandHandler:
         except StaleError as exc:
             reject("command", "replayed", f"command {cid}: {exc}", cid)
             return
-        logger.info("accepted %s", detail)
+        except StoreError as exc:
+            # Acted on all the same (an emergency must not wait for a disk): remembered in
+            # memory against copies, its events kept in memory until the store writes.
+            self._unrecorded[cid] = body
+            self.reporter.store_failed(f"command {cid} not recorded; acted on from memory", exc)
+            self.reporter.record("received", detail=detail, command=cid, **item_fields)
+            self._act(command)
+            return
+        logger.info("accepted %s (on %s)", detail, topic)
         self.reporter.publish(event)
         self._act(command)
 
@@ -164,7 +191,10 @@ class CommandHandler:
             stopped = self.runner.stop_playing(command.id, command.item_id, command.reason)
             logger.info("stop command %s: %s", command.id, ", ".join(stopped) or "nothing playing")
         elif command.action == "volume" and command.volume is not None:
-            self.store.set_volume(command.volume)
+            try:
+                self.store.set_volume(command.volume)
+            except StoreError as exc:
+                self.reporter.store_failed(f"volume {command.volume} not saved", exc)
             try:
                 self.mixer.set(command.volume)
             except HardwareError as exc:

@@ -26,7 +26,7 @@ from broadcaster.clock import Clock, SystemClock
 from broadcaster.wire.files import PART_SUFFIX, atomic_writer
 from broadcaster.wire.plan import Media, PlanItem
 
-from .store import Store
+from .store import Store, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -109,14 +109,20 @@ class MediaCache:
                 return path
             path = self._download(media)
             if self.index is not None:
-                self.index.add_media(media.sha256, path, path.stat().st_size, self.clock.now())
+                try:
+                    self.index.add_media(media.sha256, path, path.stat().st_size, self.clock.now())
+                except StoreError:
+                    pass  # the file is verified and plays; the store reports its own failure
         self.evict(keep={media.sha256})  # never the file this call returns
         return path
 
     def touch(self, media: Media) -> None:
         """Record a use (LRU order)."""
         if self.index is not None:
-            self.index.touch_media(media.sha256, self.clock.now())
+            try:
+                self.index.touch_media(media.sha256, self.clock.now())
+            except StoreError:
+                pass  # only the LRU order; a cached item still plays when the store cannot write
 
     def total_bytes(self) -> int:
         if self.index is not None:

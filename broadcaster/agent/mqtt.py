@@ -23,7 +23,7 @@ from broadcaster.wire.messages import Event, Status
 from broadcaster.wire.topics import Topics
 
 from .config import AgentConfig
-from .store import Store
+from .store import Store, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +44,14 @@ class MqttLink:
         on_message: Callable[[str, bytes], None],
         status: Callable[[str], Status],
         resend_after_s: float = RESEND_AFTER_S,
+        before_resend: Callable[[], None] = lambda: None,
     ) -> None:
         self.config = config
         self.store = store
         self.on_message = on_message
         self.status = status
         self.resend_after_s = resend_after_s
+        self.before_resend = before_resend  # e.g. retry the store's failed writes
         self.topics = Topics(config.topic_root)
         self._stop = threading.Event()
         self._last_heartbeat = 0.0
@@ -132,7 +134,10 @@ class MqttLink:
                 logger.info("event %d not sent now; will retry", event.seq)
                 break
             sent.append(event.seq)
-        self.store.mark_sent(sent, time.time())
+        try:
+            self.store.mark_sent(sent, time.time())
+        except StoreError:
+            pass  # the store reports it; unmarked events are only sent again sooner
         return len(sent)
 
     def _resend_loop(self) -> None:
@@ -143,6 +148,10 @@ class MqttLink:
                     self.publish_status("online")
                 except Exception:
                     logger.exception("heartbeat failed")
+            try:
+                self.before_resend()
+            except Exception:
+                logger.exception("retrying the store's writes failed")
             try:
                 if self._resend_all.is_set():
                     self._resend_all.clear()

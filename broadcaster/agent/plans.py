@@ -1,5 +1,9 @@
 """Deciding on a plan from the server (refused when for another site, expired, or not newer than
-the current one) and on an ack of the events outbox."""
+the current one) and on an ack of the events outbox.
+
+A plan the store cannot save (disk full, read-only, I/O error) is still handed to the runner:
+its items whose media is cached play from memory. The failure is a ``failed`` event and the
+last error; the save is tried again with every retry of the store's writes."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from broadcaster.wire.plan import Plan
 from .fetch import Prefetcher
 from .reporter import Reporter
 from .runner import Runner
-from .store import Store
+from .store import Store, StoreError
 from .trust import Trust
 
 logger = logging.getLogger(__name__)
@@ -42,6 +46,27 @@ class PlanHandler:
         self.trust = trust
         self.reporter = reporter
         self.clock = clock
+        self._unsaved: tuple[int, str] | None = None  # (version, body) live but not saved
+
+    @property
+    def unsaved(self) -> bool:
+        return self._unsaved is not None
+
+    def retry_save(self) -> bool:
+        """Save the plan that runs from memory only; True once it is saved (or none waits)."""
+        if self._unsaved is None:
+            return True
+        version, body = self._unsaved
+        try:
+            self.store.save_plan(version, body, self.clock.now())
+        except StoreError:
+            return False
+        except ValueError:  # a newer plan was saved meanwhile: nothing left to save
+            logger.info("plan v%d ran from memory; a newer one is saved", version)
+        else:
+            logger.info("plan v%d saved (it ran from memory until now)", version)
+        self._unsaved = None
+        return True
 
     def load_saved(self) -> None:
         """Hand the plan saved before a restart to the runner."""
@@ -76,6 +101,9 @@ class PlanHandler:
             reject("plan", "expired", f"plan v{plan.version} expired at {plan.expires_at:%c} UTC")
             return
         body = canonical_json(payload).decode("utf-8")
+        if self._unsaved is not None and self._unsaved == (plan.version, body):
+            self.retry_save()  # the live plan again (a reconnect): only its save is pending
+            return
         saved = self.store.plan()
         if saved is not None and plan.version <= saved[0]:
             if plan.version == saved[0] and saved[1] == body:
@@ -86,7 +114,16 @@ class PlanHandler:
             else:
                 reject("plan", "stale", f"plan v{plan.version} is older than v{saved[0]}")
             return
-        self.store.save_plan(plan.version, body, now)
+        if self._unsaved is not None and plan.version <= self._unsaved[0]:
+            why = "replayed" if plan.version == self._unsaved[0] else "stale"
+            reject("plan", why, f"plan v{plan.version} is not newer than v{self._unsaved[0]}")
+            return
+        try:
+            self.store.save_plan(plan.version, body, now)
+            self._unsaved = None
+        except StoreError as exc:
+            self._unsaved = (plan.version, body)
+            self.reporter.store_failed(f"plan v{plan.version} not saved; it runs from memory", exc)
         self.runner.set_plan(plan)
         self.prefetcher.kick()
         logger.info("accepted plan v%d with %d item(s)", plan.version, len(plan.items))

@@ -17,6 +17,10 @@ expires is logged ``expired`` and never plays.
 While an item plays, the store holds a ``playing`` row (written and cleared in the same
 transactions as its ``started`` and final events): after a kill -9, :meth:`recover` reports the
 item that was cut off as ``interrupted``.
+
+When the store cannot write (disk full, read-only, I/O error) the runner goes on: items whose
+media is cached still play, an item is handled in memory so it never plays twice in this
+process, and its events wait in the store's memory until they can be written.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from broadcaster.wire.plan import Plan, PlanItem, priority_rank
 from .fetch import MediaCache, MediaError
 from .hardware import AlsaMixer, HardwareError, NoRelay, Relay
 from .players import FINISHED, Player, PlayerError, StreamError
-from .store import Store
+from .store import Store, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -224,17 +228,21 @@ class Runner:
         if cut is None:
             return None
         sched = cut["scheduled_at"]
-        event = self.store.append_event(
-            "interrupted",
-            self.clock.now(),
-            item_id=str(cut["item_id"]),
-            announcement_id=cut["announcement_id"],  # type: ignore[arg-type]
-            scheduled_at=from_wire_time(sched, "scheduled_at") if sched else None,
-            detail=f"agent restarted during playback (started {cut['started_at']})",
-            command=cut["command"],  # type: ignore[arg-type]
-            playing=False,
-        )
         logger.warning("item %s was cut off by a restart; logged as interrupted", cut["item_id"])
+        try:
+            event = self.store.append_event(
+                "interrupted",
+                self.clock.now(),
+                item_id=str(cut["item_id"]),
+                announcement_id=cut["announcement_id"],  # type: ignore[arg-type]
+                scheduled_at=from_wire_time(sched, "scheduled_at") if sched else None,
+                detail=f"agent restarted during playback (started {cut['started_at']})",
+                command=cut["command"],  # type: ignore[arg-type]
+                playing=False,
+            )
+        except StoreError as exc:
+            self.on_error(f"store: interrupted event kept in memory: {exc}")
+            return None
         self._hand_on(event)
         return event
 
@@ -308,25 +316,31 @@ class Runner:
         command: str | None = None,
         late_ms: int | None = None,
         playing: bool | None = None,
-    ) -> Event:
-        event = self.store.append_event(
-            kind,
-            self.clock.now(),
-            item_id=item.id,
-            announcement_id=item.announcement_id,
-            scheduled_at=item.start,
-            detail=detail,
-            mark_handled=first,
-            command=command,
-            late_ms=late_ms,
-            playing=playing,
-        )
+    ) -> Event | None:
+        """Append the item's event and hand it on; None when the store cannot write now (the
+        event waits in the store's memory, and the item counts as handled in this process)."""
         if first:
             with self._lock:
                 self._handled.add(item.id)
         logger.info("item %s %s%s", item.id, kind, f" ({detail})" if detail else "")
         if kind == "failed":
             self.on_error(f"item {item.id} failed: {detail}")
+        try:
+            event = self.store.append_event(
+                kind,
+                self.clock.now(),
+                item_id=item.id,
+                announcement_id=item.announcement_id,
+                scheduled_at=item.start,
+                detail=detail,
+                mark_handled=first,
+                command=command,
+                late_ms=late_ms,
+                playing=playing,
+            )
+        except StoreError as exc:
+            self.on_error(f"store: item {item.id} {kind} event kept in memory: {exc}")
+            return None
         self._hand_on(event)
         return event
 

@@ -6,11 +6,18 @@ transaction, so a kill -9 or a power cut leaves either the old state or the new 
 has a persistent id (a UUID made once per store) and a ``seq`` counter that only ever goes up, so
 the server can acknowledge "everything up to seq N of outbox X". The tables are defined, and
 upgraded in place, by :mod:`broadcaster.agent.migrations`.
+
+A write that fails (disk full, read-only filesystem, I/O error) raises :class:`StoreError` and
+sets :attr:`Store.write_error` (the heartbeat's ``store_ok`` flag) until a write succeeds again.
+An event that cannot be appended is kept in memory, in order, and goes into the outbox with the
+next write that succeeds (or :meth:`Store.retry_writes`): it is reported late, never lost while
+the process lives.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -26,12 +33,24 @@ from broadcaster.wire.messages import Event
 
 from .migrations import migrate
 
+logger = logging.getLogger(__name__)
+
 HANDLED_KEEP = timedelta(days=7)  # forget handled items this long after they were due
 COMMANDS_KEEP = timedelta(days=1)  # remember command ids this long after they expired
+MAX_UNSAVED = 10_000  # events kept in memory while the store cannot write (oldest dropped)
 
 
 class StaleError(ValueError):
     """A plan version, command seq or keys version that is not newer than the current one."""
+
+
+def _disk_error(exc: sqlite3.Error) -> bool:
+    """Disk full, read-only, I/O error, locked or corrupt: not a bug in a statement."""
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
+
+
+class StoreError(OSError):
+    """A write to the agent's store failed: disk full, read-only filesystem or I/O error."""
 
 
 class Store:
@@ -42,6 +61,8 @@ class Store:
         self.site = site
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self.write_error = ""  # why the last write failed; "" once a write succeeds again
+        self._unsaved: list[tuple[str, datetime, dict[str, Any]]] = []  # events not yet written
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a Pi loses power; events must survive
@@ -72,14 +93,37 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; a failure of the disk raises :class:`StoreError`."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._failed(exc) from exc
             try:
                 yield self._db
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                if not _disk_error(exc):
+                    raise
+                raise self._failed(exc) from exc
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self._db.execute("COMMIT")
+            if self.write_error:
+                logger.warning("the store writes again (after: %s)", self.write_error)
+            self.write_error = ""
+
+    def _rollback(self) -> None:
+        try:
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite already rolled back (it does after SQLITE_FULL and some I/O errors)
+
+    def _failed(self, exc: sqlite3.Error) -> StoreError:
+        self.write_error = f"{exc.__class__.__name__}: {exc}"
+        logger.error("store write failed: %s", self.write_error)
+        return StoreError(f"the agent's store cannot write ({exc})")
 
     def _query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         with self._lock:
@@ -183,31 +227,41 @@ class Store:
 
         With ``advance_seq`` the command's seq must be above the last accepted one (else
         :class:`StaleError`) and becomes the new last one."""
-        with self._tx() as db:
-            if advance_seq:
-                row = db.execute("SELECT value FROM meta WHERE key='command_seq'").fetchone()
-                last = int(row[0]) if row else 0
-                if seq <= last:
-                    raise StaleError(f"command seq {seq} is not above {last}")
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('command_seq', ?)", (str(seq),))
-            db.execute(
-                "INSERT INTO commands VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    command_id,
-                    seq,
-                    action,
-                    to_wire_time(expires_at),
-                    json.dumps([topic]),
-                    payload_json,
-                    outcome,
-                    to_wire_time(now),
-                ),
-            )
-            db.execute(
-                "DELETE FROM commands WHERE expires_at < ?",
-                (to_wire_time(now - COMMANDS_KEEP),),
-            )
-            return self._append(db, event_kind, now, **event)
+        with self._lock:  # the kept events are cleared only once written
+            with self._tx() as db:
+                if advance_seq:
+                    row = db.execute("SELECT value FROM meta WHERE key='command_seq'").fetchone()
+                    last = int(row[0]) if row else 0
+                    if seq <= last:
+                        raise StaleError(f"command seq {seq} is not above {last}")
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('command_seq', ?)", (str(seq),))
+                db.execute(
+                    "INSERT INTO commands VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        command_id,
+                        seq,
+                        action,
+                        to_wire_time(expires_at),
+                        json.dumps([topic]),
+                        payload_json,
+                        outcome,
+                        to_wire_time(now),
+                    ),
+                )
+                db.execute(
+                    "DELETE FROM commands WHERE expires_at < ?",
+                    (to_wire_time(now - COMMANDS_KEEP),),
+                )
+                self._append_unsaved(db)
+                appended = self._append(db, event_kind, now, **event)
+            self._unsaved.clear()
+            return appended
+
+    def _append_unsaved(self, db: sqlite3.Connection) -> None:
+        """Inside a transaction: the events kept in memory first, so seqs stay in order (the
+        caller clears them once the transaction committed)."""
+        for kind, at, fields in self._unsaved:
+            self._append(db, kind, at, **fields)
 
     def accepted_commands(self, action: str) -> list[str]:
         """Payloads of accepted commands of ``action`` still remembered, oldest seq first."""
@@ -235,15 +289,19 @@ class Store:
         self, version: int, keys: list[str], event_detail: str, now: datetime
     ) -> Event:
         """Replace the trusted keys (only by a newer version) and log it, in one transaction."""
-        with self._tx() as db:
-            row = db.execute("SELECT value FROM meta WHERE key='trusted_keys'").fetchone()
-            if row is not None and version <= int(json.loads(row[0])["version"]):
-                raise StaleError(f"keys version {version} is not newer")
-            db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('trusted_keys', ?)",
-                (json.dumps({"version": version, "keys": keys}),),
-            )
-            return self._append(db, "received", now, detail=event_detail)
+        with self._lock:  # the kept events are cleared only once written
+            with self._tx() as db:
+                row = db.execute("SELECT value FROM meta WHERE key='trusted_keys'").fetchone()
+                if row is not None and version <= int(json.loads(row[0])["version"]):
+                    raise StaleError(f"keys version {version} is not newer")
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('trusted_keys', ?)",
+                    (json.dumps({"version": version, "keys": keys}),),
+                )
+                self._append_unsaved(db)
+                appended = self._append(db, "received", now, detail=event_detail)
+            self._unsaved.clear()
+            return appended
 
     def volume(self) -> int | None:
         value = self._meta("volume")
@@ -339,21 +397,61 @@ class Store:
 
         ``playing=True`` records (in the same transaction) that the item is now playing, and
         ``playing=False`` that it no longer is: after a kill -9 the agent finds the item that was
-        cut off and reports it as interrupted."""
-        with self._tx() as db:
-            return self._append(
-                db,
-                kind,
-                at,
-                item_id=item_id,
-                announcement_id=announcement_id,
-                scheduled_at=scheduled_at,
-                detail=detail,
-                mark_handled=mark_handled,
-                command=command,
-                late_ms=late_ms,
-                playing=playing,
-            )
+        cut off and reports it as interrupted.
+
+        When the store cannot write, the event is kept in memory (after any kept before it) and
+        :class:`StoreError` is raised; it is written, in order, with the next write of an event
+        that succeeds or by :meth:`retry_writes`."""
+        fields: dict[str, Any] = {
+            "item_id": item_id,
+            "announcement_id": announcement_id,
+            "scheduled_at": scheduled_at,
+            "detail": detail,
+            "mark_handled": mark_handled,
+            "command": command,
+            "late_ms": late_ms,
+            "playing": playing,
+        }
+        if mark_handled and (item_id is None or scheduled_at is None):
+            raise ValueError("mark_handled needs item_id and scheduled_at")
+        if playing is True and item_id is None:
+            raise ValueError("playing needs item_id")
+        with self._lock:
+            self._unsaved.append((kind, at, fields))
+            if len(self._unsaved) > MAX_UNSAVED:
+                dropped = self._unsaved.pop(0)
+                logger.error("store cannot write: event %s dropped from memory", dropped[0])
+            try:
+                written = self._write_unsaved()
+            except StoreError:
+                raise
+            except Exception:  # this event itself is refused (an item handled twice): not kept
+                self._unsaved.pop()
+                raise
+            return written[-1]
+
+    def retry_writes(self) -> list[Event]:
+        """After a failed write: write the events kept in memory into the outbox (returned), or,
+        with none kept, a probe, so :attr:`write_error` clears once the disk works again."""
+        with self._lock:
+            if self._unsaved:
+                return self._write_unsaved()
+            if self.write_error:
+                with self._tx() as db:
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('write_probe', '1')")
+            return []
+
+    def unsaved_count(self) -> int:
+        with self._lock:
+            return len(self._unsaved)
+
+    def _write_unsaved(self) -> list[Event]:
+        with self._tx() as db:  # on StoreError the events stay in memory
+            written = [self._append(db, kind, at, **f) for kind, at, f in self._unsaved]
+        self._unsaved.clear()
+        if len(written) > 1:
+            logger.warning("%d event(s) kept in memory are in the outbox now", len(written))
+        return written
 
     def cut_off_playback(self) -> dict[str, object] | None:
         """What was playing when the process died (None after a clean stop)."""

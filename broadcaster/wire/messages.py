@@ -155,6 +155,7 @@ class Status:
     clock_synced: bool | None = None  # the kernel's clock is NTP-synchronized
     keys_version: int | None = None  # version of the trusted-keys list in use
     volume: int | None = None  # the agent's current default volume (0..100)
+    store_ok: bool | None = None  # False while the agent's store cannot write (disk full…)
     last_error: str = ""
 
     HEALTH = (
@@ -166,6 +167,7 @@ class Status:
         "clock_synced",
         "keys_version",
         "volume",
+        "store_ok",
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -199,6 +201,9 @@ class Status:
         synced = d.get("clock_synced")
         if synced is not None and not isinstance(synced, bool):
             raise ProtocolError("malformed", "status.clock_synced: wrong type")
+        store_ok = d.get("store_ok")
+        if store_ok is not None and not isinstance(store_ok, bool):
+            raise ProtocolError("malformed", "status.store_ok: wrong type")
         temp = optional(d, "cpu_temp_c", (int, float), "status")
         offset = optional(d, "clock_offset_ms", (int, float), "status")
         return cls(
@@ -216,5 +221,6 @@ class Status:
             clock_synced=synced,
             keys_version=optional(d, "keys_version", int, "status"),
             volume=optional(d, "volume", int, "status"),
+            store_ok=store_ok,
             last_error=str(d.get("last_error") or "")[:1000],
         )

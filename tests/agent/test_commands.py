@@ -146,15 +146,24 @@ def test_command_for_other_targets_is_rejected_and_nothing_plays(rig: Rig) -> No
 
 def test_replayed_command_and_a_seq_that_does_not_move_forward_are_rejected(rig: Rig) -> None:
     first = play_now_item(start=datetime.now(UTC), announcement_id=3, title="x", media=rig.media())
-    rig.commands.play_now(sites=[SITE], item=first)
+    command = rig.commands.play_now(sites=[SITE], item=first)
     ((topic, data, *_),) = rig.sent.sent
     rig.deliver()
     rig.wait_kinds([(first.id, "received"), (first.id, "started"), (first.id, "finished")])
-    rig.agent.handle_message(topic, data)  # the same bytes again
+    # the same signed bytes again (a re-send by the server, or a replay): acted on once, no
+    # new event (the first ones are in the outbox), nothing plays twice
+    rig.agent.handle_message(topic, data)
+    rig.agent.handle_message(TOPICS.zone_cmd("thon-1"), data)
+    threading.Event().wait(0.5)
+    assert len(rig.events()) == 3 and len(rig.player.log) == 1
+
+    # the same id with another payload (only the server's key could sign it): replayed
+    other = Command(**{**command.__dict__, "reason": "changed"})
+    rig.agent.handle_message(topic, rig.signer.sign(other.to_dict()))
     wait_for(lambda: len(rig.events()) == 4)
     replay = rig.events()[3]
     assert (replay.kind, replay.item_id) == ("rejected", None)
-    assert replay.detail.startswith("replayed") and replay.command is not None
+    assert replay.detail.startswith("replayed") and replay.command == command.id
 
     # a fresh command id whose seq is not above the last one accepted
     old = Command(

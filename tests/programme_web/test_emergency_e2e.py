@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,17 +42,22 @@ def _wait(predicate, timeout: float, what: str):  # noqa: ANN001, ANN202
     raise AssertionError(f"timed out after {timeout}s: {what}")
 
 
-@pytest.fixture
-def web(
-    settings: Settings, db: sessionmaker[Session], renderer: FakeRenderer, broker: PrivateBroker
+@contextmanager
+def served_app(
+    settings: Settings,
+    db: sessionmaker[Session],
+    renderer: FakeRenderer,
+    broker: PrivateBroker,
+    agents: dict[str, tuple[str, ...]],
 ) -> Iterator[tuple[Flask, Settings]]:
-    """The app on a real HTTP port (agents fetch /media/ from it), wired to the broker."""
+    """The app on a real HTTP port (agents fetch /media/ from it), wired to the broker, which
+    gets an account for each of ``agents`` (site → its zones) and is started."""
     from werkzeug.serving import make_server
 
     with transaction(db) as session:
         import_demo(session)
-    for site in SITES:
-        broker.add_agent(site, ["thon-1"])
+    for site, zones in agents.items():
+        broker.add_agent(site, zones)
     broker.start()
     settings = settings.replace(
         mqtt_port=broker.port, mqtt_username=SERVER_USER, mqtt_password=broker.server_password
@@ -70,6 +76,14 @@ def web(
         server.server_close()
         thread.join(5)
         svc.close()  # stops the lazily made MQTT connection
+
+
+@pytest.fixture
+def web(
+    settings: Settings, db: sessionmaker[Session], renderer: FakeRenderer, broker: PrivateBroker
+) -> Iterator[tuple[Flask, Settings]]:
+    with served_app(settings, db, renderer, broker, dict.fromkeys(SITES, ("thon-1",))) as served:
+        yield served
 
 
 def test_emergency_reaches_finished_at_every_site(

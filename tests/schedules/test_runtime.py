@@ -10,7 +10,7 @@ from broadcaster.publish import PlanPublisher
 from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
-from schedules.runtime import MISFIRE_GRACE_S, PUBLISH_JOB, SchedulerRuntime
+from schedules.runtime import DELIVERY_JOB, MISFIRE_GRACE_S, PUBLISH_JOB, SchedulerRuntime
 
 from .conftest import media_row
 
@@ -67,9 +67,13 @@ def test_jobs_have_stable_ids_coalescing_and_misfire_grace(settings, db) -> None
         runtime.add_jobs()
         runtime.add_jobs()  # a restart re-registers under the same id instead of duplicating
         job = runtime.job()
-        assert job.id == PUBLISH_JOB and len(runtime._scheduler.get_jobs()) == 1
+        ids = sorted(j.id for j in runtime._scheduler.get_jobs())
+        assert job.id == PUBLISH_JOB and ids == sorted([PUBLISH_JOB, DELIVERY_JOB])
         assert job.coalesce is True and job.max_instances == 1
         assert job.misfire_grace_time == MISFIRE_GRACE_S
         assert job.next_run_time == NOW  # first run at the injected clock's now
+        deliveries = runtime.job(DELIVERY_JOB)
+        assert deliveries.coalesce is True and deliveries.max_instances == 1
+        assert deliveries.misfire_grace_time == MISFIRE_GRACE_S
     finally:
         runtime.stop()

@@ -42,6 +42,7 @@ STAGE_LABELS = {
     "playing": _l("Playing now"),
     "finished": _l("Played to the end"),
     "failed": _l("Could not play"),
+    service.SILENT: _l("No confirmation: command sent again"),
 }
 RECENT = 20
 SOURCES = 100
@@ -195,6 +196,13 @@ def _get(emergency_id: int) -> Emergency:
     return em
 
 
+def _detail(p: service.SiteProgress) -> str:
+    """What the page says beside the stage: a silent site's sends, else the event's detail."""
+    if p.stage == service.SILENT:
+        return _("Sent %(n)d times; the site has not answered.", n=p.sends)
+    return p.detail
+
+
 @bp.route("/<int:emergency_id>")
 @roles_required(*ROLES)
 def status_page(emergency_id: int) -> ResponseReturnValue:
@@ -206,6 +214,8 @@ def status_page(emergency_id: int) -> ResponseReturnValue:
         progress=progress,
         done=service.done(progress),
         labels=STAGE_LABELS,
+        detail=_detail,
+        silent=service.SILENT,
     )
 
 
@@ -226,7 +236,9 @@ def status_json(emergency_id: int) -> ResponseReturnValue:
                 "name": p.name,
                 "stage": p.stage,
                 "label": str(STAGE_LABELS[p.stage]),
-                "detail": p.detail,
+                "detail": _detail(p),
+                "silent": p.stage == service.SILENT,
+                "sends": p.sends,
                 "at": p.at.isoformat() if p.at else None,
                 "at_local": format_local(p.at, "%H:%M:%S") if p.at else "",
                 "online": p.online,

@@ -9,6 +9,7 @@
       var row = table.querySelector('tr[data-site="' + s.site + '"]');
       if (!row) return;
       var badge = row.querySelector(".badge");
+      row.classList.toggle("row-silent", s.silent);
       badge.className = "badge stage-" + s.stage;
       badge.textContent = s.label;
       row.querySelector(".detail").textContent = s.detail || "";
