@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from audio.normalize.patterns import GLUE, glue
+from audio.normalize.glue import GLUE, glue
 
 # Letter names as Vietnamese say them when spelling an acronym.
 LETTERS = {

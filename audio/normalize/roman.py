@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import re
 
+from audio.normalize.glue import glue
+from audio.normalize.numbers import read_number, read_ordinal
+
 VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
 # Well-formed numerals only (IV, not IIII; XC, not LXL), 1 to 3999.
 _WELL_FORMED = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
@@ -38,3 +41,35 @@ def roman_value(token: str) -> int | None:
         following = VALUES[token[index + 1]] if index + 1 < len(token) else 0
         total += -value if value < following else value
     return total
+
+
+_ROMAN_PARTS = re.compile(rf"({NUMERAL})|{JOINER}")
+
+
+def roman_reference(m: re.Match[str]) -> str:
+    """ "Chương II", "khoản I, II và III", "lần thứ XIII"; a malformed numeral stays as written."""
+    word = m.group(1).split()[-1].lower()
+    read = read_ordinal if word == "thứ" else read_number
+    out, pos = [], 0
+    for part in _ROMAN_PARTS.finditer(m.group(2)):
+        if part.group(1):
+            value = roman_value(part.group(1))
+            if value is None:
+                return m.group(0)
+            out.append(glue(read(value)))
+        else:
+            joiner = part.group(0).strip()
+            out.append({"": " ", ",": ", ", "-": " đến ", "–": " đến "}.get(joiner, f" {joiner} "))
+        pos = part.end()
+    if pos != len(m.group(2)):
+        return m.group(0)
+    year = f" năm {glue(read_number(int(m.group(3))))}" if m.group(3) else ""  # quý I/2026
+    return f"{m.group(1)} {''.join(out)}{year}"
+
+
+def roman_heading(m: re.Match[str]) -> str:
+    """ "II. Nội dung" at the start of a line: the section number."""
+    value = roman_value(m.group(2))
+    if value is None:
+        return m.group(0)
+    return f"{m.group(1)}{glue(read_number(value))}."

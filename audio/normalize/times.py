@@ -12,6 +12,9 @@ Zero minutes and seconds are not said ("8:00:00" is "tám giờ"), as a presente
 
 from __future__ import annotations
 
+import re
+
+from audio.normalize.glue import glue
 from audio.normalize.numbers import read_number
 
 # What follows "9g" when it is a clock time, not nine grams: a part of the day or a day.
@@ -43,3 +46,59 @@ def read_duration(minutes: int, seconds: int) -> str:
     if seconds:
         words += [read_number(seconds), "giây"]
     return " ".join(words)
+
+
+# Rule handlers (a regex match in, the words out; see patterns.py for the patterns).
+def _clock(m: re.Match[str], hour: int, unit: str, minute: int) -> str:
+    """ "bảy giờ ba mươi phút"; the match unchanged when the minutes are not a time."""
+    if minute >= 60:
+        return m.group(0)
+    words = f"{read_number(hour)} {unit}"
+    if minute:
+        words += f" {read_number(minute)} phút"
+    return glue(words)
+
+
+def hour_minute_second(m: re.Match[str]) -> str:
+    return glue(read_clock(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+
+
+def minute_second(m: re.Match[str]) -> str:
+    """ "45:30" or "thời lượng 02:30": minutes and seconds; a time of day is left to hour_minute."""
+    context, minutes, seconds = m.group(1), int(m.group(2)), int(m.group(3))
+    if not context and minutes <= 24:
+        return m.group(0)
+    return f"{context or ''}{glue(read_duration(minutes, seconds))}"
+
+
+def duration(m: re.Match[str]) -> str:
+    """ "3p20s", "5p", "30s": minutes (p, ph) and seconds (s)."""
+    minutes, seconds = m.group(1), m.group(2)
+    if not minutes:
+        return glue(f"{read_number(int(seconds))} giây")
+    return glue(read_duration(int(minutes), int(seconds or 0)))
+
+
+def hour_minute(m: re.Match[str]) -> str:
+    # group 3 is an optional written "phút" (or p, ph), consumed so it is not said twice
+    return _clock(m, int(m.group(1)), "giờ", int(m.group(2)))
+
+
+def hour(m: re.Match[str]) -> str:
+    return glue(f"{read_number(int(m.group(1)))} giờ")
+
+
+def hour_g(m: re.Match[str]) -> str:
+    """ "9g tối", "lúc 9g", "7g đến 9g sáng": g is giờ next to a time of day, else grams."""
+    before, first, joiner, second, part_of_day = m.group(1, 2, 3, 4, 5)
+    if not (before or part_of_day):
+        return m.group(0)
+    words = f"{read_number(int(first))} giờ"
+    if second:
+        said = joiner.strip() if joiner.strip() in ("đến", "tới") else "đến"
+        words += f" {said} {read_number(int(second))} giờ"
+    return f"{before or ''}{glue(words)}"
+
+
+def hour_then_minutes(m: re.Match[str]) -> str:
+    return _clock(m, int(m.group(1)), m.group(2), int(m.group(3)))

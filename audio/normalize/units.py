@@ -14,6 +14,10 @@ when both are units ("km/h", "mg/ml"); a price or amount "per" a thing is read "
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+from audio.normalize.glue import glue
+from audio.normalize.numbers import read_decimal, read_fraction, read_num, read_number
 
 UNITS = {
     "km²": "ki lô mét vuông",
@@ -98,3 +102,52 @@ DENOMINATOR = alternation(list(UNITS) + list(TIME_UNITS) + list(PER_WORDS))
 RANGE_SUFFIX = alternation(
     list(UNITS) + list(ATTACHED_UNITS) + ["%", "đồng", "đ", "₫", "$", "k", "tr", "h", "p", "s"]
 )
+PER = alternation([*PER_WORDS, "giờ", *(u for u in UNITS if len(u) > 1 and u[0].isalpha())])
+CURRENCY = r"(?:đồng|đ|₫)"
+
+
+# Rule handlers (a regex match in, the words out; see patterns.py for the patterns).
+def fraction_of_unit(m: re.Match[str]) -> str:
+    """ "1/2kg", "2 1/2 m": a fraction of a unit."""
+    whole, num, den, unit = m.group(1, 2, 3, 4)
+    if int(den) == 0:
+        return m.group(0)
+    words = read_fraction(num, den)
+    if whole:
+        words = f"{read_num(whole)} và {words}"
+    return glue(f"{words} {unit_reading(unit)}")
+
+
+def short_amount(m: re.Match[str]) -> str:
+    """ "1tr5" is 1,500,000 and "2k5" 2,500: the digits after tr/k are the next ones down."""
+    whole, scale, rest = m.group(1), m.group(2).lower(), m.group(3)
+    unit = 1_000_000 if scale == "tr" else 1_000
+    value = int(whole) * unit + int(rest.ljust(3, "0")) * unit // 1000
+    currency = " đồng" if m.group(4) else ""
+    return glue(read_number(value) + currency)
+
+
+def quantity(m: re.Match[str]) -> str:
+    """ "50 kg", "120km/h", "50 kg/hộ": the number, then the unit."""
+    unit, denominator = m.group(2), m.group(3)
+    reading = per_reading(unit, denominator) if denominator else unit_reading(unit)
+    return f"{glue(read_num(m.group(1)))} {glue(reading)}"
+
+
+def dot_decimal_quantity(m: re.Match[str]) -> str:
+    """ "1.5km": a decimal point written the English way, before a unit."""
+    return glue(f"{read_decimal(m.group(1), m.group(2))} {unit_reading(m.group(3))}")
+
+
+def per_thing(m: re.Match[str]) -> str:
+    """ "/ngày", "/kg" after an amount: "một ngày", "một ki lô gam"."""
+    return f" một {glue(unit_reading(m.group(1)))}"
+
+
+def amount_with(suffix: str) -> Callable[[re.Match[str]], str]:
+    """A handler reading group 1 as a number followed by suffix ("đồng", "phần trăm")."""
+
+    def replace(m: re.Match[str]) -> str:
+        return f"{glue(read_num(m.group(1)))} {suffix}"
+
+    return replace
