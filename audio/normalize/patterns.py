@@ -53,7 +53,7 @@ Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
 
 # A written number: 1.234.567 (dots group thousands) or 1234, either with a ",5" fraction.
 NUM = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?"
-_B = r"(?<![\w.,/:])"  # nothing number-like just before
+_B = r"(?=\d)(?<![\w.,/:])"  # a digit, with nothing number-like just before
 _E = r"(?![\w/]|[.,:]\d)"  # and nothing number-like just after
 
 # Words after which "d/m" is a date rather than a fraction.
