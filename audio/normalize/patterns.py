@@ -74,7 +74,7 @@ PHONE_CONTEXT = (
 EMERGENCY = ("111", "112", "113", "114", "115")
 # Place abbreviations with a dot, before a name or a number: "P. Tân Phú", "Q.1", "H. Đắk Hà".
 # (The two-letter ones, tp. tx. tt., are lexicon data.)
-PLACES = {"p": "phường", "q": "quận", "h": "huyện", "x": "xã"}
+PLACES = {"p": "phường", "q": "quận", "h": "huyện", "x": "xã", "t": "tỉnh"}
 # A hotline: 1800 (free) or 1900 (paid) and four or six more digits.
 HOTLINE = r"(?<![\w.,+])1[89]00(?:[ .\-]?\d{2,4}){1,2}(?![\w]|[.,]\d)"
 
@@ -158,6 +158,17 @@ def _hyphen_date(m: re.Match[str]) -> str:
     return _date_words(prefix, day, month, None)
 
 
+def _hyphen_date_pair(m: re.Match[str]) -> str:
+    """ "20-11 đến 25-11": two hyphenated dates joined by đến/tới, each read as a date."""
+    prefix, day1, month1, joiner, day2, month2 = m.group(1, 2, 3, 4, 5, 6)
+    if not (_valid_date(int(day1), int(month1)) and _valid_date(int(day2), int(month2))):
+        return m.group(0)
+    if not re.search(r"(?:ngày|mùng)\s+$", prefix, re.IGNORECASE):
+        prefix += "ngày "
+    first = _date_words(prefix, day1, month1, None)
+    return f"{first}{joiner}{_date_words(None, day2, month2, None)}"
+
+
 def _previous_word(m: re.Match[str]) -> str:
     words = re.findall(r"\w+", m.string[max(0, m.start() - 40) : m.start()])
     return words[-1].lower() if words else ""
@@ -238,7 +249,10 @@ def _rules() -> list[Rule]:
         (c(rf"(?<![\w.])([{''.join(PLACES)}])\.\s*(?=\w)", i), _place),
         # Phone numbers: after a keyword, hotlines, then anything that looks like a Vietnamese number.
         (
-            c(rf"(?<!\w)({PHONE_CONTEXT})(\s*:?\s*(?:số\s+)?)(\+?\d+(?:[ .\-]\d+)*)(?!\w)", i),
+            c(
+                rf"(?<!\w)({PHONE_CONTEXT})(\s*:?\s*(?:số\s+)?)(\(?\+?\d+\)?(?:[ .\-]\d+)*)(?!\w)",
+                i,
+            ),
             _phone_after_keyword,
         ),
         (c(HOTLINE), _hotline),
@@ -274,6 +288,15 @@ def _rules() -> list[Rule]:
         (c(rf"(tháng)\s+(\d{{1,2}})\s*[/\-.]\s*(\d{{4}}){_E}", i), _month_year),
         (c(rf"(tháng)\s+(\d{{1,2}})\s+((?:19|20)\d\d){_E}", i), _month_year),
         (c(rf"(?<![\w.,/])()(\d{{1,2}})/(\d{{4}}){_E}"), _month_year),
+        # "từ 20-11 đến 25-11": two hyphenated dates, not two ranges.
+        (
+            c(
+                rf"(?<![\w.,/])((?:từ\s+)?(?:ngày\s+)?|ngày\s+|mùng\s+)(\d{{1,2}})-(\d{{1,2}})"
+                rf"(\s+(?:đến|tới)\s+(?:ngày\s+)?)(\d{{1,2}})-(\d{{1,2}})(?![\w/.\-]|,\d|\s+(?:{COUNTERS}|tháng|năm|giờ|tuổi)\b)",
+                i,
+            ),
+            _hyphen_date_pair,
+        ),
         # "ngày 30-4": a hyphenated date after a date word, not a range (but "ngày 3-5 tháng 11" is).
         (
             c(rf"(?<!\w){DATE_PREFIX}(\d{{1,2}})-(\d{{1,2}})(?![\w/.\-]|,\d|\s+tháng\b)", i),
@@ -329,6 +352,8 @@ def _rules() -> list[Rule]:
         ),
         (c(rf"(?m)^(\s*)({NUMERAL})[.)](?=\s)"), roman_heading),
         # Money, percentages, units.
+        (c(rf"{_B}({NUM})\s?(?:vnd|vnđ)(?!\w)", i), amount_with("đồng")),
+        (c(rf"{_B}({NUM})\s?usd(?!\w)", i), amount_with(glue("đô la mỹ"))),
         (c(r"(?<!\w)(?:vnd|vnđ)(?!\w)", i), lambda m: "đồng"),
         (c(r"(?<!\w)usd(?!\w)", i), lambda m: glue("đô la mỹ")),
         (c(rf"{_B}(\d{{1,3}})\s?(tr|k)(\d{{1,3}})(\s?{CURRENCY})?(?!\w)", i), short_amount),

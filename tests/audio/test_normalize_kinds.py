@@ -81,6 +81,7 @@ PHONES = [
     ("19001234", "một chín không không một hai ba bốn"),
     ("1900 123 456", "một chín không không một hai ba bốn năm sáu"),
     ("(0260) 3861 234", "không hai sáu không ba tám sáu một hai ba bốn"),
+    ("ĐT: (0260) 3.862.888", "điện thoại: không hai sáu không ba tám sáu hai tám tám tám"),
     # Years and counts are not hotlines.
     ("năm 1900", "năm một nghìn chín trăm"),
     ("1800 người", "một nghìn tám trăm người"),
@@ -91,6 +92,7 @@ MONEY = [
     ("200$", "hai trăm đô la"),
     ("$200", "hai trăm đô la"),
     ("15 usd", "mười lăm đô la mỹ"),
+    ("50USD", "năm mươi đô la mỹ"),
     ("500 vnd", "năm trăm đồng"),
     ("300.000 vnđ", "ba trăm nghìn đồng"),
     ("2tr5", "hai triệu năm trăm nghìn"),
@@ -142,6 +144,7 @@ DATES = [
     ("ngày 30-4-1975", "ngày ba mươi tháng tư năm một nghìn chín trăm bảy mươi lăm"),
     ("tháng 8-2026", f"tháng tám năm {Y2026}"),
     ("tháng 12 2026", f"tháng mười hai năm {Y2026}"),
+    ("từ 20-11 đến 25-11", "từ ngày hai mươi tháng mười một đến ngày hai mươi lăm tháng mười một"),
     # Ranges stay ranges.
     ("ngày 3-5 tháng 11", "ngày ba đến năm tháng mười một"),
     ("từ 5-7 ngày", "từ năm đến bảy ngày"),
@@ -157,6 +160,8 @@ PLACES = [
     ("Q.3", "quận ba"),
     ("h. Ngọc Hồi", "huyện ngọc hồi"),
     ("UBND x. Đắk Mar", "ủy ban nhân dân xã đắk mar"),
+    ("h. Sa Thầy, t. Kon Tum", "huyện sa thầy, tỉnh kon tum"),
+    ("Ban Chấp hành T.Ư", "ban chấp hành trung ương"),
     ("sáp nhập ĐVHC cấp xã", "sáp nhập đơn vị hành chính cấp xã"),
     ("TDP 3", "tổ dân phố ba"),
     ("V/v tổ chức họp", "về việc tổ chức họp"),
