@@ -123,9 +123,9 @@ def _compile(entries: Mapping[str, str], flags: int) -> re.Pattern[str] | None:
     if not entries:
         return None
     alternatives = "|".join(re.escape(t) for t in sorted(entries, key=len, reverse=True))
-    # Whole words: no letter or digit (or joiner followed by one) on either side; a term that
-    # ends in its dot ("tp.", "tx.") may be followed by anything ("TP.HCM", "tx.Kon Tum").
-    return re.compile(rf"(?<![\w&-])(?:{alternatives})(?:(?<=\.)|(?![\w&/]|-\w))", flags)
+    # Whole words: no letter or digit (or & or /) on either side; a hyphen joins two terms
+    # ("TB-UBND"); a term that ends in its dot ("tp.", "tx.") may touch the next word ("TP.HCM").
+    return re.compile(rf"(?<![\w&])(?:{alternatives})(?:(?<=\.)|(?![\w&/]))", flags)
 
 
 @lru_cache(maxsize=32)

@@ -44,6 +44,7 @@ from audio.normalize.units import (
     amount_with,
     dot_decimal_quantity,
     fraction_of_unit,
+    height,
     per_thing,
     quantity,
     short_amount,
@@ -112,7 +113,9 @@ def _bare_phone(m: re.Match[str]) -> str:
 
 def _hotline(m: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", m.group(0))
-    return _phone(m.group(0)) if len(digits) in (8, 10) else m.group(0)
+    if len(digits) not in (8, 10) or re.fullmatch(r"1[89]00-(?:1[89]|20)\d\d", m.group(0)):
+        return m.group(0)  # "1900-1945" is a span of years
+    return _phone(m.group(0))
 
 
 def _place(m: re.Match[str]) -> str:
@@ -159,7 +162,7 @@ def _hyphen_date(m: re.Match[str]) -> str:
 
 
 def _hyphen_date_pair(m: re.Match[str]) -> str:
-    """ "20-11 đến 25-11": two hyphenated dates joined by đến/tới, each read as a date."""
+    """ "20-11 đến 25-11", "30-4 và 1-5": two hyphenated dates, each read as a date."""
     prefix, day1, month1, joiner, day2, month2 = m.group(1, 2, 3, 4, 5, 6)
     if not (_valid_date(int(day1), int(month1)) and _valid_date(int(day2), int(month2))):
         return m.group(0)
@@ -257,7 +260,7 @@ def _rules() -> list[Rule]:
         ),
         (c(HOTLINE), _hotline),
         (
-            c(r"(?<![\w.,+])(?:\+84\s?|0|\(0)\d{2,4}\)?(?:[ .\-]?\d{2,4}){1,3}(?![\w]|[.,]\d)"),
+            c(r"(?<![\w.,+])(?:\+84\s?|0|\(0)\d{2,4}\)?(?:[ .\-]?\d{1,4}){1,4}(?![\w]|[.,]\d)"),
             _bare_phone,
         ),
         (c(rf"(?<!\w)(số\s+)({'|'.join(EMERGENCY)})(?!\w|[.,]\d)", i), _phone_after_keyword_2),
@@ -288,11 +291,11 @@ def _rules() -> list[Rule]:
         (c(rf"(tháng)\s+(\d{{1,2}})\s*[/\-.]\s*(\d{{4}}){_E}", i), _month_year),
         (c(rf"(tháng)\s+(\d{{1,2}})\s+((?:19|20)\d\d){_E}", i), _month_year),
         (c(rf"(?<![\w.,/])()(\d{{1,2}})/(\d{{4}}){_E}"), _month_year),
-        # "từ 20-11 đến 25-11": two hyphenated dates, not two ranges.
+        # "từ 20-11 đến 25-11", "ngày 30-4 và 1-5": two hyphenated dates, not two ranges.
         (
             c(
                 rf"(?<![\w.,/])((?:từ\s+)?(?:ngày\s+)?|ngày\s+|mùng\s+)(\d{{1,2}})-(\d{{1,2}})"
-                rf"(\s+(?:đến|tới)\s+(?:ngày\s+)?)(\d{{1,2}})-(\d{{1,2}})(?![\w/.\-]|,\d|\s+(?:{COUNTERS}|tháng|năm|giờ|tuổi)\b)",
+                rf"(\s+(?:đến|tới|và|hoặc)\s+(?:ngày\s+)?|\s*,\s*)(\d{{1,2}})-(\d{{1,2}})(?![\w/.\-]|,\d|\s+(?:{COUNTERS}|tháng|năm|giờ|tuổi)\b)",
                 i,
             ),
             _hyphen_date_pair,
@@ -364,6 +367,7 @@ def _rules() -> list[Rule]:
         (c(rf"{_B}({NUM})\s?\$"), amount_with(glue("đô la"))),
         (c(rf"{_B}({NUM})\s?%"), amount_with(glue("phần trăm"))),
         (c(rf"{_B}(\d+)\.(\d{{1,2}})\s?({UNIT})(?![\w²³])"), dot_decimal_quantity),
+        (c(rf"{_B}(\d)m(\d{{2}})(?!\w|[.,]\d)"), height),
         (c(rf"{_B}({NUM})\s?({UNIT})(?:/({DENOMINATOR}))?(?![\w²³])"), quantity),
         (c(rf"{_B}({NUM})({ATTACHED_UNIT})(?:/({DENOMINATOR}))?(?![\w²³])"), quantity),
         (c(r"(?<!\w)độ C(?!\w)"), lambda m: glue("độ xê")),

@@ -134,6 +134,11 @@ def quantity(m: re.Match[str]) -> str:
     return f"{glue(read_num(m.group(1)))} {glue(reading)}"
 
 
+def height(m: re.Match[str]) -> str:
+    """ "1m65": a person's height, "một mét sáu mươi lăm"."""
+    return glue(f"{read_number(int(m.group(1)))} mét {read_number(int(m.group(2)))}")
+
+
 def dot_decimal_quantity(m: re.Match[str]) -> str:
     """ "1.5km": a decimal point written the English way, before a unit."""
     return glue(f"{read_decimal(m.group(1), m.group(2))} {unit_reading(m.group(3))}")

@@ -81,10 +81,12 @@ PHONES = [
     ("19001234", "một chín không không một hai ba bốn"),
     ("1900 123 456", "một chín không không một hai ba bốn năm sáu"),
     ("(0260) 3861 234", "không hai sáu không ba tám sáu một hai ba bốn"),
+    ("gọi 0260 3 123 456", "gọi không hai sáu không ba một hai ba bốn năm sáu"),
     ("ĐT: (0260) 3.862.888", "điện thoại: không hai sáu không ba tám sáu hai tám tám tám"),
     # Years and counts are not hotlines.
     ("năm 1900", "năm một nghìn chín trăm"),
     ("1800 người", "một nghìn tám trăm người"),
+    ("giai đoạn 1900-1945", "giai đoạn một nghìn chín trăm đến một nghìn chín trăm bốn mươi lăm"),
 ]
 
 MONEY = [
@@ -114,6 +116,7 @@ UNITS = [
     ("uống 2,5 lít/ngày", "uống hai phẩy năm lít một ngày"),
     ("chạy 40 m/min", "chạy bốn mươi mét trên phút"),
     ("cách 1.5km", "cách một phẩy năm ki lô mét"),
+    ("cao 1m65", "cao một mét sáu mươi lăm"),
     ("thể tích 250cm³", "thể tích hai trăm năm mươi xen ti mét khối"),
 ]
 
@@ -144,6 +147,7 @@ DATES = [
     ("ngày 30-4-1975", "ngày ba mươi tháng tư năm một nghìn chín trăm bảy mươi lăm"),
     ("tháng 8-2026", f"tháng tám năm {Y2026}"),
     ("tháng 12 2026", f"tháng mười hai năm {Y2026}"),
+    ("ngày 30-4 và 1-5", "ngày ba mươi tháng tư và ngày một tháng năm"),
     ("từ 20-11 đến 25-11", "từ ngày hai mươi tháng mười một đến ngày hai mươi lăm tháng mười một"),
     # Ranges stay ranges.
     ("ngày 3-5 tháng 11", "ngày ba đến năm tháng mười một"),
@@ -165,6 +169,8 @@ PLACES = [
     ("sáp nhập ĐVHC cấp xã", "sáp nhập đơn vị hành chính cấp xã"),
     ("TDP 3", "tổ dân phố ba"),
     ("V/v tổ chức họp", "về việc tổ chức họp"),
+    ("Thông báo số 45/TB-UBND", "thông báo số bốn mươi lăm thông báo ủy ban nhân dân"),
+    ("82 năm thành lập QĐND", "tám mươi hai năm thành lập quân đội nhân dân"),
     ("số 12/3 đường Lê Lợi", "số mười hai xẹt ba đường lê lợi"),
     ("hẻm 45/7", "hẻm bốn mươi lăm xẹt bảy"),
     # An initial in a name, and "tp" without its dot, are not places.
