@@ -75,7 +75,14 @@ PHONE_CONTEXT = (
 EMERGENCY = ("111", "112", "113", "114", "115")
 # Place abbreviations with a dot, before a name or a number: "P. Tân Phú", "Q.1", "H. Đắk Hà".
 # (The two-letter ones, tp. tx. tt., are lexicon data.)
-PLACES = {"p": "phường", "q": "quận", "h": "huyện", "x": "xã", "t": "tỉnh"}
+PLACES = {"p": "phường", "q": "quận", "h": "huyện", "x": "xã"}
+# Before a title, "P." is phó (deputy) and "Q." quyền (acting): "P.Giám đốc", "Q. Trưởng phòng".
+TITLED = {"p": "phó", "q": "quyền"}
+TITLE = re.compile(
+    r"\s*(?:trưởng|giám\s+đốc|chủ\s+tịch|bí\s+thư|hiệu\s+trưởng|chánh|tổng|viện\s+trưởng"
+    r"|GĐ|TGĐ)(?!\w)",
+    re.IGNORECASE,
+)
 # A hotline: 1800 (free) or 1900 (paid) and four or six more digits.
 HOTLINE = r"(?<![\w.,+])1[89]00(?:[ .\-]?\d{2,4}){1,2}(?![\w]|[.,]\d)"
 
@@ -125,7 +132,10 @@ def _place(m: re.Match[str]) -> str:
         return m.group(0)  # a sentence ending in a letter: not a place
     if previous and previous[1][0].isupper() and not previous[1].isupper():
         return m.group(0)  # "Nguyễn Văn H. Đến nay": the initial of a name
-    return f"{PLACES[m.group(1).lower()]} "
+    letter = m.group(1).lower()
+    if letter in TITLED and TITLE.match(m.string, m.end()):
+        return f"{TITLED[letter]} "
+    return f"{PLACES[letter]} "
 
 
 def _valid_date(day: int, month: int) -> bool:
@@ -319,7 +329,7 @@ def _rules() -> list[Rule]:
         ),
         # Ranges: "2021 - 2025", "5-7", "7h30 - 11h00", "3kg-6kg", "50.000đ-100.000đ" read with "đến".
         (
-            c(rf"(?<=\d)({RANGE_SUFFIX})?\s*[-–—]\s*(?=(?:thứ\s+|ngày\s+)?\$?\d)", i),
+            c(rf"(?<=\d)(\s?(?:{RANGE_SUFFIX})(?!\w))?\s*[-–—]\s*(?=(?:thứ\s+|ngày\s+)?\$?\d)", i),
             _range,
         ),
         # Negative numbers: -5°C, -3/4.

@@ -100,7 +100,8 @@ ATTACHED_UNIT = alternation(ATTACHED_UNITS)
 DENOMINATOR = alternation(list(UNITS) + list(TIME_UNITS) + list(PER_WORDS))
 # What may follow a number and be said again at the end of a range: "3kg-6kg", "10$-20$".
 RANGE_SUFFIX = alternation(
-    list(UNITS) + list(ATTACHED_UNITS) + ["%", "đồng", "đ", "₫", "$", "k", "tr", "h", "p", "s"]
+    [*UNITS, *ATTACHED_UNITS, "%", "đồng", "đ", "₫", "$", "k", "tr", "h", "p", "s"]
+    + ["nghìn", "triệu", "tỷ", "giờ", "phút", "giây", "ngày", "tuần", "tháng", "tuổi", "người"]
 )
 PER = alternation([*PER_WORDS, "giờ", *(u for u in UNITS if len(u) > 1 and u[0].isalpha())])
 CURRENCY = r"(?:đồng|đ|₫)"

@@ -129,6 +129,8 @@ RANGES = [
     ("10cm - 15cm", "mười xen ti mét đến mười lăm xen ti mét"),
     ("18°C-25°C", "mười tám độ xê đến hai mươi lăm độ xê"),
     ("8h-10h", "tám giờ đến mười giờ"),
+    ("3 kg - 6 kg", "ba ki lô gam đến sáu ki lô gam"),
+    ("từ 5 giờ - 7 giờ", "từ năm giờ đến bảy giờ"),
 ]
 
 FRACTIONS = [
@@ -164,7 +166,9 @@ PLACES = [
     ("Q.3", "quận ba"),
     ("h. Ngọc Hồi", "huyện ngọc hồi"),
     ("UBND x. Đắk Mar", "ủy ban nhân dân xã đắk mar"),
-    ("h. Sa Thầy, t. Kon Tum", "huyện sa thầy, tỉnh kon tum"),
+    ("tt. Sa Thầy, h. Sa Thầy", "thị trấn sa thầy, huyện sa thầy"),
+    ("P.Giám đốc Sở", "phó giám đốc sở"),  # before a title, P. is phó and Q. quyền
+    ("Q. Trưởng phòng", "quyền trưởng phòng"),
     ("Ban Chấp hành T.Ư", "ban chấp hành trung ương"),
     ("sáp nhập ĐVHC cấp xã", "sáp nhập đơn vị hành chính cấp xã"),
     ("TDP 3", "tổ dân phố ba"),
