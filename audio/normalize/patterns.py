@@ -359,7 +359,7 @@ def _rules() -> list[Rule]:
         (
             c(
                 rf"(?<!\w)((?i:{ROMAN_CONTEXT}))\s+({NUMERAL}(?:(?i:{JOINER}){NUMERAL})*)"
-                rf"(?:/(\d{{4}}))?(?![\w/])"
+                rf"(?:/(\d{{4}})|\.(\d{{1,2}}))?(?![\w/]|[.,]\d)"
             ),
             roman_reference,
         ),
@@ -374,6 +374,8 @@ def _rules() -> list[Rule]:
         (c(rf"{_B}({NUM})\s?k(?!\w)"), amount_with("nghìn")),
         (c(rf"{_B}({NUM})\s?tr(?!\w)"), amount_with("triệu")),
         (c(rf"\$\s?({NUM})(?!\w)"), amount_with(glue("đô la"))),
+        (c(rf"€\s?({NUM})(?!\w)"), amount_with(glue("ơ rô"))),
+        (c(rf"{_B}({NUM})\s?€"), amount_with(glue("ơ rô"))),
         (c(rf"{_B}({NUM})\s?\$"), amount_with(glue("đô la"))),
         (c(rf"{_B}({NUM})\s?%"), amount_with(glue("phần trăm"))),
         (c(rf"{_B}(\d+)\.(\d{{1,2}})\s?({UNIT})(?![\w²³])"), dot_decimal_quantity),

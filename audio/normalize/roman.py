@@ -63,8 +63,12 @@ def roman_reference(m: re.Match[str]) -> str:
         pos = part.end()
     if pos != len(m.group(2)):
         return m.group(0)
-    year = f" năm {glue(read_number(int(m.group(3))))}" if m.group(3) else ""  # quý I/2026
-    return f"{m.group(1)} {''.join(out)}{year}"
+    tail = ""
+    if m.group(3):  # "quý I/2026"
+        tail = f" năm {glue(read_number(int(m.group(3))))}"
+    elif m.group(4):  # "Mục II.3": a subsection, read like "mục 2.3"
+        tail = f" chấm {glue(read_number(int(m.group(4))))}"
+    return f"{m.group(1)} {''.join(out)}{tail}"
 
 
 def roman_heading(m: re.Match[str]) -> str:

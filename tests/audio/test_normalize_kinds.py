@@ -34,6 +34,7 @@ ROMAN = [
     ("đô thị loại II", "đô thị loại hai"),
     ("quý III/2026", f"quý ba năm {Y2026}"),
     ("quý 2/2026", f"quý hai năm {Y2026}"),
+    ("Mục II.3", "mục hai chấm ba"),
     ("thế kỷ XIX", "thế kỷ mười chín"),
     ("kỳ họp thứ VI", "kỳ họp thứ sáu"),
     ("lần thứ I", "lần thứ nhất"),
@@ -102,6 +103,7 @@ MONEY = [
     ("1k5", "một nghìn năm trăm"),
     ("12.000đ/kg", "mười hai nghìn đồng một ki lô gam"),
     ("5$/ngày", "năm đô la một ngày"),
+    ("20€", "hai mươi ơ rô"),
 ]
 
 UNITS = [
@@ -117,6 +119,7 @@ UNITS = [
     ("chạy 40 m/min", "chạy bốn mươi mét trên phút"),
     ("cách 1.5km", "cách một phẩy năm ki lô mét"),
     ("cao 1m65", "cao một mét sáu mươi lăm"),
+    ("5 Kg gạo", "năm ki lô gam gạo"),
     ("thể tích 250cm³", "thể tích hai trăm năm mươi xen ti mét khối"),
 ]
 
@@ -140,6 +143,7 @@ FRACTIONS = [
     ("7 3/4", "bảy và ba phần tư"),
     ("-1/2", "âm một phần hai"),
     ("-2 1/3", "âm hai và một phần ba"),
+    ("2½ kg", "hai và một phần hai ki lô gam"),
     ("thứ 2 1/5", "thứ hai ngày một tháng năm"),  # a weekday and a date, not 2⅕
 ]
 
