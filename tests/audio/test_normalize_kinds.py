@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audio.normalize import normalize_text
 
@@ -245,6 +247,22 @@ def test_administrative_and_address_abbreviations(text: str, spoken: str) -> Non
 )
 def test_lexicon_entries_win_over_the_new_rules(text: str, lexicon: dict, spoken: str) -> None:
     assert normalize_text(text, lexicon) == spoken
+
+
+# Pieces of the new written forms, shuffled together: whatever comes out, nothing raises and no
+# digit is left for the TTS engine to read in English.
+PIECES = st.sampled_from(
+    list("0123456789 .,/-:hgpskv$₫€½%()IVXCM")
+    + ["ngày ", "lúc ", " tối", "Chương ", "số ", "từ ", " đến ", "tháng ", "usd", "kg", "tx."]
+    + ["P. ", "Q.", "quý ", "km/h", "°c", "1800 ", "tr", "thứ "]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PIECES, max_size=14).map("".join))
+def test_mixed_forms_never_fail_and_leave_no_digits(text: str) -> None:
+    spoken = normalize_text(text)
+    assert not any(ch.isdigit() for ch in spoken), spoken
 
 
 SAMPLES = Path("/work/shared/samples/announcements.yaml")
