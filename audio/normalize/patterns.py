@@ -172,10 +172,14 @@ def _hyphen_date(m: re.Match[str]) -> str:
 
 
 def _hyphen_date_pair(m: re.Match[str]) -> str:
-    """ "20-11 đến 25-11", "30-4 và 1-5": two hyphenated dates, each read as a date."""
+    """ "từ 20-11 đến 25-11", "ngày 30-4 và 1-5": two hyphenated dates, each read as a date."""
     prefix, day1, month1, joiner, day2, month2 = m.group(1, 2, 3, 4, 5, 6)
     if not (_valid_date(int(day1), int(month1)) and _valid_date(int(day2), int(month2))):
         return m.group(0)
+    dated = re.search(r"ngày|mùng", prefix, re.IGNORECASE)
+    span = prefix.strip().lower() == "từ" and joiner.strip().lower() in ("đến", "tới")
+    if not (dated or span):
+        return m.group(0)  # "lớp 1-2 và 3-5": two ranges
     if not re.search(r"(?:ngày|mùng)\s+$", prefix, re.IGNORECASE):
         prefix += "ngày "
     first = _date_words(prefix, day1, month1, None)
@@ -305,7 +309,8 @@ def _rules() -> list[Rule]:
         (
             c(
                 rf"(?<![\w.,/])((?:từ\s+)?(?:ngày\s+)?|ngày\s+|mùng\s+)(\d{{1,2}})-(\d{{1,2}})"
-                rf"(\s+(?:đến|tới|và|hoặc)\s+(?:ngày\s+)?|\s*,\s*)(\d{{1,2}})-(\d{{1,2}})(?![\w/.\-]|,\d|\s+(?:{COUNTERS}|tháng|năm|giờ|tuổi)\b)",
+                rf"(\s+(?:đến|tới|và|hoặc)\s+(?:ngày\s+)?|\s*,\s*)(\d{{1,2}})-(\d{{1,2}})"
+                rf"(?![\w/.\-]|,\d|\s+(?:{COUNTERS}|tháng|năm|giờ|tuổi)\b)",
                 i,
             ),
             _hyphen_date_pair,

@@ -60,6 +60,7 @@ def _clock(m: re.Match[str], hour: int, unit: str, minute: int) -> str:
 
 
 def hour_minute_second(m: re.Match[str]) -> str:
+    """ "5:20:35": hours, minutes and seconds."""
     return glue(read_clock(int(m.group(1)), int(m.group(2)), int(m.group(3))))
 
 
@@ -80,11 +81,13 @@ def duration(m: re.Match[str]) -> str:
 
 
 def hour_minute(m: re.Match[str]) -> str:
+    """ "7h30", "7:30", "7g30", "1h30p"."""
     # group 3 is an optional written "phút" (or p, ph), consumed so it is not said twice
     return _clock(m, int(m.group(1)), "giờ", int(m.group(2)))
 
 
 def hour(m: re.Match[str]) -> str:
+    """ "7h": the hour alone."""
     return glue(f"{read_number(int(m.group(1)))} giờ")
 
 
@@ -101,4 +104,5 @@ def hour_g(m: re.Match[str]) -> str:
 
 
 def hour_then_minutes(m: re.Match[str]) -> str:
+    """ "7 giờ 30": the minutes gain "phút"."""
     return _clock(m, int(m.group(1)), m.group(2), int(m.group(3)))

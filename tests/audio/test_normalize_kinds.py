@@ -160,6 +160,7 @@ DATES = [
     # Ranges stay ranges.
     ("ngày 3-5 tháng 11", "ngày ba đến năm tháng mười một"),
     ("từ 5-7 ngày", "từ năm đến bảy ngày"),
+    ("lớp 1-2 và 3-5", "lớp một đến hai và ba đến năm"),
 ]
 
 PLACES = [
