@@ -243,6 +243,14 @@ def _month(m: re.Match[str]) -> str:
     return f"{m.group(1)} {glue(read_month(month))}"
 
 
+def _weekday(m: re.Match[str]) -> str:
+    """ "T2" is thứ hai; "T2-T6" thứ hai đến thứ sáu."""
+    words = f"thứ {read_ordinal(int(m.group(1)))}"
+    if m.group(2):
+        words += f" đến thứ {read_ordinal(int(m.group(2)))}"
+    return glue(words)
+
+
 def _ordinal(m: re.Match[str]) -> str:
     return f"{m.group(1)} {glue(read_ordinal(int(m.group(2))))}"
 
@@ -274,7 +282,10 @@ def _rules() -> list[Rule]:
         ),
         (c(HOTLINE), _hotline),
         (
-            c(r"(?<![\w.,+])(?:\+84\s?|0|\(0)\d{2,4}\)?(?:[ .\-]?\d{1,4}){1,4}(?![\w]|[.,]\d)"),
+            c(
+                r"(?<![\w.,+])(?:\(?\+84\)?\s?|0|\(0)\d{2,4}\)?(?:[ .\-]?\d{1,4}){1,4}"
+                r"(?![\w]|[.,]\d)"
+            ),
             _bare_phone,
         ),
         (c(rf"(?<!\w)(số\s+)({'|'.join(EMERGENCY)})(?!\w|[.,]\d)", i), _phone_after_keyword_2),
@@ -361,6 +372,7 @@ def _rules() -> list[Rule]:
         (c(rf"{_B}()(\d{{1,3}})\s?s(?!\w)"), duration),
         # Ordinals, weekdays and roman numerals: thứ 2, thứ 4, lần thứ IV, Chương II, Điều IV.
         (c(rf"(?<!\w)(thứ)\s+(\d{{1,2}}){_E}", i), _ordinal),
+        (c(r"(?<![\w.])T([2-7])(?:\s*[-–]\s*T([2-7]))?(?![\w.,/])"), _weekday),
         (
             c(
                 rf"(?<!\w)((?i:{ROMAN_CONTEXT}))\s+({NUMERAL}(?:(?i:{JOINER}){NUMERAL})*)"
@@ -374,6 +386,10 @@ def _rules() -> list[Rule]:
         (c(rf"{_B}({NUM})\s?usd(?!\w)", i), amount_with(glue("đô la mỹ"))),
         (c(r"(?<!\w)(?:vnd|vnđ)(?!\w)", i), lambda m: "đồng"),
         (c(r"(?<!\w)usd(?!\w)", i), lambda m: glue("đô la mỹ")),
+        (
+            c(rf"{_B}(\d+)\.(\d{{1,2}})(?=\s?(?:%|triệu|tỷ|nghìn|tr(?!\w)|k(?!\w)))"),
+            lambda m: f"{m.group(1)},{m.group(2)}",  # "1.5 triệu", "2.5%": a decimal point
+        ),
         (c(rf"{_B}(\d{{1,3}})\s?(tr|k)(\d{{1,3}})(\s?{CURRENCY})?(?!\w)", i), short_amount),
         (c(rf"{_B}({NUM})\s?{CURRENCY}(?!\w)", i), amount_with("đồng")),
         (c(rf"{_B}({NUM})\s?k(?!\w)"), amount_with("nghìn")),

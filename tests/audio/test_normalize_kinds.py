@@ -83,6 +83,7 @@ PHONES = [
     ("1800-1567", "một tám không không một năm sáu bảy"),
     ("19001234", "một chín không không một hai ba bốn"),
     ("1900 123 456", "một chín không không một hai ba bốn năm sáu"),
+    ("(+84) 912 345 678", "cộng tám bốn chín một hai ba bốn năm sáu bảy tám"),
     ("(0260) 3861 234", "không hai sáu không ba tám sáu một hai ba bốn"),
     ("gọi 0260 3 123 456", "gọi không hai sáu không ba một hai ba bốn năm sáu"),
     ("ĐT: (0260) 3.862.888", "điện thoại: không hai sáu không ba tám sáu hai tám tám tám"),
@@ -106,6 +107,9 @@ MONEY = [
     ("12.000đ/kg", "mười hai nghìn đồng một ki lô gam"),
     ("5$/ngày", "năm đô la một ngày"),
     ("20€", "hai mươi ơ rô"),
+    ("lãi 2.5%", "lãi hai phẩy năm phần trăm"),  # a decimal point written the English way
+    ("vay 1.5 triệu", "vay một phẩy năm triệu"),
+    ("vay 1.500 triệu", "vay một nghìn năm trăm triệu"),
 ]
 
 UNITS = [
@@ -182,6 +186,10 @@ PLACES = [
     ("V/v tổ chức họp", "về việc tổ chức họp"),
     ("Thông báo số 45/TB-UBND", "thông báo số bốn mươi lăm thông báo ủy ban nhân dân"),
     ("82 năm thành lập QĐND", "tám mươi hai năm thành lập quân đội nhân dân"),
+    ("ThS. Nguyễn Văn A", "thạc sĩ nguyễn văn a"),
+    ("PGS.TS. Trần B", "phó giáo sư tiến sĩ trần bê"),
+    ("Đ/c Y Nhất", "đồng chí y nhất"),
+    ("làm việc T2-T6", "làm việc thứ hai đến thứ sáu"),
     ("số 12/3 đường Lê Lợi", "số mười hai xẹt ba đường lê lợi"),
     ("hẻm 45/7", "hẻm bốn mươi lăm xẹt bảy"),
     # An initial in a name, and "tp" without its dot, are not places.
