@@ -34,6 +34,7 @@ translations: bootstrap
 
 bench: bootstrap
 	$(VENV)/python -m bench.render_bench
+	$(VENV)/python -m bench.normalize_bench
 	$(VENV)/python -m bench.plan_bench
 	$(VENV)/python -m bench.fanout_bench
 	$(VENV)/python -m bench.agent_bench

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from audio.normalize.patterns import GLUE
+from audio.normalize.glue import GLUE
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _CLAUSE = re.compile(r"(?<=[,;:])\s+")

@@ -10,8 +10,9 @@ import logging
 from collections.abc import Mapping
 
 from audio.normalize.cleanup import finish, prepare, spell_acronyms
+from audio.normalize.glue import GLUE
 from audio.normalize.lexicon import make_lexicon
-from audio.normalize.patterns import GLUE, apply_rules
+from audio.normalize.patterns import apply_rules
 
 logger = logging.getLogger(__name__)
 

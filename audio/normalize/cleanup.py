@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from audio.normalize.patterns import GLUE, glue
+from audio.normalize.glue import GLUE, glue
 
 # Letter names as Vietnamese say them when spelling an acronym.
 LETTERS = {
@@ -23,6 +23,8 @@ _CAPS = re.compile(r"(?<![\w])([A-ZĐ][A-ZĐ0-9]*)(?![\w])")
 _TYPOGRAPHY = {
     "\u00a0": " ", "\u2009": " ", "\u202f": " ", "…": ". ", "“": '"', "”": '"', "‘": "'",
     "’": "'", "«": '"', "»": '"', "\u200b": "",
+    # Vulgar fractions become written ones the rules read ("2½ kg" is "2 1/2 kg").
+    "½": " 1/2", "¼": " 1/4", "¾": " 3/4", "⅓": " 1/3", "⅔": " 2/3",
 }  # fmt: skip
 _SYMBOLS = [
     (re.compile(r"\s*&\s*"), " và "),

@@ -102,18 +102,30 @@ class Lexicon:
     def apply(self, text: str) -> str:
         """Text with every known term replaced by its spoken form."""
         if self._folded_re is not None:
-            text = self._folded_re.sub(lambda m: self._folded[m.group(0).casefold()], text)
+            text = self._folded_re.sub(
+                lambda m: _spoken(m, self._folded[m.group(0).casefold()]), text
+            )
         if self._exact_re is not None:
-            text = self._exact_re.sub(lambda m: self._exact[m.group(0)], text)
+            text = self._exact_re.sub(lambda m: _spoken(m, self._exact[m.group(0)]), text)
         return text
+
+
+def _spoken(m: re.Match[str], spoken: str) -> str:
+    """The spoken form; a term's own dot before a name or number is not a full stop."""
+    if not m.group(0).endswith("."):
+        return spoken
+    following = m.string[m.end() :].lstrip()[:1]
+    # "tx.Kon Tum", "TP. Hồ Chí Minh": apart from the name; "… về tp." keeps its full stop.
+    return f"{spoken} " if following.isupper() or following.isdigit() else f"{spoken}. "
 
 
 def _compile(entries: Mapping[str, str], flags: int) -> re.Pattern[str] | None:
     if not entries:
         return None
     alternatives = "|".join(re.escape(t) for t in sorted(entries, key=len, reverse=True))
-    # Whole words: no letter or digit (or joiner followed by one) on either side.
-    return re.compile(rf"(?<![\w&-])(?:{alternatives})(?![\w&/]|-\w)", flags)
+    # Whole words: no letter or digit (or & or /) on either side; a hyphen joins two terms
+    # ("TB-UBND"); a term that ends in its dot ("tp.", "tx.") may touch the next word ("TP.HCM").
+    return re.compile(rf"(?<![\w&])(?:{alternatives})(?:(?<=\.)|(?![\w&/]))", flags)
 
 
 @lru_cache(maxsize=32)

@@ -118,3 +118,21 @@ def read_month(n: int) -> str:
 def read_ordinal(n: int) -> str:
     """What follows "thứ": 1 -> "nhất", 4 -> "tư", otherwise the number."""
     return ORDINALS.get(n, read_number(n))
+
+
+def read_num(text: str) -> str:
+    """Read a number as written: thousands dots, decimal comma, leading zeros digit by digit."""
+    if "," in text:
+        integer, fraction = text.split(",", 1)
+        return read_decimal(integer or "0", fraction)
+    if "." in text:
+        return read_integer_text(text)
+    if len(text) > 1 and text.startswith("0"):
+        return read_digits(text)
+    return read_number(int(text))
+
+
+def read_fraction(num: str, den: str) -> str:
+    """ "a phần b"; a quarter is "phần tư"."""
+    b = int(den)
+    return f"{read_number(int(num))} phần {'tư' if b == 4 else read_number(b)}"

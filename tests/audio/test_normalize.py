@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 from audio.lexicon_file import read_lexicon_file
 from audio.normalize import normalize_text
 from audio.normalize.cleanup import is_syllable
+from audio.normalize.glue import GLUE
 from audio.normalize.lexicon import (
     LexiconError,
     builtin_lexicon,
     make_lexicon,
 )
 from audio.normalize.numbers import read_number
-from audio.normalize.patterns import GLUE
 
 SAMPLES = Path("/work/shared/samples/announcements.yaml")
 YEAR_2026 = "hai nghìn không trăm hai mươi sáu"

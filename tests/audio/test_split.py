@@ -12,7 +12,7 @@ from pydub import AudioSegment
 from pydub.generators import Sine
 
 from audio.normalize import normalize_text
-from audio.normalize.patterns import GLUE
+from audio.normalize.glue import GLUE
 from audio.pauses import CLAUSE_PAUSE_MS, SENTENCE_PAUSE_MS, WORD_PAUSE_MS, join, pause_after
 from audio.split import speakable, split_sentences, split_text
 
