@@ -238,12 +238,13 @@ class Link:
         if len(self._addresses) < 2:
             return
         self._address = (self._address + 1) % len(self._addresses)
-        host, port = self._addresses[self._address]
-        try:
-            self.client.host, self.client.port = host, port
-        except RuntimeError:  # still connected: paho reconnects where it was
-            return
         logger.info("next MQTT connection attempt: broker node %s", self.where)
+
+    def _on_pre_connect(self, client: mqtt.Client, _userdata: Any) -> None:
+        # paho reconnects to the host it was given and refuses a new one while it is
+        # "connecting", which is when on_pre_connect runs; so set its fields directly (paho
+        # 2.x, pinned in constraints.txt: tests/fault/test_nats_cluster.py fails if this breaks).
+        client._host, client._port = self._addresses[self._address]  # noqa: SLF001
 
     @property
     def protocol(self) -> MQTTProtocolVersion:
@@ -268,6 +269,8 @@ class Link:
         client.on_connect = _guarded(self._on_connect)
         client.on_disconnect = _guarded(self._on_disconnect)
         client.on_connect_fail = _guarded(self._on_connect_fail)
+        if len(self._addresses) > 1:
+            client.on_pre_connect = _guarded(self._on_pre_connect)
         client.on_message = _guarded(self._on_message)
         client.on_subscribe = _guarded(self._on_subscribe)
         client.on_publish = _guarded(self._on_publish)

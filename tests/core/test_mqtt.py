@@ -324,3 +324,13 @@ def test_options_are_checked() -> None:
     with pytest.raises(MqttConfigError, match="mqtt_key_file is set but mqtt_cert_file"):
         MqttOptions(tls=True, key_file="k.pem").validate()
     assert "secret" not in repr(MqttOptions(password="secret"))
+
+
+def test_fallback_brokers_are_tried_after_the_first_and_malformed_ones_refused() -> None:
+    from broadcaster.mqtt import MqttConfigError, MqttOptions
+
+    options = MqttOptions(host="10.0.0.1", port=1883, fallback_brokers="10.0.0.2:1884, [::1]:1885")
+    assert options.validate().addresses == [("10.0.0.1", 1883), ("10.0.0.2", 1884), ("::1", 1885)]
+    for bad in ("10.0.0.2", "10.0.0.2:0", "10.0.0.2:x", ":1883"):
+        with pytest.raises(MqttConfigError, match="mqtt_fallback_brokers"):
+            MqttOptions(fallback_brokers=bad).validate()

@@ -1,0 +1,170 @@
+"""The clustered broker, for real: a 3-node NATS cluster with JetStream and MQTT 3.1.1, started
+by the test on free ports. A real agent, the server's real ingest and plan publishing; the node
+the agent is connected to is killed mid-plan. The agent moves to another node, items play on
+time, every event is stored exactly once, and an emergency sent during the failure arrives."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from broadcaster.broker import SERVER_USER
+from broadcaster.clock import SystemClock
+from broadcaster.commands import CommandPublisher, play_now_item
+from broadcaster.config import Settings
+from broadcaster.models import Site
+from broadcaster.mqtt import Link, unique_client_id
+from broadcaster.nats_cluster import NatsCluster, nats_permissions, subject
+from broadcaster.wire.signing import Signer
+from broadcaster.wire.topics import Topics
+from tests.agent.conftest import make_mp3, make_plan
+from tests.support.agents import AgentProcess, file_agent_config, wait_for
+
+from .conftest import SITE, Ingest, MediaServer
+
+pytestmark = [
+    pytest.mark.fault,
+    pytest.mark.skipif(
+        not (shutil.which("nats-server") or Path("/usr/sbin/nats-server").exists()),
+        reason="nats-server is not installed (Debian package nats-server; scripts/bootstrap.sh)",
+    ),
+]
+
+
+def test_topics_map_to_subjects_and_permissions_mirror_the_acl() -> None:
+    assert subject("loa/v1/sites/+/events") == "loa.v1.sites.*.events"
+    assert subject("loa/v1/#") == "loa.v1.>"
+    from broadcaster.broker import AgentAccount
+
+    topics = Topics("loa/v1")
+    perms = nats_permissions(topics, AgentAccount("s1", ("t1",), "pw"))
+    assert perms["publish"]["allow"] == [
+        subject(topics.status("s1")),
+        subject(topics.events("s1")),
+    ]
+    assert subject(topics.zone_cmd("t1")) in perms["subscribe"]["allow"]
+    assert subject(topics.plan("s1")) in perms["subscribe"]["allow"]
+    assert not any("s2" in s or "*" in s for s in perms["subscribe"]["allow"])
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+    c = NatsCluster(tmp_path / "nats")
+    yield c
+    c.stop()
+
+
+def _connected_to(agent: AgentProcess) -> str:
+    found = re.findall(r"connected to MQTT broker (\S+) as", agent.log())
+    assert found, agent.log()
+    return found[-1]
+
+
+def test_an_agent_is_confined_to_its_own_topics(cluster: NatsCluster, tmp_path: Path) -> None:
+    mine = cluster.add_agent("site-a", ["thon-1"])
+    cluster.add_agent("site-b", ["thon-2"])
+    cluster.start()
+    port = cluster.nodes[0].mqtt_port
+    tool = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"
+    base = [tool, "-V", "mqttv311", "-h", "127.0.0.1", "-p", str(port), "-u", mine.username]
+    base += ["-P", mine.password, "-q", "1", "-m", "x"]
+    ok = subprocess.run([*base, "-t", Topics().events("site-a")], capture_output=True, timeout=10)
+    assert ok.returncode == 0, ok.stderr
+    cluster_log = "".join(cluster.log(n).read_text() for n in cluster.nodes)
+    assert "Publish Violation" not in cluster_log
+    subprocess.run([*base, "-t", Topics().events("site-b")], capture_output=True, timeout=10)
+    wait_for(
+        lambda: "Publish Violation" in cluster.log(cluster.nodes[0]).read_text(),
+        10,
+        "NATS refusing site-a's publish to site-b's events",
+    )
+
+
+def test_killing_the_agents_node_mid_plan(
+    cluster: NatsCluster,
+    media_server: MediaServer,
+    db: sessionmaker[Session],
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    account = cluster.add_agent(SITE, ["thon-1"])
+    cluster.start()
+    n1, n2, n3 = cluster.mqtt_addresses
+    signer = Signer.generate()
+    with db() as s, s.begin():
+        s.add(Site(id=SITE, name="Cụm loa thôn 1"))
+
+    def server_on(first: str, *others: str) -> Settings:
+        return settings.replace(
+            mqtt_port=int(first.rsplit(":", 1)[1]),
+            mqtt_fallback_brokers=",".join(others),
+            mqtt_username=SERVER_USER,
+            mqtt_password=cluster.server_password,
+            mqtt_protocol="3.1.1",
+        )
+
+    ingest = Ingest(server_on(n2, n3, n1), db, signer)
+    ingest.start()
+    plans = Link(server_on(n3, n2, n1).mqtt_options(), unique_client_id("scheduler"))
+    assert plans.start(wait=10)
+    config = file_agent_config(
+        account,
+        int(n1.rsplit(":", 1)[1]),
+        signer,
+        tmp_path,
+        mqtt_protocol="3.1.1",
+        mqtt_fallback_brokers=f"{n2},{n3}",
+        keepalive_s=5,
+        prefetch_retry_s=0.5,
+    )
+    agent = AgentProcess(config, tmp_path)
+    agent.start()
+    try:
+        wait_for(lambda: "connected to MQTT broker" in agent.log(), 20, "the agent connected")
+        assert _connected_to(agent) == n1
+        media = media_server.add(make_mp3(tmp_path / "half.mp3", seconds=0.5))
+        items = [(f"occ-{n}", 3.0 + 2.0 * n, media) for n in range(5)]
+        plans.publish(Topics().plan(SITE), signer.sign(make_plan(1, items).to_dict()), retain=True)
+        ingest.wait_kind("occ-0", "started", 20)
+
+        cluster.kill(cluster.node_at(n1))
+        commands = CommandPublisher(signer, plans, Topics(), SystemClock())
+        now = SystemClock().now()
+        emergency = play_now_item(
+            announcement_id=9, title="Khẩn cấp", media=media, start=now, priority="emergency"
+        )
+        commands.play_now(zones=["thon-1"], item=emergency, ttl=timedelta(minutes=5))
+
+        wait_for(lambda: _connected_to(agent) in (n2, n3), 30, "the agent on another node")
+        for item_id, _, _ in items:
+            ingest.wait_kind(item_id, "finished", 40)
+        ingest.wait_kind(emergency.id, "finished", 40)
+        started = [e for e in ingest.events() if e.kind == "started" and e.item_id != emergency.id]
+        assert len(started) == 5
+        late = [int(re.match(r"late by (\d+) ms", e.detail).group(1)) for e in started]  # type: ignore[union-attr]
+        assert all(ms < 250 for ms in late), late
+        wait_for(lambda: not _outbox_left(config.state_dir), 30, "the outbox acknowledged")
+        seqs = [e.seq for e in ingest.events()]
+        assert seqs == sorted(set(seqs)) == list(range(1, len(seqs) + 1)), seqs
+        assert len(agent.wavs()) == 6
+    finally:
+        agent.stop()
+        print(agent.log())
+        plans.stop()
+        ingest.stop()
+
+
+def _outbox_left(state_dir: str) -> int:
+    import sqlite3
+    from contextlib import closing
+
+    path = Path(state_dir) / "agent.sqlite3"
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
+        return int(c.execute("SELECT count(*) FROM outbox").fetchone()[0])
