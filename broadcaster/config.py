@@ -59,6 +59,10 @@ class Settings:
     # This ingest process's name: its MQTT client id is broadcaster-ingest-<ingest_worker>, and
     # its persistent session keeps events queued while it restarts. Unique per ingest process.
     ingest_worker: str = "1"
+    # Ingest workers share the agents' events through the MQTT shared subscription
+    # $share/<ingest_group>/…: each event goes to one worker. "" = a plain subscription, for a
+    # broker without shared subscriptions (NATS 2.9): then run exactly one ingest worker.
+    ingest_group: str = "ingest"
     # Web
     secret_key: str = ""
     public_url: str = "http://127.0.0.1:8080"  # base URL agents fetch /media/ from
@@ -159,6 +163,11 @@ class Settings:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", self.ingest_worker):
             raise ConfigError(
                 f"ingest_worker must be 1-32 letters, digits, '-' or '_', not {self.ingest_worker!r}"
+            )
+        if self.ingest_group and not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", self.ingest_group):
+            raise ConfigError(
+                f"ingest_group must be empty or 1-32 letters, digits, '-' or '_', "
+                f"not {self.ingest_group!r}"
             )
 
     def _validate_audio(self) -> None:

@@ -177,6 +177,13 @@ def _guarded(fn: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+def _unshared(topic_filter: str) -> str:
+    """The filter of a shared subscription ``$share/<group>/<filter>`` (what messages match)."""
+    if topic_filter.startswith("$share/"):
+        return topic_filter.split("/", 2)[2]
+    return topic_filter
+
+
 _paho_logger = logging.getLogger("paho")
 _PAHO_LEVELS = {int(level): std for level, std in mqtt.LOGGING_LEVEL.items()}
 
@@ -473,7 +480,7 @@ class Link:
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         payload = bytes(msg.payload)
         for topic_filter, handler in list(self.subscriptions.items()):
-            if mqtt.topic_matches_sub(topic_filter, msg.topic):
+            if mqtt.topic_matches_sub(_unshared(topic_filter), msg.topic):
                 try:
                     handler(msg.topic, payload)
                 except Exception:  # one bad message must never kill the network thread

@@ -149,7 +149,9 @@ class IngestPart:
             clock=self.clock,
         )
         self.worker = IngestWorker(ingestor)
-        self.conn.subscribe(topics.all_events(), self.worker.on_event)
+        self.conn.subscribe(
+            topics.shared(self.settings.ingest_group, topics.all_events()), self.worker.on_event
+        )
         self.conn.subscribe(topics.all_status(), self.worker.on_status)
         self.worker.start()
         self.conn.start(wait=10.0)

@@ -55,6 +55,12 @@ class Topics:
     def all_status(self) -> str:
         return f"{self.root}/sites/+/status"
 
+    @staticmethod
+    def shared(group: str, topic_filter: str) -> str:
+        """``topic_filter`` as an MQTT shared subscription of ``group`` (each message goes to one
+        subscriber of the group); the filter itself when ``group`` is empty."""
+        return f"$share/{group}/{topic_filter}" if group else topic_filter
+
     def site_from(self, topic: str) -> str | None:
         """The site id in a ``…/sites/{site}/…`` topic, or None."""
         prefix = f"{self.root}/sites/"

@@ -23,6 +23,7 @@ import pytest
 from broadcaster.broker import SERVER_USER, PrivateBroker
 from broadcaster.ingest import ingest_client_id
 from broadcaster.mqtt import Link, MqttConfigError, MqttOptions, PublishError, unique_client_id
+from broadcaster.wire.topics import Topics
 from tests.support.agents import REPO, wait_for
 from tests.support.tls import make_tls
 
@@ -334,3 +335,30 @@ def test_fallback_brokers_are_tried_after_the_first_and_malformed_ones_refused()
     for bad in ("10.0.0.2", "10.0.0.2:0", "10.0.0.2:x", ":1883"):
         with pytest.raises(MqttConfigError, match="mqtt_fallback_brokers"):
             MqttOptions(fallback_brokers=bad).validate()
+
+
+def test_a_shared_subscription_gives_each_message_to_one_worker(
+    broker: PrivateBroker, links: Links, protocol: str
+) -> None:
+    broker.start()
+    group = Topics.shared("ingest", broker.topics.all_events())
+    inboxes = [Inbox(), Inbox(), Inbox()]
+    for n, inbox in enumerate(inboxes):
+        link = links(server_options(broker, protocol), f"broadcaster-ingest-w{n}", persistent=True)
+        link.subscribe(group, inbox)
+        assert link.start(wait=5)
+    pub = links(server_options(broker, protocol))
+    assert pub.start(wait=5)
+    time.sleep(0.3)  # the subscriptions are acknowledged
+    sent = {f"event {n}".encode() for n in range(30)}
+    for payload in sorted(sent):
+        pub.publish(broker.topics.events("a"), payload)
+    got: list[list[bytes]] = [[] for _ in inboxes]
+    deadline = time.monotonic() + 10
+    while sum(map(len, got)) < len(sent) and time.monotonic() < deadline:
+        for n, inbox in enumerate(inboxes):
+            while not inbox.messages.empty():
+                got[n].append(inbox.messages.get()[1])
+        time.sleep(0.05)
+    assert sorted(b for g in got for b in g) == sorted(sent)  # each one once, none lost
+    assert sum(1 for g in got if g) >= 2, [len(g) for g in got]  # shared, not all to one

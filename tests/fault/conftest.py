@@ -52,7 +52,10 @@ class Ingest:
         # real agent processes play on the wall clock, so the server side reads it too
         ingestor = Ingestor(self.factory, self.signer, self.conn, self.topics, SystemClock())
         self.worker = IngestWorker(ingestor)
-        self.conn.subscribe(self.topics.all_events(), self.worker.on_event)
+        self.conn.subscribe(
+            self.topics.shared(self.settings.ingest_group, self.topics.all_events()),
+            self.worker.on_event,
+        )
         self.conn.subscribe(self.topics.all_status(), self.worker.on_status)
         self.worker.start()
         self.conn.start(wait=10)

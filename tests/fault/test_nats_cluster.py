@@ -108,6 +108,7 @@ def test_killing_the_agents_node_mid_plan(
             mqtt_username=SERVER_USER,
             mqtt_password=cluster.server_password,
             mqtt_protocol="3.1.1",
+            ingest_group="",  # NATS 2.9 has no shared subscriptions
         )
 
     ingest = Ingest(server_on(n2, n3, n1), db, signer)
