@@ -2,6 +2,11 @@
 fan-out of a message of the same size to N plain paho subscribers, in the same run.
 
     .venv/bin/python -m bench.fanout_bench [--agents 100 1000] [--rounds 5] [--workers 4]
+        [--broker mosquitto|nats]
+
+``--broker nats``: a 3-node NATS cluster (``broadcaster.nats_cluster``, JetStream, MQTT 3.1.1)
+instead of one Mosquitto; the server publishes through node 1 and the agents (and the raw
+subscribers) are spread over the three nodes, so most messages cross a cluster route.
 
 One private Mosquitto (passwords + per-agent ACL, as in production). N agents in one zone, so
 one publish to the zone's command topic reaches all of them. Worker processes host the agents
@@ -75,10 +80,12 @@ class _Link:
         pass
 
 
+PROTOCOL = {"mosquitto": MQTTProtocolVersion.MQTTv5, "nats": MQTTProtocolVersion.MQTTv311}
+_protocol = [MQTTProtocolVersion.MQTTv5]  # set per run (and inherited by forked workers)
+
+
 def _client(client_id: str, user: str, password: str) -> mqtt.Client:
-    c = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
-    )
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=_protocol[0])
     c.username_pw_set(user, password)
     return c
 
@@ -192,8 +199,8 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
         clients.append(client)
 
     sel = selectors.DefaultSelector()
-    for c in clients:
-        c.connect("127.0.0.1", spec["port"], keepalive=60)
+    for i, c in enumerate(clients):
+        c.connect("127.0.0.1", spec["ports"][i % len(spec["ports"])], keepalive=60)
         sel.register(c.socket(), selectors.EVENT_READ, c)  # type: ignore[arg-type]
     ready_sent = False
     last_misc = time.monotonic()
@@ -287,9 +294,10 @@ class _Server:
         self.client.loop_stop()
 
 
-def run(n: int, rounds: int, workers: int) -> list[Result]:
+def run(n: int, rounds: int, workers: int, kind: str = "mosquitto") -> list[Result]:
     from broadcaster.broker import SERVER_USER, PrivateBroker
     from broadcaster.commands import CommandPublisher, play_now_item
+    from broadcaster.nats_cluster import NatsCluster
     from broadcaster.wire.plan import Media
     from broadcaster.wire.signing import Signer
     from broadcaster.wire.topics import Topics
@@ -298,11 +306,18 @@ def run(n: int, rounds: int, workers: int) -> list[Result]:
         tempfile.mkdtemp(prefix="fanout-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None)
     )
     try:
-        broker = PrivateBroker(tmp / "broker")
+        _protocol[0] = PROTOCOL[kind]
+        broker: PrivateBroker | NatsCluster = (
+            NatsCluster(tmp / "broker") if kind == "nats" else PrivateBroker(tmp / "broker")
+        )
         sites = [f"site-{i:04d}" for i in range(n)]
         for site in sites:
             broker.add_agent(site, [ZONE])
         broker.start()
+        if isinstance(broker, NatsCluster):
+            ports = [node.mqtt_port for node in broker.nodes]
+        else:
+            ports = [broker.port]
         signer = Signer.generate()
         media_path = tmp / "emergency.mp3"
         media_path.write_bytes(os.urandom(MEDIA_BYTES))
@@ -310,7 +325,7 @@ def run(n: int, rounds: int, workers: int) -> list[Result]:
 
         sha = hashlib.sha256(media_path.read_bytes()).hexdigest()
         media = Media(sha, f"http://127.0.0.1:9/media/{sha}.mp3", MEDIA_BYTES, 30_000)
-        server = _Server(broker.port, broker.server_password)
+        server = _Server(ports[0], broker.server_password)
         commands = CommandPublisher(signer, server, Topics())
         accounts = [(a.site, a.password) for a in broker.agents]
         # the exact size of the signed emergency command, for the raw baseline
@@ -334,7 +349,8 @@ def run(n: int, rounds: int, workers: int) -> list[Result]:
                 spec = {
                     "mode": mode,
                     "agents": chunk,
-                    "port": broker.port,
+                    "port": ports[0],
+                    "ports": ports[w % len(ports) :] + ports[: w % len(ports)],
                     "public": signer.public_b64,
                     "root": str(tmp / f"{mode}-{w}"),
                     "media": str(media_path),
@@ -390,13 +406,18 @@ def run(n: int, rounds: int, workers: int) -> list[Result]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def report(results: list[Result], rounds: int, workers: int) -> str:
+def report(results: list[Result], rounds: int, workers: int, kind: str = "mosquitto") -> str:
+    where = (
+        f"{_mosquitto_version()}"
+        if kind == "mosquitto"
+        else f"a 3-node NATS cluster ({_nats_version()}, MQTT 3.1.1, agents over the 3 nodes)"
+    )
     lines = [
-        f"## Emergency fan-out to N agents on loopback (issue 4, {datetime.now(UTC):%Y-%m-%d})",
+        f"## Emergency fan-out to N agents on loopback ({datetime.now(UTC):%Y-%m-%d})",
         "",
-        f"Command: `.venv/bin/python -m bench.fanout_bench` · {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"{_mosquitto_version()} · {rounds} rounds per row, agents spread over {workers} "
+        f"Command: `.venv/bin/python -m bench.fanout_bench --broker {kind}` · {platform.machine()},"
+        f" {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{where} · {rounds} rounds per row, agents spread over {workers} "
         f"worker processes, stores on tmpfs · load average at the end "
         f"{os.getloadavg()[0]:.1f} (1 min) · both paths fan out {results[0].size} bytes "
         "(the signed emergency command; QoS 1).",
@@ -406,7 +427,8 @@ def report(results: list[Result], rounds: int, workers: int) -> str:
     ]
     for r in results:
         label = (
-            "raw Mosquitto: publish → subscriber; → its echo at the server"
+            f"raw {'Mosquitto' if kind == 'mosquitto' else 'NATS'}: publish → subscriber;"
+            " → its echo at the server"
             if r.mode == "raw"
             else "agents: publish → `started` decided; → `started` event at the server"
         )
@@ -439,17 +461,26 @@ def _mosquitto_version() -> str:
     return out.splitlines()[0] if out else "mosquitto"
 
 
+def _nats_version() -> str:
+    import subprocess
+
+    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
+    return out.stdout.strip() or "nats-server"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--broker", choices=sorted(PROTOCOL), default="mosquitto")
     args = parser.parse_args()
     results: list[Result] = []
     for n in args.agents:
-        results += run(n, args.rounds, args.workers)
+        results += run(n, args.rounds, args.workers, args.broker)
         print(f"N={n} done", flush=True)
-    print(report(results, args.rounds, args.workers))
+    print(report(results, args.rounds, args.workers, args.broker))
 
 
 if __name__ == "__main__":
