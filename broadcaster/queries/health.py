@@ -58,7 +58,7 @@ def site_health(session: Session, now: datetime, site: str = "") -> list[SiteHea
     """Every site (or one) as of ``now``, sorted by name."""
     last_aired = (
         select(Playback.started_at)
-        .where(Playback.site_id == Site.id, Playback.status.in_(AIRED))
+        .where(Playback.site_id == Site.id, Playback.status.in_(AIRED), Playback.verified.is_(True))
         .order_by(Playback.scheduled_at.desc())
         .limit(1)
         .correlate(Site)
@@ -67,7 +67,11 @@ def site_health(session: Session, now: datetime, site: str = "") -> list[SiteHea
     failures = dict(
         session.execute(
             select(Playback.site_id, func.count())
-            .where(Playback.status == "failed", Playback.scheduled_at >= now - timedelta(hours=24))
+            .where(
+                Playback.status == "failed",
+                Playback.scheduled_at >= now - timedelta(hours=24),
+                Playback.verified.is_(True),
+            )
             .group_by(Playback.site_id)
         ).all()
     )
