@@ -122,3 +122,25 @@ def test_a_plan_held_for_an_unknown_key_is_retried_after_the_keys_update(rig: Ri
         retry=lambda t, d: None,
     ).load_saved()
     assert again.version == 1 and again.verifier.open(new.sign({"x": 1})) == {"x": 1}
+
+
+def test_poisoned_plans_are_refused_with_their_reason_and_a_good_one_still_wins(rig: Rig) -> None:
+    """Issue 10: signed but hostile plans (a year-1 item, a 5,000-digit volume, a seq past 64
+    bits) and an unsigned deep nesting each become a refusal, never an exception."""
+    good = Plan(SITE, 3, T0, T0 + timedelta(hours=1), ()).to_dict()
+    item = {"id": "occ-1", "start": "0001-01-01T00:00:00+05:00", "title": "t",
+            "announcement_id": 1, "priority": "normal",
+            "media": {"sha256": "ab" * 32, "url": "http://m/a.mp3", "size": 1,
+                      "duration_ms": 1}}  # fmt: skip
+    year1 = {**good, "version": 1, "items": [item]}
+    huge = {**good, "version": 2, "items": [{**item, "start": "2025-03-01T07:10:00Z"}]}
+    topic = TOPICS.plan(SITE)
+    rig.plans.handle(topic, rig.signer.sign(year1))
+    raw = rig.signer.sign(huge).replace(b'"title":"t"', b'"title":"t","volume":' + b"9" * 5000)
+    rig.plans.handle(topic, raw)  # the signature no longer matters: it does not even parse
+    rig.plans.handle(topic, b"[" * 100_000 + b"]" * 100_000)
+    assert [e.detail.split(":")[0] for e in rig.link.events] == ["malformed"]
+    assert "item.start" in rig.link.events[0].detail
+    assert rig.reporter.last_error.endswith("plan rejected (malformed): nested deeper than 10")
+    rig.plans.handle(topic, rig.signer.sign(good))
+    assert rig.store.plan_version() == 3
