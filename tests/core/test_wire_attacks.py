@@ -19,6 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcaster.alerts import Thresholds, alerts_for
 from broadcaster.broker import SERVER_USER, AgentAccount, PrivateBroker
 from broadcaster.clock import FakeClock
 from broadcaster.config import Settings
@@ -34,6 +35,7 @@ from broadcaster.models import (
 from broadcaster.processes import IngestPart
 from broadcaster.publish import PlanPublisher
 from broadcaster.publisher import MemoryPublisher
+from broadcaster.queries.health import site_health
 from broadcaster.queries.proof import proof_of_broadcast
 from broadcaster.wire.messages import Ack, Event
 from broadcaster.wire.plan import Media, PlanItem
@@ -160,6 +162,12 @@ def test_a_poisoned_event_costs_only_itself(server, broker: PrivateBroker) -> No
         assert "event.at" in details[2] and "out of range" in details[2]
         assert "out of range" in details[3]
         assert "Infinity is not JSON" in details[4] and "NaN is not JSON" in details[5]
+        # officers see it on the health page: an alert on site A only
+        health = {h.site_id: h for h in site_health(s, T0 + timedelta(minutes=1))}
+        assert (health["site-a"].rejected_24h, health["site-b"].rejected_24h) == (6, 0)
+        [alert] = alerts_for(health["site-a"], Thresholds(), T0 + timedelta(minutes=1))
+        assert alert.kind == "rejected" and "6 messages refused" in alert.detail
+        assert "NaN is not JSON" in alert.detail
 
 
 def test_forged_proof_is_stored_unverified(server, broker: PrivateBroker) -> None:
