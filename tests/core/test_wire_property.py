@@ -247,11 +247,10 @@ def test_hostile_json_texts_are_refused_by_the_bounded_parser() -> None:
 def event_payloads(draw: st.DrawFn) -> bytes:
     if draw(st.booleans()):
         return draw(st.binary(max_size=200))
-    _, d = draw(mutated())
     d = _replace(VALID["event"], [draw(st.sampled_from(list(VALID["event"])))], draw(HOSTILE))
     try:
         return json.dumps(d).encode()
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError, RecursionError):  # what json.dumps cannot write
         return b"{}"
 
 
