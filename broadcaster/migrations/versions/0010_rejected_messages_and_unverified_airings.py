@@ -1,7 +1,7 @@
 """rejected messages and unverified airings (issue 10)
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-05 17:57:17.360828
 
 `rejected_messages` keeps every message from a site that ingest refused, with its reason.
@@ -18,7 +18,7 @@ from alembic import op
 import broadcaster.models
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
