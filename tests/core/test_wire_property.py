@@ -51,7 +51,22 @@ VALID: dict[str, dict[str, Any]] = {
     ).to_dict(),
     "ack": Ack("site-a", "ob", 3, FIXED_NOW).to_dict(),
     "status": Status(
-        "site-a", "online", FIXED_NOW, 5, "1.0", "", 10, 100, 1000, 45.5, 1.5, True, 1, 80, "x"
+        "site-a",
+        "online",
+        FIXED_NOW,
+        5,
+        "1.0",
+        "",
+        uptime_s=10,
+        cache_bytes=100,
+        disk_free_bytes=1000,
+        cpu_temp_c=45.5,
+        clock_offset_ms=1.5,
+        clock_synced=True,
+        keys_version=1,
+        volume=80,
+        store_ok=True,
+        last_error="x",
     ).to_dict(),
     "plan": Plan(
         "site-a", 5, FIXED_NOW, FIXED_NOW + timedelta(hours=48), (ITEM, STREAM_ITEM)
