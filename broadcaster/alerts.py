@@ -2,7 +2,8 @@
 
 Kinds: ``offline`` (offline or silent longer than a threshold), ``failures`` (repeated failed
 playbacks in 24 h), ``stale-plan`` (the site still runs an older plan long after a newer one was
-published), ``clock-drift`` (the agent's clock is off by more than a threshold). One more,
+published), ``clock-drift`` (the agent's clock is off by more than a threshold), ``rejected``
+(ingest refused messages from the site in 24 h: a broken or hostile agent; issue 10). One more,
 ``emergency-silent`` (a site has not confirmed an emergency command; raised and cleared by
 ``schedules.emergency_delivery``), shares the rows and the notifier.
 """
@@ -27,7 +28,7 @@ from broadcaster.queries.health import SiteHealth, site_health
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("offline", "failures", "stale-plan", "clock-drift")  # computed from site health
+KINDS = ("offline", "failures", "stale-plan", "clock-drift", "rejected")  # from site health
 EMERGENCY_SILENT = "emergency-silent"  # computed from emergency deliveries
 
 
@@ -88,6 +89,10 @@ def alerts_for(site: SiteHealth, t: Thresholds, now: datetime) -> list[Alert]:
         )
     if site.clock_offset_ms is not None and abs(site.clock_offset_ms) > t.clock_drift_ms:
         add("clock-drift", f"clock off by {site.clock_offset_ms} ms")
+    if site.rejected_24h:
+        add(
+            "rejected", f"{site.rejected_24h} messages refused in 24 h; last: {site.last_rejection}"
+        )
     return out
 
 

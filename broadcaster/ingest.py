@@ -3,27 +3,36 @@
 Messages arrive on the MQTT network thread and are queued; one worker thread stores them in
 batches and publishes a signed Ack per (site, outbox) with the highest contiguous seq stored.
 The agent deletes events from its outbox only then, so none is lost and none stored twice.
+
+Each message is judged on its own (issue 10): a refused one becomes a :class:`Rejected`, stored
+in ``rejected_messages`` with its reason, and the ack moves past its seq when it names one, so it
+never costs the other events of its batch or of its outbox. An event about an airing that was
+neither in the site's published plan nor in a command sent to it makes an unverified log row
+(``Playback.verified`` false), which proof, coverage and reports never count.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
+import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, insert, select, tuple_, union, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcaster.airings import commanded
 from broadcaster.clock import Clock
-from broadcaster.models import IngestCursor, Playback, PlaybackEvent, Site
+from broadcaster.models import IngestCursor, Playback, PlaybackEvent, RejectedMessage, Site
 from broadcaster.publisher import Publisher
+from broadcaster.wire import bounded
 from broadcaster.wire.errors import ProtocolError
+from broadcaster.wire.fields import INT32, SHORT, require
 from broadcaster.wire.messages import Ack, Event, Status
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
@@ -31,6 +40,9 @@ from broadcaster.wire.topics import Topics
 logger = logging.getLogger(__name__)
 
 MAX_PAYLOAD = 64 * 1024
+KEEP_PAYLOAD = 2000  # characters of a refused message kept with its rejection
+OUTBOX_RE = re.compile(r'"outbox"\s*:\s*"([A-Za-z0-9._:-]{1,64})"')
+SEQ_RE = re.compile(r'"seq"\s*:\s*([0-9]{1,10})(?![0-9.eE])')
 # Which event kinds may replace which playback status (terminal states are never undone
 # by a late "started").
 TERMINAL = {"finished", "failed", "skipped", "interrupted", "expired", "rejected"}
@@ -45,6 +57,53 @@ def ingest_client_id(worker: str) -> str:
     return f"broadcaster-ingest-{worker}"
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """A message from ``site`` (the topic's, i.e. the broker login's) that ingest refused."""
+
+    site: str
+    kind: str  # "event" | "status"
+    reason: str  # a ProtocolError reason, "wrong-site", "too-large" or "unstorable"
+    detail: str
+    payload: bytes = b""
+    outbox: str | None = None  # when the refused event still names its outbox and seq
+    seq: int | None = None
+
+    @classmethod
+    def of(cls, site: str, kind: str, reason: str, detail: str, payload: bytes) -> Rejected:
+        outbox, seq = _outbox_seq(payload) if kind == "event" else (None, None)
+        return cls(site, kind, reason, detail[:1000], payload, outbox, seq)
+
+    def row(self, received_at: datetime) -> dict[str, Any]:
+        text = self.payload[: KEEP_PAYLOAD * 4].decode("utf-8", "replace")
+        return {
+            "site_id": self.site[:64],
+            "kind": self.kind,
+            "outbox": self.outbox,
+            "seq": self.seq,
+            "reason": self.reason[:32],
+            "detail": self.detail,
+            "payload": text[:KEEP_PAYLOAD].replace("\x00", "\ufffd"),
+            "received_at": received_at,
+        }
+
+
+def _outbox_seq(payload: bytes) -> tuple[str | None, int | None]:
+    """The outbox and seq a refused event names, read from its top-level members when they are
+    valid on their own, or else found in the raw text when each appears exactly once (the
+    payload may not parse at all). Only the sending site's own cursor depends on them."""
+    try:
+        d = bounded.loads(payload, MAX_PAYLOAD)
+        return require(d, "outbox", str, "event", SHORT), require(d, "seq", int, "event", INT32)
+    except ProtocolError:
+        pass
+    text = payload.decode("utf-8", "replace")
+    outboxes, seqs = OUTBOX_RE.findall(text), SEQ_RE.findall(text)
+    if len(outboxes) != 1 or len(seqs) != 1 or not 1 <= int(seqs[0]) < 2**31:
+        return None, None
+    return outboxes[0], int(seqs[0])
+
+
 @dataclass
 class Ingestor:
     """Turns event and status payloads into rows; callable from any single thread."""
@@ -55,29 +114,32 @@ class Ingestor:
     topics: Topics
     clock: Clock
 
-    def parse_event(self, topic: str, payload: bytes) -> Event | None:
-        site = self.topics.site_from(topic)
+    def parse_event(self, topic: str, payload: bytes) -> Event | Rejected:
+        """The event, or why it is refused (logged; the caller stores the rejection)."""
+        site = self.topics.site_from(topic) or ""
         if len(payload) > MAX_PAYLOAD:
-            logger.warning("event on %s rejected: %d bytes is too large", topic, len(payload))
-            return None
-        try:
-            event = Event.from_dict(json.loads(payload))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            logger.warning("event on %s rejected: not JSON", topic)
-            return None
-        except ProtocolError as exc:
-            logger.warning("event on %s rejected: %s", topic, exc)
-            return None
-        if event.site != site:
-            logger.warning("event on %s rejected: claims site %r", topic, event.site)
-            return None
-        return event
+            out = Rejected(site, "event", "too-large", f"{len(payload)} bytes", payload[:100])
+        else:
+            try:
+                event = Event.from_dict(bounded.loads(payload, MAX_PAYLOAD))
+            except ProtocolError as exc:
+                out = Rejected.of(site, "event", exc.reason, exc.detail, payload)
+            else:
+                if event.site == site:
+                    return event
+                out = Rejected.of(
+                    site, "event", "wrong-site", f"claims site {event.site!r}", payload
+                )
+        logger.warning("event on %s rejected (%s): %s", topic, out.reason, out.detail[:200])
+        return out
 
-    def store_events(self, events: list[Event]) -> list[Ack]:
+    def store_events(self, events: list[Event], rejected: Sequence[Rejected] = ()) -> list[Ack]:
         """Store a batch idempotently in one transaction; return the acks to send.
 
         Bulk throughout: one query finds the ids already stored, one the (site, outbox, seq)
         already taken, one the playback rows to update, one the cursors; inserts are executemany.
+        Rejections are stored beside the events; a refused event's seq counts as stored for the
+        ack (it will never become valid by being sent again).
         """
         now = self.clock.now()
         with self.factory() as session, session.begin():
@@ -85,7 +147,13 @@ class Ingestor:
             if new:
                 session.connection().execute(EVENTS.insert(), [_event_row(e, now) for e in new])
                 self._apply_to_log(session, new, now)
-            touched = sorted({(e.site, e.outbox) for e in events})
+            refused = self._new_rejections(session, rejected)
+            if refused:
+                session.connection().execute(REJECTED.insert(), [r.row(now) for r in refused])
+            touched = sorted(
+                {(e.site, e.outbox) for e in events}
+                | {(r.site, r.outbox) for r in rejected if r.outbox is not None}
+            )
             acks = self._advance(session, touched, now)
             sites = sorted({e.site for e in events})
             for chunk in _chunks(sites):
@@ -94,6 +162,37 @@ class Ingestor:
                     execution_options={"synchronize_session": False},
                 )
         return acks
+
+    def store_each(self, events: list[Event], rejected: Sequence[Rejected] = ()) -> list[Ack]:
+        """Store one message per transaction, after the batch failed: an event that clashes with
+        another ingest worker's insert is acked when its agent resends it; one the database
+        refuses on its own is stored as a rejection ("unstorable")."""
+        acks: list[Ack] = []
+        for r in rejected:
+            acks += self._try_store([], [r])
+        for event in events:
+            acks += self._try_store([event], [])
+        return acks
+
+    def _try_store(self, events: list[Event], rejected: list[Rejected]) -> list[Ack]:
+        try:
+            return self.store_events(events, rejected)
+        except IntegrityError:
+            return []
+        except DBAPIError as exc:
+            if not events:
+                logger.error("rejection from %s not stored: %s", rejected[0].site, exc)
+                return []
+            e = events[0]
+            logger.error("event %s from %s not storable: %s", e.id, e.site, exc)
+            detail = f"not storable: {type(exc.orig).__name__}"
+            refusal = Rejected(e.site, "event", "unstorable", detail, b"", e.outbox, e.seq)
+            return self._try_store([], [refusal])
+
+    def record_rejections(self, rejected: Sequence[Rejected]) -> None:
+        """Store refused messages that carry no events (e.g. a status)."""
+        if rejected:
+            self.store_events([], rejected)
 
     def send_acks(self, acks: list[Ack]) -> None:
         for ack in acks:
@@ -106,12 +205,19 @@ class Ingestor:
         if not payload:  # a cleared retained message
             return
         try:
-            status = Status.from_dict(json.loads(payload))
-        except (UnicodeDecodeError, json.JSONDecodeError, ProtocolError) as exc:
+            status = Status.from_dict(bounded.loads(payload, MAX_PAYLOAD))
+        except ProtocolError as exc:
             logger.warning("status on %s rejected: %s", topic, exc)
+            self.record_rejections(
+                [Rejected.of(site or "", "status", exc.reason, exc.detail, payload)]
+            )
             return
         if status.site != site:
             logger.warning("status on %s rejected: claims site %r", topic, status.site)
+            detail = f"claims site {status.site!r}"
+            self.record_rejections(
+                [Rejected.of(site or "", "status", "wrong-site", detail, payload)]
+            )
             return
         with self.factory() as session, session.begin():
             row = session.get(Site, site)
@@ -176,6 +282,26 @@ class Ingestor:
             out.append(e)
         return out
 
+    def _new_rejections(self, session: Session, rejected: Sequence[Rejected]) -> list[Rejected]:
+        """The rejections to store: a refused event sent again (same outbox and seq) is kept
+        once."""
+        keyed = [r for r in rejected if r.outbox is not None and r.seq is not None]
+        keys = sorted({(r.site, r.outbox or "", r.seq or 0) for r in keyed})
+        known: set[tuple[str, str | None, int | None]] = set()
+        columns = (RejectedMessage.site_id, RejectedMessage.outbox, RejectedMessage.seq)
+        for chunk in _chunks(keys):
+            found = session.execute(select(*columns).where(tuple_(*columns).in_(chunk)))
+            known.update((site, outbox, seq) for site, outbox, seq in found)
+        out = []
+        for r in rejected:
+            if r.outbox is not None and r.seq is not None:
+                key = (r.site, r.outbox, r.seq)
+                if key in known:
+                    continue
+                known.add(key)
+            out.append(r)
+        return out
+
     def _apply_to_log(self, session: Session, events: list[Event], now: datetime) -> None:
         """Fold the events into the playback rows: bulk load, update in memory, bulk write."""
         keys = sorted({(e.site, e.item_id) for e in events if e.item_id is not None})
@@ -188,6 +314,12 @@ class Ingestor:
             ):
                 rows[(r.site_id, r.item_id)] = dict(r._mapping)
         existing = set(rows)
+        claims = {
+            (e.site, e.item_id, e.announcement_id)
+            for e in events
+            if e.item_id is not None and (e.site, e.item_id) not in existing
+        }
+        sent = commanded(session, claims) if claims else set()
         for e in events:
             if e.item_id is None:
                 continue
@@ -202,6 +334,9 @@ class Ingestor:
                     "finished_at": None,
                     "status": "scheduled",
                     "detail": "",
+                    # Not in the site's published plan (no row yet): proof only if a command
+                    # sent it this airing.
+                    "verified": (e.site, e.item_id, e.announcement_id) in sent,
                 }
             fold_event(row, e)
             row["updated_at"] = now
@@ -229,13 +364,21 @@ class Ingestor:
         moved = dict(start)
         for chunk in _chunks(touched):
             floor = min(start[k] for k in chunk)
+            stored = select(PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq).where(
+                tuple_(PlaybackEvent.site_id, PlaybackEvent.outbox).in_(chunk),
+                PlaybackEvent.seq > floor,
+            )
+            refused = select(
+                RejectedMessage.site_id, RejectedMessage.outbox, RejectedMessage.seq
+            ).where(
+                tuple_(RejectedMessage.site_id, RejectedMessage.outbox).in_(chunk),
+                RejectedMessage.seq > floor,
+            )
+            both = union(stored, refused).subquery()
             seqs = session.execute(
-                select(PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq)
-                .where(
-                    tuple_(PlaybackEvent.site_id, PlaybackEvent.outbox).in_(chunk),
-                    PlaybackEvent.seq > floor,
+                select(both.c.site_id, both.c.outbox, both.c.seq).order_by(
+                    both.c.site_id, both.c.outbox, both.c.seq
                 )
-                .order_by(PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq)
             )
             for site, outbox, seq in seqs:
                 key = (site, outbox)
@@ -273,6 +416,7 @@ def health_fields(status: Status) -> dict[str, Any]:
 
 # Core statements: executemany without the ORM's per-row bookkeeping (ingest's hot path).
 EVENTS = PlaybackEvent.metadata.tables[PlaybackEvent.__tablename__]
+REJECTED = RejectedMessage.metadata.tables[RejectedMessage.__tablename__]
 LOGS = Playback.metadata.tables[Playback.__tablename__]
 LOG_FIELDS = ("scheduled_at", "started_at", "finished_at", "status", "detail", "updated_at")
 UPDATE_LOG = (
@@ -386,26 +530,33 @@ class IngestWorker:
                 logger.exception("ingest batch of %d failed; agents will resend", len(batch))
 
     def _process(self, batch: list[tuple[str, str, bytes]]) -> None:
+        events: list[Event] = []
+        rejected: list[Rejected] = []
         for kind, topic, payload in batch:
             if kind == "status":
                 try:
                     self.ingestor.handle_status(topic, payload)
                 except Exception:  # one bad status must not cost the batch its events
                     logger.exception("status on %s not stored", topic)
-        parsed = (self.ingestor.parse_event(t, p) for k, t, p in batch if k == "event")
-        events = [e for e in parsed if e is not None]
-        if not events:
+                continue
+            try:
+                parsed = self.ingestor.parse_event(topic, payload)
+            except Exception as exc:  # a parser bug must cost this message only
+                logger.exception("event on %s could not be parsed", topic)
+                site = self.ingestor.topics.site_from(topic) or ""
+                parsed = Rejected(site, "event", "internal", repr(exc)[:500], payload)
+            if isinstance(parsed, Event):
+                events.append(parsed)
+            else:
+                rejected.append(parsed)
+        if not events and not rejected:
             return
         try:
-            acks = self.ingestor.store_events(events)
-        except IntegrityError:
-            # Another ingest worker stored some of these at the same moment: go one by one;
-            # an event that still clashes is acknowledged when its agent resends it.
-            logger.info("concurrent insert; retrying %d events one by one", len(events))
-            acks = []
-            for event in events:
-                try:
-                    acks += self.ingestor.store_events([event])
-                except IntegrityError:
-                    continue
+            acks = self.ingestor.store_events(events, rejected)
+        except DBAPIError as exc:
+            # Another ingest worker stored some of these at the same moment, or the database
+            # refused one of them: go one by one, so the others are stored and acked.
+            logger.info("batch not stored (%s); retrying %d one by one", type(exc).__name__,
+                        len(events) + len(rejected))  # fmt: skip
+            acks = self.ingestor.store_each(events, rejected)
         self.ingestor.send_acks(acks)

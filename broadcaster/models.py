@@ -22,6 +22,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -271,6 +272,33 @@ class Playback(Base):
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     detail: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
+    # The airing was in the site's published plan or in a play command sent to the site. False:
+    # only the site's word (ingest made the row from its events); shown as unverified, never
+    # counted in proof, coverage, reports or health (issue 10).
+    verified: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+
+class RejectedMessage(Base):
+    """A message from a site that ingest refused, with the reason (docs/protocol.md §7).
+
+    ``outbox``/``seq`` are kept when the refused event still names them: the ack moves past a
+    refused seq, so one bad event never holds back the acknowledgement of the next ones."""
+
+    __tablename__ = "rejected_messages"
+    __table_args__ = (
+        Index("ix_rejected_messages_outbox_seq", "site_id", "outbox", "seq"),
+        Index("ix_rejected_messages_received_at", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64))  # from the topic, i.e. the broker login
+    kind: Mapped[str] = mapped_column(String(16))  # "event" | "status"
+    outbox: Mapped[str | None] = mapped_column(String(64))
+    seq: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[str] = mapped_column(Text, default="")  # the first characters, for forensics
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class IngestCursor(Base):

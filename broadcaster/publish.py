@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.models import Playback, SitePlan
@@ -74,16 +75,29 @@ class PlanPublisher:
 
 
 def _expect_playbacks(session: Session, site_id: str, items: Sequence[PlanItem]) -> None:
-    """Add a 'scheduled' playback-log row for each airing the site has not reported yet."""
+    """Add a 'scheduled' playback-log row for each airing the site has not reported yet; a row
+    its events made before this plan reached it becomes verified (the airing is in the plan)."""
     if not items:
         return
-    known = set(
-        session.scalars(
-            Playback.__table__.select()
-            .with_only_columns(Playback.item_id)
-            .where(Playback.site_id == site_id, Playback.item_id.in_([i.id for i in items]))
+    ids = [i.id for i in items]
+    rows = session.execute(
+        select(Playback.item_id, Playback.verified).where(
+            Playback.site_id == site_id, Playback.item_id.in_(ids)
         )
-    )
+    ).all()
+    known = {item_id for item_id, _ in rows}
+    if any(not verified for _, verified in rows):
+        by_id = {i.id: i for i in items}
+        for row in session.scalars(
+            select(Playback).where(
+                Playback.site_id == site_id,
+                Playback.item_id.in_(ids),
+                Playback.verified.is_(False),
+            )
+        ):
+            item = by_id[row.item_id]
+            row.verified, row.announcement_id = True, item.announcement_id
+            row.scheduled_at = item.start
     for item in items:
         if item.id not in known:
             session.add(

@@ -32,12 +32,14 @@ class Trust:
 
     def open(self, data: bytes, topic: str, what: str) -> dict[str, object] | None:
         """The payload of a signed envelope, or None after reporting why it was refused (a
-        malformed message is only logged)."""
+        malformed message, which no trusted key vouches for, is logged and kept as the last
+        error, not sent as an event)."""
         try:
             return self.verifier.open(data)
         except ProtocolError as exc:
             if exc.reason == "malformed":
                 logger.warning("malformed %s message ignored: %s", what, exc)
+                self.reporter.note_error(f"{what} rejected (malformed): {exc.detail[:200]}")
                 return None
             if exc.reason == "unknown-key":
                 with self._lock:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from broadcaster.models import Playback, Site, SitePlan
+from broadcaster.models import Playback, RejectedMessage, Site, SitePlan
 
 AIRED = ("finished", "interrupted", "started")
 
@@ -35,6 +35,8 @@ class SiteHealth:
     latitude: float | None
     longitude: float | None
     alerts: list[str] = field(default_factory=list)  # alert kinds, filled by broadcaster.alerts
+    rejected_24h: int = 0  # messages from the site that ingest refused in 24 h (issue 10)
+    last_rejection: str = ""  # the latest one's reason and detail
 
     @property
     def plan_behind(self) -> bool:
@@ -58,7 +60,7 @@ def site_health(session: Session, now: datetime, site: str = "") -> list[SiteHea
     """Every site (or one) as of ``now``, sorted by name."""
     last_aired = (
         select(Playback.started_at)
-        .where(Playback.site_id == Site.id, Playback.status.in_(AIRED))
+        .where(Playback.site_id == Site.id, Playback.status.in_(AIRED), Playback.verified.is_(True))
         .order_by(Playback.scheduled_at.desc())
         .limit(1)
         .correlate(Site)
@@ -67,10 +69,15 @@ def site_health(session: Session, now: datetime, site: str = "") -> list[SiteHea
     failures = dict(
         session.execute(
             select(Playback.site_id, func.count())
-            .where(Playback.status == "failed", Playback.scheduled_at >= now - timedelta(hours=24))
+            .where(
+                Playback.status == "failed",
+                Playback.scheduled_at >= now - timedelta(hours=24),
+                Playback.verified.is_(True),
+            )
             .group_by(Playback.site_id)
         ).all()
     )
+    rejected = _rejections(session, now - timedelta(hours=24))
     q = (
         select(Site, SitePlan.version, SitePlan.published_at, last_aired)
         .outerjoin(SitePlan, SitePlan.site_id == Site.id)
@@ -102,6 +109,24 @@ def site_health(session: Session, now: datetime, site: str = "") -> list[SiteHea
                 last_error=s.last_error,
                 latitude=s.latitude,
                 longitude=s.longitude,
+                rejected_24h=rejected.get(s.id, (0, ""))[0],
+                last_rejection=rejected.get(s.id, (0, ""))[1],
             )
         )
     return out
+
+
+def _rejections(session: Session, since: datetime) -> dict[str, tuple[int, str]]:
+    """Per site: how many of its messages ingest refused since ``since``, and the latest."""
+    counts = session.execute(
+        select(RejectedMessage.site_id, func.count(), func.max(RejectedMessage.id))
+        .where(RejectedMessage.received_at >= since)
+        .group_by(RejectedMessage.site_id)
+    ).all()
+    latest = {
+        r.id: f"{r.reason}: {r.detail}"[:200]
+        for r in session.scalars(
+            select(RejectedMessage).where(RejectedMessage.id.in_([c[2] for c in counts]))
+        )
+    }
+    return {site: (int(n), latest.get(last, "")) for site, n, last in counts}

@@ -127,6 +127,7 @@ class LogRow:
     finished_at: datetime | None
     status: str
     detail: str
+    verified: bool = True  # False: not in the site's plan nor in a command to it
 
     @property
     def aired_s(self) -> float | None:
@@ -252,6 +253,7 @@ def _row(pb: Playback, site: str | None, title: str | None, cat: str | None, pri
         finished_at=pb.finished_at,
         status=pb.status,
         detail=pb.detail,
+        verified=pb.verified,
     )
 
 

@@ -1,4 +1,7 @@
-"""Proof of broadcast: for one announcement, what every targeted site did, and the coverage."""
+"""Proof of broadcast: for one announcement, what every targeted site did, and the coverage.
+
+Only verified airings count (``Playback.verified``: the airing was in the site's published plan
+or in a command sent to it); what a site reported about anything else is listed apart."""
 
 from __future__ import annotations
 
@@ -55,6 +58,9 @@ class Proof:
     zones: list[str]
     sites: list[SiteProof]
     generated_at: datetime
+    # What sites reported about airings never sent to them (not in their plan, nor in a command
+    # to them): shown apart, never counted. (site name, airing)
+    unverified: list[tuple[str, Airing]] = field(default_factory=list)
 
     def count(self, outcome: str) -> int:
         return sum(1 for s in self.sites if s.outcome == outcome)
@@ -108,14 +114,19 @@ def proof_of_broadcast(session: Session, announcement_id: int, now: datetime) ->
         raise NotFound(f"announcement {announcement_id} does not exist")
     sites: dict[str, Site] = {s.id: s for z in ann.zones for s in z.sites}
     by_site: dict[str, list[Airing]] = defaultdict(list)
+    unverified: list[tuple[str, Airing]] = []
     for pb in session.scalars(
         select(Playback)
         .where(Playback.announcement_id == announcement_id)
         .order_by(Playback.scheduled_at, Playback.id)
     ):
-        by_site[pb.site_id].append(
-            Airing(pb.item_id, pb.scheduled_at, pb.started_at, pb.finished_at, pb.status, pb.detail)
+        airing = Airing(
+            pb.item_id, pb.scheduled_at, pb.started_at, pb.finished_at, pb.status, pb.detail
         )
+        if pb.verified:
+            by_site[pb.site_id].append(airing)
+        else:
+            unverified.append((pb.site_id, airing))
     extra = set(by_site) - set(sites)
     if extra:
         for s in session.scalars(
@@ -148,4 +159,10 @@ def proof_of_broadcast(session: Session, announcement_id: int, now: datetime) ->
         zones=[z.name for z in ann.zones],
         sites=out,
         generated_at=now,
+        unverified=[(_name(session, sites, site_id), a) for site_id, a in unverified],
     )
+
+
+def _name(session: Session, known: dict[str, Site], site_id: str) -> str:
+    site = known.get(site_id) or session.get(Site, site_id)
+    return site.name if site is not None else site_id

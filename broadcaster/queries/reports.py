@@ -190,6 +190,7 @@ def _measures() -> list[Any]:
 def _scope(q: Select[*Row], f: ReportFilter, tz: str) -> Select[*Row]:
     lo, hi = local_range(f.start, f.end, tz)
     q = q.where(Playback.scheduled_at >= lo, Playback.scheduled_at < hi)
+    q = q.where(Playback.verified.is_(True))  # a site's word alone is never counted
     if f.campaign or f.category:
         anns = select(Announcement.id)
         if f.campaign:

@@ -12,8 +12,11 @@ from typing import Any
 from .errors import ProtocolError
 from .fields import (
     ID_RE,
+    POSITIVE,
     SCHEMA,
+    SHORT,
     TARGET_RE,
+    Bounds,
     check_header,
     from_wire_time,
     id_list,
@@ -112,20 +115,18 @@ class Command:
     def from_dict(cls, d: Any) -> Command:
         check_header(d, "command")
         item = d.get("item")
-        reason = d.get("reason", "")
-        if not isinstance(reason, str):
-            raise ProtocolError("malformed", "command.reason: wrong type")
+        reason = optional(d, "reason", str, "command") or ""
         return cls(
-            id=require(d, "id", str, "command"),
-            seq=require(d, "seq", int, "command"),
-            action=require(d, "action", str, "command"),
+            id=require(d, "id", str, "command", SHORT),
+            seq=require(d, "seq", int, "command", POSITIVE),
+            action=require(d, "action", str, "command", SHORT),
             issued_at=from_wire_time(d.get("issued_at"), "command.issued_at"),
             expires_at=from_wire_time(d.get("expires_at"), "command.expires_at"),
             sites=id_list(d, "sites", "command"),
             zones=id_list(d, "zones", "command"),
             item=PlanItem.from_dict(item) if item is not None else None,
-            item_id=optional(d, "item_id", str, "command"),
-            volume=optional(d, "volume", int, "command"),
+            item_id=optional(d, "item_id", str, "command", SHORT),
+            volume=optional(d, "volume", int, "command", Bounds(lo=0, hi=100)),
             reason=reason[:500],
         ).validate()
 
@@ -167,9 +168,7 @@ class KeysUpdate:
                 raw = b""
             if len(raw) != 32:
                 raise ProtocolError("malformed", f"keys: {key!r} is not an Ed25519 public key")
-        version = require(d, "version", int, "keys")
-        if version < 1:
-            raise ProtocolError("malformed", "keys.version must be >= 1")
+        version = require(d, "version", int, "keys", POSITIVE)
         return cls(
             version=version,
             issued_at=from_wire_time(d.get("issued_at"), "keys.issued_at"),

@@ -17,7 +17,24 @@ from datetime import datetime
 from typing import Any
 
 from .errors import ProtocolError
-from .fields import SCHEMA, check_header, from_wire_time, optional, require, to_wire_time
+from .fields import (
+    INT32,
+    NATURAL,
+    SCHEMA,
+    SHORT,
+    Bounds,
+    check_header,
+    from_wire_time,
+    optional,
+    require,
+    to_wire_time,
+)
+
+DETAIL = Bounds(max_len=4000)  # longer details are cut to 1000 characters, as they always were
+LATE_MS = Bounds(lo=-(10**12), hi=10**12)
+PLAN_VERSION = Bounds(lo=0)
+OFFSET_MS = Bounds(lo=-(10**9), hi=10**9)  # stored as INTEGER (rounded)
+CPU_TEMP = Bounds(lo=-1000, hi=1000)
 
 EVENT_KINDS = (
     "started",
@@ -72,37 +89,24 @@ class Event:
     @classmethod
     def from_dict(cls, d: Any) -> Event:
         check_header(d, "event")
-        kind = require(d, "kind", str, "event")
+        kind = require(d, "kind", str, "event", SHORT)
         if kind not in EVENT_KINDS:
             raise ProtocolError("malformed", f"event.kind: {kind!r}")
-        seq = require(d, "seq", int, "event")
-        if seq < 1:
-            raise ProtocolError("malformed", "event.seq must be >= 1")
-        item_id = d.get("item_id")
-        ann = d.get("announcement_id")
-        sched = d.get("scheduled_at")
-        detail = d.get("detail", "")
-        if item_id is not None and not isinstance(item_id, str):
-            raise ProtocolError("malformed", "event.item_id: wrong type")
-        if ann is not None and (not isinstance(ann, int) or isinstance(ann, bool)):
-            raise ProtocolError("malformed", "event.announcement_id: wrong type")
-        if not isinstance(detail, str):
-            raise ProtocolError("malformed", "event.detail: wrong type")
-        command = optional(d, "command", str, "event")
-        late_ms = optional(d, "late_ms", int, "event")
+        sched = optional(d, "scheduled_at", str, "event", SHORT)
+        detail = optional(d, "detail", str, "event", DETAIL) or ""
         return cls(
-            id=require(d, "id", str, "event")[:64],
-            site=require(d, "site", str, "event"),
-            outbox=require(d, "outbox", str, "event")[:64],
-            seq=seq,
+            id=require(d, "id", str, "event", SHORT),
+            site=require(d, "site", str, "event", SHORT),
+            outbox=require(d, "outbox", str, "event", SHORT),
+            seq=require(d, "seq", int, "event", INT32),
             kind=kind,
             at=from_wire_time(d.get("at"), "event.at"),
-            item_id=item_id,
-            announcement_id=ann,
+            item_id=optional(d, "item_id", str, "event", SHORT),
+            announcement_id=optional(d, "announcement_id", int, "event", INT32),
             scheduled_at=from_wire_time(sched, "event.scheduled_at") if sched else None,
             detail=detail[:1000],
-            command=command[:64] if command is not None else None,
-            late_ms=late_ms,
+            command=optional(d, "command", str, "event", SHORT),
+            late_ms=optional(d, "late_ms", int, "event", LATE_MS),
         )
 
 
@@ -129,9 +133,9 @@ class Ack:
     def from_dict(cls, d: Any) -> Ack:
         check_header(d, "ack")
         return cls(
-            site=require(d, "site", str, "ack"),
-            outbox=require(d, "outbox", str, "ack"),
-            seq=require(d, "seq", int, "ack"),
+            site=require(d, "site", str, "ack", SHORT),
+            outbox=require(d, "outbox", str, "ack", SHORT),
+            seq=require(d, "seq", int, "ack", NATURAL),
             issued_at=from_wire_time(d.get("issued_at"), "ack.issued_at"),
         )
 
@@ -192,35 +196,26 @@ class Status:
     @classmethod
     def from_dict(cls, d: Any) -> Status:
         check_header(d, "status")
-        state = require(d, "state", str, "status")
+        state = require(d, "state", str, "status", SHORT)
         if state not in ("online", "offline"):
             raise ProtocolError("malformed", f"status.state: {state!r}")
-        plan_version = d.get("plan_version", 0)
-        if not isinstance(plan_version, int) or isinstance(plan_version, bool):
-            raise ProtocolError("malformed", "status.plan_version: wrong type")
-        synced = d.get("clock_synced")
-        if synced is not None and not isinstance(synced, bool):
-            raise ProtocolError("malformed", "status.clock_synced: wrong type")
-        store_ok = d.get("store_ok")
-        if store_ok is not None and not isinstance(store_ok, bool):
-            raise ProtocolError("malformed", "status.store_ok: wrong type")
-        temp = optional(d, "cpu_temp_c", (int, float), "status")
-        offset = optional(d, "clock_offset_ms", (int, float), "status")
+        temp = optional(d, "cpu_temp_c", (int, float), "status", CPU_TEMP)
+        offset = optional(d, "clock_offset_ms", (int, float), "status", OFFSET_MS)
         return cls(
-            site=require(d, "site", str, "status"),
+            site=require(d, "site", str, "status", SHORT),
             state=state,
             at=from_wire_time(d.get("at"), "status.at"),
-            plan_version=plan_version,
-            agent_version=str(d.get("agent_version") or "")[:64],
-            detail=str(d.get("detail") or "")[:1000],
-            uptime_s=optional(d, "uptime_s", int, "status"),
-            cache_bytes=optional(d, "cache_bytes", int, "status"),
-            disk_free_bytes=optional(d, "disk_free_bytes", int, "status"),
+            plan_version=optional(d, "plan_version", int, "status", PLAN_VERSION) or 0,
+            agent_version=(optional(d, "agent_version", str, "status", DETAIL) or "")[:64],
+            detail=(optional(d, "detail", str, "status", DETAIL) or "")[:1000],
+            uptime_s=optional(d, "uptime_s", int, "status", NATURAL),
+            cache_bytes=optional(d, "cache_bytes", int, "status", NATURAL),
+            disk_free_bytes=optional(d, "disk_free_bytes", int, "status", NATURAL),
             cpu_temp_c=float(temp) if temp is not None else None,
             clock_offset_ms=float(offset) if offset is not None else None,
-            clock_synced=synced,
-            keys_version=optional(d, "keys_version", int, "status"),
-            volume=optional(d, "volume", int, "status"),
-            store_ok=store_ok,
-            last_error=str(d.get("last_error") or "")[:1000],
+            clock_synced=optional(d, "clock_synced", bool, "status"),
+            keys_version=optional(d, "keys_version", int, "status", NATURAL),
+            volume=optional(d, "volume", int, "status", Bounds(lo=0, hi=100)),
+            store_ok=optional(d, "store_ok", bool, "status"),
+            last_error=(optional(d, "last_error", str, "status", DETAIL) or "")[:1000],
         )

@@ -8,8 +8,13 @@ from typing import Any
 
 from .errors import ProtocolError
 from .fields import (
+    INT32,
+    NATURAL,
+    POSITIVE,
     SCHEMA,
     SHA256_RE,
+    SHORT,
+    Bounds,
     check_header,
     from_wire_time,
     optional,
@@ -18,6 +23,11 @@ from .fields import (
 )
 
 PRIORITIES = ("normal", "priority", "emergency")
+URL = Bounds(max_len=2048)
+TITLE = Bounds(max_len=1000)
+MAX_DURATION_MS = 24 * 3600 * 1000
+DURATION = Bounds(lo=0, hi=MAX_DURATION_MS)
+MAX_ITEMS = 5000
 # Which item takes the air when two want it: the lower rank (the server's conflict resolution and
 # the agent's play-now queue both order by it).
 PRIORITY_RANK = {"emergency": 0, "priority": 1, "normal": 2}
@@ -37,17 +47,17 @@ class Media:
 
     @classmethod
     def from_dict(cls, d: Any) -> Media:
-        sha = require(d, "sha256", str, "media")
+        sha = require(d, "sha256", str, "media", SHORT)
         if not SHA256_RE.match(sha):
             raise ProtocolError("malformed", "media.sha256: not a sha256 hex digest")
-        url = require(d, "url", str, "media")
+        url = require(d, "url", str, "media", URL)
         if not url.startswith(("http://", "https://")):
             raise ProtocolError("malformed", "media.url: not http(s)")
         return cls(
             sha256=sha,
             url=url,
-            size=require(d, "size", int, "media"),
-            duration_ms=require(d, "duration_ms", int, "media"),
+            size=require(d, "size", int, "media", NATURAL),
+            duration_ms=require(d, "duration_ms", int, "media", DURATION),
         )
 
 
@@ -63,12 +73,10 @@ class Stream:
 
     @classmethod
     def from_dict(cls, d: Any) -> Stream:
-        url = require(d, "url", str, "stream")
+        url = require(d, "url", str, "stream", URL)
         if not url.startswith(("http://", "https://")):
             raise ProtocolError("malformed", "stream.url: not http(s)")
-        duration = require(d, "duration_ms", int, "stream")
-        if not 0 < duration <= 24 * 3600 * 1000:
-            raise ProtocolError("malformed", "stream.duration_ms: out of range")
+        duration = require(d, "duration_ms", int, "stream", Bounds(lo=1, hi=MAX_DURATION_MS))
         return cls(url=url, duration_ms=duration)
 
 
@@ -106,18 +114,16 @@ class PlanItem:
 
     @classmethod
     def from_dict(cls, d: Any) -> PlanItem:
-        priority = require(d, "priority", str, "item")
+        priority = require(d, "priority", str, "item", SHORT)
         if priority not in PRIORITIES:
             raise ProtocolError("malformed", f"item.priority: {priority!r}")
-        volume = optional(d, "volume", int, "item")
-        if volume is not None and not 0 <= volume <= 100:
-            raise ProtocolError("malformed", "item.volume: out of range 0..100")
+        volume = optional(d, "volume", int, "item", Bounds(lo=0, hi=100))
         stream = d.get("stream")
         return cls(
-            id=require(d, "id", str, "item"),
-            start=from_wire_time(require(d, "start", str, "item"), "item.start"),
-            title=require(d, "title", str, "item"),
-            announcement_id=require(d, "announcement_id", int, "item"),
+            id=require(d, "id", str, "item", SHORT),
+            start=from_wire_time(require(d, "start", str, "item", SHORT), "item.start"),
+            title=require(d, "title", str, "item", TITLE),
+            announcement_id=require(d, "announcement_id", int, "item", INT32),
             priority=priority,
             media=Media.from_dict(require(d, "media", dict, "item")),
             volume=volume,
@@ -150,9 +156,11 @@ class Plan:
     def from_dict(cls, d: Any) -> Plan:
         check_header(d, "plan")
         items = require(d, "items", list, "plan")
+        if len(items) > MAX_ITEMS:
+            raise ProtocolError("malformed", f"plan: more than {MAX_ITEMS} items")
         return cls(
-            site=require(d, "site", str, "plan"),
-            version=require(d, "version", int, "plan"),
+            site=require(d, "site", str, "plan", SHORT),
+            version=require(d, "version", int, "plan", POSITIVE),
             issued_at=from_wire_time(d.get("issued_at"), "plan.issued_at"),
             expires_at=from_wire_time(d.get("expires_at"), "plan.expires_at"),
             items=tuple(PlanItem.from_dict(i) for i in items),

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from . import bounded
 from .canonical import canonical_json
 from .errors import ProtocolError
 
@@ -99,10 +100,7 @@ class Verifier:
 
     def open(self, data: bytes) -> dict[str, Any]:
         """Check the envelope's signature and return its payload, or raise ProtocolError."""
-        try:
-            envelope = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ProtocolError("malformed", f"not JSON: {exc}") from None
+        envelope = bounded.loads(data)
         if not isinstance(envelope, dict) or not {"payload", "kid", "sig"} <= envelope.keys():
             raise ProtocolError("malformed", "not a signed envelope")
         payload, kid, sig = envelope["payload"], envelope["kid"], envelope["sig"]

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from broadcaster.agent.fetch import MediaCache, Prefetcher
 from broadcaster.agent.keys import KeysHandler
@@ -122,3 +124,67 @@ def test_a_plan_held_for_an_unknown_key_is_retried_after_the_keys_update(rig: Ri
         retry=lambda t, d: None,
     ).load_saved()
     assert again.version == 1 and again.verifier.open(new.sign({"x": 1})) == {"x": 1}
+
+
+def test_poisoned_plans_are_refused_with_their_reason_and_a_good_one_still_wins(rig: Rig) -> None:
+    """Issue 10: signed but hostile plans (a year-1 item, a 5,000-digit volume) and an unsigned
+    deep nesting each become a refusal, never an exception."""
+    good = Plan(SITE, 3, T0, T0 + timedelta(hours=1), ()).to_dict()
+    item = {"id": "occ-1", "start": "0001-01-01T00:00:00+05:00", "title": "t",
+            "announcement_id": 1, "priority": "normal",
+            "media": {"sha256": "ab" * 32, "url": "http://m/a.mp3", "size": 1,
+                      "duration_ms": 1}}  # fmt: skip
+    year1 = {**good, "version": 1, "items": [item]}
+    huge = {**good, "version": 2, "items": [{**item, "start": "2025-03-01T07:10:00Z"}]}
+    topic = TOPICS.plan(SITE)
+    rig.plans.handle(topic, rig.signer.sign(year1))
+    raw = rig.signer.sign(huge).replace(b'"title":"t"', b'"title":"t","volume":' + b"9" * 5000)
+    rig.plans.handle(topic, raw)  # the signature no longer matters: it does not even parse
+    rig.plans.handle(topic, b"[" * 100_000 + b"]" * 100_000)
+    assert [e.detail.split(":")[0] for e in rig.link.events] == ["malformed"]
+    assert "item.start" in rig.link.events[0].detail
+    assert rig.reporter.last_error.endswith("plan rejected (malformed): nested deeper than 10")
+    rig.plans.handle(topic, rig.signer.sign(good))
+    assert rig.store.plan_version() == 3
+
+
+HOSTILE = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from(["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "x" * 9000, ""]),
+    st.floats(allow_nan=False),
+    st.text(max_size=30),
+    st.none(),
+    st.lists(st.integers(), max_size=3),
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # one rig for every example
+)
+@given(which=st.sampled_from(["plan", "keys"]), field=st.data(), value=HOSTILE)
+def test_a_signed_hostile_field_is_refused_or_accepted_never_raised(
+    rig: Rig, which: str, field: st.DataObject, value: object
+) -> None:
+    """Issue 10's property on the agent's side: a plan or keys update (signed, so it reaches the
+    handler's decisions) with any one field hostile is refused with a reason or accepted."""
+    item = {"id": "occ-1", "start": "2025-03-01T07:10:00.000Z", "title": "t",
+            "announcement_id": 1, "priority": "normal",
+            "media": {"sha256": "ab" * 32, "url": "http://m/a.mp3", "size": 1,
+                      "duration_ms": 1}}  # fmt: skip
+    if which == "plan":
+        message = {**Plan(SITE, 5, T0, T0 + timedelta(hours=1), ()).to_dict(), "items": [item]}
+    else:
+        message = KeysUpdate(9, T0, T0 + timedelta(days=1), (rig.signer.public_b64,)).to_dict()
+    key = field.draw(st.sampled_from(sorted(message)))
+    message[key] = value
+    events_before, error_before = len(rig.link.events), rig.reporter.last_error
+    keys = KeysHandler(store=rig.store, trust=rig.trust, reporter=rig.reporter, clock=rig.clock,
+                       retry=lambda t, d: None)  # fmt: skip
+    handle = rig.plans.handle if which == "plan" else keys.handle
+    topic = TOPICS.plan(SITE) if which == "plan" else TOPICS.keys()
+    handle(topic, rig.signer.sign(message))
+    refused = len(rig.link.events) > events_before or rig.reporter.last_error != error_before
+    accepted = (rig.store.plan_version() == 5) if which == "plan" else (rig.trust.version == 9)
+    assert refused or accepted

@@ -13,8 +13,8 @@ import pytest
 
 from broadcaster.clock import FakeClock
 from broadcaster.db import make_engine, session_factory
-from broadcaster.ingest import Ingestor, IngestWorker
-from broadcaster.models import Playback, PlaybackEvent, Site
+from broadcaster.ingest import Ingestor, IngestWorker, Rejected
+from broadcaster.models import Playback, PlaybackEvent, RejectedMessage, Site
 from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.messages import Ack, Event, Status
 from broadcaster.wire.signing import Signer, Verifier
@@ -104,13 +104,14 @@ def test_acks_are_signed_and_published(ingest) -> None:
 )
 def test_malformed_payloads_are_rejected_and_logged(ingest, data, caplog) -> None:
     ingestor, _, _, _ = ingest
-    assert ingestor.parse_event(TOPICS.events("cum-loa-t1"), data) is None
+    assert isinstance(ingestor.parse_event(TOPICS.events("cum-loa-t1"), data), Rejected)
     assert "rejected" in caplog.text
 
 
 def test_event_claiming_another_site_is_rejected(ingest, caplog) -> None:
     ingestor, _, _, _ = ingest
-    assert ingestor.parse_event(TOPICS.events("cum-loa-t2"), payload(ev(1))) is None
+    refused = ingestor.parse_event(TOPICS.events("cum-loa-t2"), payload(ev(1)))
+    assert isinstance(refused, Rejected) and refused.reason == "wrong-site"
     assert "claims site" in caplog.text
 
 
@@ -190,8 +191,15 @@ def test_a_status_that_cannot_be_stored_does_not_fail_its_batch(ingest, caplog) 
     worker.on_event(TOPICS.events("cum-loa-t1"), payload(ev(1)))
     worker.start()
     worker.stop()
-    assert "status on loa/v1/sites/cum-loa-t1/status not stored" in caplog.text
+    assert "status on loa/v1/sites/cum-loa-t1/status rejected" in caplog.text
     with factory() as s:
+        refused = s.query(RejectedMessage).one()
+        assert (refused.site_id, refused.kind, refused.reason) == (
+            "cum-loa-t1",
+            "status",
+            "malformed",
+        )
+        assert "out of range" in refused.detail
         assert s.get(Site, "cum-loa-t1").reported_plan_version == 0
         assert s.query(PlaybackEvent).count() == 1
     assert Ack.from_dict(json.loads(pub.sent[-1][1])["payload"]).seq == 1

@@ -87,6 +87,11 @@ SCHEMAS: dict[str, Any] = {
                         "finished_at": TIME,
                         "status": {"type": "string", "enum": list(PLAYBACK_STATES)},
                         "detail": STR,
+                        "verified": {
+                            "type": "boolean",
+                            "description": "false: the airing was neither in the site's plan "
+                            "nor in a command sent to it; never counted",
+                        },
                     },
                 },
             },
@@ -127,6 +132,11 @@ SCHEMAS: dict[str, Any] = {
                         "airings": {"type": "array", "items": {"type": "object"}},
                     },
                 },
+            },
+            "unverified": {
+                "type": "array",
+                "description": "what sites reported about airings never sent to them; not counted",
+                "items": {"type": "object"},
             },
         },
     },

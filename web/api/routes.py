@@ -68,6 +68,7 @@ def logs() -> ResponseReturnValue:
                 "finished_at": _t(r.finished_at),
                 "status": r.status,
                 "detail": r.detail,
+                "verified": r.verified,
             }
             for r in p.rows
         ],
@@ -111,6 +112,16 @@ def proof(ann_id: int) -> ResponseReturnValue:
                 ],
             }
             for s in p.sites
+        ],
+        unverified=[
+            {
+                "site_name": site_name,
+                "item_id": a.item_id,
+                "scheduled_at": _t(a.scheduled_at),
+                "status": a.status,
+                "detail": a.detail,
+            }
+            for site_name, a in p.unverified
         ],
     )
 

@@ -15,4 +15,5 @@ ALERT = {
     "failures": _l("Repeated failures"),
     "stale-plan": _l("Stale plan"),
     "clock-drift": _l("Clock drift"),
+    "rejected": _l("Messages refused"),
 }

@@ -128,6 +128,9 @@ HEADER = (
 )
 
 
+UNVERIFIED = "chưa xác minh / unverified"  # the exports are bilingual, like their header
+
+
 def _cells(r: LogRow) -> Sequence[Any]:
     return (
         r.item_id,
@@ -142,7 +145,7 @@ def _cells(r: LogRow) -> Sequence[Any]:
         _local(r.started_at),
         _local(r.finished_at),
         round(r.aired_s) if r.aired_s is not None else None,
-        r.status,
+        r.status if r.verified else f"{r.status} ({UNVERIFIED})",
         r.detail,
     )
 
