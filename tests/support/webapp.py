@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -87,9 +88,24 @@ def login(client: FlaskClient) -> Login:
 @contextmanager
 def serve(app: Flask) -> Iterator[str]:
     """Serve ``app`` with werkzeug on a free port in a thread; yields its base URL."""
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    class Handler(WSGIRequestHandler):
+        """Closes the response when the browser drops the connection (it aborts range requests
+        for audio): werkzeug's dev server then skips the close, and the open media file is a
+        ResourceWarning at garbage collection, an error under pytest."""
+
+        def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+            body = (environ or {}).get("tests.response")
+            if body is not None and hasattr(body, "close"):
+                body.close()
+
+    def tracked(environ: Any, start_response: Any) -> Any:
+        body = app(environ, start_response)
+        environ["tests.response"] = body
+        return body
+
+    server = make_server("127.0.0.1", 0, tracked, threaded=True, request_handler=Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
