@@ -64,8 +64,8 @@ def is_live(user_id: int) -> bool:
         row = s.get(LoginSession, _digest(token))
         if row is None or row.user_id != user_id:
             return False
-        idle = at - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
-        old = at - row.created_at > timedelta(hours=settings.session_max_hours)
+        idle = at - row.last_seen_at >= timedelta(minutes=settings.session_idle_minutes)
+        old = at - row.created_at >= timedelta(hours=settings.session_max_hours)
         if idle or old:
             logger.info("session of user %d expired (%s)", user_id, "idle" if idle else "too old")
             s.delete(row)
