@@ -33,7 +33,7 @@ OPTIONAL_PATH_KEYS = ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file")
 MIN_SECRET_KEY_CHARS = 32
 MIN_MQTT_PASSWORD_CHARS = 16
 PLACEHOLDER_RE = re.compile(
-    r"change[-_ ]?me|changeit|replace[-_ ]?me|example|secret|password", re.I
+    r"change[-_ ]?me|changeit|replace[-_ ]?me|paste|example|secret|password", re.I
 )
 GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"  # noqa: S105 - a command, not a secret
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -166,7 +166,7 @@ class Settings:
         if not self.topic_root or self.topic_root.endswith("/") or "#" in self.topic_root:
             raise ConfigError(f"topic_root {self.topic_root!r} is not a valid topic prefix")
         self._validate_mqtt()
-        self._validate_secrets()
+        self.validate_secrets()
         self._validate_logins()
         return self
 
@@ -181,7 +181,7 @@ class Settings:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
 
-    def _validate_secrets(self) -> None:
+    def validate_secrets(self) -> Settings:
         """A secret that is set must be long and not a placeholder (an empty one is checked by
         :meth:`require_web_secret` where it is needed)."""
         checks = (
@@ -201,6 +201,7 @@ class Settings:
                     f"{name} is {len(value)} characters long; at least {least} are needed, "
                     f"e.g. from: {GENERATE_SECRET}"
                 )
+        return self
 
     def require_web_secret(self) -> Settings:
         """The web UI signs its login sessions with ``secret_key``: it must be set (a random

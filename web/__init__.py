@@ -39,6 +39,7 @@ def create_app(
         settings = Settings.load(os.environ.get("BROADCASTER_CONFIG"))
     app = Flask(__name__)
 
+    settings.validate_secrets()  # settings made with replace() were not validated
     secret = settings.secret_key
     if not secret:
         logger.warning(

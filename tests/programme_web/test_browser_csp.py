@@ -23,8 +23,8 @@ from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 from schedules.emergency import occurrence_id
 from tests.support.browser import chromium_page, login
-from tests.web.conftest import PASSWORDS
 from tests.support.webapp import serve
+from tests.web.conftest import PASSWORDS
 
 from .conftest import AddFn
 
@@ -130,7 +130,9 @@ def test_main_pages_of_every_role_have_no_csp_violation_and_their_scripts_work(
             )
         )
     # a locator assertion: wait_for_function evaluates a string, which the CSP forbids
-    expect(page.locator('tr[data-site="cum-loa-t2"] .badge')).to_have_text("Đang phát", timeout=8000)
+    expect(page.locator('tr[data-site="cum-loa-t2"] .badge')).to_have_text(
+        "Đang phát", timeout=8000
+    )
     assert _violations(page) == []
     page.get_by_role("button", name="Đăng xuất").click()
     page.wait_for_load_state()

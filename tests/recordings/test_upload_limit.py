@@ -111,4 +111,6 @@ def test_a_3_mb_form_post_gets_413_not_500(app: Flask, client: FlaskClient) -> N
         "/announcements/new",
         data={"title": "x", "body": "a" * (3 * 1024 * 1024), "csrf_token": "x"},
     )
-    assert r.status_code == 413 and "Quá lớn" in r.get_data(as_text=True), r.get_data(as_text=True)[-900:]
+    assert r.status_code == 413 and "Quá lớn" in r.get_data(as_text=True), r.get_data(as_text=True)[
+        -900:
+    ]

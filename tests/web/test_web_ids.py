@@ -19,7 +19,11 @@ def _int_rules(app: Flask) -> list[tuple[str, str, list[str]]]:
     """(rule, method, names of its int parts) for every route with an int converter."""
     out = []
     for rule in app.url_map.iter_rules():
-        ints = [name for name, conv in rule._converters.items() if conv.__class__.__name__ == "IdConverter"]
+        ints = [
+            name
+            for name, conv in rule._converters.items()
+            if conv.__class__.__name__ == "IdConverter"
+        ]
         if not ints:
             continue
         method = "GET" if "GET" in (rule.methods or ()) else "POST"

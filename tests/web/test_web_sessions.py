@@ -22,7 +22,7 @@ from broadcaster import accounts
 from broadcaster.clock import FakeClock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, transaction
-from broadcaster.models import LoginFailure, LoginSession, User
+from broadcaster.models import LoginSession, User
 from tests.support.clock import FIXED_NOW
 from tests.support.webapp import flask_app
 from tests.web.conftest import PASSWORDS, FakeRenderer
@@ -84,7 +84,9 @@ def test_one_address_trying_many_accounts_is_throttled(
     client: FlaskClient, settings: Settings
 ) -> None:
     for n in range(settings.login_max_failures_per_address):
-        assert _login(client, f"khong-co-{n}", "sai-mat-khau", address="192.0.2.7").status_code == 200
+        assert (
+            _login(client, f"khong-co-{n}", "sai-mat-khau", address="192.0.2.7").status_code == 200
+        )
     r = _login(client, "quantri", PASSWORDS["quantri"], address="192.0.2.7")
     assert r.status_code == 429 and THROTTLED in r.text
     assert _login(client, "quantri", PASSWORDS["quantri"], address="192.0.2.8").status_code == 302
@@ -243,3 +245,19 @@ def test_changing_the_password_ends_the_other_sessions(
     client.post("/logout")
     assert _login(client, "bientap", PASSWORDS["bientap"]).status_code == 200  # old one gone
     assert _login(client, "bientap", "mat-khau-moi-123").status_code == 302
+
+
+def test_a_cookie_forged_with_the_secret_key_is_not_a_login(
+    app: Flask, db: sessionmaker[Session]
+) -> None:
+    """Even with the signing key (the attack used the example's), a forged cookie naming the
+    admin is no login: its token has no row in the database."""
+    with db() as s:
+        admin = s.scalar(select(User.id).where(User.username == "quantri"))
+    forged = app.session_interface.get_signing_serializer(app).dumps(  # type: ignore[attr-defined]
+        {"_user_id": str(admin), "_fresh": True, "login_token": "made-up-token"}
+    )
+    thief = app.test_client()
+    thief.set_cookie("session", forged)
+    r = thief.get("/lexicon/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]

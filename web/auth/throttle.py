@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, select
 
 from broadcaster.models import LoginFailure
 from web.services import db, now, services
@@ -77,13 +77,3 @@ def forget(username: str) -> None:
     """A successful login clears the account's failures (not the address's)."""
     db().execute(delete(LoginFailure).where(LoginFailure.username == _account(username)))
 
-
-def failures(username: str) -> int:
-    """Failed logins of this account within the window (for tests and logs)."""
-    since = now() - _window()
-    count = db().scalar(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.username == _account(username), LoginFailure.at >= since)
-    )
-    return int(count or 0)
