@@ -76,4 +76,3 @@ def record_failure(username: str, address: str) -> None:
 def forget(username: str) -> None:
     """A successful login clears the account's failures (not the address's)."""
     db().execute(delete(LoginFailure).where(LoginFailure.username == _account(username)))
-
