@@ -57,12 +57,12 @@ def test_a_forged_media_field_is_ignored(
     confirm = client.post("/emergency/", data={**COMPOSE, "text": HARMLESS})
     assert confirm.status_code == 200
     hidden = dict(HIDDEN.findall(confirm.text))
-    assert "media" not in hidden  # the page carries no audio choice any more
     forged = {**hidden, "media": rejected}
     assert client.post("/emergency/send", data=forged).status_code == 302
 
     aired = _aired(app, sent, signer)
     assert aired != rejected
+    assert "media" not in hidden  # the page carries no audio choice any more
     with db() as s:
         em = s.scalars(select(Emergency)).one()
         # the log's row is the airing: its text and its audio are the ones that went out

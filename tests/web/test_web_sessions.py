@@ -261,3 +261,23 @@ def test_a_cookie_forged_with_the_secret_key_is_not_a_login(
     thief.set_cookie("session", forged)
     r = thief.get("/lexicon/")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_an_admin_reset_from_the_command_line_ends_the_user_s_sessions(
+    app: Flask, settings: Settings
+) -> None:
+    from click.testing import CliRunner
+
+    from broadcaster.cli import main
+
+    client = app.test_client()
+    _login(client, "bientap", PASSWORDS["bientap"])
+    assert _logged_in(client)
+    result = CliRunner().invoke(
+        main,
+        ["users", "password", "bientap", "--password", "mat-khau-quan-tri-dat"],
+        env={"BROADCASTER_DATABASE_URL": settings.database_url},
+    )
+    assert result.exit_code == 0, result.output
+    assert not _logged_in(client)
+    assert _login(client, "bientap", "mat-khau-quan-tri-dat").status_code == 302
