@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import encode_multipart
+from werkzeug.test import TestResponse, encode_multipart
 
 from audio.renderer import TextRenderer
 from broadcaster.clock import Clock
@@ -53,6 +53,15 @@ def _token(client: FlaskClient, path: str) -> str:
     return found.group(1)
 
 
+def _post_multipart(
+    client: FlaskClient, path: str, fields: dict[str, str], upload: FileStorage
+) -> TestResponse:
+    """Encoded here: the test client would spool a large body to a temporary file that it
+    never closes (a ResourceWarning, an error under the suite's warning filter)."""
+    boundary, body = encode_multipart(MultiDict({**fields, "file": upload}))
+    return client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+
+
 def _login(client: FlaskClient, username: str) -> None:
     data = {"username": username, "password": PASSWORDS[username]}
     r = client.post("/login", data={**data, "csrf_token": _token(client, "/login")})
@@ -70,14 +79,11 @@ def test_a_3_7_mb_wav_is_accepted_as_the_page_promises(
     # 42 s of 16-bit mono 44.1 kHz: 3.7 MB
     wav = make_audio(tmp_path / "loa.wav", "sine=frequency=300:duration=42", "-ar", "44100")
     assert 3_600_000 < len(wav) < 3_800_000
-    r = client.post(
+    r = _post_multipart(
+        client,
         f"/announcements/{ann_id}/recordings",
-        data={
-            "language": "vi",
-            "file": (io.BytesIO(wav), "loa.wav"),
-            "csrf_token": _token(client, f"/announcements/{ann_id}"),
-        },
-        content_type="multipart/form-data",
+        {"language": "vi", "csrf_token": _token(client, f"/announcements/{ann_id}")},
+        FileStorage(io.BytesIO(wav), "loa.wav"),
     )
     assert r.status_code == 302, r.get_data(as_text=True)[:500]
     assert _count(app, AnnouncementVersion) == 1
@@ -89,14 +95,9 @@ def test_a_body_over_the_limit_gets_a_vietnamese_413_naming_the_limit(
     ann_id = _draft(app)
     _login(client, "bientap")
     token = _token(client, f"/announcements/{ann_id}")
-    fields = {"language": "vi", "csrf_token": token}
-    fields["file"] = FileStorage(io.BytesIO(b"\0" * (21 * 1024 * 1024)), "big.wav")  # type: ignore[assignment]
-    # encoded here: the test client would spool it to a temporary file it never closes
-    boundary, body = encode_multipart(MultiDict(fields))
-    r = client.post(
-        f"/announcements/{ann_id}/recordings",
-        data=body,
-        content_type=f"multipart/form-data; boundary={boundary}",
+    big = FileStorage(io.BytesIO(b"\0" * (21 * 1024 * 1024)), "big.wav")
+    r = _post_multipart(
+        client, f"/announcements/{ann_id}/recordings", {"language": "vi", "csrf_token": token}, big
     )
     html = r.get_data(as_text=True)
     assert r.status_code == 413
