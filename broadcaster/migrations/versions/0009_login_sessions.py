@@ -1,7 +1,7 @@
 """login sessions and failed logins: server-side sessions, login throttling
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-05 18:30:00.000000
 
 `login_sessions` holds one row per web login (the SHA-256 of the cookie's token), so logout,
@@ -17,7 +17,7 @@ from alembic import op
 from broadcaster.models import UTCDateTime
 
 revision = "0009"
-down_revision = "0008"
+down_revision = "0010"  # the head when this branch was rebased (0008 → 0011 → 0010)
 branch_labels = None
 depends_on = None
 
