@@ -33,7 +33,7 @@ OPTIONAL_PATH_KEYS = ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file")
 MIN_SECRET_KEY_CHARS = 32
 MIN_MQTT_PASSWORD_CHARS = 16
 PLACEHOLDER_RE = re.compile(
-    r"change[-_ ]?me|changeit|replace[-_ ]?me|paste|example|secret|password", re.I
+    r"change[-_ ]?me|changeit|replace[-_ ]?me|paste|example|your[-_ ]", re.I
 )
 GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"  # noqa: S105 - a command, not a secret
 TRUE_WORDS = ("1", "true", "yes", "on")

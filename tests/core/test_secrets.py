@@ -27,7 +27,7 @@ BAD = {
     'secret_key = "short-but-random-x7Q"': "secret_key is 20 characters long; at least 32",
     'mqtt_password = "change-me"': "mqtt_password looks like a placeholder",
     'mqtt_password = "k3Y9zP"': "mqtt_password is 6 characters long; at least 16",
-    'secret_key = "this-is-my-secret-key-for-the-web-ui"': "secret_key looks like a placeholder",
+    'secret_key = "replace-me-with-something-long-and-random"': "secret_key looks like a placeholder",
 }
 
 
