@@ -1,13 +1,18 @@
-"""User accounts: creation and password checks (hashes by werkzeug.security, scrypt)."""
+"""User accounts: creation, password checks and changes (hashes by werkzeug.security, scrypt)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import secrets
+from functools import cache
+
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from broadcaster.models import User
+from broadcaster.models import LoginSession, User
 from broadcaster.roles import ROLES
+
+MIN_PASSWORD_CHARS = 8
 
 
 class AccountError(ValueError):
@@ -19,8 +24,7 @@ def create_user(
 ) -> User:
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    if len(password) < 8:
-        raise AccountError(f"password for {username!r} is shorter than 8 characters")
+    _check_length(username, password)
     if session.scalar(select(User).where(User.username == username)):
         raise AccountError(f"user {username!r} exists already")
     user = User(
@@ -34,9 +38,43 @@ def create_user(
     return user
 
 
+def _check_length(username: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise AccountError(
+            f"password for {username!r} is shorter than {MIN_PASSWORD_CHARS} characters"
+        )
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash of a random password, checked for unknown users (made once per process)."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with this username and password, or None."""
+    """The active user with this username and password, or None.
+
+    A hash is checked whether or not the user exists (a dummy one for an unknown name), so the
+    answer takes as long for a name that does not exist as for a wrong password.
+    """
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+    stored = user.password_hash if user is not None else _dummy_hash()
+    matches = check_password_hash(stored, password)
+    if user is None or not user.active or not matches:
         return None
     return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Give ``user`` a new password and end every login session of theirs."""
+    _check_length(user.username, password)
+    user.password_hash = generate_password_hash(password)
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    session.flush()
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """The user's own change: ``current`` must be their password; then :func:`set_password`."""
+    if not check_password_hash(user.password_hash, current):
+        raise AccountError(f"wrong current password for {user.username!r}")
+    set_password(session, user, new)

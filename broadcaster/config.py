@@ -28,6 +28,14 @@ AUDIO_FORMATS = ("mp3", "opus")
 PATH_KEYS = ("media_dir", "signing_key_file", "render_cache_dir")
 # Paths anchored at the working directory when set (empty means "none").
 OPTIONAL_PATH_KEYS = ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file")
+# Secrets: a value from an example file (or a short one) would let anyone who read the example
+# forge logins (secret_key signs the session cookie) or speak to the broker as the server.
+MIN_SECRET_KEY_CHARS = 32
+MIN_MQTT_PASSWORD_CHARS = 16
+PLACEHOLDER_RE = re.compile(
+    r"change[-_ ]?me|changeit|replace[-_ ]?me|paste|example|your[-_ ]", re.I
+)
+GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"  # noqa: S105 - a command, not a secret
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 
@@ -69,6 +77,13 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     default_locale: str = "vi"
+    # Login sessions (server-side, revoked at logout): idle and absolute lifetime
+    session_idle_minutes: int = 60
+    session_max_hours: int = 12
+    # Login throttling: failed logins counted over a sliding window, per account and per address
+    login_window_minutes: int = 15
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 20
     # Scheduling
     timezone: str = "Asia/Ho_Chi_Minh"
     plan_horizon_hours: int = 48
@@ -151,6 +166,51 @@ class Settings:
         if not self.topic_root or self.topic_root.endswith("/") or "#" in self.topic_root:
             raise ConfigError(f"topic_root {self.topic_root!r} is not a valid topic prefix")
         self._validate_mqtt()
+        self.validate_secrets()
+        self._validate_logins()
+        return self
+
+    def _validate_logins(self) -> None:
+        for name in (
+            "session_idle_minutes",
+            "session_max_hours",
+            "login_window_minutes",
+            "login_max_failures_per_account",
+            "login_max_failures_per_address",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
+
+    def validate_secrets(self) -> Settings:
+        """A secret that is set must be long and not a placeholder (an empty one is checked by
+        :meth:`require_web_secret` where it is needed)."""
+        checks = (
+            ("secret_key", self.secret_key, MIN_SECRET_KEY_CHARS),
+            ("mqtt_password", self.mqtt_password, MIN_MQTT_PASSWORD_CHARS),
+        )
+        for name, value, least in checks:
+            if not value:
+                continue
+            if placeholder := PLACEHOLDER_RE.search(value):
+                raise ConfigError(
+                    f"{name} looks like a placeholder (it contains {placeholder.group(0)!r}): "
+                    f"set a random one, e.g. from: {GENERATE_SECRET}"
+                )
+            if len(value) < least:
+                raise ConfigError(
+                    f"{name} is {len(value)} characters long; at least {least} are needed, "
+                    f"e.g. from: {GENERATE_SECRET}"
+                )
+        return self
+
+    def require_web_secret(self) -> Settings:
+        """The web UI signs its login sessions with ``secret_key``: it must be set (a random
+        key per process would log users out at each restart and differ between processes)."""
+        if not self.secret_key:
+            raise ConfigError(
+                f"secret_key is not set; the web UI needs one of at least "
+                f"{MIN_SECRET_KEY_CHARS} characters, e.g. from: {GENERATE_SECRET}"
+            )
         return self
 
     def _validate_mqtt(self) -> None:

@@ -99,6 +99,30 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
 
 
+class LoginSession(Base):
+    """A web login: the cookie carries a random token, the row its SHA-256 (a copy of the
+    table logs no one in). Logout and a password change delete rows; idle and absolute expiry
+    are checked on every request (web.sessions)."""
+
+    __tablename__ = "login_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """One failed login, kept for the throttling window (web.throttle)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class Zone(Base):
     """A hamlet (thôn, ấp, bản) or another group of sites that is targeted together."""
 

@@ -31,7 +31,7 @@ def settings(tmp_path: Path) -> Settings:
         database_url=f"sqlite:///{tmp_path}/db.sqlite3",
         media_dir=str(tmp_path / "media"),
         signing_key_file=str(tmp_path / "signing-key.pem"),
-        secret_key="test-secret",
+        secret_key="test-session-signing-key-0123456789abcdef",
         tts_engine="espeak",
     )
 

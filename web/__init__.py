@@ -39,6 +39,7 @@ def create_app(
         settings = Settings.load(os.environ.get("BROADCASTER_CONFIG"))
     app = Flask(__name__)
 
+    settings.validate_secrets()  # settings made with replace() were not validated
     secret = settings.secret_key
     if not secret:
         logger.warning(
@@ -50,7 +51,6 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
-        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the login session
     )
 
@@ -68,10 +68,12 @@ def create_app(
     )
     app.teardown_appcontext(close_db)
 
-    from web import errors, i18n, security
+    from web import errors, headers, i18n, limits, security
 
+    limits.init_app(app, settings)  # before any route: the id converter
     i18n.init_app(app, settings)
     security.init_app(app)
+    headers.init_app(app)
     errors.init_app(app)
 
     from web.announcements.routes import bp as announcements_bp

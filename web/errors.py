@@ -26,6 +26,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -64,7 +65,26 @@ def _render(code: int, detail: str | None = None) -> ResponseReturnValue:
 
 
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    if exc.code == 413:
+        return _too_large()
     return _render(exc.code or 500)
+
+
+def _too_large() -> ResponseReturnValue:
+    """413: the body is over the one upload limit; the page states it, as the upload form does."""
+    from web.services import services
+
+    limit = services().settings.recording_max_bytes
+    logger.info("refused %s %s: body over the limit", request.method, request.path)
+    return _render(
+        413,
+        _("The largest file this site accepts is %(mb)s MB.", mb=upload_limit_mb(limit)),
+    )
+
+
+def upload_limit_mb(limit_bytes: int) -> str:
+    """The upload limit as the pages state it, e.g. "20" or "1.5" (MB of 1024 × 1024 bytes)."""
+    return f"{limit_bytes / 1024 / 1024:.1f}".removesuffix(".0")
 
 
 def _csrf_error(_exc: CSRFError) -> ResponseReturnValue:

@@ -13,6 +13,7 @@ from flask_wtf import CSRFProtect
 
 from broadcaster.models import User
 from schedules.workflow import APPROVE_ROLES, EDIT_ROLES
+from web.auth import sessions
 from web.services import db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,12 +41,13 @@ class WebUser(UserMixin):
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> WebUser | None:
+    """The user of this request's live login session (web.auth.sessions), else anonymous."""
     try:
         uid = int(user_id)
     except ValueError:
         return None
     user = db().get(User, uid)
-    if user is None or not user.active:
+    if user is None or not user.active or not sessions.is_live(uid):
         return None
     return WebUser(user)
 
@@ -80,4 +82,5 @@ def init_app(app: Flask) -> None:
     def _logout_form() -> dict[str, Any]:
         from web.auth.forms import LogoutForm
 
-        return {"logout_form": LogoutForm}
+        # Never bound to the posted data: an error page (413) must not read the body again.
+        return {"logout_form": lambda: LogoutForm(formdata=None)}

@@ -179,7 +179,14 @@ def main(ctx: click.Context, config: str | None, verbose: bool, check_config: bo
     _setup_logging(verbose, ctx.invoked_subcommand)
     ctx.obj = _Ctx(config, ctx.obj.clock if isinstance(ctx.obj, _Ctx) else None)
     if check_config:
+        from broadcaster.config import ConfigError
+
         settings = ctx.obj.settings
+        try:  # one config file serves every part, the web UI's secret included
+            settings.require_web_secret()
+        except ConfigError as exc:
+            click.echo(f"configuration error: {exc}", err=True)
+            ctx.exit(ExitStatus.CONFIG)
         click.echo(f"configuration OK ({config or 'defaults and environment'})")
         click.echo(f"  database: {settings.database_url}")
         click.echo(f"  mqtt: {settings.mqtt_host}:{settings.mqtt_port} root {settings.topic_root}")

@@ -8,9 +8,18 @@ import click
 
 
 def _run_parts(ctx: click.Context, names: list[str]) -> None:
+    from broadcaster.config import ConfigError
+    from broadcaster.exit_status import ExitStatus
     from broadcaster.processes import run_until_signalled
 
-    sys.exit(run_until_signalled(ctx.obj.settings, names))
+    settings = ctx.obj.settings  # placeholder or short secrets are refused here (exit 3)
+    if "web" in names:
+        try:
+            settings.require_web_secret()
+        except ConfigError as exc:
+            click.echo(f"configuration error: {exc}", err=True)
+            sys.exit(ExitStatus.CONFIG)
+    sys.exit(run_until_signalled(settings, names))
 
 
 @click.command()

@@ -1,4 +1,4 @@
-"""`broadcaster users add`."""
+"""`broadcaster users add` and `users password`."""
 
 from __future__ import annotations
 
@@ -33,3 +33,28 @@ def users_add(
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"user {username} ({role}) created")
+
+
+@users.command("password")
+@click.argument("username")
+@click.password_option()
+@click.pass_context
+def users_password(ctx: click.Context, username: str, password: str) -> None:
+    """Set a user's password; every web session of theirs ends."""
+    from sqlalchemy import select
+
+    from broadcaster.accounts import AccountError, set_password
+    from broadcaster.db import make_engine, session_factory, transaction, upgrade
+    from broadcaster.models import User
+
+    settings = ctx.obj.settings
+    upgrade(settings.database_url)
+    try:
+        with transaction(session_factory(make_engine(settings.database_url))) as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise AccountError(f"no user {username!r}")
+            set_password(session, user, password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"password of {username} changed; their web sessions ended")

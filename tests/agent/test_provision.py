@@ -69,7 +69,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     signer = Signer.generate()
     signer.save(key_file)
     plain_port, tls_port = free_port(), free_port()
-    server_password = "server-secret"
+    server_password = "server-broker-pw-0123456789"
     config = tmp / "server.toml"
     config.write_text(
         f'database_url = "sqlite:///{tmp}/db.sqlite3"\n'

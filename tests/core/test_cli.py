@@ -75,7 +75,10 @@ def test_help_lists_every_command_without_importing_them() -> None:
 
 def test_check_config_without_a_subcommand(tmp_path: Path) -> None:
     good = tmp_path / "good.toml"
-    good.write_text(f'database_url = "sqlite:///{tmp_path}/db.sqlite3"\nmqtt_port = 1884\n')
+    good.write_text(
+        f'database_url = "sqlite:///{tmp_path}/db.sqlite3"\nmqtt_port = 1884\n'
+        f'secret_key = "{"k" * 40}"\n'
+    )
     result = CliRunner().invoke(main, ["--config", str(good), "--check-config"])
     assert result.exit_code == ExitStatus.OK, result.output
     assert "configuration OK" in result.output

@@ -34,7 +34,7 @@ def test_the_configuration_is_honoured_but_the_demo_keeps_its_own_parts(tmp_path
             "BROADCASTER_MQTT_HOST": "broker.example",
             "BROADCASTER_MQTT_TLS": "true",
             "BROADCASTER_MQTT_PROTOCOL": "3.1.1",
-            "BROADCASTER_SECRET_KEY": "from-the-config",
+            "BROADCASTER_SECRET_KEY": "from-the-config-" + "k" * 32,
         }
     )
     settings = demo_settings(configured, tmp_path / "demo", 8123)
@@ -42,7 +42,7 @@ def test_the_configuration_is_honoured_but_the_demo_keeps_its_own_parts(tmp_path
     assert (url.host, url.database, url.password) == ("db.example", "broadcaster", "secret")
     assert url.query["options"] == f"-csearch_path={DEMO_SCHEMA}"
     assert (settings.tts_engine, settings.topic_root) == ("espeak", "xa/v1")
-    assert settings.secret_key == "from-the-config"
+    assert settings.secret_key == "from-the-config-" + "k" * 32
     # Its own: media and key in its folder, its web port; the broker's come when it starts.
     assert settings.media_dir == str((tmp_path / "demo/media").resolve())
     assert settings.signing_key_file == str((tmp_path / "demo/signing-key.pem").resolve())

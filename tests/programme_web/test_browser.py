@@ -7,6 +7,7 @@ from datetime import time, timedelta
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -114,10 +115,8 @@ def test_emergency_in_two_steps_then_live_status(
                 )
             )
     # the page polls every 2 s and updates the row without a reload
-    page.wait_for_function(
-        "document.querySelector('tr[data-site=\"cum-loa-t2\"] .badge').textContent === 'Đã phát xong'",
-        timeout=8000,
-    )
+    # (a locator assertion: wait_for_function evaluates a string, which the CSP forbids)
+    expect(row).to_have_text("Đã phát xong", timeout=8000)
     data = page.request.get(f"{base}/emergency/{em.id}/status.json").json()
     stages = {s["site"]: s["stage"] for s in data["sites"]}
     assert stages == {"cum-loa-t2": "finished", "dai-xa": "waiting"}

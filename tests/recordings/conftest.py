@@ -41,7 +41,7 @@ def settings(tmp_path: Path) -> Settings:
         media_dir=str(tmp_path / "media"),
         render_cache_dir=str(tmp_path / "cache"),
         signing_key_file=str(tmp_path / "signing-key.pem"),
-        secret_key="test-secret",
+        secret_key="test-session-signing-key-0123456789abcdef",
         tts_engine="espeak",
         recording_max_seconds=20.0,
         recording_max_bytes=1024 * 1024,

@@ -21,7 +21,7 @@ EXAMPLE = Path(__file__).parents[2] / "schedules" / "example_programme.yaml"
 def cli(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("BROADCASTER_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("BROADCASTER_MEDIA_DIR", settings.media_dir)
-    monkeypatch.setenv("BROADCASTER_SECRET_KEY", "x")
+    monkeypatch.setenv("BROADCASTER_SECRET_KEY", "k" * 40)
     runner = CliRunner()
 
     def run(*args: str, obj: object = None) -> tuple[int, str]:

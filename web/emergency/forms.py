@@ -47,5 +47,5 @@ class ConfirmForm(BaseForm):
     title = HiddenField()
     text = HiddenField()
     reason = HiddenField(validators=[DataRequired(REASON_REQUIRED)])
-    media = HiddenField()
+    # No audio field: the server picks the audio (web.emergency.routes._previewed_media).
     send = SubmitField(_l("Broadcast now"))

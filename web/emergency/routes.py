@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,6 +23,7 @@ from schedules.workflow import APPROVE_ROLES
 from web import errors
 from web.emergency.forms import ComposeForm, ConfirmForm
 from web.i18n import format_local
+from web.limits import parse_id
 from web.security import roles_required
 from web.services import db, now, services
 
@@ -82,13 +84,37 @@ def _recent() -> list[Emergency]:
     )
 
 
+PREVIEW_KEY = "emergency_preview"
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.strip().encode()).hexdigest()
+
+
+def _remember_preview(draft: service.Draft, media: Media) -> None:
+    """Keep, in the signed login session, which audio the approver heard for this text."""
+    session[PREVIEW_KEY] = {"text": _text_digest(draft.text), "media": media.sha256}
+
+
+def _previewed_media(draft: service.Draft) -> Media | None:
+    """The audio rendered at step 1 for exactly this text, else None (the service renders the
+    text again). Never from the form: what airs is the approved announcement's audio or the
+    rendering of the text that the log records."""
+    preview = session.pop(PREVIEW_KEY, None)
+    if draft.source_id is not None or not isinstance(preview, dict):
+        return None
+    if preview.get("text") != _text_digest(draft.text):
+        return None
+    return db().get(Media, str(preview.get("media", "")))
+
+
 def _draft(zones: list[str], source: str, title: str, text: str, reason: str) -> service.Draft:
     return service.Draft(
         zone_ids=tuple(zones),
         reason=reason,
         title=title,
         text=text,
-        source_id=int(source) if source.isdigit() else None,
+        source_id=parse_id(source),
     )
 
 
@@ -99,7 +125,7 @@ def compose() -> ResponseReturnValue:
     form = _compose_form()
     if not form.validate_on_submit():
         return render_template("emergency/compose.html", form=form, recent=_recent())
-    session = db()
+    dbs = db()
     draft = _draft(
         form.zones.data, form.source.data, form.title.data, form.text.data, form.reason.data
     )
@@ -107,15 +133,16 @@ def compose() -> ResponseReturnValue:
         page=lambda: render_template("emergency/compose.html", form=form, recent=_recent())
     )
     service.check_draft(
-        session, current_user.model, draft, max_chars=services().settings.max_text_chars
+        dbs, current_user.model, draft, max_chars=services().settings.max_text_chars
     )
     media: Media | None
     if draft.source_id is None:
-        media = service.render_message(session, draft.text, services().renderer)
+        media = service.render_message(dbs, draft.text, services().renderer)
     else:
-        media = service.source_announcement(session, draft.source_id).media
+        media = service.source_announcement(dbs, draft.source_id).media
     assert media is not None
-    session.commit()
+    dbs.commit()
+    _remember_preview(draft, media)
     confirm = ConfirmForm(
         formdata=None,
         zones=",".join(draft.zone_ids),
@@ -123,11 +150,10 @@ def compose() -> ResponseReturnValue:
         title=draft.title,
         text=draft.text,
         reason=draft.reason,
-        media=media.sha256,
     )
     zones = [z for z in _zones() if z.id in draft.zone_ids]
     sites = sorted({s.name for z in zones for s in z.sites})
-    source = session.get(Announcement, draft.source_id) if draft.source_id else None
+    source = dbs.get(Announcement, draft.source_id) if draft.source_id else None
     return render_template(
         "emergency/confirm.html",
         form=confirm,
@@ -148,7 +174,7 @@ def send() -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("A reason is required for an emergency broadcast."), "error")
         return redirect(url_for("emergency.compose"))
-    session = db()
+    dbs = db()
     draft = _draft(
         form.zones.data.split(","),
         form.source.data or "",
@@ -156,10 +182,10 @@ def send() -> ResponseReturnValue:
         form.text.data or "",
         form.reason.data,
     )
-    media = session.get(Media, form.media.data) if form.media.data else None
+    media = _previewed_media(draft)
     errors.on_refusal(back=url_for("emergency.compose"))
     em = service.send_emergency(
-        session,
+        dbs,
         current_user.model,
         draft,
         media=media,
@@ -167,13 +193,11 @@ def send() -> ResponseReturnValue:
         now=now(),
         max_chars=services().settings.max_text_chars,
     )
-    session.commit()  # recorded first: even if the broker is away, the plan carries it
+    dbs.commit()  # recorded first: even if the broker is away, the plan carries it
     try:
-        service.publish_emergency(
-            session, em, services().commands(), services().settings.public_url
-        )
+        service.publish_emergency(dbs, em, services().commands(), services().settings.public_url)
     except (PublishError, CommandError, OSError) as exc:
-        session.rollback()
+        dbs.rollback()
         logger.error("emergency %d: the command was not sent: %s", em.id, exc)
         flash(
             _(
@@ -184,7 +208,7 @@ def send() -> ResponseReturnValue:
             "error",
         )
     else:
-        session.commit()
+        dbs.commit()
         flash(_("Sent. The sites' progress is shown below."), "success")
     return redirect(url_for("emergency.status_page", emergency_id=em.id))
 

@@ -1,4 +1,9 @@
-"""Tabular exports: CSV streamed row by row, XLSX written in openpyxl's write-only mode."""
+"""Tabular exports: CSV streamed row by row, XLSX written in openpyxl's write-only mode.
+
+Text that a spreadsheet would read as a formula (OWASP "CSV injection": a cell starting with
+``=``, ``+``, ``-``, ``@``, tab or carriage return) is written with a leading ``'``, so it shows
+as the text it is; in XLSX it is also typed as a string, never a formula. Numbers stay numbers.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,12 @@ from datetime import datetime
 from typing import Any
 
 Cell = str | int | float | datetime | None
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(text: str) -> str:
+    """``text`` made inert for a spreadsheet: a leading ``'`` when it could start a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterator[str]:
@@ -16,7 +27,7 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterato
     buf = io.StringIO()
     writer = csv.writer(buf)
     buf.write("\ufeff")
-    writer.writerow(header)
+    writer.writerow([neutralize(h) for h in header])
     for n, row in enumerate(rows, 1):
         writer.writerow(["" if v is None else _text(v) for v in row])
         if n % 1000 == 0:
@@ -29,6 +40,8 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterato
 def _text(v: Cell) -> str:
     if isinstance(v, datetime):
         return v.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(v, str):
+        return neutralize(v)
     return str(v)
 
 
@@ -43,7 +56,7 @@ def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Cell
         ws = wb.create_sheet(title=title[:31])
         bold = []
         for h in header:
-            c = WriteOnlyCell(ws, value=h)
+            c = _xlsx_text(ws, h, WriteOnlyCell)
             c.font = Font(bold=True)
             bold.append(c)
         ws.append(bold)
@@ -59,4 +72,13 @@ def _xlsx_value(ws: Any, v: Cell, cell_type: Any) -> Any:
         c = cell_type(ws, value=v.replace(tzinfo=None))
         c.number_format = "dd/mm/yyyy hh:mm:ss"
         return c
+    if isinstance(v, str):
+        return _xlsx_text(ws, v, cell_type)
     return v
+
+
+def _xlsx_text(ws: Any, text: str, cell_type: Any) -> Any:
+    """A string cell (openpyxl would make a formula of a string starting with "=")."""
+    c = cell_type(ws, value=neutralize(text))
+    c.data_type = "s"
+    return c

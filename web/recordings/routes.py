@@ -19,6 +19,7 @@ from schedules import versions
 from schedules.workflow import EDIT_ROLES, NotAllowed, WorkflowError
 from web import errors
 from web.errors import refusal_response
+from web.limits import parse_id
 from web.recordings.forms import RecordingForm, RemoveForm
 from web.recordings.labels import explain_refusal, language_name
 from web.security import roles_required
@@ -34,20 +35,10 @@ bp = Blueprint(
 
 logger = logging.getLogger(__name__)
 
-FORM_OVERHEAD = 256 * 1024  # multipart boundaries and fields around the file
-
-
-@bp.before_request
-def _allow_recording_sizes() -> None:
-    # The app-wide limit is small (forms); recordings may be up to recording_max_bytes.
-    request.max_content_length = services().settings.recording_max_bytes + FORM_OVERHEAD
-
 
 def _announcement(ann_id: Any) -> Announcement:
-    try:
-        ann = db().get(Announcement, int(ann_id))
-    except (TypeError, ValueError):
-        ann = None
+    ident = parse_id(ann_id)
+    ann = db().get(Announcement, ident) if ident is not None else None
     if ann is None:
         abort(404)
     return ann
@@ -206,6 +197,6 @@ def recordings_panel(ann: Announcement) -> dict[str, Any]:
         "form": form,
         "remove_form": RemoveForm(),
         "limit_s": round(services().settings.recording_max_seconds),
-        "limit_mb": round(services().settings.recording_max_bytes / 1024 / 1024, 1),
+        "limit_mb": errors.upload_limit_mb(services().settings.recording_max_bytes),
         "language_name": language_name,
     }
