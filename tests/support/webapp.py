@@ -85,15 +85,16 @@ def login(client: FlaskClient) -> Login:
 
 
 @contextmanager
-def serve(app: Flask) -> Iterator[str]:
-    """Serve ``app`` with werkzeug on a free port in a thread; yields its base URL."""
+def serve(app: Flask, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``app`` with werkzeug on a free port of ``host`` in a thread; yields its base
+    URL."""
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server(host, 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://{host}:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
