@@ -216,3 +216,17 @@ def test_parts_of_media_the_plan_no_longer_needs_are_deleted(tmp_path: Path) -> 
             (tmp_path / "media" / f".{sha}.mp3.part").write_bytes(b"half")
         cache.evict()
     assert sorted(p.name for p in (tmp_path / "media").iterdir()) == [f".{wanted}.mp3.part"]
+
+
+def test_a_416_drops_the_part_and_starts_over(tmp_path: Path, range_server: RangeServer) -> None:
+    media = range_server.media()
+    media = Media(media.sha256, media.url, size=2 * len(BODY), duration_ms=1000)  # a wrong size
+    cache = MediaCache(tmp_path / "media", 5.0)
+    part = cache.part_path(media)
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(b"y" * (len(BODY) + 10))  # longer than the file: no range of it exists
+    assert cache.fetch(media).read_bytes() == BODY
+    assert [(s.range, s.status) for s in range_server.log] == [
+        (f"bytes={len(BODY) + 10}-", 416),
+        (None, 200),
+    ]

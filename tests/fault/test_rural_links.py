@@ -11,11 +11,15 @@ the web app's media route (werkzeug), the ingest on SQLite. Checked:
 - the other agent's events keep arriving during the outage;
 - every event reaches the server's database exactly once.
 
-The quick variant (a 20 s outage) runs in CI; the 10-minute one is marked slow.
+The quick variant (a 20 s outage) runs in CI. The long one (the issue's 10 minutes) is marked
+slow and runs only when asked, as ``make test`` runs slow tests too:
+
+    BROADCASTER_TEST_LONG_OUTAGE_S=600 .venv/bin/python -m pytest -m slow tests/fault/test_rural_links.py
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import subprocess
@@ -48,7 +52,7 @@ from .conftest import Ingest
 pytestmark = pytest.mark.fault
 
 CUT_SITE, STEADY_SITE = "cum-loa-xa-xa", "cum-loa-ban-gan"  # the far one loses its link
-SMALL_EVERY_S = 3.0  # a short item this often, on both sites
+LONG_OUTAGE_S = float(os.environ.get("BROADCASTER_TEST_LONG_OUTAGE_S") or 0)
 CUT_AT_BYTES = 24_000  # cut the link once this much of the big file has arrived
 
 
@@ -260,7 +264,8 @@ def run_outage(rig: RuralRig, tmp_path: Path, outage_s: float) -> None:
     t0 = datetime.now(UTC)
     lead_s = 6.0  # the plan travels and the small file downloads before the first item
     big_at_s = lead_s + 4 + outage_s + 16  # after the outage and the resumed download
-    small_at = [lead_s + SMALL_EVERY_S * n for n in range(int((big_at_s - lead_s) / SMALL_EVERY_S))]
+    every_s = max(3.0, outage_s / 20)  # a short item this often on both sites (a plan stays small)
+    small_at = [lead_s + every_s * n for n in range(int((big_at_s - lead_s) / every_s))]
     plans: dict[str, list[tuple[str, datetime, Media]]] = {}
     for site, far in rig.sites.items():
         small = far.media(small_sha, small_data, 0.5)
@@ -347,6 +352,10 @@ def test_rural_links_with_a_short_outage(rural: RuralRig, tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1800)
-def test_rural_links_with_a_ten_minute_outage(rural: RuralRig, tmp_path: Path) -> None:
-    run_outage(rural, tmp_path, outage_s=600.0)
+@pytest.mark.timeout(600 + 2 * LONG_OUTAGE_S)
+@pytest.mark.skipif(
+    not LONG_OUTAGE_S,
+    reason="a long outage runs only when asked: BROADCASTER_TEST_LONG_OUTAGE_S=600 (seconds)",
+)
+def test_rural_links_with_a_long_outage(rural: RuralRig, tmp_path: Path) -> None:
+    run_outage(rural, tmp_path, outage_s=LONG_OUTAGE_S)
