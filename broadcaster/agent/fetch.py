@@ -1,8 +1,12 @@
 """Media download and verification: nothing is played unless its sha256 matches the plan.
 
-Files live in ``state_dir/media/<sha256>.<ext>``. A download goes to a temporary file in the same
-folder and is renamed into place only after its hash checks out; a mismatch deletes it. Every
-play re-hashes the file: a corrupt or truncated one is deleted and fetched again, never played.
+Files live in ``state_dir/media/<sha256>.<ext>``. A download goes to ``.<sha256>.<ext>.part`` in
+the same folder and is renamed into place only after its hash checks out; a mismatch deletes it.
+A download cut off (a dropped link, a timeout, a restart) keeps its part file, and the next try
+asks for the rest with ``Range: bytes=N-``: a ``206`` answer is appended, a ``200`` (a server
+that ignores ranges) starts the file over. The URL names the bytes by their hash, so the part is
+never from another version of the file. Every play re-hashes the file: a corrupt or truncated
+one is deleted and fetched again, never played.
 
 The cache is an LRU bounded in bytes (``max_bytes``): after each download the least recently
 used files are deleted until the total fits, except those the plan still needs (``pinned``).
@@ -15,7 +19,10 @@ from __future__ import annotations
 import hashlib
 import http.client
 import logging
+import os
+import re
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from datetime import timedelta
@@ -23,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from broadcaster.clock import Clock, SystemClock
-from broadcaster.wire.files import PART_SUFFIX, atomic_writer
+from broadcaster.wire.files import PART_SUFFIX
 from broadcaster.wire.plan import Media, PlanItem
 
 from .store import Store, StoreError
@@ -32,6 +39,10 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 MAX_BYTES = 200 * 1024 * 1024  # no announcement is this large; stops a runaway download
+# ".<sha256>.<ext>.part": a download to resume. Other part files (atomic_writer's, with a random
+# infix) are left by a crash of an older agent and are deleted at start.
+RESUMABLE_PART = re.compile(rf"^\.(?P<sha>[0-9a-f]{{64}})\.[^.]{{1,5}}{re.escape(PART_SUFFIX)}$")
+CONTENT_RANGE = re.compile(r"^bytes (?P<first>\d+)-(?P<last>\d+)/(?P<total>\d+|\*)$")
 
 
 class MediaError(OSError):
@@ -81,11 +92,17 @@ class MediaCache:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._evict_lock = threading.Lock()
-        for stale in self.media_dir.glob(f".*{PART_SUFFIX}"):  # a download cut off by a crash
-            stale.unlink(missing_ok=True)
+        for stale in self.media_dir.glob(f".*{PART_SUFFIX}"):
+            if not RESUMABLE_PART.match(stale.name):
+                stale.unlink(missing_ok=True)
 
     def path_for(self, media: Media) -> Path:
         return self.media_dir / f"{media.sha256}{_extension(media.url)}"
+
+    def part_path(self, media: Media) -> Path:
+        """Where a download of ``media`` grows until it is complete and verified."""
+        target = self.path_for(media)
+        return target.with_name(f".{target.name}{PART_SUFFIX}")
 
     def cached(self, media: Media) -> Path | None:
         """The local file if it exists and its hash is right; a corrupt file is deleted."""
@@ -135,11 +152,12 @@ class MediaCache:
         if not self.max_bytes or self.index is None:
             return []
         with self._evict_lock:
+            keep = set(keep) | self.pinned()
+            self._drop_orphan_parts(keep)
             entries = self.index.media_lru()
             total = sum(size for _, _, size in entries)
             if total <= self.max_bytes:
                 return []
-            keep = set(keep) | self.pinned()
             deleted: list[str] = []
             for sha, path, size in entries:
                 if total <= self.max_bytes:
@@ -161,36 +179,100 @@ class MediaCache:
                 )
             return deleted
 
+    def _drop_orphan_parts(self, keep: set[str]) -> None:
+        """Delete part files of media no longer needed (not of a download in progress)."""
+        for part in self.media_dir.glob(f".*{PART_SUFFIX}"):
+            match = RESUMABLE_PART.match(part.name)
+            if match is None or match["sha"] in keep:
+                continue
+            lock = self._lock_for(match["sha"])
+            if lock.acquire(blocking=False):
+                try:
+                    part.unlink(missing_ok=True)
+                finally:
+                    lock.release()
+
     def _lock_for(self, sha256: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(sha256, threading.Lock())
 
     def _download(self, media: Media) -> Path:
-        target = self.path_for(media)
-        digest = hashlib.sha256()
-        size = 0
+        target, part = self.path_for(media), self.part_path(media)
+        have = part.stat().st_size if part.exists() else 0
+        if have >= media.size > 0:  # cut between the last byte and the rename, or too long
+            if have == media.size and file_sha256(part) == media.sha256:
+                os.replace(part, target)
+                return target
+            part.unlink(missing_ok=True)
+            have = 0
         try:
-            # Only a complete file with the right hash takes the name (cached() checks it again).
-            with atomic_writer(target, 0o600, durable=False) as out:
-                # The URL scheme is checked to be http(s) by Media.from_dict.
-                with urllib.request.urlopen(media.url, timeout=self.timeout_s) as resp:  # noqa: S310
-                    while chunk := resp.read(CHUNK):
-                        size += len(chunk)
-                        if size > MAX_BYTES:
-                            raise MediaError(media.sha256, f"larger than {MAX_BYTES} bytes")
-                        digest.update(chunk)
-                        out.write(chunk)
-                actual = digest.hexdigest()
-                if actual != media.sha256:
-                    raise MediaError(
-                        media.sha256, f"sha256 mismatch (got {actual[:12]}) from {media.url}"
-                    )
+            try:
+                size = self._download_to(media, part, have)
+            except urllib.error.HTTPError as exc:
+                if exc.code != 416 or not have:
+                    raise
+                # 416: the part is no prefix of the file (longer than it, say); start over
+                logger.warning("server refused range %d- for %s; starting over", have, part.name)
+                part.unlink(missing_ok=True)
+                size = self._download_to(media, part, 0)
         except MediaError:
             raise
         except (OSError, ValueError, http.client.HTTPException) as exc:
+            kept = part.stat().st_size if part.exists() else 0
+            logger.warning("download of %s cut at %d bytes: %s", target.name, kept, exc)
             raise MediaError(media.sha256, f"download failed from {media.url}: {exc}") from None
+        actual = file_sha256(part)
+        if actual != media.sha256:
+            part.unlink(missing_ok=True)
+            raise MediaError(media.sha256, f"sha256 mismatch (got {actual[:12]}) from {media.url}")
+        # Only a complete file with the right hash takes the name (cached() checks it again).
+        os.replace(part, target)
         logger.info("fetched media %s (%d bytes)", target.name, size)
         return target
+
+    def _download_to(self, media: Media, part: Path, have: int) -> int:
+        """Download ``media`` into ``part``, asking for the bytes after the first ``have`` ones
+        already there; return the file's size. A cut leaves what arrived in ``part``."""
+        # The URL scheme is checked to be http(s) by Media.from_dict.
+        request = urllib.request.Request(media.url)  # noqa: S310
+        if have:
+            request.add_header("Range", f"bytes={have}-")
+        with urllib.request.urlopen(request, timeout=self.timeout_s) as resp:  # noqa: S310
+            offset = _body_offset(resp, have)
+            if offset is None:  # a range we did not ask for: the part is no help
+                part.unlink(missing_ok=True)
+                raise MediaError(
+                    media.sha256,
+                    f"asked for bytes {have}- and got {resp.headers.get('Content-Range')!r}",
+                )
+            if offset:
+                logger.info("resuming %s at byte %d", media.sha256, offset)
+            elif have:
+                logger.info("server sent all of %s again; starting over", media.sha256)
+            flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if offset else os.O_TRUNC)
+            size = offset
+            with os.fdopen(os.open(part, flags, 0o600), "wb") as out:
+                # read1: whatever has arrived, so a cut keeps all that was received
+                while chunk := resp.read1(CHUNK):
+                    size += len(chunk)
+                    if size > MAX_BYTES:
+                        part.unlink(missing_ok=True)
+                        raise MediaError(media.sha256, f"larger than {MAX_BYTES} bytes")
+                    out.write(chunk)
+            if resp.length:  # the connection ended short of Content-Length (read1 does not say)
+                raise http.client.IncompleteRead(b"", resp.length)
+        return size
+
+
+def _body_offset(resp: http.client.HTTPResponse, have: int) -> int | None:
+    """Where the response's body starts in the file: 0 for a whole file (200), ``have`` for a
+    206 that continues the part, None for a 206 of some other range."""
+    if resp.status != 206:
+        return 0
+    match = CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
+    if match is None or int(match["first"]) != have:
+        return None
+    return have
 
 
 class Prefetcher:

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +55,12 @@ def file_agent_config(
 
 
 class AgentProcess:
-    """``python -m broadcaster.agent --config FILE`` with stderr captured to a file."""
+    """``python -m broadcaster.agent --config FILE`` with stderr captured to a file; ``prefix``
+    runs it through another command (``ip netns exec NAME``, tests/support/netns.py)."""
 
-    def __init__(self, config: AgentConfig, workdir: Path) -> None:
+    def __init__(self, config: AgentConfig, workdir: Path, prefix: Sequence[str] = ()) -> None:
         self.config = config
+        self.prefix = list(prefix)
         self.config_path = workdir / "agent.toml"
         self.log_path = workdir / "agent.log"
         config.dump(self.config_path)
@@ -68,7 +70,8 @@ class AgentProcess:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "broadcaster.agent", "--config", str(self.config_path)],
+                [*self.prefix, sys.executable, "-m", "broadcaster.agent"]
+                + ["--config", str(self.config_path)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,

@@ -86,8 +86,9 @@ def login(client: FlaskClient) -> Login:
 
 
 @contextmanager
-def serve(app: Flask) -> Iterator[str]:
-    """Serve ``app`` with werkzeug on a free port in a thread; yields its base URL."""
+def serve(app: Flask, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``app`` with werkzeug on a free port of ``host`` in a thread; yields its base
+    URL."""
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class Handler(WSGIRequestHandler):
@@ -105,11 +106,11 @@ def serve(app: Flask) -> Iterator[str]:
         environ["tests.response"] = body
         return body
 
-    server = make_server("127.0.0.1", 0, tracked, threaded=True, request_handler=Handler)
+    server = make_server(host, 0, tracked, threaded=True, request_handler=Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://{host}:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
