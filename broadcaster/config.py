@@ -125,6 +125,13 @@ class Settings:
     alert_email_to: str = ""  # comma-separated
     # JSON API bearer tokens for district/provincial systems, comma-separated (>= 16 chars each)
     api_tokens: str = ""
+    # Prometheus metrics (docs: deploy/PROVINCE.md, "Monitoring"). The scheduler and each ingest
+    # process serve /metrics on their own port (0 = off), bound to metrics_host; the web serves
+    # /metrics to a request bearing metrics_token (empty = the route is off).
+    metrics_host: str = "127.0.0.1"
+    scheduler_metrics_port: int = 0
+    ingest_metrics_port: int = 0
+    metrics_token: str = ""
 
     def commune_voice_map(self) -> dict[str, str]:
         """``commune_voices`` as {commune name: voice}; a malformed entry is a ConfigError."""
@@ -168,6 +175,7 @@ class Settings:
         self._validate_mqtt()
         self.validate_secrets()
         self._validate_logins()
+        self._validate_metrics()
         return self
 
     def _validate_logins(self) -> None:
@@ -212,6 +220,13 @@ class Settings:
                 f"{MIN_SECRET_KEY_CHARS} characters, e.g. from: {GENERATE_SECRET}"
             )
         return self
+
+    def _validate_metrics(self) -> None:
+        for key in ("scheduler_metrics_port", "ingest_metrics_port"):
+            if not 0 <= getattr(self, key) <= 65535:
+                raise ConfigError(f"{key} must be 0 (off) or a port up to 65535")
+        if self.metrics_token and len(self.metrics_token) < 16:
+            raise ConfigError("metrics_token must be empty (off) or at least 16 characters")
 
     def _validate_mqtt(self) -> None:
         from broadcaster.mqtt import MqttConfigError

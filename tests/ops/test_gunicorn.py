@@ -1,0 +1,346 @@
+"""The production web server for real: gunicorn with three workers (deploy/gunicorn.conf.py,
+web/wsgi.py) behind nginx (deploy/nginx/broadcaster.conf with test ports and a test
+certificate). Logins and CSRF-protected forms hold across workers; each worker that sends an
+emergency has its own MQTT client id with a clean session; /metrics sums the workers."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy.orm import Session, sessionmaker
+
+from broadcaster.broker import SERVER_USER, PrivateBroker, free_port
+from broadcaster.db import make_engine, session_factory, transaction
+from broadcaster.models import Announcement, EmergencyDelivery
+from schedules.programme_import import import_demo
+from tests.ops.conftest import (
+    CSRF,
+    ROOT,
+    Proc,
+    clean_env,
+    cli,
+    nginx_binary,
+    samples,
+    total,
+    write_config,
+)
+from tests.support.tls import make_tls
+from tests.support.webapp import PASSWORDS
+
+WORKERS = 3
+TOKEN = "metrics-token-for-tests-0123456789"
+START_AT = re.compile(r'name="start_at"[^>]*value="([^"]+)"')
+HIDDEN = re.compile(r'<input id="(\w+)" name="\w+" type="hidden" value="([^"]*)"')
+ACCESS = re.compile(r'"(?:GET|POST) (\S+) HTTP/[\d.]+" (\d+) .* pid=<?(\d+)')
+CONNECTED = re.compile(
+    r"New client connected from \S+ as (broadcaster-web-\S+-(\d+)-\w+) \((p\d), (c\d)"
+)
+
+
+class ConnectionLoggingBroker(PrivateBroker):
+    """The private Mosquitto, also logging each client's id and clean-session flag."""
+
+    def write_config(self) -> Path:
+        conf = super().write_config()
+        conf.write_text(conf.read_text() + "log_type notice\n")
+        return conf
+
+
+@dataclass
+class Site:
+    url: str  # https://127.0.0.1:port, through nginx
+    ca: Path
+    gunicorn: Proc
+    sessions: sessionmaker[Session]
+    broker_dir: Path
+
+    def client(self) -> requests.Session:
+        s = requests.Session()
+        s.trust_env = False  # no proxy, and no CA bundle from the environment over ours
+        s.verify = str(self.ca)
+        # As a browser does: Flask-WTF checks that an HTTPS form comes from this host.
+        s.headers["Referer"] = f"{self.url}/"
+        return s
+
+    def access(self) -> list[tuple[str, int, int]]:
+        """(path, status, worker pid) of every request gunicorn logged."""
+        return [(p, int(s), int(pid)) for p, s, pid in ACCESS.findall(self.gunicorn.log())]
+
+
+def nginx_config(tmp: Path, http_port: int, https_port: int, upstream: int, tls: Path) -> Path:
+    """deploy/nginx/broadcaster.conf on test ports and certificate, in a main config of its own."""
+    site = (ROOT / "deploy/nginx/broadcaster.conf").read_text()
+    for old, new in (
+        ("server 127.0.0.1:8080;", f"server 127.0.0.1:{upstream};"),
+        ("listen 80;", f"listen 127.0.0.1:{http_port};"),
+        ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
+        ("/etc/letsencrypt/live/loa.example.gov.vn/fullchain.pem", str(tls / "server.crt")),
+        ("/etc/letsencrypt/live/loa.example.gov.vn/privkey.pem", str(tls / "server.key")),
+    ):
+        assert old in site, old
+        site = site.replace(old, new)
+    site = "\n".join(line for line in site.splitlines() if "[::]" not in line)
+    (tmp / "site.conf").write_text(site)
+    user = (
+        "user root root;\n"
+        if hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() == 0
+        else ""
+    )
+    main = tmp / "nginx.conf"
+    main.write_text(
+        f"""{user}worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log {tmp}/access.log;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    include {tmp}/site.conf;
+}}
+"""
+    )
+    return main
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """One gunicorn and nginx for the module's tests (starting them takes seconds)."""
+    tmp_path = tmp_path_factory.mktemp("site")
+    broker = ConnectionLoggingBroker(tmp_path / "broker")
+    broker.start()
+    gport, http_port, https_port = free_port(), free_port(), free_port()
+    config = write_config(
+        tmp_path / "server.toml",
+        {
+            "database_url": f"sqlite:///{tmp_path}/db.sqlite3",
+            "media_dir": str(tmp_path / "media"),
+            "signing_key_file": str(tmp_path / "signing-key.pem"),
+            "render_cache_dir": str(tmp_path / "render-cache"),
+            "mqtt_port": broker.port,
+            "mqtt_username": SERVER_USER,
+            "mqtt_password": broker.server_password,
+            "secret_key": "gunicorn-test-secret-0123456789",
+            "public_url": f"https://127.0.0.1:{https_port}",
+            "web_port": gport,
+            "tts_engine": "espeak",
+            "metrics_token": TOKEN,
+        },
+    )
+    cli(config, "db", "upgrade")
+    engine = make_engine(f"sqlite:///{tmp_path}/db.sqlite3")
+    sessions = session_factory(engine)
+    with transaction(sessions) as session:
+        import_demo(session)
+    env = clean_env(
+        BROADCASTER_CONFIG=str(config), PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics")
+    )
+    gunicorn = Proc(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "deploy/gunicorn.conf.py",
+            "-w",
+            str(WORKERS),
+            "web.wsgi:app",
+        ],
+        tmp_path / "gunicorn.log",
+        env,
+    )
+    nginx: Proc | None = None
+    try:
+        gunicorn.wait_port(gport)
+        tls = make_tls(tmp_path / "tls")
+        ngx = tmp_path / "nginx"
+        ngx.mkdir()
+        conf = nginx_config(ngx, http_port, https_port, gport, tls.dir)
+        nginx = Proc([nginx_binary(), "-c", str(conf)], ngx / "stdout.log", env)
+        nginx.wait_port(https_port)
+        yield Site(
+            f"https://127.0.0.1:{https_port}", tls.ca, gunicorn, sessions, tmp_path / "broker"
+        )
+        redirect = requests.get(
+            f"http://127.0.0.1:{http_port}/login", allow_redirects=False, timeout=5
+        )
+        assert redirect.status_code == 301 and redirect.headers["Location"].startswith("https://")
+    finally:
+        if nginx is not None:
+            nginx.stop()
+        assert gunicorn.stop() == 0, gunicorn.log()
+        engine.dispose()
+        broker.stop()
+
+
+def login(site: Site, username: str) -> requests.Session:
+    s = site.client()
+    page = s.get(f"{site.url}/login", timeout=10)
+    token = CSRF.search(page.text)
+    assert token, page.text
+    r = s.post(
+        f"{site.url}/login",
+        data={"csrf_token": token[1], "username": username, "password": PASSWORDS[username]},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert r.status_code == 302, r.text
+    return s
+
+
+def create_drafts(site: Site, s: requests.Session, who: str, n: int, failures: list[str]) -> None:
+    """``n`` drafts, each a GET of the form then its POST (the CSRF token from the GET)."""
+    for i in range(n):
+        page = s.get(f"{site.url}/announcements/new?who={who}&n={i}", timeout=30)
+        token, start = CSRF.search(page.text), START_AT.search(page.text)
+        if page.status_code != 200 or not token or not start:
+            failures.append(f"{who} {i}: form {page.status_code}")
+            continue
+        r = s.post(
+            f"{site.url}/announcements/new?who={who}&n={i}",
+            data={
+                "csrf_token": token[1],
+                "title": f"Thông báo {who} số {i}",
+                "body": "Sáng mai, các hộ chăn nuôi mang gia súc ra nhà văn hóa thôn.",
+                "zones": ["thon-1"],
+                "priority": "normal",
+                "start_at": start[1],
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
+        if r.status_code != 302 or "/announcements/" not in r.headers.get("Location", ""):
+            failures.append(f"{who} {i}: post {r.status_code}")
+
+
+def compose_emergency(site: Site, s: requests.Session, n: int) -> dict[str, str]:
+    """Step 1 (the message rendered for listening): the confirm form's fields."""
+    page = s.get(f"{site.url}/emergency/", timeout=30)
+    token = CSRF.search(page.text)
+    assert token, page.text
+    confirm = s.post(
+        f"{site.url}/emergency/",
+        data={
+            "csrf_token": token[1],
+            "zones": ["thon-1"],
+            "source": "",
+            "title": f"Cảnh báo lũ {n}",
+            "text": "Nước sông đang lên nhanh. Bà con di chuyển lên chỗ cao.",
+            "reason": "Tin khẩn của Ban chỉ huy phòng chống thiên tai",
+        },
+        timeout=60,
+    )
+    fields = dict(HIDDEN.findall(confirm.text))
+    assert confirm.status_code == 200 and "csrf_token" in fields, confirm.text
+    return fields
+
+
+def send_emergency(
+    site: Site, s: requests.Session, fields: dict[str, str], failures: list[str]
+) -> None:
+    """Step 2: the play-now command, sent by whichever worker gets the request."""
+    sent = s.post(f"{site.url}/emergency/send", data=fields, allow_redirects=False, timeout=60)
+    if sent.status_code != 302 or "/emergency/" not in sent.headers.get("Location", ""):
+        failures.append(f"send {sent.status_code}")
+
+
+def run_all(target, args_list) -> list[str]:  # noqa: ANN001 - a small thread helper
+    failures: list[str] = []
+    threads = [threading.Thread(target=target, args=(*a, failures)) for a in args_list]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return failures
+
+
+def test_logins_and_forms_hold_across_workers(site: Site) -> None:
+    editors = {who: login(site, "bientap") for who in ("a", "b", "c")}
+    failures = run_all(create_drafts, [(site, s, who, 6) for who, s in editors.items()])
+    assert failures == []
+    with site.sessions() as session:
+        assert session.query(Announcement).count() >= 18
+    access = site.access()
+    workers = {pid for _, _, pid in access}
+    assert len(workers) == WORKERS, Counter(pid for _, _, pid in access)
+    for who in editors:
+        # One login session's requests, GET form and POST alike, answered by several workers.
+        mine = [(p, s, pid) for p, s, pid in access if f"who={who}&" in p]
+        assert len(mine) == 12 and all(s in (200, 302) for _, s, _ in mine)
+        assert len({pid for _, _, pid in mine}) >= 2, mine
+    # A POST answered by another worker than its form's GET: the CSRF token held across.
+    pairs = {}
+    for p, _s, pid in access:
+        pairs.setdefault(p, []).append(pid)
+    assert any(len(set(pids)) == 2 for pids in pairs.values()), pairs
+
+    # A form without its token is refused, whichever worker gets it.
+    s = editors["a"]
+    r = s.post(f"{site.url}/announcements/new", data={"title": "x"}, timeout=10)
+    assert r.status_code == 400
+
+
+def test_each_worker_has_its_own_clean_mqtt_session(site: Site) -> None:
+    approver = login(site, "pheduyet")
+    fields = compose_emergency(site, approver, 1)  # rendered once, then sent six times at once
+    clients = []
+    for _ in range(6):
+        c = site.client()
+        c.cookies.update(approver.cookies)
+        clients.append(c)
+    failures = run_all(send_emergency, [(site, c, fields) for c in clients])
+    assert failures == []
+    sent_by = {pid for p, s, pid in site.access() if p == "/emergency/send" and s == 302}
+    log = (site.broker_dir / "mosquitto.log").read_text()
+    connected = CONNECTED.findall(log)
+    assert connected, log
+    ids = {cid for cid, _pid, _p, _c in connected}
+    pids = {int(pid) for _cid, pid, _p, _c in connected}
+    assert len(sent_by) >= 2, sent_by  # several workers sent one
+    assert pids == sent_by  # each from its own process...
+    assert len(ids) == len(pids)  # ...under its own client id
+    assert {c for *_, c in connected} == {"c1"}  # clean session: nothing persists on the broker
+
+    # /metrics: the workers' counters summed, whichever worker answers; database gauges.
+    scraper = site.client()
+    assert scraper.get(f"{site.url}/metrics", timeout=10).status_code == 401
+    answered = len(site.access())
+    r = scraper.get(f"{site.url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    assert r.status_code == 200, r.text
+    page = samples(r.text)
+    assert total(page, "broadcaster_web_requests_total") == answered
+    assert len({ls for (n, ls) in page if n == "broadcaster_web_requests_total"}) >= 2
+    with site.sessions() as session:
+        deliveries = session.query(EmergencyDelivery).count()
+    assert deliveries > 0
+    assert total(page, "broadcaster_emergency_deliveries") == deliveries
+    assert total(page, "broadcaster_sites") > 0
+
+
+def test_the_wsgi_entry_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "server.toml", {"database_url": f"sqlite:///{tmp_path}/db.sqlite3"}
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", "import web.wsgi"],
+        env=clean_env(BROADCASTER_CONFIG=str(config)),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "secret_key must be set" in done.stderr
