@@ -24,20 +24,22 @@ class DatabaseCollector(Collector):
         self.sessions = sessions
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        state = case(
+            (EmergencyDelivery.confirmed_at.is_not(None), "confirmed"),
+            (EmergencyDelivery.silent_since.is_not(None), "silent"),
+            else_="pending",
+        )
         with self.sessions() as session:
-            sites = dict(
-                session.execute(select(Site.state, func.count()).group_by(Site.state))
-                .tuples()
-                .all()
-            )
-            state = case(
-                (EmergencyDelivery.confirmed_at.is_not(None), "confirmed"),
-                (EmergencyDelivery.silent_since.is_not(None), "silent"),
-                else_="pending",
-            )
-            deliveries: dict[str, int] = dict(
-                session.execute(select(state, func.count()).group_by(state)).tuples().all()
-            )
+            sites = {
+                name: int(n)
+                for name, n in session.execute(
+                    select(Site.state, func.count()).group_by(Site.state)
+                )
+            }
+            deliveries = {
+                name: int(n)
+                for name, n in session.execute(select(state, func.count()).group_by(state))
+            }
         g = GaugeMetricFamily(
             "broadcaster_sites", "Sites by the state their agent last reported", labels=["state"]
         )
