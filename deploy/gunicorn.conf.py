@@ -12,10 +12,12 @@ from broadcaster.config import Settings
 
 _settings = Settings.load(os.environ.get("BROADCASTER_CONFIG"))
 bind = f"{_settings.web_host}:{_settings.web_port}"
-workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * (os.cpu_count() or 1) + 1, 8))
-# Threads: a slow text-to-speech render holds one thread, not a whole worker.
-worker_class = "gthread"
-threads = 4
+workers = int(os.environ.get("WEB_CONCURRENCY") or max(3, min(2 * (os.cpu_count() or 1) + 1, 9)))
+# Sync workers: one request at a time each, and a busy worker takes no new connection, so the
+# load spreads over the workers (a gthread worker accepts connections while its threads are busy
+# and keeps them queued). nginx buffers slow clients. A text-to-speech render holds its worker
+# for seconds: give more workers (WEB_CONCURRENCY) rather than threads.
+worker_class = "sync"
 timeout = 90  # a render may wait tts_timeout_s per sentence
 graceful_timeout = 30
 max_requests = 5000  # a fresh worker now and then bounds any slow leak
