@@ -23,7 +23,11 @@ pg_dump --format=custom --file="$dir/db-$stamp.dump.part" --dbname="$db"
 mv "$dir/db-$stamp.dump.part" "$dir/db-$stamp.dump"
 # Media files are content-addressed and never change: each run copies only the new ones, and
 # never deletes (a file removed by mistake stays in the backup).
-rsync -a "$media/" "$dir/media/"
+if [ -d "$media" ]; then
+  rsync -a "$media/" "$dir/media/"
+else
+  echo "backup: no media directory $media yet (nothing rendered or uploaded)"
+fi
 find "$dir" -maxdepth 1 -name 'db-*.dump' -mtime +"$keep" -delete
 if [ -n "$remote" ]; then
   rsync -a "$dir/" "$remote"
