@@ -62,6 +62,7 @@ class Site:
     gunicorn: Proc
     sessions: sessionmaker[Session]
     broker_dir: Path
+    plain_url: str  # http://, which nginx redirects to https
 
     answered: list[int] = field(default_factory=list)  # one per response the tests got
 
@@ -185,12 +186,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         nginx = Proc([nginx_binary(), "-c", str(conf)], ngx / "stdout.log", env)
         nginx.wait_port(https_port)
         yield Site(
-            f"https://127.0.0.1:{https_port}", tls.ca, gunicorn, sessions, tmp_path / "broker"
+            f"https://127.0.0.1:{https_port}",
+            tls.ca,
+            gunicorn,
+            sessions,
+            tmp_path / "broker",
+            f"http://127.0.0.1:{http_port}",
         )
-        redirect = requests.get(
-            f"http://127.0.0.1:{http_port}/login", allow_redirects=False, timeout=5
-        )
-        assert redirect.status_code == 301 and redirect.headers["Location"].startswith("https://")
     finally:
         if nginx is not None:
             nginx.stop()
@@ -363,6 +365,14 @@ def test_each_worker_has_its_own_clean_mqtt_session(site: Site) -> None:
     assert deliveries > 0
     assert total(page, "broadcaster_emergency_deliveries") == deliveries
     assert total(page, "broadcaster_sites") > 0
+
+
+def test_plain_http_is_redirected_to_https(site: Site) -> None:
+    plain = requests.Session()
+    plain.trust_env = False
+    r = plain.get(f"{site.plain_url}/login", allow_redirects=False, timeout=5)
+    assert r.status_code == 301
+    assert r.headers["Location"] == "https://127.0.0.1/login"
 
 
 def test_the_wsgi_entry_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
