@@ -32,6 +32,7 @@ OPTIONAL_PATH_KEYS = ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file")
 # forge logins (secret_key signs the session cookie) or speak to the broker as the server.
 MIN_SECRET_KEY_CHARS = 32
 MIN_MQTT_PASSWORD_CHARS = 16
+MIN_METRICS_TOKEN_CHARS = 16
 PLACEHOLDER_RE = re.compile(
     r"change[-_ ]?me|changeit|replace[-_ ]?me|paste|example|your[-_ ]", re.I
 )
@@ -195,6 +196,7 @@ class Settings:
         checks = (
             ("secret_key", self.secret_key, MIN_SECRET_KEY_CHARS),
             ("mqtt_password", self.mqtt_password, MIN_MQTT_PASSWORD_CHARS),
+            ("metrics_token", self.metrics_token, MIN_METRICS_TOKEN_CHARS),
         )
         for name, value, least in checks:
             if not value:
@@ -225,8 +227,6 @@ class Settings:
         for key in ("scheduler_metrics_port", "ingest_metrics_port"):
             if not 0 <= getattr(self, key) <= 65535:
                 raise ConfigError(f"{key} must be 0 (off) or a port up to 65535")
-        if self.metrics_token and len(self.metrics_token) < 16:
-            raise ConfigError("metrics_token must be empty (off) or at least 16 characters")
 
     def _validate_mqtt(self) -> None:
         from broadcaster.mqtt import MqttConfigError

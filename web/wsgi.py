@@ -14,17 +14,15 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from broadcaster.config import ConfigError, Settings
+from broadcaster.config import Settings
 from web import create_app
 
 
 def build(settings: Settings) -> Flask:
     """The app for one worker, trusting one proxy (nginx) for the client's address and scheme."""
-    if not settings.secret_key:
-        # Each worker would pick its own random key: a login or a form made on one worker would
-        # be refused by the next.
-        raise ConfigError("secret_key must be set when gunicorn serves the web (several workers)")
-    flask_app = create_app(settings)
+    # Without it each worker would pick its own random key: a login or a form made on one
+    # worker would be refused by the next.
+    flask_app = create_app(settings.require_web_secret())
     flask_app.wsgi_app = ProxyFix(flask_app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     return flask_app
 
