@@ -32,6 +32,7 @@ OPTIONAL_PATH_KEYS = ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file")
 # forge logins (secret_key signs the session cookie) or speak to the broker as the server.
 MIN_SECRET_KEY_CHARS = 32
 MIN_MQTT_PASSWORD_CHARS = 16
+MIN_METRICS_TOKEN_CHARS = 16
 PLACEHOLDER_RE = re.compile(
     r"change[-_ ]?me|changeit|replace[-_ ]?me|paste|example|your[-_ ]", re.I
 )
@@ -125,6 +126,13 @@ class Settings:
     alert_email_to: str = ""  # comma-separated
     # JSON API bearer tokens for district/provincial systems, comma-separated (>= 16 chars each)
     api_tokens: str = ""
+    # Prometheus metrics (docs: deploy/PROVINCE.md, "Monitoring"). The scheduler and each ingest
+    # process serve /metrics on their own port (0 = off), bound to metrics_host; the web serves
+    # /metrics to a request bearing metrics_token (empty = the route is off).
+    metrics_host: str = "127.0.0.1"
+    scheduler_metrics_port: int = 0
+    ingest_metrics_port: int = 0
+    metrics_token: str = ""
 
     def commune_voice_map(self) -> dict[str, str]:
         """``commune_voices`` as {commune name: voice}; a malformed entry is a ConfigError."""
@@ -168,6 +176,7 @@ class Settings:
         self._validate_mqtt()
         self.validate_secrets()
         self._validate_logins()
+        self._validate_metrics()
         return self
 
     def _validate_logins(self) -> None:
@@ -187,6 +196,7 @@ class Settings:
         checks = (
             ("secret_key", self.secret_key, MIN_SECRET_KEY_CHARS),
             ("mqtt_password", self.mqtt_password, MIN_MQTT_PASSWORD_CHARS),
+            ("metrics_token", self.metrics_token, MIN_METRICS_TOKEN_CHARS),
         )
         for name, value, least in checks:
             if not value:
@@ -212,6 +222,11 @@ class Settings:
                 f"{MIN_SECRET_KEY_CHARS} characters, e.g. from: {GENERATE_SECRET}"
             )
         return self
+
+    def _validate_metrics(self) -> None:
+        for key in ("scheduler_metrics_port", "ingest_metrics_port"):
+            if not 0 <= getattr(self, key) <= 65535:
+                raise ConfigError(f"{key} must be 0 (off) or a port up to 65535")
 
     def _validate_mqtt(self) -> None:
         from broadcaster.mqtt import MqttConfigError

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.airings import commanded
 from broadcaster.clock import Clock
+from broadcaster.metrics.process import EVENTS_STORED
 from broadcaster.models import IngestCursor, Playback, PlaybackEvent, RejectedMessage, Site
 from broadcaster.publisher import Publisher
 from broadcaster.wire import bounded
@@ -161,6 +162,7 @@ class Ingestor:
                     update(Site).where(Site.id.in_(chunk)).values(last_seen_at=now),
                     execution_options={"synchronize_session": False},
                 )
+        EVENTS_STORED.inc(len(new))  # committed
         return acks
 
     def store_each(self, events: list[Event], rejected: Sequence[Rejected] = ()) -> list[Ack]:
@@ -498,6 +500,10 @@ class IngestWorker:
 
     def on_status(self, topic: str, payload: bytes) -> None:
         self._queue.put(("status", topic, payload))
+
+    def queue_depth(self) -> int:
+        """Messages received and not yet taken for storing (a metric)."""
+        return self._queue.qsize()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)

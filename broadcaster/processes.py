@@ -19,6 +19,7 @@ from broadcaster.db import make_engine, session_factory, upgrade
 from broadcaster.exit_status import ExitStatus
 from broadcaster.ingest import Ingestor, IngestWorker, ingest_client_id
 from broadcaster.keys import following_signer
+from broadcaster.metrics.process import INGEST_QUEUE, SCHEDULER_LEADING, MetricsListener
 from broadcaster.mqtt import Link, unique_client_id
 from broadcaster.publish import PlanPublisher
 from broadcaster.wire.topics import Topics
@@ -149,6 +150,7 @@ class IngestPart:
             clock=self.clock,
         )
         self.worker = IngestWorker(ingestor)
+        INGEST_QUEUE.set_function(self.worker.queue_depth)
         self.conn.subscribe(
             topics.shared(self.settings.ingest_group, topics.all_events()), self.worker.on_event
         )
@@ -186,8 +188,10 @@ class LeaderPart:
 
     def _elected(self) -> None:
         self.started = start_parts(self.inner)
+        SCHEDULER_LEADING.set(1)
 
     def _deposed(self) -> None:
+        SCHEDULER_LEADING.set(0)
         stop_parts(self.started)
         self.started = []
 
@@ -223,6 +227,18 @@ def build_parts(settings: Settings, names: Iterable[str], clock: Clock) -> list[
     return parts
 
 
+def metrics_listeners(settings: Settings, names: Iterable[str]) -> list[Part]:
+    """This process's /metrics listener: on ``scheduler_metrics_port`` when it runs the
+    scheduler, else on ``ingest_metrics_port`` when it runs ingest (0 = none)."""
+    names = set(names)
+    port = 0
+    if "scheduler" in names:
+        port = settings.scheduler_metrics_port
+    elif "ingest" in names:
+        port = settings.ingest_metrics_port
+    return [MetricsListener(settings.metrics_host, port)] if port else []
+
+
 def start_parts(parts: list[Part]) -> list[Part]:
     """Start in order; if one fails, stop those already started and re-raise."""
     started: list[Part] = []
@@ -251,7 +267,10 @@ def run_until_signalled(settings: Settings, names: Iterable[str]) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     upgrade(settings.database_url)
-    parts = start_parts(build_parts(settings, names, SystemClock()))
+    names = list(names)
+    parts = start_parts(
+        metrics_listeners(settings, names) + build_parts(settings, names, SystemClock())
+    )
     try:
         stop.wait()
     finally:

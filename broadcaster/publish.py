@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from broadcaster.metrics.process import PLAN_PUBLISH_SECONDS
 from broadcaster.models import Playback, SitePlan
 from broadcaster.publisher import Publisher
 from broadcaster.wire.plan import Plan, PlanItem
@@ -62,9 +63,9 @@ class PlanPublisher:
             expires_at=now + self.horizon,
             items=tuple(items),
         )
-        self.publisher.publish(
-            self.topics.plan(site_id), self.signer.sign(plan.to_dict()), qos=1, retain=True
-        )
+        signed = self.signer.sign(plan.to_dict())
+        with PLAN_PUBLISH_SECONDS.time():
+            self.publisher.publish(self.topics.plan(site_id), signed, qos=1, retain=True)
         if state is None:
             state = SitePlan(site_id=site_id)
             session.add(state)

@@ -69,12 +69,14 @@ def create_app(
     app.teardown_appcontext(close_db)
 
     from web import errors, headers, i18n, limits, security
+    from web.metrics import routes as metrics
 
     limits.init_app(app, settings)  # before any route: the id converter
     i18n.init_app(app, settings)
     security.init_app(app)
     headers.init_app(app)
     errors.init_app(app)
+    metrics.init_app(app)
 
     from web.announcements.routes import bp as announcements_bp
     from web.api.routes import bp as api_bp
