@@ -1,8 +1,12 @@
-"""Benchmark: materialize plans for 5,000 sites over 48 h with 200 recurring announcements.
+"""Benchmark: materialize plans for 5,000 sites over 48 h with 200 recurring announcements,
+in full and after an edit touching one commune (issue 12).
 
 Run: .venv/bin/python -m bench.plan_bench [--sites 5000] [--announcements 200]
-Compares against a bare baseline in the same run: a raw SELECT of the same schedule rows plus
-raw dateutil expansion of their rules (no zones, no slots, no packing, no wire objects).
+         [--db sqlite,postgresql] [--edits 5] [--no-reference]
+Beside it, in the same run: a bare baseline (a raw SELECT of the same schedule rows plus raw
+dateutil expansion of their rules; no zones, no slots, no packing, no wire objects), the
+stateless reference planner (schedules.planner.materialize, which the cache must equal), and for
+an edit the raw SELECT + expansion of the edited announcement's rows alone.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import random
 import tempfile
 import time as clock
 import tracemalloc
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
@@ -21,11 +26,14 @@ from sqlalchemy import select, text
 
 from broadcaster.db import make_engine, session_factory, upgrade
 from broadcaster.models import Announcement, Media, ScheduleItem, Site, Slot, User, Zone
+from schedules.plan_cache import PlanCache
 from schedules.planner import materialize
 from schedules.recurrence import to_local
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 HORIZON = timedelta(hours=48)
+TICK = timedelta(seconds=3)  # the scheduler's publish interval
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RULES = [
     "FREQ=DAILY;BYHOUR=6,17;BYMINUTE=0;BYSECOND=0",
     "FREQ=DAILY;BYDAY=MO,WE,FR;BYHOUR=17;BYMINUTE=15;BYSECOND=0",
@@ -110,42 +118,174 @@ def baseline(url: str) -> int:
 
 
 def measure(fn):  # type: ignore[no-untyped-def]
-    tracemalloc.start()
+    """(result, seconds)."""
     t0 = clock.perf_counter()
     result = fn()
-    elapsed = clock.perf_counter() - t0
+    return result, clock.perf_counter() - t0
+
+
+def peak_memory(fn) -> float:  # type: ignore[no-untyped-def]
+    """Peak traced memory of fn() in MB (tracemalloc slows Python, so timed apart)."""
+    tracemalloc.start()
+    fn()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return result, elapsed, peak
+    return peak / 1e6
+
+
+def bare_edit(url: str, ann_id: int) -> int:
+    """The least an edit costs: a raw SELECT of one announcement's schedule rows and its
+    sites, and dateutil expansion of its rules over the horizon."""
+    engine = make_engine(url)
+    n = 0
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, start_at, rrule FROM schedule_items WHERE announcement_id = :a"),
+                {"a": ann_id},
+            ).all()
+            lo, hi = to_local(NOW), to_local(NOW + HORIZON)
+            for _id, start_at, rule in rows:
+                start = (
+                    start_at if isinstance(start_at, datetime) else datetime.fromisoformat(start_at)
+                )
+                n += len(rrulestr(rule, dtstart=start).between(lo, hi, inc=True))
+            n += len(
+                conn.execute(
+                    text(
+                        "SELECT sz.site_id FROM announcement_zones az JOIN site_zones sz"
+                        " ON sz.zone_id = az.zone_id WHERE az.announcement_id = :a"
+                    ),
+                    {"a": ann_id},
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    return n
+
+
+def one_commune_announcements(factory) -> list[int]:  # type: ignore[no-untyped-def]
+    """Announcements whose zones all lie in one commune."""
+    with factory() as s:
+        return [
+            a.id
+            for a in s.scalars(select(Announcement).order_by(Announcement.id))
+            if len({z.commune for z in a.zones}) == 1
+        ]
+
+
+def edit(factory, ann_id: int, n: int) -> str:  # type: ignore[no-untyped-def]
+    """What the schedule form writes: the announcement's item moves by a few minutes."""
+    with factory() as s, s.begin():
+        ann = s.get(Announcement, ann_id)
+        assert ann is not None
+        ann.schedule[0].start_at += timedelta(minutes=7 * (1 if n % 2 == 0 else -1))
+        return ann.zones[0].commune
+
+
+def fresh(kind: str, tmp: Path) -> tuple[str, str | None]:
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+        upgrade(url)
+        return url, None
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{PG}?options=-csearch_path%3D{schema}"
+    upgrade(url)
+    return url, schema
+
+
+def run(kind: str, tmp: Path, args: argparse.Namespace) -> None:
+    url, schema = fresh(kind, tmp)
+    engine = make_engine(url)
+    factory = session_factory(engine)
+    try:
+        build(url, args.sites, args.announcements)
+        _, base_s = measure(lambda: baseline(url))
+
+        def reference(now: datetime):  # type: ignore[no-untyped-def]
+            with factory() as session:
+                return materialize(session, now, HORIZON, "http://srv")
+
+        def tick(cache: PlanCache, now: datetime):  # type: ignore[no-untyped-def]
+            with factory() as session:
+                return cache.materialize(session, now, HORIZON)
+
+        cache = PlanCache("http://srv")
+        plans, full_s = measure(lambda: tick(cache, NOW))
+        items = sum(len(v) for v in plans.values())
+        shared = len({id(v) for v in plans.values()})
+        objects = len({id(i) for v in plans.values() for i in v})
+        before, steady_s = measure(lambda: tick(cache, NOW + TICK))
+        print(f"{kind}: sites {len(plans)}, recurring announcements {args.announcements}, 48 h")
+        print(
+            f"  plan items in all plans: {items} (mean {items / len(plans):.1f} per site);"
+            f" {shared} distinct lists, {objects} distinct PlanItem objects"
+        )
+        print(
+            f"  | baseline: raw SELECT + dateutil expansion + site×zone join count"
+            f" | {base_s * 1000:.0f} ms |"
+        )
+        if not args.no_reference:
+            ref, ref_s = measure(lambda: reference(NOW))
+            assert ref == plans, "the cache differs from the reference planner"
+            print(f"  | reference planner (stateless, the old path) | {ref_s * 1000:.0f} ms |")
+        print(f"  | PlanCache, full (cold) | {full_s * 1000:.0f} ms |")
+        print(f"  | PlanCache, next tick, nothing changed | {steady_s * 1000:.1f} ms |")
+        targets = one_commune_announcements(factory)
+        now = NOW + TICK
+        edit_s, bare_s, touched = [], [], []
+        for n in range(args.edits):
+            ann_id = targets[(n * 7) % len(targets)]
+            commune = edit(factory, ann_id, n)
+            now += TICK
+            after, s = measure(lambda: tick(cache, now))  # noqa: B023 - called right here
+            edit_s.append(s)
+            touched.append(sum(1 for k in after if after[k] is not before[k]))
+            before = after
+            _, b = measure(lambda: bare_edit(url, ann_id))  # noqa: B023
+            bare_s.append(b)
+            if n == 0:
+                assert after == tick(PlanCache("http://srv"), now), "edit: the cache went stale"
+                print(f"  first edit: announcement {ann_id} in {commune}, checked against a cold cache")
+        edit_s.sort()
+        bare_s.sort()
+        print(
+            f"  | PlanCache, tick after an edit touching one commune (median of {args.edits},"
+            f" sites whose list changed: {min(touched)}–{max(touched)})"
+            f" | {edit_s[len(edit_s) // 2] * 1000:.1f} ms (max {edit_s[-1] * 1000:.1f}) |"
+        )
+        print(
+            f"  | bare edit: raw SELECT of its rows and sites + dateutil expansion"
+            f" | {bare_s[len(bare_s) // 2] * 1000:.1f} ms |"
+        )
+        print(
+            f"  peak traced memory: PlanCache full {peak_memory(lambda: tick(PlanCache('http://srv'), NOW)):.0f} MB"
+        )
+    finally:
+        engine.dispose()
+        if schema:
+            import psycopg
+
+            with psycopg.connect(PG.replace("+psycopg", ""), autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sites", type=int, default=5000)
     ap.add_argument("--announcements", type=int, default=200)
+    ap.add_argument("--db", default="sqlite,postgresql")
+    ap.add_argument("--edits", type=int, default=5)
+    ap.add_argument("--no-reference", action="store_true", help="skip the stateless planner")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        upgrade(url)
-        build(url, args.sites, args.announcements)
-        factory = session_factory(make_engine(url))
-        _, base_s, base_peak = measure(lambda: baseline(url))
-
-        def run():  # type: ignore[no-untyped-def]
-            with factory() as session:
-                return materialize(session, NOW, HORIZON, "http://srv")
-
-        plans, plan_s, plan_peak = measure(run)
-        items = sum(len(v) for v in plans.values())
-        _, plan2_s, _ = measure(run)
-    print(f"python {platform.python_version()} · {platform.machine()} · SQLite file")
-    print(f"sites {len(plans)}, recurring announcements {args.announcements}, horizon 48 h")
-    print(f"plan items in all plans: {items} (mean {items / len(plans):.1f} per site)")
-    print(
-        f"| baseline: raw SELECT + dateutil expansion + site×zone join count | {base_s:.2f} s | {base_peak / 1e6:.1f} MB |"
-    )
-    print(f"| materialize (cold) | {plan_s:.2f} s | {plan_peak / 1e6:.1f} MB |")
-    print(f"| materialize (second run) | {plan2_s:.2f} s | – |")
+    print(f"python {platform.python_version()} · {platform.machine()}")
+    for kind in args.db.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            run(kind, Path(tmp), args)
 
 
 if __name__ == "__main__":

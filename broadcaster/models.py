@@ -241,6 +241,17 @@ class ScheduleItem(Base):
         return f"s{self.id}-{int(start.timestamp())}"
 
 
+class PlanMark(Base):
+    """How often the planner's inputs about one announcement changed (row 0: every other
+    input: slots, relays, zones, sites and their zones, media). Database triggers bump it in the
+    writer's transaction (migration 0014); schedules/plan_cache.py re-materializes what moved."""
+
+    __tablename__ = "plan_marks"
+
+    announcement_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class SitePlan(Base):
     """What was last published to a site; the version only ever increases."""
 

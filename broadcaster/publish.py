@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 # Republish an unchanged plan this often, so expiry never lapses and a wiped retained
 # message is restored.
 REFRESH = timedelta(hours=1)
+# Site ids per IN (...) list when loading publishing state.
+PRELOAD_CHUNK = 500
 
 
 def items_digest(items: Sequence[PlanItem]) -> str:
@@ -40,12 +42,32 @@ class PlanPublisher:
     topics: Topics
     horizon: timedelta
 
+    def preload(self, session: Session, site_ids: Iterable[str]) -> list[SitePlan]:
+        """Load these sites' publishing state in one query, so ``publish_site`` finds it in the
+        session (keep the returned list while publishing)."""
+        ids = list(site_ids)
+        return [
+            state
+            for chunk in range(0, len(ids), PRELOAD_CHUNK)
+            for state in session.scalars(
+                select(SitePlan).where(SitePlan.site_id.in_(ids[chunk : chunk + PRELOAD_CHUNK]))
+            )
+        ]
+
     def publish_site(
-        self, session: Session, site_id: str, items: Sequence[PlanItem], now: datetime
+        self,
+        session: Session,
+        site_id: str,
+        items: Sequence[PlanItem],
+        now: datetime,
+        *,
+        digest: str | None = None,
     ) -> int | None:
-        """Publish if needed; returns the new version, or None when nothing changed."""
+        """Publish if needed; returns the new version, or None when nothing changed.
+        ``digest``: ``items_digest(items)`` when the caller has it already."""
         state = session.get(SitePlan, site_id)
-        digest = items_digest(items)
+        if digest is None:
+            digest = items_digest(items)
         if (
             state is not None
             and state.digest == digest

@@ -115,6 +115,16 @@ def media_url(public_url: str, sha256: str, ext: str) -> str:
 
 
 def _item_query(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+    return candidate_items(start, end).options(
+        selectinload(ScheduleItem.announcement)
+        .selectinload(Announcement.zones)
+        .selectinload(Zone.sites)
+    )
+
+
+def candidate_items(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+    """The schedule items that may air in [start, end) (approved and rendered), with their
+    announcement, media, recorded versions and slot loaded (not their zones)."""
     recurring_or_slot = or_(ScheduleItem.rrule != "", ScheduleItem.slot_id.is_not(None))
     return (
         select(ScheduleItem)
@@ -129,9 +139,6 @@ def _item_query(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
             or_(ScheduleItem.valid_until.is_(None), ScheduleItem.valid_until >= start),
         )
         .options(
-            selectinload(ScheduleItem.announcement)
-            .selectinload(Announcement.zones)
-            .selectinload(Zone.sites),
             selectinload(ScheduleItem.announcement).selectinload(Announcement.media),
             selectinload(ScheduleItem.announcement)
             .selectinload(Announcement.versions)
@@ -143,11 +150,17 @@ def _item_query(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
 
 
 def item_airings(
-    item: ScheduleItem, start: datetime, end: datetime, tz: str = DEFAULT_TZ
+    item: ScheduleItem,
+    start: datetime,
+    end: datetime,
+    tz: str = DEFAULT_TZ,
+    sites: frozenset[str] | None = None,
 ) -> list[Airing]:
-    """The airings of one schedule item whose nominal start lies in [start, end)."""
+    """The airings of one schedule item whose nominal start lies in [start, end), for
+    ``sites`` (default: the sites of the announcement's zones)."""
     ann = item.announcement
-    sites = frozenset(s.id for z in ann.zones for s in z.sites)
+    if sites is None:
+        sites = frozenset(s.id for z in ann.zones for s in z.sites)
     if item.slot is None:
         return [
             Airing(item.occurrence_id(t), t, ann, sites)

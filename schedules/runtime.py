@@ -19,9 +19,9 @@ from audio.renderer import Renderer, make_renderer
 from broadcaster.alerts import Notifier
 from broadcaster.clock import Clock
 from broadcaster.config import Settings
-from broadcaster.publish import PlanPublisher
+from broadcaster.publish import PlanPublisher, items_digest
 from schedules.emergency_delivery import DeliveryTracker
-from schedules.planner import materialize
+from schedules.plan_cache import PlanCache
 from schedules.relays import ensure_relay_fallbacks
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ class SchedulerRuntime:
     def __post_init__(self) -> None:
         self._scheduler = BackgroundScheduler(timezone=self.settings.timezone)
         self._fallbacks_checked: datetime | None = None
+        # Kept between ticks: an edit re-materializes only the sites it reaches.
+        self.planner = PlanCache(self.settings.public_url, tz=self.settings.timezone)
         if self.deliveries is None:
             self.deliveries = DeliveryTracker(
                 self.factory,
@@ -83,16 +85,15 @@ class SchedulerRuntime:
         horizon = timedelta(hours=self.settings.plan_horizon_hours)
         published: dict[str, int] = {}
         with self.factory() as session, session.begin():
-            plans = materialize(
-                session,
-                now,
-                horizon,
-                self.settings.public_url,
-                tz=self.settings.timezone,
-                site_ids=site_ids,
-            )
+            plans = self.planner.materialize(session, now, horizon, site_ids=site_ids)
+            # Sites of one audience share one list of items: digest it once.
+            digests: dict[int, str] = {}
+            _held = self.plans.preload(session, plans)  # one query, not one per site
             for site_id, items in sorted(plans.items()):
-                version = self.plans.publish_site(session, site_id, items, now)
+                digest = digests.get(id(items))
+                if digest is None:
+                    digest = digests[id(items)] = items_digest(items)
+                version = self.plans.publish_site(session, site_id, items, now, digest=digest)
                 if version is not None:
                     published[site_id] = version
         return published
