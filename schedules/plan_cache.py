@@ -128,17 +128,20 @@ class PlanCache:
         since, end = now - PAST_GRACE, now + horizon
         self.refresh(session, since, end)
         first_relay_day = to_local(since - timedelta(days=1), self.tz).date()
-        lists: dict[ClassKey, list[PlanItem]] = {}
         out: dict[str, list[PlanItem]] = {}
-        for site in self._sites if site_ids is None else site_ids:
+        if site_ids is None:  # every site: class by class
+            for cls in self._classes.values():
+                out.update(dict.fromkeys(cls.sites, self._plan(cls, since, end, first_relay_day)))
+            return out
+        lists: dict[ClassKey, list[PlanItem]] = {}
+        for site in site_ids:
             key = self._site_class.get(site)
             if key is None:
                 out[site] = []
                 continue
-            items = lists.get(key)
-            if items is None:
-                items = lists[key] = self._plan(self._classes[key], since, end, first_relay_day)
-            out[site] = items
+            if key not in lists:
+                lists[key] = self._plan(self._classes[key], since, end, first_relay_day)
+            out[site] = lists[key]
         return out
 
     def refresh(self, session: Session, since: datetime, end: datetime) -> None:
@@ -154,14 +157,18 @@ class PlanCache:
         if marks.get(0) != self._marks.get(0):
             self._rebuild(session, *window)
             return
-        changed = {a for a in marks.keys() | self._marks.keys() if marks.get(a) != self._marks.get(a)}
+        changed = {
+            a for a in marks.keys() | self._marks.keys() if marks.get(a) != self._marks.get(a)
+        }
         self._marks, self._marks_sum = marks, sum(marks.values())
         self._update(session, changed)
 
     # --- reading ---------------------------------------------------------------------------
 
     def _read_marks(self, session: Session) -> dict[int, int]:
-        return {a: v for a, v in session.execute(select(PlanMark.announcement_id, PlanMark.version))}
+        return {
+            a: v for a, v in session.execute(select(PlanMark.announcement_id, PlanMark.version))
+        }
 
     def _rebuild(self, session: Session, lo: datetime, hi: datetime) -> None:
         """Read and expand everything over [lo, hi)."""
@@ -210,7 +217,9 @@ class PlanCache:
         first = to_local(lo - timedelta(days=1), self.tz).date()
         last = to_local(hi, self.tz).date()
         for relay in relays:
-            sites = frozenset(s for z in zones.get(relay.id, ()) for s in self._zone_sites.get(z, ()))
+            sites = frozenset(
+                s for z in zones.get(relay.id, ()) for s in self._zone_sites.get(z, ())
+            )
             airings = []
             for local in daily_times(relay.weekdays, relay.start, first, last):
                 s = to_utc(local, self.tz)
@@ -252,7 +261,9 @@ class PlanCache:
                 if a.site_ids:
                     groups[a.site_ids].append(a)
             out[ann_id] = [
-                _Audience((ann_id, min(reach)), reach, sorted(g, key=lambda a: (a.start, a.item_id)))
+                _Audience(
+                    (ann_id, min(reach)), reach, sorted(g, key=lambda a: (a.start, a.item_id))
+                )
                 for reach, g in groups.items()
             ]
         return out
