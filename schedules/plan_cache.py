@@ -18,13 +18,15 @@ programmes), but:
   are packed again. Row 0 counts every other input (slots, relays, zones, sites and their
   zones, media): when it moves, or the window leaves the expanded one, everything is rebuilt.
 
-One instance serves one process (the scheduler); it is not thread-safe. The returned lists
-are shared between sites: callers must not change them.
+Everything is also read again every ``REBUILD_EVERY`` of the clock (a safety net). One instance
+serves one process (the scheduler); ``materialize`` holds a lock. The returned lists are
+shared between sites: callers must not change them.
 """
 
 from __future__ import annotations
 
 import bisect
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -61,6 +63,9 @@ from schedules.recurrence import DEFAULT_TZ, daily_times, to_local, to_utc
 # Airings are expanded this far past the horizon; the window slides over them until its end
 # passes, then everything is read and expanded again.
 EXPANSION_SLACK = timedelta(hours=12)
+# Everything is read again this often all the same: a safety net, should a change ever reach
+# the database without its trigger (a restored dump, triggers disabled by hand).
+REBUILD_EVERY = timedelta(hours=1)
 # Ids per IN (...) list: well under SQLite's and PostgreSQL's bound-parameter limits.
 IN_CHUNK = 500
 
@@ -93,9 +98,13 @@ class _Class:
 class PlanCache:
     """Every site's plan items, materialized incrementally (see the module's docstring)."""
 
-    def __init__(self, public_url: str, *, tz: str = DEFAULT_TZ) -> None:
+    def __init__(
+        self, public_url: str, *, tz: str = DEFAULT_TZ, rebuild_every: timedelta = REBUILD_EVERY
+    ) -> None:
         self.public_url = public_url
         self.tz = tz
+        self.rebuild_every = rebuild_every
+        self._lock = threading.Lock()
         self.rebuilds = 0  # full rebuilds so far (for logs and tests)
         self.updates = 0  # announcements read again after an edit
         self._window: tuple[datetime, datetime] | None = None
@@ -125,7 +134,12 @@ class PlanCache:
     ) -> dict[str, list[PlanItem]]:
         """The given sites' (default: all) plan items from ``now - PAST_GRACE`` to
         ``now + horizon``, as ``schedules.planner.materialize`` makes them."""
-        since, end = now - PAST_GRACE, now + horizon
+        with self._lock:
+            return self._materialize(session, now - PAST_GRACE, now + horizon, site_ids)
+
+    def _materialize(
+        self, session: Session, since: datetime, end: datetime, site_ids: Iterable[str] | None
+    ) -> dict[str, list[PlanItem]]:
         self.refresh(session, since, end)
         first_relay_day = to_local(since - timedelta(days=1), self.tz).date()
         out: dict[str, list[PlanItem]] = {}
@@ -148,7 +162,12 @@ class PlanCache:
         """Bring the cache up to date with the database for the window [since, end)."""
         total = session.scalar(select(func.coalesce(func.sum(PlanMark.version), 0)))
         window = self._window
-        if window is None or since < window[0] or end > window[1]:
+        if (
+            window is None
+            or since < window[0]
+            or end > window[1]
+            or since - window[0] >= self.rebuild_every
+        ):
             self._rebuild(session, since, end + EXPANSION_SLACK)
             return
         if total == self._marks_sum:
