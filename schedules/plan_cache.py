@@ -46,7 +46,7 @@ from broadcaster.models import (
     site_zones,
 )
 from broadcaster.wire.plan import PlanItem
-from schedules.conflicts import Busy, Placed, pack
+from schedules.conflicts import Busy, Candidate, Placed, pack
 from schedules.planner import (
     PAST_GRACE,
     Airing,
@@ -80,6 +80,10 @@ class _Audience:
     key: GroupKey
     sites: frozenset[str]
     airings: list[Airing]
+    candidates: list[Candidate] = field(default_factory=list)  # the airings', made once
+
+    def __post_init__(self) -> None:
+        self.candidates = [a.candidate() for a in self.airings]
 
 
 @dataclass
@@ -88,7 +92,7 @@ class _Class:
 
     key: ClassKey
     sites: set[str] = field(default_factory=set)
-    airings: list[Airing] = field(default_factory=list)  # sorted by (start, id)
+    candidates: list[Candidate] = field(default_factory=list)  # its airings, by (start, id)
     starts: list[datetime] = field(default_factory=list)
     relays: list[tuple[RelayAiring, date]] = field(default_factory=list)  # (airing, local day)
     packed: tuple[object, list[Placed], list[RelayAiring], list[datetime]] | None = None
@@ -345,11 +349,11 @@ class PlanCache:
             rebuild.add(key)
         for key in rebuild:
             cls = self._classes[key]
-            cls.airings = sorted(
-                (a for g in key[0] for a in self._audience_by_key[g].airings),
-                key=lambda a: (a.start, a.item_id),
+            cls.candidates = sorted(
+                (c for g in key[0] for c in self._audience_by_key[g].candidates),
+                key=lambda c: (c.nominal, c.key),
             )
-            cls.starts = [a.start for a in cls.airings]
+            cls.starts = [c.nominal for c in cls.candidates]
             cls.relays = sorted(
                 (r for relay_id in key[1] for r in self._relays.get(relay_id, ())),
                 key=lambda r: (r[0].start, r[0].relay.id),
@@ -374,7 +378,7 @@ class PlanCache:
         if cls.packed is None or cls.packed[0] != key:
             relays = [cls.relays[i][0] for i in chosen]
             busy = [Busy(f"relay-{r.relay.id}", r.start, r.end) for r in relays]
-            placed, _clashes = pack((a.candidate() for a in cls.airings[lo:hi]), busy)
+            placed, _clashes = pack(cls.candidates[lo:hi], busy)
             piece_starts = sorted(start for _r, start, _e in relay_pieces(relays, placed))
             cls.packed = (key, placed, relays, piece_starts)
         _key, placed, relays, piece_starts = cls.packed
