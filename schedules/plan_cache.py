@@ -139,7 +139,11 @@ class PlanCache:
         """The given sites' (default: all) plan items from ``now - PAST_GRACE`` to
         ``now + horizon``, as ``schedules.planner.materialize`` makes them."""
         with self._lock:
-            return self._materialize(session, now - PAST_GRACE, now + horizon, site_ids)
+            try:
+                return self._materialize(session, now - PAST_GRACE, now + horizon, site_ids)
+            except BaseException:
+                self._window = None  # half-updated: start over on the next call
+                raise
 
     def _materialize(
         self, session: Session, since: datetime, end: datetime, site_ids: Iterable[str] | None

@@ -293,8 +293,30 @@ def test_edits_redo_only_what_they_touch(any_db_url: str) -> None:
         assert fourth == reference(factory, T0 + timedelta(seconds=9))
         assert fourth["s1"] == fourth["s3"] != third["s1"]
 
+        class Broken(RuntimeError):
+            pass
+
+        with factory() as s, s.begin():
+            edit_priority(s, 2)
+        with factory() as s:  # the database fails halfway through the update
+            calls = []
+            execute = s.execute
+
+            def fail_second(*args: object, **kwargs: object) -> object:
+                calls.append(args)
+                if len(calls) == 2:  # the marks were read, the announcement's zones fail
+                    raise Broken
+                return execute(*args, **kwargs)  # type: ignore[arg-type]
+
+            s.execute = fail_second  # type: ignore[method-assign]
+            with pytest.raises(Broken):
+                cache.materialize(s, T0 + timedelta(seconds=9), HORIZON)
+        after = cached(factory, cache, T0 + timedelta(seconds=9))  # read again in full
+        assert after == reference(factory, T0 + timedelta(seconds=9))
+        assert cache.rebuilds == 3
+
         later = T0 + timedelta(seconds=9) + REBUILD_EVERY  # the safety net reads all again
         assert cached(factory, cache, later) == reference(factory, later)
-        assert cache.rebuilds == 3
+        assert cache.rebuilds == 4
     finally:
         engine.dispose()
