@@ -2,7 +2,7 @@
 in full and after an edit touching one commune (issue 12).
 
 Run: .venv/bin/python -m bench.plan_bench [--sites 5000] [--announcements 200]
-         [--db sqlite,postgresql] [--edits 5] [--no-reference]
+         [--db sqlite,postgresql] [--edits 15] [--no-reference] [--runtime]
 Beside it, in the same run: a bare baseline (a raw SELECT of the same schedule rows plus raw
 dateutil expansion of their rules; no zones, no slots, no packing, no wire objects), the
 stateless reference planner (schedules.planner.materialize, which the cache must equal), and for
@@ -25,11 +25,18 @@ from pathlib import Path
 from dateutil.rrule import rrulestr
 from sqlalchemy import Engine, select, text
 
+from broadcaster.clock import FakeClock
+from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, upgrade
 from broadcaster.models import Announcement, Media, ScheduleItem, Site, Slot, User, Zone
+from broadcaster.publish import PlanPublisher
+from broadcaster.publisher import MemoryPublisher
+from broadcaster.wire.signing import Signer
+from broadcaster.wire.topics import Topics
 from schedules.plan_cache import PlanCache
 from schedules.planner import materialize
 from schedules.recurrence import to_local
+from schedules.runtime import SchedulerRuntime
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 HORIZON = timedelta(hours=48)
@@ -170,10 +177,11 @@ def one_commune_announcements(factory) -> list[int]:  # type: ignore[no-untyped-
 
 
 def edit(factory, ann_id: int, n: int) -> str:  # type: ignore[no-untyped-def]
-    """What the schedule form writes: the announcement's item moves by a few minutes."""
+    """What the edit form writes: a corrected title, and the item moved by a few minutes."""
     with factory() as s, s.begin():
         ann = s.get(Announcement, ann_id)
         assert ann is not None
+        ann.title = f"Thông báo {ann_id} (sửa {n})"
         ann.schedule[0].start_at += timedelta(minutes=7 * (1 if n % 2 == 0 else -1))
         return ann.zones[0].commune
 
@@ -191,6 +199,34 @@ def fresh(kind: str, tmp: Path) -> tuple[str, str | None]:
     url = f"{PG}?options=-csearch_path%3D{schema}"
     upgrade(url)
     return url, schema
+
+
+def runtime_ticks(url: str, factory, tmp: Path, targets: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """The scheduler's whole tick (materialize, compare digests, sign and send what changed)
+    through SchedulerRuntime with an in-memory publisher: the first, a quiet one, an edit."""
+    settings = Settings.load(
+        env={},
+        database_url=url,
+        media_dir=str(tmp / "media"),
+        signing_key_file=str(tmp / "signing-key.pem"),
+        secret_key="bench",
+        tts_engine="espeak",
+        plan_horizon_hours=48,
+    )
+    fake = FakeClock(NOW + timedelta(hours=1))
+    plans = PlanPublisher(Signer.generate(), MemoryPublisher(), Topics("loa/v1"), HORIZON)
+    runtime = SchedulerRuntime(settings, factory, plans, fake)
+    first, first_s = measure(runtime.publish_plans)
+    fake.advance(TICK)
+    _, quiet_s = measure(runtime.publish_plans)
+    edit(factory, targets[1], 1)
+    fake.advance(TICK)
+    sent, edit_s = measure(runtime.publish_plans)
+    print(
+        f"  | SchedulerRuntime.publish_plans: first (signs {len(first)} plans) {first_s * 1000:.0f} ms;"
+        f" quiet tick {quiet_s * 1000:.1f} ms; after an edit ({len(sent)} sites re-sent)"
+        f" {edit_s * 1000:.1f} ms |"
+    )
 
 
 def run(kind: str, tmp: Path, args: argparse.Namespace) -> None:
@@ -265,6 +301,8 @@ def run(kind: str, tmp: Path, args: argparse.Namespace) -> None:
             f"  | bare edit: raw SELECT of its rows and sites + dateutil expansion"
             f" | {bare_s[len(bare_s) // 2] * 1000:.1f} ms |"
         )
+        if args.runtime:
+            runtime_ticks(url, factory, tmp, targets)
         print(
             f"  peak traced memory: PlanCache full {peak_memory(lambda: tick(PlanCache('http://srv'), NOW)):.0f} MB"
         )
@@ -284,6 +322,9 @@ def main() -> None:
     ap.add_argument("--db", default="sqlite,postgresql")
     ap.add_argument("--edits", type=int, default=15)
     ap.add_argument("--no-reference", action="store_true", help="skip the stateless planner")
+    ap.add_argument(
+        "--runtime", action="store_true", help="also time SchedulerRuntime.publish_plans ticks"
+    )
     args = ap.parse_args()
     print(f"python {platform.python_version()} · {platform.machine()}")
     for kind in args.db.split(","):
