@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.db import make_engine, session_factory
@@ -320,3 +320,46 @@ def test_edits_redo_only_what_they_touch(any_db_url: str) -> None:
         assert cache.rebuilds == 4
     finally:
         engine.dispose()
+
+
+def _migration_0014():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    import broadcaster.db
+
+    path = Path(broadcaster.db.__file__).parent / "migrations" / "versions" / "0014_plan_marks.py"
+    spec = importlib.util.spec_from_file_location("plan_marks_0014", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_plan_mark_trigger_exists_at_head(any_db_url: str) -> None:
+    """SQLite's batch migrations rebuild a table and lose its triggers: a later migration that
+    rebuilds one of these tables must create its triggers again (else edits go unseen)."""
+    engine = make_engine(any_db_url)
+    migration = _migration_0014()
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                expected = {name for name, _table, _ddl in migration._pg_triggers()}
+                found = set(
+                    conn.execute(
+                        text(
+                            "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                            " WHERE n.nspname = current_schema() AND NOT t.tgisinternal"
+                        )
+                    ).scalars()
+                )
+            else:
+                expected = {name for name, _ddl in migration._sqlite_triggers()}
+                found = set(
+                    conn.execute(
+                        text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                    ).scalars()
+                )
+    finally:
+        engine.dispose()
+    assert expected and expected <= found, sorted(expected - found)
