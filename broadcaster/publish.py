@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,8 +24,13 @@ logger = logging.getLogger(__name__)
 # Republish an unchanged plan this often, so expiry never lapses and a wiped retained
 # message is restored.
 REFRESH = timedelta(hours=1)
-# Site ids per IN (...) list when loading publishing state.
-PRELOAD_CHUNK = 500
+# Site ids per IN (...) list when reading publishing state.
+STATE_CHUNK = 500
+
+
+def _unchanged(sent: str, sent_at: datetime | None, digest: str, now: datetime) -> bool:
+    """The site has these items already, and recently enough."""
+    return sent == digest and sent_at is not None and timedelta(0) <= now - sent_at < REFRESH
 
 
 def items_digest(items: Sequence[PlanItem]) -> str:
@@ -42,17 +47,21 @@ class PlanPublisher:
     topics: Topics
     horizon: timedelta
 
-    def preload(self, session: Session, site_ids: Iterable[str]) -> list[SitePlan]:
-        """Load these sites' publishing state in one query, so ``publish_site`` finds it in the
-        session (keep the returned list while publishing)."""
-        ids = list(site_ids)
-        return [
-            state
-            for chunk in range(0, len(ids), PRELOAD_CHUNK)
-            for state in session.scalars(
-                select(SitePlan).where(SitePlan.site_id.in_(ids[chunk : chunk + PRELOAD_CHUNK]))
-            )
-        ]
+    def due(self, session: Session, digests: Mapping[str, str], now: datetime) -> set[str]:
+        """The sites among ``digests`` (site → ``items_digest`` of its plan) that
+        ``publish_site`` would send: never published, changed, or due for the refresh. Reads
+        the publishing state of many sites in a few queries instead of one per site."""
+        ids = list(digests)
+        fresh = set()
+        for chunk in range(0, len(ids), STATE_CHUNK):
+            for site_id, digest, published_at in session.execute(
+                select(SitePlan.site_id, SitePlan.digest, SitePlan.published_at).where(
+                    SitePlan.site_id.in_(ids[chunk : chunk + STATE_CHUNK])
+                )
+            ):
+                if _unchanged(digest, published_at, digests[site_id], now):
+                    fresh.add(site_id)
+        return set(ids) - fresh
 
     def publish_site(
         self,
@@ -68,12 +77,7 @@ class PlanPublisher:
         state = session.get(SitePlan, site_id)
         if digest is None:
             digest = items_digest(items)
-        if (
-            state is not None
-            and state.digest == digest
-            and state.published_at is not None
-            and timedelta(0) <= now - state.published_at < REFRESH
-        ):
+        if state is not None and _unchanged(state.digest, state.published_at, digest, now):
             return None
         previous = state.version if state else 0
         # Versions only move forward, even if the database is restored from a backup.

@@ -20,6 +20,7 @@ from broadcaster.alerts import Notifier
 from broadcaster.clock import Clock
 from broadcaster.config import Settings
 from broadcaster.publish import PlanPublisher, items_digest
+from broadcaster.wire.plan import PlanItem
 from schedules.emergency_delivery import DeliveryTracker
 from schedules.plan_cache import PlanCache
 from schedules.relays import ensure_relay_fallbacks
@@ -48,6 +49,7 @@ class SchedulerRuntime:
         self._fallbacks_checked: datetime | None = None
         # Kept between ticks: an edit re-materializes only the sites it reaches.
         self.planner = PlanCache(self.settings.public_url, tz=self.settings.timezone)
+        self._digest_memo: dict[int, tuple[list[PlanItem], str]] = {}
         if self.deliveries is None:
             self.deliveries = DeliveryTracker(
                 self.factory,
@@ -86,17 +88,28 @@ class SchedulerRuntime:
         published: dict[str, int] = {}
         with self.factory() as session, session.begin():
             plans = self.planner.materialize(session, now, horizon, site_ids=site_ids)
-            # Sites of one audience share one list of items: digest it once.
-            digests: dict[int, str] = {}
-            _held = self.plans.preload(session, plans)  # one query, not one per site
-            for site_id, items in sorted(plans.items()):
-                digest = digests.get(id(items))
-                if digest is None:
-                    digest = digests[id(items)] = items_digest(items)
-                version = self.plans.publish_site(session, site_id, items, now, digest=digest)
+            digests = self._digests(plans, everyone=site_ids is None)
+            for site_id in sorted(self.plans.due(session, digests, now)):
+                version = self.plans.publish_site(
+                    session, site_id, plans[site_id], now, digest=digests[site_id]
+                )
                 if version is not None:
                     published[site_id] = version
         return published
+
+    def _digests(self, plans: dict[str, list[PlanItem]], *, everyone: bool) -> dict[str, str]:
+        """Each site's ``items_digest``, computed once per list: sites of one audience share
+        one, and the planner hands back the same list while nothing in it changed."""
+        seen: dict[int, tuple[list[PlanItem], str]] = {}
+        out = {}
+        for site_id, items in plans.items():
+            found = seen.get(id(items)) or self._digest_memo.get(id(items))
+            if found is None or found[0] is not items:
+                found = (items, items_digest(items))
+            seen[id(items)] = found  # the list is kept with it, so its id is not reused
+            out[site_id] = found[1]
+        self._digest_memo = seen if everyone else {**self._digest_memo, **seen}
+        return out
 
     def start(self) -> None:
         self.ensure_fallbacks()
