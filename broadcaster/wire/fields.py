@@ -80,6 +80,8 @@ ANY = Bounds()
 POSITIVE = Bounds(lo=1)
 NATURAL = Bounds(lo=0)
 INT32 = Bounds(lo=1, hi=2**31 - 1)  # seqs and row ids the database keeps as INTEGER
+# An announcement id on the wire: a row id, or 0 for a relay (schedules.planner.RELAY_ANNOUNCEMENT_ID)
+ANNOUNCEMENT_ID = Bounds(lo=0, hi=2**31 - 1)
 SHORT = Bounds(max_len=64)  # ids
 TEXT = Bounds(max_len=1000)
 

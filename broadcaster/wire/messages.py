@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import ProtocolError
 from .fields import (
+    ANNOUNCEMENT_ID,
     INT32,
     NATURAL,
     SCHEMA,
@@ -102,7 +103,7 @@ class Event:
             kind=kind,
             at=from_wire_time(d.get("at"), "event.at"),
             item_id=optional(d, "item_id", str, "event", SHORT),
-            announcement_id=optional(d, "announcement_id", int, "event", INT32),
+            announcement_id=optional(d, "announcement_id", int, "event", ANNOUNCEMENT_ID),
             scheduled_at=from_wire_time(sched, "event.scheduled_at") if sched else None,
             detail=detail[:1000],
             command=optional(d, "command", str, "event", SHORT),

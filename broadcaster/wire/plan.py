@@ -8,7 +8,7 @@ from typing import Any
 
 from .errors import ProtocolError
 from .fields import (
-    INT32,
+    ANNOUNCEMENT_ID,
     NATURAL,
     POSITIVE,
     SCHEMA,
@@ -123,7 +123,7 @@ class PlanItem:
             id=require(d, "id", str, "item", SHORT),
             start=from_wire_time(require(d, "start", str, "item", SHORT), "item.start"),
             title=require(d, "title", str, "item", TITLE),
-            announcement_id=require(d, "announcement_id", int, "item", INT32),
+            announcement_id=require(d, "announcement_id", int, "item", ANNOUNCEMENT_ID),
             priority=priority,
             media=Media.from_dict(require(d, "media", dict, "item")),
             volume=volume,
