@@ -2,7 +2,7 @@
 database triggers, so the scheduler re-materializes only the plans an edit touches (issue 12)
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0009
 Create Date: 2026-12-05 18:30:00
 
 Triggers, not ORM events: every writer (the web, the CLI, bulk provisioning with Core inserts,
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
