@@ -107,14 +107,22 @@ def optional(
     return _check(value, kind, f"{name}.{key}", bounds)
 
 
+def _preview(value: Any) -> str:
+    """At most 20 characters of an untrusted value for an error message (``str`` of an int
+    over 4,300 digits raises, so a large int is only named)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return "<a very large integer>"
+    return repr(value)[:20] if not isinstance(value, str) else repr(value[:20])
+
+
 def check_header(d: Any, expected_type: str) -> None:
     if not isinstance(d, dict):
         raise ProtocolError("malformed", "payload is not an object")
     version, kind = d.get("v"), d.get("type")
     if version != SCHEMA or isinstance(version, bool | float):
-        raise ProtocolError("unsupported-version", f"schema {str(version)[:20]!r}")
+        raise ProtocolError("unsupported-version", f"schema {_preview(version)}")
     if kind != expected_type:
-        raise ProtocolError("wrong-type", f"expected {expected_type}, got {str(kind)[:20]!r}")
+        raise ProtocolError("wrong-type", f"expected {expected_type}, got {_preview(kind)}")
 
 
 def id_list(d: dict[str, Any], key: str, name: str, max_len: int = 64) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -181,6 +182,15 @@ def mutated(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 def test_the_valid_messages_parse() -> None:
     for kind, d in VALID.items():
         assert PARSERS[kind](d).to_dict() == d
+
+
+def test_a_header_field_of_5000_digits_is_a_protocol_error() -> None:
+    # found by the property test below: str() of such an int raises ValueError
+    huge = 10**5000
+    for kind, d in VALID.items():
+        for field in ("v", "type"):
+            with pytest.raises(ProtocolError):
+                PARSERS[kind]({**d, field: huge})
 
 
 @CI
