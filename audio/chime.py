@@ -15,6 +15,7 @@ _STEP_MS = 320
 _PEAK_DBFS = -6.0
 
 
+@lru_cache(maxsize=len(_NOTES_HZ))
 def _bell(freq: float) -> AudioSegment:
     """One soft note: the fundamental, a quiet octave, a short attack and a long fade."""
     fundamental = Sine(freq, sample_rate=FRAME_RATE).to_audio_segment(_NOTE_MS, volume=-12.0)

@@ -1,16 +1,31 @@
-"""Mastering: chime, loudness-normalized mono speech, optional repetition, chime, then encoding."""
+"""Mastering: chime, loudness-normalized mono speech, optional repetition, chime, then encoding.
+
+The programme is assembled at the speech's own level (16-bit mono, 44.1 kHz), measured, and
+handed to ffmpeg once: the gain/limiter chain to the loudness target runs in the same ffmpeg
+process as the encoder, so the audio is never decoded, re-encoded or measured again after.
+"""
 
 from __future__ import annotations
 
 import io
 import logging
+import subprocess
+import tempfile
 from functools import lru_cache
+from pathlib import Path
 
 from pydub import AudioSegment
 from pydub.exceptions import CouldntDecodeError
 
 from audio.chime import make_chime
-from audio.loudness import LoudnessTarget, measure_loudness, normalize_loudness
+from audio.loudness import (
+    TIMEOUT_S,
+    LoudnessTarget,
+    measure_encoded,
+    measure_loudness,
+    pcm_input,
+    plan_leveling,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -20,10 +35,15 @@ GAP_MS = 500  # between a chime and speech
 REPEAT_GAP_MS = 900  # before "Xin nhắc lại", and between repetitions when there is no intro
 INTRO_GAP_MS = 350  # after "Xin nhắc lại"
 MAX_REPEAT = 5
+# Bump whenever the same speech, settings and target would master to other bytes (the chain,
+# the chime, the gaps, the encoder options): the mastered-result cache keys on it.
+MASTERING_VERSION = 2
+MAX_ENCODES = 3  # an encode that misses the loudness target is redone from the PCM, nudged
 
 # ffmpeg output options: one channel, no metadata or encoder version, so equal input gives
 # equal bytes (and so the same content address) across runs.
 _CODECS = {"mp3": "libmp3lame", "opus": "libopus"}
+_MUXERS = {"mp3": "mp3", "opus": "opus"}
 _DEMUXERS = {"mp3": "mp3", "opus": "ogg"}
 _COMMON = ["-ac", "1", "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
 
@@ -31,11 +51,6 @@ _COMMON = ["-ac", "1", "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a"
 def conform(audio: AudioSegment) -> AudioSegment:
     """Mono, 44.1 kHz, 16-bit."""
     return audio.set_channels(1).set_frame_rate(FRAME_RATE).set_sample_width(2)
-
-
-def level(speech: AudioSegment, target: LoudnessTarget | None = None) -> AudioSegment:
-    """Bring speech to the loudness target (two-pass ffmpeg loudnorm, see audio.loudness)."""
-    return conform(normalize_loudness(conform(speech), target or LoudnessTarget()))
 
 
 @lru_cache(maxsize=4)
@@ -68,6 +83,13 @@ def assemble(
     Speech and intro are matched in loudness and the chime sits CHIME_BELOW_SPEECH_LU under
     them; master() then brings the whole to the loudness target.
     """
+    return _assemble(speech, chime=chime, repeat=repeat, repeat_intro=repeat_intro)[0]
+
+
+def _assemble(
+    speech: AudioSegment, *, chime: bool, repeat: int, repeat_intro: AudioSegment | None
+) -> tuple[AudioSegment, float]:
+    """The programme and the loudness of the speech in it (LUFS)."""
     if not 1 <= repeat <= MAX_REPEAT:
         raise ValueError(f"repeat must be 1..{MAX_REPEAT}, not {repeat!r}")
     parts = [conform(speech)]
@@ -86,17 +108,36 @@ def assemble(
         out += spoken
     if chime:
         out += _silence(GAP_MS) + chime_at(loudness - CHIME_BELOW_SPEECH_LU, descending=True)
-    return out
+    return out, loudness
 
 
-def encode(audio: AudioSegment, *, fmt: str = "mp3", bitrate: str = "64k") -> bytes:
-    """Encode with ffmpeg (through pydub): mp3 (default) or opus, mono, at bitrate."""
+def encode(
+    audio: AudioSegment, *, fmt: str = "mp3", bitrate: str = "64k", chain: str = ""
+) -> bytes:
+    """Encode mono 44.1 kHz audio with ffmpeg, through the filter ``chain`` when given.
+
+    mp3 (default) or opus, at bitrate. The PCM goes in on a pipe; the output goes to a file,
+    which the muxer can seek back in (the MP3 gapless header, so decoders trim the encoder's
+    padding and the duration is the input's to the sample).
+    """
     codec = _CODECS.get(fmt)
     if codec is None:
         raise ValueError(f"unsupported format {fmt!r}: use one of {', '.join(_CODECS)}")
-    buf = io.BytesIO()
-    audio.export(buf, format=fmt, codec=codec, bitrate=bitrate, parameters=_COMMON)
-    return buf.getvalue()
+    pcm = conform(audio).raw_data
+    filters = ["-af", chain] if chain else []
+    with tempfile.TemporaryDirectory(prefix="encode-") as tmp:
+        out = Path(tmp) / f"out.{fmt}"
+        cmd = ["ffmpeg", "-hide_banner", "-nostats", "-nostdin", "-loglevel", "error"]
+        cmd += [*pcm_input(), *filters, "-c:a", codec, "-b:a", bitrate, *_COMMON]
+        cmd += ["-f", _MUXERS[fmt], "-y", str(out)]
+        try:
+            proc = subprocess.run(cmd, input=pcm, capture_output=True, timeout=TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RuntimeError(f"cannot run ffmpeg to encode {fmt}: {exc}") from exc
+        if proc.returncode != 0:
+            tail = proc.stderr.decode("utf-8", "replace").strip()[-500:]
+            raise RuntimeError(f"ffmpeg could not encode {fmt}: {tail}")
+        return out.read_bytes()
 
 
 def measure_ms(data: bytes, fmt: str) -> int:
@@ -123,15 +164,39 @@ def master(
         raise ValueError("cannot master empty speech")
     if fmt not in _CODECS:
         raise ValueError(f"unsupported format {fmt!r}: use one of {', '.join(_CODECS)}")
-    target = target or LoudnessTarget()
-    programme = assemble(speech, chime=chime, repeat=repeat, repeat_intro=repeat_intro)
-    programme = level(programme, target)
-    data = encode(programme, fmt=fmt, bitrate=bitrate)
-    duration_ms = measure_ms(data, fmt)
+    programme, speech_lufs = _assemble(
+        speech, chime=chime, repeat=repeat, repeat_intro=repeat_intro
+    )
+    data = _encode_to_target(programme, speech_lufs, target or LoudnessTarget(), fmt, bitrate)
+    duration_ms = len(programme)  # the encoders keep the length to the sample (see encode)
     logger.debug(
         "mastered %d ms of speech into %d ms, %d bytes", len(speech), duration_ms, len(data)
     )
     return data, duration_ms
+
+
+def _encode_to_target(
+    programme: AudioSegment, speech_lufs: float, target: LoudnessTarget, fmt: str, bitrate: str
+) -> bytes:
+    """Measure, level and encode; check the encoded audio, and encode again if it missed."""
+    pcm = programme.raw_data
+    leveling = plan_leveling(pcm, speech_lufs, target)
+    for attempt in range(1, MAX_ENCODES + 1):
+        if not leveling.measured:
+            leveling = plan_leveling(pcm, speech_lufs, target, limit_db=leveling.limit_db)
+        data = encode(programme, fmt=fmt, bitrate=bitrate, chain=leveling.chain)
+        if not leveling.chain:
+            return data  # silence, left as it is
+        encoded = measure_encoded(data)
+        again = leveling.after_encoding(encoded, target)
+        if again is None:
+            return data
+        if attempt == MAX_ENCODES:
+            logger.warning("mastering: the encoded %s still misses the target: %s", fmt, encoded)
+            return data
+        logger.info("mastering: %s came out at %s; encoding again", fmt, encoded)
+        leveling = again
+    raise AssertionError("unreachable")
 
 
 def _silence(ms: int) -> AudioSegment:
