@@ -30,9 +30,10 @@ FRAME_RATE = 44100
 # (master() measures what it encoded, and encodes again in the rare case it missed).
 CODEC_MARGIN_DB = 0.5
 # Where the limiter starts, below the true-peak goal: room for the correction gain after it,
-# which gives back the loudness the limiter took (about 2.5 dB for espeak-ng's peaky speech).
-LIMIT_HEADROOM_DB = 3.0
-LIMIT_STEP_DB = 0.5  # lower the limiter this much more than the excess when it was not enough
+# which gives back the loudness the limiter took (about 4 dB for espeak-ng's peaky speech at
+# this depth; each further dB of limiting takes about 0.6 dB more loudness).
+LIMIT_HEADROOM_DB = 4.0
+LIMIT_STEP_DB = 0.3  # when not enough: lower the limiter by twice the excess and this much
 MAX_LIMIT_TRIES = 4
 # Encoded audio further than this from the integrated target is encoded again, nudged.
 ENCODED_TOLERANCE_LU = 0.5
@@ -91,7 +92,6 @@ class Leveling:
             f"volume={self.correction_db:.2f}dB"
         )
 
-
     def after_encoding(self, encoded: Loudness, target: LoudnessTarget) -> Leveling | None:
         """None when the encoded audio meets the target; else the chain to encode again.
 
@@ -144,6 +144,7 @@ def plan_leveling(
     target: LoudnessTarget | None = None,
     *,
     limit_db: float | None = None,
+    codec_margin_db: float = CODEC_MARGIN_DB,
 ) -> Leveling:
     """The chain that brings a programme (raw s16le mono PCM) to the target.
 
@@ -151,13 +152,14 @@ def plan_leveling(
     speech, not its chime). The gained and limited programme is measured once with true peak;
     the correction gain then lands it on the target. If that would push the true peak over the
     goal the limiter is lowered and the programme measured again (rare: the limiter starts
-    LIMIT_HEADROOM_DB under the goal, or at ``limit_db``).
+    LIMIT_HEADROOM_DB under the goal, or at ``limit_db``). The goal is ``codec_margin_db``
+    under the target's true peak, for what the encoder will add.
     """
     target = target or LoudnessTarget()
     if speech_lufs <= SILENT_LUFS:
         logger.debug("leveling: silent input (%.1f LUFS), left as is", speech_lufs)
         return UNCHANGED
-    tp_goal = target.true_peak - CODEC_MARGIN_DB
+    tp_goal = target.true_peak - codec_margin_db
     if limit_db is None:
         limit_db = tp_goal - LIMIT_HEADROOM_DB
     leveling = Leveling(target.integrated - speech_lufs, limit_db)
@@ -170,7 +172,7 @@ def plan_leveling(
             correction = min(correction, tp_goal - measured.true_peak)
             leveling = Leveling(leveling.gain_db, leveling.limit_db, correction, measured=True)
             break
-        leveling = Leveling(leveling.gain_db, leveling.limit_db - excess - LIMIT_STEP_DB)
+        leveling = Leveling(leveling.gain_db, leveling.limit_db - 2 * excess - LIMIT_STEP_DB)
     logger.debug(
         "leveling: speech %.1f LUFS, gain %.2f dB, limit %.2f dBFS, correction %.2f dB",
         speech_lufs,

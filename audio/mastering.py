@@ -19,6 +19,7 @@ from pydub.exceptions import CouldntDecodeError
 
 from audio.chime import make_chime
 from audio.loudness import (
+    SILENT_LUFS,
     TIMEOUT_S,
     LoudnessTarget,
     measure_encoded,
@@ -35,6 +36,7 @@ GAP_MS = 500  # between a chime and speech
 REPEAT_GAP_MS = 900  # before "Xin nhắc lại", and between repetitions when there is no intro
 INTRO_GAP_MS = 350  # after "Xin nhắc lại"
 MAX_REPEAT = 5
+MIN_MEASURE_MS = 1000  # shorter parts are measured looped to this length (the meter gates 400 ms)
 # Bump whenever the same speech, settings and target would master to other bytes (the chain,
 # the chime, the gaps, the encoder options): the mastered-result cache keys on it.
 MASTERING_VERSION = 2
@@ -44,6 +46,9 @@ MAX_ENCODES = 3  # an encode that misses the loudness target is redone from the 
 # equal bytes (and so the same content address) across runs.
 _CODECS = {"mp3": "libmp3lame", "opus": "libopus"}
 _MUXERS = {"mp3": "mp3", "opus": "opus"}
+# How far under the true-peak target to level before encoding: what each encoder adds to the
+# peaks (LAME at 64 kbps: up to about 1.4 dB over a long programme of limited speech).
+_CODEC_MARGIN_DB = {"mp3": 1.5, "opus": 1.0}
 _DEMUXERS = {"mp3": "mp3", "opus": "ogg"}
 _COMMON = ["-ac", "1", "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
 
@@ -64,11 +69,26 @@ def chime_at(loudness: float, *, descending: bool = False) -> AudioSegment:
     return chime.apply_gain(loudness - _chime_loudness(descending))
 
 
+def _loudness(part: AudioSegment) -> float:
+    """Integrated loudness; a part shorter than the meter's 400 ms block is measured looped."""
+    if 0 < len(part) < MIN_MEASURE_MS:
+        part = part * -(-MIN_MEASURE_MS // len(part))
+    return measure_loudness(part).integrated
+
+
 def _matched(parts: list[AudioSegment]) -> tuple[list[AudioSegment], float]:
-    """The parts turned down to the quietest one's loudness (never up: no clipping)."""
-    levels = [measure_loudness(part).integrated for part in parts]
-    common = min(levels)
-    return [part.apply_gain(common - lv) for part, lv in zip(parts, levels, strict=True)], common
+    """The parts turned down to the quietest one's loudness (never up: no clipping); a silent
+    part is left as it is and does not count."""
+    levels = [_loudness(part) for part in parts]
+    heard = [lv for lv in levels if lv > SILENT_LUFS]
+    if not heard:
+        return parts, levels[0]
+    common = min(heard)
+    matched = [
+        part.apply_gain(common - lv) if lv > SILENT_LUFS else part
+        for part, lv in zip(parts, levels, strict=True)
+    ]
+    return matched, common
 
 
 def assemble(
@@ -97,18 +117,21 @@ def _assemble(
         parts.append(conform(repeat_intro))
     parts, loudness = _matched(parts)
     spoken, intro = parts[0], (parts[1] if len(parts) > 1 else None)
-    out = AudioSegment.silent(duration=0, frame_rate=FRAME_RATE)
+    chime_level = loudness - CHIME_BELOW_SPEECH_LU
+    out: list[AudioSegment] = []
     if chime:
-        out += chime_at(loudness - CHIME_BELOW_SPEECH_LU) + _silence(GAP_MS)
-    out += spoken
+        out += [chime_at(chime_level), _silence(GAP_MS)]
+    out.append(spoken)
     for _ in range(repeat - 1):
-        out += _silence(REPEAT_GAP_MS)
+        out.append(_silence(REPEAT_GAP_MS))
         if intro is not None:
-            out += intro + _silence(INTRO_GAP_MS)
-        out += spoken
+            out += [intro, _silence(INTRO_GAP_MS)]
+        out.append(spoken)
     if chime:
-        out += _silence(GAP_MS) + chime_at(loudness - CHIME_BELOW_SPEECH_LU, descending=True)
-    return out, loudness
+        out += [_silence(GAP_MS), chime_at(chime_level, descending=True)]
+    # One join of the bytes (all parts are conformed): adding segments copies each time.
+    programme = spoken._spawn(b"".join(conform(part).raw_data for part in out))
+    return programme, loudness
 
 
 def encode(
@@ -180,10 +203,13 @@ def _encode_to_target(
 ) -> bytes:
     """Measure, level and encode; check the encoded audio, and encode again if it missed."""
     pcm = programme.raw_data
-    leveling = plan_leveling(pcm, speech_lufs, target)
+    margin = _CODEC_MARGIN_DB[fmt]
+    leveling = plan_leveling(pcm, speech_lufs, target, codec_margin_db=margin)
     for attempt in range(1, MAX_ENCODES + 1):
         if not leveling.measured:
-            leveling = plan_leveling(pcm, speech_lufs, target, limit_db=leveling.limit_db)
+            leveling = plan_leveling(
+                pcm, speech_lufs, target, limit_db=leveling.limit_db, codec_margin_db=margin
+            )
         data = encode(programme, fmt=fmt, bitrate=bitrate, chain=leveling.chain)
         if not leveling.chain:
             return data  # silence, left as it is

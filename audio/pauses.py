@@ -40,10 +40,13 @@ def join(segments: Sequence[AudioSegment], texts: Sequence[str]) -> AudioSegment
     if not segments:
         raise ValueError("nothing to join")
     first = segments[0]
-    out = AudioSegment.silent(duration=0, frame_rate=first.frame_rate)
+    parts: list[bytes] = []
     for index, (segment, text) in enumerate(zip(segments, texts, strict=True)):
         piece = trim(segment.set_channels(1).set_frame_rate(first.frame_rate))
-        out += piece
+        piece = piece.set_sample_width(first.sample_width)
+        parts.append(piece.raw_data)
         if index < len(segments) - 1:
-            out += AudioSegment.silent(duration=pause_after(text), frame_rate=first.frame_rate)
-    return out
+            pause = AudioSegment.silent(duration=pause_after(text), frame_rate=first.frame_rate)
+            parts.append(pause.set_sample_width(first.sample_width).raw_data)
+    # One join of the bytes: adding segment to segment copies the whole so far each time.
+    return first.set_channels(1)._spawn(b"".join(parts))

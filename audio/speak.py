@@ -8,7 +8,9 @@ actually spoke, so cached espeak-ng pieces are not reused once Google is reachab
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pydub import AudioSegment
@@ -22,6 +24,7 @@ from audio.tts.base import TTSEngine, TTSError
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+SYNTH_THREADS = max(2, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -70,27 +73,39 @@ def _speak_with(
     cache: RenderCache | None,
     progress: Progress | None,
 ) -> Spoken:
-    segments: list[AudioSegment] = []
-    synthesized = cached = 0
-    for piece in pieces:
-        text = speakable(piece)
-        key = RenderCache.key(engine.name, voice_id(engine), text)
-        audio = cache.get(key) if cache is not None else None
-        if audio is None:
-            audio = engine.synthesize(text).audio
-            synthesized += 1
-            if cache is not None:
-                cache.put(key, audio)
-        else:
-            cached += 1
-        segments.append(audio)
+    texts = [speakable(piece) for piece in pieces]
+    keys = [RenderCache.key(engine.name, voice_id(engine), text) for text in texts]
+    found = [cache.get(key) if cache is not None else None for key in keys]
+    missing = [index for index, audio in enumerate(found) if audio is None]
+    for _ in range(len(pieces) - len(missing)):
         if progress is not None:
             progress(1)
+    for index, audio in zip(missing, _synthesize(engine, [texts[i] for i in missing]), strict=True):
+        found[index] = audio
+        if cache is not None:
+            cache.put(keys[index], audio)
+        if progress is not None:
+            progress(1)
+    segments = [audio for audio in found if audio is not None]
+    cached = len(pieces) - len(missing)
     logger.debug("%s spoke %d pieces (%d from the cache)", engine.name, len(pieces), cached)
     return Spoken(
         audio=join(segments, pieces),
         engine=engine.name,
         speaker=engine,
-        synthesized=synthesized,
+        synthesized=len(missing),
         cached=cached,
     )
+
+
+def _synthesize(engine: TTSEngine, texts: Sequence[str]) -> Iterator[AudioSegment]:
+    """Each text's speech, in order. An engine that runs a local process per call and says so
+    (``parallel = True``: espeak-ng) gets SYNTH_THREADS calls at once; others one at a time
+    (an online service may throttle, and a fallback must see its failures in order)."""
+    if not getattr(engine, "parallel", False) or len(texts) < 2:
+        for text in texts:
+            yield engine.synthesize(text).audio
+        return
+    with ThreadPoolExecutor(SYNTH_THREADS, thread_name_prefix=f"tts-{engine.name}") as pool:
+        for speech in pool.map(engine.synthesize, texts):
+            yield speech.audio

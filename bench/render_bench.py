@@ -1,34 +1,40 @@
-"""Render time of a 300-word announcement per engine, cold and cached, against the bare tools.
+"""Render time of a 300-word announcement per engine: cold, mastering only, and repeated, against
+the bare tools measured in the same run.
 
 Run from the repository root:  .venv/bin/python -m bench.render_bench [--no-write]
 
-For each engine: render_text (normalize, synthesize sentence by sentence, master with two-pass
-loudnorm, encode MP3, store) with an empty render cache ("cold") and again with the cache
-filled ("cached"), as a real-time factor (render seconds / programme seconds; < 1 is faster
-than real time). The bare part is measured in the same run: one `espeak-ng` call on the whole
-normalized text to WAV, plus one `ffmpeg` MP3 encode of audio as long as our programme. Our
-figure is printed as a ratio to it. gTTS needs the internet, which the bench does not use.
+For each engine: render_text (normalize, synthesize sentence by sentence, master: ebur128
+measurement, gain/limiter and MP3 encode in one ffmpeg, check of the encoded loudness; store)
+with empty caches ("cold"); again after dropping only the mastered-result cache ("pieces
+cached": synthesis skipped, mastering done); and again with both caches ("repeated": the
+mastered-result cache answers). Times are real-time factors (render seconds / programme
+seconds). The bare parts are measured in the same run: one `espeak-ng` call on the whole
+normalized text to WAV, and one `ffmpeg` MP3 encode of our programme (decoded to WAV first,
+untimed). The repeated render is also timed for a text at the 5,000-character limit. gTTS needs
+the internet, which the bench does not use.
+
+Targets (issue 15): cold RTF <= 0.04 for espeak-ng (25x real time), repeated < 50 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml  # noqa: E402
-from pydub import AudioSegment  # noqa: E402
 
-from audio.cache import RenderCache  # noqa: E402
+from audio.cache import MASTERED, RenderCache  # noqa: E402
 from audio.normalize import normalize_text  # noqa: E402
 from audio.render import render_text  # noqa: E402
 from audio.store import MediaStore  # noqa: E402
@@ -62,26 +68,36 @@ def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     return result, time.perf_counter() - started
 
 
-def bare(text: str, programme_ms: int) -> tuple[float, float]:
-    """Seconds for raw espeak-ng on the whole text, and for a raw ffmpeg MP3 encode."""
-    spoken = normalize_text(text)
+def bare_espeak(text: str) -> float:
+    """Seconds for raw espeak-ng on the whole normalized text, to a WAV."""
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "speech.wav"
-        _, espeak_s = timed(
-            subprocess.run,
-            ["espeak-ng", "-v", "vi", "-s", "150", "-w", str(wav), "--stdin"],
-            input=spoken.encode(),
-            check=True,
-        )
-        speech = AudioSegment.from_wav(io.BytesIO(wav.read_bytes()))
-        padded = speech + AudioSegment.silent(max(0, programme_ms - len(speech)))
+        cmd = ["espeak-ng", "-v", "vi", "-s", "150", "-w", str(wav), "--stdin"]
+        _, seconds = timed(subprocess.run, cmd, input=normalize_text(text).encode(), check=True)
+    return seconds
+
+
+def bare_encode(mp3: Path) -> float:
+    """Seconds for one raw ffmpeg MP3 64 kbps encode of the same programme (from WAV)."""
+    with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "programme.wav"
-        padded.set_channels(1).set_frame_rate(44100).export(src, format="wav")
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(mp3), str(src)], check=True)
         cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(src), "-ac", "1", "-c:a", "libmp3lame"]
-        _, ffmpeg_s = timed(
+        _, seconds = timed(
             subprocess.run, [*cmd, "-b:a", "64k", str(Path(tmp) / "out.mp3")], check=True
         )
-    return espeak_s, ffmpeg_s
+    return seconds
+
+
+def render_three_ways(text: str, engine: Any, root: Path) -> tuple[Any, float, float, float]:
+    """(rendered, cold s, pieces-cached s, repeated s) with fresh caches under root."""
+    store, cache = MediaStore(root / "media"), RenderCache(root / "cache")
+    cold, cold_s = timed(render_text, text, engine=engine, store=store, cache=cache)
+    shutil.rmtree(root / "cache" / MASTERED)
+    pieces, pieces_s = timed(render_text, text, engine=engine, store=store, cache=cache)
+    repeated, repeated_s = timed(render_text, text, engine=engine, store=store, cache=cache)
+    assert cold == pieces == repeated
+    return cold, cold_s, pieces_s, repeated_s
 
 
 def run() -> tuple[list[str], str]:
@@ -90,31 +106,49 @@ def run() -> tuple[list[str], str]:
         f"- text: {len(text.split())} words, {len(text)} characters "
         f"({len(normalize_text(text))} once normalized), repeat=1, MP3 64 kbps",
     ]
-    rows = ["| engine | programme | cold | cold RTF | cached | cached RTF | cold / bare |",
+    rows = ["| engine | programme | cold | cold RTF | pieces cached | repeated | cold / bare |",
             "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
-    bare_total = None
     for engine in (EspeakEngine(), FakeEngine()):
         with tempfile.TemporaryDirectory() as tmp:
-            store, cache = MediaStore(Path(tmp) / "media"), RenderCache(Path(tmp) / "cache")
-            cold, cold_s = timed(render_text, text, engine=engine, store=store, cache=cache)
-            cached, cached_s = timed(render_text, text, engine=engine, store=store, cache=cache)
-            assert cold == cached
-        seconds = cold.duration_ms / 1000
-        ratio = "–"
-        if engine.name == "espeak":
-            espeak_s, ffmpeg_s = bare(text, cold.duration_ms)
-            bare_total = espeak_s + ffmpeg_s
-            ratio = f"{cold_s / bare_total:.1f}×"
-            lines.append(
-                f"- bare espeak-ng (whole text → WAV): {espeak_s:.2f} s; bare ffmpeg MP3 encode "
-                f"of {seconds:.0f} s: {ffmpeg_s:.2f} s; together {bare_total:.2f} s "
-                f"(RTF {bare_total / seconds:.3f})"
-            )
+            cold, cold_s, pieces_s, repeated_s = render_three_ways(text, engine, Path(tmp))
+            seconds = cold.duration_ms / 1000
+            ratio = "–"
+            if engine.name == "espeak":
+                espeak_s = bare_espeak(text)
+                mp3 = Path(tmp) / "media" / cold.sha256[:2] / f"{cold.sha256}.mp3"
+                encode_s = bare_encode(mp3)
+                bare_total = espeak_s + encode_s
+                ratio = f"{cold_s / bare_total:.1f}×"
+                lines.append(
+                    f"- bare espeak-ng (whole text → WAV): {espeak_s:.2f} s; bare ffmpeg MP3 "
+                    f"encode of the same {seconds:.0f} s programme: {encode_s:.2f} s; together "
+                    f"{bare_total:.2f} s (RTF {bare_total / seconds:.3f})"
+                )
         rows.append(
-            f"| {engine.name} | {seconds:.1f} s | {cold_s:.2f} s | {cold_s / seconds:.3f} | "
-            f"{cached_s:.2f} s | {cached_s / seconds:.3f} | {ratio} |"
+            f"| {engine.name} | {seconds:.1f} s | {cold_s:.2f} s | **{cold_s / seconds:.3f}** | "
+            f"{pieces_s:.2f} s | **{repeated_s * 1000:.1f} ms** | {ratio} |"
         )
+    long_text = announcement(2000)[:5000].rsplit(".", 1)[0] + "."
+    with tempfile.TemporaryDirectory() as tmp:
+        store, cache = MediaStore(Path(tmp) / "media"), RenderCache(Path(tmp) / "cache")
+        long, long_cold_s = timed(
+            render_text, long_text, engine=EspeakEngine(), store=store, cache=cache
+        )
+        _, long_repeated_s = timed(
+            render_text, long_text, engine=EspeakEngine(), store=store, cache=cache
+        )
+        _, normalize_s = timed(normalize_text, long_text)
+    lines.append(
+        f"- {len(long_text)}-character text (the limit is 5,000), espeak: "
+        f"{long.duration_ms / 1000:.0f} s programme, cold {long_cold_s:.2f} s "
+        f"(RTF {long_cold_s / long.duration_ms * 1000:.3f}), repeated "
+        f"**{long_repeated_s * 1000:.1f} ms** (of which normalizing the text "
+        f"{normalize_s * 1000:.1f} ms)"
+    )
     lines.append("- gtts: skipped (needs the internet; this machine is offline)")
+    lines.append(
+        f"- load average at the end: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} CPUs"
+    )
     return lines, "\n".join(rows)
 
 
@@ -127,7 +161,7 @@ def main() -> None:
     ffmpeg = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout
     section = "\n".join(
         [
-            f"## Render time, 300-word announcement ({dt.date.today().isoformat()})",
+            f"## Render time after issue 15, 300-word announcement ({dt.date.today().isoformat()})",
             "",
             f"Command: `{COMMAND}` · {machine} · {ffmpeg.splitlines()[0]}",
             "",

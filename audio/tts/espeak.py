@@ -26,6 +26,7 @@ class EspeakEngine:
     """
 
     name = "espeak"
+    parallel = True  # a process per call, nothing shared: speak() may run a few at once
 
     def __init__(
         self,

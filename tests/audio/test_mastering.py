@@ -155,3 +155,13 @@ def test_bad_arguments_are_rejected(tone: AudioSegment, kwargs: dict[str, Any], 
 def test_empty_speech_is_rejected() -> None:
     with pytest.raises(ValueError, match="empty"):
         master(AudioSegment.empty())
+
+
+def test_a_short_intro_is_matched_not_taken_for_silence(
+    tone: AudioSegment, ebur128: Loudness
+) -> None:
+    short_intro = Sine(500).to_audio_segment(250, volume=-20.0)  # under the meter's 400 ms
+    data, _ = master(tone, repeat=2, repeat_intro=short_intro)
+    integrated, true_peak = ebur128(data)
+    assert integrated == pytest.approx(-16.0, abs=1.0)
+    assert true_peak <= -1.5
