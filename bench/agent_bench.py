@@ -3,11 +3,14 @@
     .venv/bin/python -m bench.agent_bench [--agents 10] [--items 20] [--window 20]
 
 1. Start accuracy: ``--agents`` agents get plans whose ``--items`` items start at the same
-   instants (a commune-wide schedule, one item every 5 s, 0.3 s each, so no play overruns into
-   the next start even with ten mpv launches at once on two CPUs). The lateness of each start
+   instants (a commune-wide schedule, one item every 5 s, 0.3 s each). The lateness of each start
    (the ``late_ms`` every ``started`` event carries) is collected by a server-side subscriber
-   (deduplicated by event id: the bench does not ack, so outboxes resend). Player: mpv (with
-   ``--ao=null``), so every start also launches an mpv on the same CPUs.
+   (deduplicated by event id: the bench does not ack, so outboxes resend). Player: the default,
+   one mpv per agent kept running (``--idle``, ``--ao=null``) and driven over its IPC socket, so
+   ``late_ms`` is due time → mpv reporting playback (``playback-restart`` after ``loadfile``).
+   The bare part, in the same run: a bare ``mpv --idle`` on its own, ``loadfile`` →
+   ``playback-restart`` timed over the socket with nothing else (no agent code), and the old
+   way, an mpv launch per file.
 2. Footprint of one agent with the default player, mpv (with ``--ao=null``: no sound card here):
    RSS and CPU of the agent process while idle (connected, nothing due) and while playing
    (items back to back), and of its mpv children.
@@ -22,6 +25,7 @@ import json
 import os
 import platform
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -151,6 +155,48 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _bare_idle_mpv(mpv: str, media: Path, tmp: Path, loads: int = 30) -> list[float]:
+    """ms from sending ``loadfile`` to mpv's ``playback-restart``: one bare ``mpv --idle``
+    over its JSON IPC socket, nothing of the agent's."""
+    import socket as socketlib
+
+    path = tmp / "bare-mpv.sock"
+    proc = subprocess.Popen(
+        [mpv, "--idle=yes", "--no-video", "--no-terminal", "--really-quiet"]
+        + [f"--input-ipc-server={path}"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        sock = socketlib.socket(socketlib.AF_UNIX)
+        sock.connect(str(path))
+        stream = sock.makefile("rwb")
+        times: list[float] = []
+        for n in range(loads):
+            began = time.monotonic()
+            request = {"command": ["loadfile", str(media), "replace"], "request_id": n}
+            stream.write(json.dumps(request).encode() + b"\n")
+            stream.flush()
+            for line in stream:
+                if json.loads(line).get("event") == "playback-restart":
+                    times.append((time.monotonic() - began) * 1000)
+                    break
+            for line in stream:  # let it play out before the next load
+                if json.loads(line).get("event") == "idle":
+                    break
+            time.sleep(0.2)
+        stream.close()
+        sock.close()
+        return times
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -223,6 +269,7 @@ def run(agents: int, items: int, window: float) -> str:
         for site in sites[:agents]:
             server.publish(topics.plan(site), plan(site, 1, starts, short), retain=True)
         late: dict[str, int] = {}
+        player_ms: dict[str, int] = {}
         done: set[str] = set()
         failed = 0
         deadline = time.monotonic() + 15 + items * SPACING_S * 1.3
@@ -233,6 +280,9 @@ def run(agents: int, items: int, window: float) -> str:
                 continue
             if event["kind"] == "started":
                 late[event["item_id"]] = int(event["late_ms"])
+                found = re.search(r"player started in (\d+) ms", event.get("detail", ""))
+                if found:
+                    player_ms[event["item_id"]] = int(found.group(1))
             if event["kind"] in ("finished", "failed", "skipped") and event["id"] not in done:
                 done.add(event["id"])
                 failed += event["kind"] != "finished"
@@ -240,43 +290,42 @@ def run(agents: int, items: int, window: float) -> str:
             _stop(proc)
         if os.environ.get("BENCH_DEBUG"):
             print(sorted(late.items(), key=lambda kv: -kv[1])[:15], file=sys.stderr)
-        lines += [
-            f"## Agent start accuracy and footprint (issue 4, {datetime.now(UTC):%Y-%m-%d})",
-            "",
-            f"Command: `.venv/bin/python -m bench.agent_bench` · {platform.machine()}, "
-            f"{os.cpu_count()} CPUs, Python {platform.python_version()} · real agent "
-            "subprocesses, private Mosquitto, media prefetched over HTTP · load average "
-            f"{os.getloadavg()[0]:.1f} (1 min) after the accuracy run.",
-            "",
-            f"Start accuracy: {agents} agents × {items} items starting at the same instants "
-            f"({SPACING_S:.0f} s apart, 0.3 s each, player mpv `--ao=null`: an mpv launch per start): "
-            f"{len(late)} starts ({failed} not finished), lateness p50 "
-            f"**{_pct(list(late.values()), 50)} ms**, p99 **{_pct(list(late.values()), 99)} ms**,"
-            f" max {max(late.values())} ms (the `late_ms` of each `started` event: due time →"
-            " the agent's start decision, which one SQLite commit and the player's launch"
-            " follow).",
-            "",
-        ]
-
+        bare_idle = _bare_idle_mpv(str(wrapper / "mpv"), tmp / "0.3.mp3", tmp)
         startup = []
         for _ in range(5):
             t = time.monotonic()
             subprocess.run(
-                [
-                    str(wrapper / "mpv"),
-                    "--no-video",
-                    "--really-quiet",
-                    "--no-terminal",
-                    str(tmp / "0.3.mp3"),
-                ],
+                [str(wrapper / "mpv"), "--no-video", "--really-quiet", "--no-terminal"]
+                + [str(tmp / "0.3.mp3")],
                 check=False,
                 capture_output=True,
             )
             startup.append((time.monotonic() - t - 0.3) * 1000)
+        lates = list(late.values())
+        players = list(player_ms.values()) or [0]
         lines += [
-            f"Not in `late_ms`: the player's own start. mpv (`--ao=null`, machine idle) spends "
-            f"{_pct(startup, 50):.0f} ms (median of 5) beyond the file's duration, mostly "
-            "before sound; on a Pi expect more.",
+            f"## Agent start accuracy and footprint ({datetime.now(UTC):%Y-%m-%d})",
+            "",
+            f"Command: `.venv/bin/python -m bench.agent_bench --agents {agents} --items {items}` · "
+            f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()} · "
+            "real agent subprocesses, private Mosquitto, media prefetched over HTTP · load average "
+            f"{os.getloadavg()[0]:.1f} (1 min) after the accuracy run.",
+            "",
+            f"Start accuracy: {agents} agents × {items} items starting at the same instants "
+            f"({SPACING_S:.0f} s apart, 0.3 s each; player: one mpv per agent kept running, "
+            f"`--idle --ao=null`, driven over IPC): {len(late)} starts ({failed} not finished).",
+            "",
+            "| what | p50 | p99 | max |",
+            "| --- | --- | --- | --- |",
+            f"| **due time → mpv reports playback** (`late_ms` of `started`) | "
+            f"{_pct(lates, 50)} ms | **{_pct(lates, 99)} ms** | {max(lates)} ms |",
+            f"| of which loadfile → playback (the agent's mpv, `player started in`) | "
+            f"{_pct(players, 50)} ms | {_pct(players, 99)} ms | {max(players)} ms |",
+            f"| bare: one `mpv --idle`, loadfile → `playback-restart` over its socket "
+            f"({len(bare_idle)} loads, nothing else running) | {_pct(bare_idle, 50):.1f} ms | "
+            f"{_pct(bare_idle, 99):.1f} ms | {max(bare_idle):.1f} ms |",
+            f"| the old way: an mpv launch per file, time beyond the file's duration "
+            f"(5 runs) | {_pct(startup, 50):.0f} ms | – | {max(startup):.0f} ms |",
             "",
         ]
 

@@ -32,9 +32,10 @@ from .config import AgentConfig
 from .fetch import MediaCache, Prefetcher
 from .hardware import AlsaMixer, GpioRelay, HardwareError, NoRelay, Relay
 from .keys import KeysHandler
+from .mpv_ipc import IdleMpvPlayer
 from .mqtt import MqttLink
 from .plans import AckHandler, PlanHandler
-from .players import AplayPlayer, FilePlayer, MpvPlayer, Player
+from .players import AplayPlayer, FilePlayer, Player
 from .reporter import Reporter
 from .runner import Runner, RunnerOptions
 from .store import Store, StoreError
@@ -52,7 +53,7 @@ def make_player(config: AgentConfig) -> Player:
         return FilePlayer(Path(config.output_dir))
     if config.player == "aplay":
         return AplayPlayer(config.alsa_device)
-    return MpvPlayer()
+    return IdleMpvPlayer()  # one mpv kept running between items, driven over IPC
 
 
 def make_relay(config: AgentConfig, pin_factory: object = None) -> Relay:
@@ -258,6 +259,9 @@ class Agent:
         if parts is not None:
             parts.prefetcher.join()
             parts.runner.join()
+            close_player = getattr(parts.runner.player, "close", None)
+            if close_player is not None:
+                close_player()  # a kept-running mpv
             parts.relay.close()
             parts.store.close()
         logger.info("agent for site %s stopped", self.config.site)

@@ -345,7 +345,9 @@ class Runner:
         return event
 
     def _prepare(self, item: PlanItem) -> None:
-        """Before the start: verify the media, set the volume, switch the amplifier on."""
+        """Before the start: verify the media, set the volume, switch the amplifier on, and
+        have the player ready (a kept-running mpv is restarted here if it died)."""
+        self._ready_player()
         if self._prepared is None or self._prepared[0] != item.id:
             try:
                 self._prepared = (item.id, self.cache.fetch(item.media))
@@ -353,6 +355,16 @@ class Runner:
                 self._prepared = None  # _handle fetches once more and reports the failure
             self._set_volume(item)
         self._acquire_relay(wait=False)
+
+    def _ready_player(self) -> None:
+        prepare = getattr(self.player, "prepare", None)
+        if prepare is None:
+            return
+        try:
+            prepare()
+        except PlayerError as exc:  # play() tries once more and reports the failure
+            logger.error("player not ready: %s", exc)
+            self.on_error(f"player: {exc}")
 
     def _set_volume(self, item: PlanItem) -> None:
         if self.mixer is None:
@@ -449,9 +461,15 @@ class Runner:
                     self._urgent.append(urgent)
                 return
             self._current = playing
-        try:
-            self._acquire_relay(wait=True, interrupt=playing.interrupt)
-            self._set_volume(item)
+        # A player that reports when sound starts (mpv --idle over IPC) gets the `started` event
+        # emitted at that moment, so `late_ms` is due time → audible start; others get it just
+        # before they are asked to play (due time → the start decision).
+        deferred = bool(getattr(self.player, "reports_start", False)) and item.stream is None
+        reported: list[Event] = []
+
+        def report_start(player_s: float | None = None) -> None:
+            if reported:
+                return
             at = self.clock.now()
             late_ms = max(0, int((at - due).total_seconds() * 1000))
             what = (
@@ -459,18 +477,29 @@ class Runner:
                 if (item.stream)
                 else ""
             )
-            self._emit(
-                "started",
-                item,
-                f"late by {late_ms} ms; {what}{item.title}",
-                first=True,
-                command=command,
-                late_ms=late_ms,
-                playing=True,
+            player = "" if player_s is None else f" (player started in {player_s * 1000:.0f} ms)"
+            reported.append(
+                self._emit(
+                    "started",
+                    item,
+                    f"late by {late_ms} ms{player}; {what}{item.title}",
+                    first=True,
+                    command=command,
+                    late_ms=late_ms,
+                    playing=True,
+                )
             )
-            outcome, note = self._perform(item, path, playing)
+
+        try:
+            self._acquire_relay(wait=True, interrupt=playing.interrupt)
+            self._set_volume(item)
+            if not deferred:
+                report_start()
+            outcome, note = self._perform(item, path, playing, report_start if deferred else None)
+            if outcome == FINISHED:
+                report_start()  # a player that finished without reporting its start
         except PlayerError as exc:
-            self._emit("failed", item, str(exc), command=command, playing=False)
+            self._emit("failed", item, str(exc), command=command, playing=False, first=not reported)
             return
         except Exception as exc:  # a player bug must not stop the schedule
             logger.exception("player crashed on item %s", item.id)
@@ -480,6 +509,7 @@ class Runner:
                 f"player error: {exc.__class__.__name__}: {exc}",
                 command=command,
                 playing=False,
+                first=not reported,
             )
             return
         finally:
@@ -495,10 +525,18 @@ class Runner:
                 "; ".join(p for p in (playing.why or "agent stopping", note) if p),
                 command=playing.by_command or command,
                 playing=False,
+                first=not reported,  # cut off while the player was still loading it
             )
 
-    def _perform(self, item: PlanItem, path: Path | None, playing: _Playing) -> tuple[str, str]:
-        """Play the item; returns (outcome, note for the final event)."""
+    def _perform(
+        self,
+        item: PlanItem,
+        path: Path | None,
+        playing: _Playing,
+        started: Callable[[float], None] | None = None,
+    ) -> tuple[str, str]:
+        """Play the item; returns (outcome, note for the final event). ``started`` goes to a
+        player that reports when sound starts."""
         stream = item.stream
         play_stream = getattr(self.player, "play_stream", None)
         if stream is not None and play_stream is not None:
@@ -516,4 +554,7 @@ class Runner:
                 return outcome, f"stream failed after {exc.played_s:.0f} s ({exc}); fallback played"
         if path is None:
             raise PlayerError("media unavailable")
+        if started is not None:
+            play: Callable[..., str] = self.player.play
+            return play(path, playing.interrupt, label=item.id, started=started), ""
         return self.player.play(path, playing.interrupt, label=item.id), ""
