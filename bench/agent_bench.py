@@ -353,6 +353,7 @@ def run(agents: int, items: int, window: float) -> str:
         server.publish(topics.plan(site), plan(site, 2, starts, long), retain=True)
         time.sleep(3.5)
         cpu0, child0 = _cpu_s(proc.pid)
+        kids0 = {c: _cpu_s(c)[0] for c in _children(proc.pid)}  # the kept-running mpv
         rss_play, rss_mpv = [], []
         t0 = time.monotonic()
         while time.monotonic() - t0 < window:
@@ -360,11 +361,11 @@ def run(agents: int, items: int, window: float) -> str:
             rss_mpv += [_rss_mb(c) for c in _children(proc.pid)]
             time.sleep(0.5)
         elapsed = time.monotonic() - t0
-        cpu1, _ = _cpu_s(proc.pid)
-        time.sleep(6)  # let the last mpv finish and be reaped, so its CPU is counted
-        _, child1 = _cpu_s(proc.pid)
+        cpu1, child1 = _cpu_s(proc.pid)
+        kids1 = {c: _cpu_s(c)[0] for c in _children(proc.pid)}
         play_cpu = (cpu1 - cpu0) / elapsed * 100
-        mpv_cpu = (child1 - child0) / (elapsed + 6) * 100
+        live = sum(kids1[c] - kids0.get(c, 0.0) for c in kids1)
+        mpv_cpu = (live + child1 - child0) / elapsed * 100
         _stop(proc)
         lines += [
             f"Footprint of one agent (default player mpv, `--ao=null`; {window:.0f} s windows):",

@@ -188,7 +188,9 @@ class IdleMpvPlayer:
     """Plays files through one mpv kept running between items (``--idle`` + IPC ``loadfile``)
     and reports when sound starts (mpv's ``playback-restart`` after the load).
 
-    Streams are relayed by a separate mpv process per stream, as :class:`MpvPlayer` does.
+    ``prepare(path)`` (the runner calls it ``prepare_s`` before a start) starts mpv again if it
+    died and reads the file once, so at the start mpv finds it in the page cache (an SD card
+    is slow). Streams are relayed by an mpv process per stream, as :class:`MpvPlayer` does.
     """
 
     reports_start = True
@@ -201,10 +203,18 @@ class IdleMpvPlayer:
         self._streams = MpvPlayer(binary, poll_s, extra_args)
         self._lock = threading.Lock()  # one item at a time
 
-    def prepare(self) -> None:
-        """Make sure mpv runs (restart it if it died), ahead of a start."""
+    def prepare(self, path: Path | None = None) -> None:
+        """Make sure mpv runs (start it again if it died) and ``path`` is in the page cache."""
         with self._lock:
-            self._ensure()
+            try:
+                self._ensure()
+            except MpvDied as exc:
+                self.ipc.close()
+                raise PlayerError(f"mpv is not ready: {exc}") from None
+        if path is not None:
+            with contextlib.suppress(OSError), path.open("rb") as fh:
+                while fh.read(1 << 16):
+                    pass
 
     def _ensure(self) -> None:
         if not self.ipc.alive:

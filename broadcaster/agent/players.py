@@ -7,7 +7,8 @@ Players may also relay a live HTTP stream for a fixed time (``play_stream``); th
 :class:`StreamError` (with how long the stream played) when it cannot be opened or drops early,
 and the runner then plays the item's stored fallback.
 
-* ``MpvPlayer``: mpv on the sound card (the default).
+* ``IdleMpvPlayer`` (``mpv_ipc.py``): one mpv kept running, driven over IPC (the default).
+* ``MpvPlayer``: an mpv launch per file or stream (``IdleMpvPlayer`` relays streams with it).
 * ``AplayPlayer``: ffmpeg decodes to WAV on a pipe into ``aplay`` (ALSA only, no mpv needed).
 * ``FilePlayer``: writes WAV files instead of sound (demo, tests), timed like a speaker.
 """

@@ -3,10 +3,13 @@ from commands at once.
 
 It sleeps until the next item with ``Event.wait`` (a new plan or command wakes it). Shortly
 before a start (``prepare_s``, or the relay's pre-roll if longer) it verifies the media, sets the
-volume and switches the amplifier relay on, then sleeps to the exact start, so what is left at the
-start is one SQLite commit and the player's launch. Items more than ``late_grace_s`` past are
-skipped. Every outcome is an event; an item is marked handled in the same transaction as its first
-event, so a restart never plays it again.
+volume, switches the amplifier relay on and readies the player (a kept-running mpv is started
+again if it died), then sleeps to the exact start. With a player that reports when sound starts
+(mpv over IPC) what is left at the start is one ``loadfile``, and ``started`` is committed when
+mpv reports playback, so its ``late_ms`` is due time → audible start; with other players
+``started`` is committed just before they are asked to play. Items more than ``late_grace_s``
+past are skipped. Every outcome is an event; an item is marked handled in the same transaction
+as its first event, so a restart never plays it again.
 
 Play-now items (``submit``) are served before the plan: emergency first, then priority, then
 normal, in order of arrival. An emergency interrupts whatever plays unless that is an emergency
@@ -347,21 +350,22 @@ class Runner:
     def _prepare(self, item: PlanItem) -> None:
         """Before the start: verify the media, set the volume, switch the amplifier on, and
         have the player ready (a kept-running mpv is restarted here if it died)."""
-        self._ready_player()
         if self._prepared is None or self._prepared[0] != item.id:
             try:
                 self._prepared = (item.id, self.cache.fetch(item.media))
             except MediaError:
                 self._prepared = None  # _handle fetches once more and reports the failure
             self._set_volume(item)
+        file = self._prepared[1] if self._prepared and item.stream is None else None
+        self._ready_player(file)
         self._acquire_relay(wait=False)
 
-    def _ready_player(self) -> None:
+    def _ready_player(self, path: Path | None) -> None:
         prepare = getattr(self.player, "prepare", None)
         if prepare is None:
             return
         try:
-            prepare()
+            prepare(path)
         except PlayerError as exc:  # play() tries once more and reports the failure
             logger.error("player not ready: %s", exc)
             self.on_error(f"player: {exc}")

@@ -188,3 +188,37 @@ def test_the_runner_reports_the_measured_start(
     assert events[0].late_ms == 0  # the fake clock stands still
     assert "(player started in " in events[0].detail
     assert player.ipc.starts == 1
+
+
+def test_the_runner_prepares_the_player_before_the_start(
+    player: IdleMpvPlayer, tmp_path: Path, media_server: MediaServer, tone_mp3: Path
+) -> None:
+    media = media_server.add(tone_mp3)
+    item = PlanItem("idle-2", datetime.now(UTC) + timedelta(seconds=1), "Tin", 1, "normal", media)
+    events: list[Event] = []
+    done = threading.Event()
+
+    def on_event(event: Event) -> None:
+        events.append(event)
+        if event.kind in ("finished", "failed"):
+            done.set()
+
+    with Store(tmp_path / "agent.sqlite3", SITE) as store:
+        runner = Runner(
+            store,
+            MediaCache(tmp_path / "media", 5.0, store),
+            player,
+            RunnerOptions(prepare_s=2.0, on_event=on_event),
+        )
+        now = datetime.now(UTC)
+        runner.set_plan(Plan(SITE, 1, now, now + timedelta(hours=1), (item,)))
+        runner.start()
+        try:
+            assert done.wait(15)
+        finally:
+            runner.stop.set()
+            runner.join()
+    assert [e.kind for e in events] == ["started", "finished"]
+    assert events[0].late_ms is not None
+    assert "(player started in " in events[0].detail
+    assert player.ipc.starts == 1  # started by prepare, 2 s ahead, not at the start
