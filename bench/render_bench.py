@@ -22,6 +22,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -62,10 +63,25 @@ def announcement(words: int = WORDS) -> str:
     return " ".join(out)
 
 
+CPU: dict[str, float] = {}  # CPU seconds (this process and its children) of the last timed()
+
+
+def _cpu() -> float:
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """(result, wall seconds); the CPU seconds it took, children included, in CPU["last"]."""
+    cpu = _cpu()
     started = time.perf_counter()
     result = fn(*args, **kwargs)
-    return result, time.perf_counter() - started
+    wall = time.perf_counter() - started
+    CPU["last"] = _cpu() - cpu
+    return result, wall
 
 
 def bare_espeak(text: str) -> float:
@@ -74,6 +90,7 @@ def bare_espeak(text: str) -> float:
         wav = Path(tmp) / "speech.wav"
         cmd = ["espeak-ng", "-v", "vi", "-s", "150", "-w", str(wav), "--stdin"]
         _, seconds = timed(subprocess.run, cmd, input=normalize_text(text).encode(), check=True)
+    CPU["espeak"] = CPU["last"]
     return seconds
 
 
@@ -86,6 +103,7 @@ def bare_encode(mp3: Path) -> float:
         _, seconds = timed(
             subprocess.run, [*cmd, "-b:a", "64k", str(Path(tmp) / "out.mp3")], check=True
         )
+    CPU["encode"] = CPU["last"]
     return seconds
 
 
@@ -93,6 +111,7 @@ def render_three_ways(text: str, engine: Any, root: Path) -> tuple[Any, float, f
     """(rendered, cold s, pieces-cached s, repeated s) with fresh caches under root."""
     store, cache = MediaStore(root / "media"), RenderCache(root / "cache")
     cold, cold_s = timed(render_text, text, engine=engine, store=store, cache=cache)
+    CPU["cold"] = CPU["last"]
     shutil.rmtree(root / "cache" / MASTERED)
     pieces, pieces_s = timed(render_text, text, engine=engine, store=store, cache=cache)
     repeated, repeated_s = timed(render_text, text, engine=engine, store=store, cache=cache)
@@ -119,10 +138,18 @@ def run() -> tuple[list[str], str]:
                 encode_s = bare_encode(mp3)
                 bare_total = espeak_s + encode_s
                 ratio = f"{cold_s / bare_total:.1f}×"
+                bare_cpu = CPU["espeak"] + CPU["encode"]
                 lines.append(
                     f"- bare espeak-ng (whole text → WAV): {espeak_s:.2f} s; bare ffmpeg MP3 "
                     f"encode of the same {seconds:.0f} s programme: {encode_s:.2f} s; together "
-                    f"{bare_total:.2f} s (RTF {bare_total / seconds:.3f})"
+                    f"{bare_total:.2f} s (RTF {bare_total / seconds:.3f}); CPU time "
+                    f"{bare_cpu:.2f} s (RTF {bare_cpu / seconds:.3f})"
+                )
+                lines.append(
+                    f"- espeak cold render CPU time (ours + ffmpeg/espeak-ng children): "
+                    f"{CPU['cold']:.2f} s (RTF **{CPU['cold'] / seconds:.3f}**, "
+                    f"{CPU['cold'] / bare_cpu:.1f}× the bare parts' CPU); wall time depends on "
+                    "what else runs (see the load average)"
                 )
         rows.append(
             f"| {engine.name} | {seconds:.1f} s | {cold_s:.2f} s | **{cold_s / seconds:.3f}** | "
