@@ -11,6 +11,7 @@ import io
 import logging
 import subprocess
 import tempfile
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,6 +50,9 @@ _MUXERS = {"mp3": "mp3", "opus": "opus"}
 # How far under the true-peak target to level before encoding: what each encoder adds to the
 # peaks (LAME at 64 kbps: up to about 1.4 dB over a long programme of limited speech).
 _CODEC_MARGIN_DB = {"mp3": 1.5, "opus": 1.0}
+# What each encoder takes off the integrated loudness (LAME at 64 kbps: about 0.4 LU); the
+# programme is levelled this much above the target so the encoded file lands on it.
+_CODEC_LOSS_LU = {"mp3": 0.4, "opus": 0.0}
 _DEMUXERS = {"mp3": "mp3", "opus": "ogg"}
 _COMMON = ["-ac", "1", "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
 
@@ -204,11 +208,12 @@ def _encode_to_target(
     """Measure, level and encode; check the encoded audio, and encode again if it missed."""
     pcm = programme.raw_data
     margin = _CODEC_MARGIN_DB[fmt]
-    leveling = plan_leveling(pcm, speech_lufs, target, codec_margin_db=margin)
+    aim = replace(target, integrated=min(-5.0, target.integrated + _CODEC_LOSS_LU[fmt]))
+    leveling = plan_leveling(pcm, speech_lufs, aim, codec_margin_db=margin)
     for attempt in range(1, MAX_ENCODES + 1):
         if not leveling.measured:
             leveling = plan_leveling(
-                pcm, speech_lufs, target, limit_db=leveling.limit_db, codec_margin_db=margin
+                pcm, speech_lufs, aim, limit_db=leveling.limit_db, codec_margin_db=margin
             )
         data = encode(programme, fmt=fmt, bitrate=bitrate, chain=leveling.chain)
         if not leveling.chain:

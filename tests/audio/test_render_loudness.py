@@ -24,25 +24,27 @@ def _samples() -> list[dict[str, Any]]:
     return yaml.safe_load(SAMPLES.read_text("utf-8"))
 
 
+CASES = [(s, 2 if n == 0 else 1, "mp3") for n, s in enumerate(_samples())]
+CASES.append((_samples()[1], 2, "opus"))
+
+
 @pytest.mark.parametrize(
-    ("sample", "repeat"),
-    [(s, 2 if n == 0 else 1) for n, s in enumerate(_samples())],
-    ids=[s["id"] for s in _samples()],
+    ("sample", "repeat", "fmt"), CASES, ids=[f"{s['id']}-{fmt}" for s, _, fmt in CASES]
 )
 def test_each_sample_meets_the_loudness_target(
     sample: dict[str, Any],
     repeat: int,
+    fmt: str,
     espeak: EspeakEngine,
     store: MediaStore,
     tmp_path: Path,
     ebur128: Loudness,
 ) -> None:
     cache = RenderCache(tmp_path / "cache")
-    rendered = render_text(sample["body"], engine=espeak, store=store, cache=cache, repeat=repeat)
+    kwargs: dict[str, Any] = {"store": store, "cache": cache, "repeat": repeat, "fmt": fmt}
+    rendered = render_text(sample["body"], engine=espeak, **kwargs)
+    assert rendered.ext == fmt
     integrated, true_peak = ebur128(store.path(rendered.sha256, rendered.ext).read_bytes())
     assert integrated == pytest.approx(-16.0, abs=1.0)
     assert true_peak <= -1.5
-    assert (
-        render_text(sample["body"], engine=espeak, store=store, cache=cache, repeat=repeat)
-        == rendered
-    )
+    assert render_text(sample["body"], engine=espeak, **kwargs) == rendered
