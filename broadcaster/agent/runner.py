@@ -469,7 +469,7 @@ class Runner:
         # emitted at that moment, so `late_ms` is due time → audible start; others get it just
         # before they are asked to play (due time → the start decision).
         deferred = bool(getattr(self.player, "reports_start", False)) and item.stream is None
-        reported: list[Event] = []
+        reported: list[bool] = []  # set once `started` was emitted
 
         def report_start(player_s: float | None = None) -> None:
             if reported:
@@ -482,17 +482,16 @@ class Runner:
                 else ""
             )
             player = "" if player_s is None else f" (player started in {player_s * 1000:.0f} ms)"
-            reported.append(
-                self._emit(
-                    "started",
-                    item,
-                    f"late by {late_ms} ms{player}; {what}{item.title}",
-                    first=True,
-                    command=command,
-                    late_ms=late_ms,
-                    playing=True,
-                )
+            self._emit(
+                "started",
+                item,
+                f"late by {late_ms} ms{player}; {what}{item.title}",
+                first=True,
+                command=command,
+                late_ms=late_ms,
+                playing=True,
             )
+            reported.append(True)
 
         try:
             self._acquire_relay(wait=True, interrupt=playing.interrupt)
