@@ -131,7 +131,31 @@ http {{
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def province_db() -> Iterator[str]:
+    """A schema of its own on PostgreSQL, the database of a deployment with several web
+    workers (deploy/PROVINCE.md); skipped when absent."""
+    import uuid
+
+    import psycopg
+
+    from tests.conftest import POSTGRES_URL, _postgres_available
+
+    reason = _postgres_available()
+    if reason:
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    raw = POSTGRES_URL.replace("+psycopg", "")
+    with psycopg.connect(raw, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(raw, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, province_db: str) -> Iterator[Site]:
     """One gunicorn and nginx for the module's tests (starting them takes seconds)."""
     tmp_path = tmp_path_factory.mktemp("site")
     broker = ConnectionLoggingBroker(tmp_path / "broker")
@@ -140,7 +164,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     config = write_config(
         tmp_path / "server.toml",
         {
-            "database_url": f"sqlite:///{tmp_path}/db.sqlite3",
+            "database_url": province_db,
             "media_dir": str(tmp_path / "media"),
             "signing_key_file": str(tmp_path / "signing-key.pem"),
             "render_cache_dir": str(tmp_path / "render-cache"),
@@ -155,7 +179,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         },
     )
     cli(config, "db", "upgrade")
-    engine = make_engine(f"sqlite:///{tmp_path}/db.sqlite3")
+    engine = make_engine(province_db)
     sessions = session_factory(engine)
     with transaction(sessions) as session:
         import_demo(session)
@@ -336,7 +360,9 @@ def test_each_worker_has_its_own_clean_mqtt_session(site: Site) -> None:
             c = site.client()
             c.cookies.update(approver.cookies)
             clients.append(c)
-        assert run_all(send_emergency, [(site, c, fields) for c in clients]) == []
+        assert run_all(send_emergency, [(site, c, fields) for c in clients]) == [], (
+            site.gunicorn.log()
+        )
         sends += len(clients)
         if len(set(site.logged("/emergency/send", sends))) >= 2:
             break
