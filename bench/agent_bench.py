@@ -234,7 +234,7 @@ def run(agents: int, items: int, window: float) -> str:
         )
         return signer.sign(Plan(site, version, now, now + timedelta(hours=1), its).to_dict())
 
-    server = _Server(broker.port, broker.server_password)
+    server = _Server(broker.server_port, broker.server_password)
     accounts = {a.site: a for a in broker.agents}
 
     def config(site: str, player: str) -> AgentConfig:

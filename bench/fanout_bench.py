@@ -200,7 +200,9 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
 
     sel = selectors.DefaultSelector()
     for i, c in enumerate(clients):
-        c.connect("127.0.0.1", spec["ports"][i % len(spec["ports"])], keepalive=60)
+        # raw clients log in as the server: its listener (an agent's client id is its name)
+        ports = spec["ports"] if spec["mode"] == "agent" else spec["server_ports"]
+        c.connect("127.0.0.1", ports[i % len(ports)], keepalive=60)
         sel.register(c.socket(), selectors.EVENT_READ, c)  # type: ignore[arg-type]
     ready_sent = False
     last_misc = time.monotonic()
@@ -315,9 +317,9 @@ def run(n: int, rounds: int, workers: int, kind: str = "mosquitto") -> list[Resu
             broker.add_agent(site, [ZONE])
         broker.start()
         if isinstance(broker, NatsCluster):
-            ports = [node.mqtt_port for node in broker.nodes]
-        else:
-            ports = [broker.port]
+            ports = server_ports = [node.mqtt_port for node in broker.nodes]
+        else:  # Mosquitto: the agents' listener and the server's
+            ports, server_ports = [broker.port], [broker.server_port]
         signer = Signer.generate()
         media_path = tmp / "emergency.mp3"
         media_path.write_bytes(os.urandom(MEDIA_BYTES))
@@ -325,7 +327,7 @@ def run(n: int, rounds: int, workers: int, kind: str = "mosquitto") -> list[Resu
 
         sha = hashlib.sha256(media_path.read_bytes()).hexdigest()
         media = Media(sha, f"http://127.0.0.1:9/media/{sha}.mp3", MEDIA_BYTES, 30_000)
-        server = _Server(ports[0], broker.server_password)
+        server = _Server(server_ports[0], broker.server_password)
         commands = CommandPublisher(signer, server, Topics())
         accounts = [(a.site, a.password) for a in broker.agents]
         # the exact size of the signed emergency command, for the raw baseline
@@ -351,6 +353,7 @@ def run(n: int, rounds: int, workers: int, kind: str = "mosquitto") -> list[Resu
                     "agents": chunk,
                     "port": ports[0],
                     "ports": ports[w % len(ports) :] + ports[: w % len(ports)],
+                    "server_ports": server_ports,
                     "public": signer.public_b64,
                     "root": str(tmp / f"{mode}-{w}"),
                     "media": str(media_path),

@@ -25,7 +25,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, insert, select
 
-from broadcaster.broker import SERVER_USER, PrivateBroker
+from broadcaster.broker import PrivateBroker
 from broadcaster.clock import SystemClock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, upgrade
@@ -110,9 +110,7 @@ def via_mqtt(url: str, broker: PrivateBroker, events: dict[str, list[Event]], tm
     settings = Settings.load(
         env={},
         database_url=url,
-        mqtt_port=broker.port,
-        mqtt_username=SERVER_USER,
-        mqtt_password=broker.server_password,
+        **broker.server_mqtt(),
         signing_key_file=str(tmp / "k.pem"),
     )
     conn = Link(settings.mqtt_options(), f"bench-ingest-{uuid.uuid4().hex[:6]}", persistent=True)

@@ -25,7 +25,7 @@ TTS_ENGINES = ("gtts", "espeak", "piper", "offline", "auto")
 TTS_VOICES = ("north", "central", "south")
 AUDIO_FORMATS = ("mp3", "opus")
 # Paths anchored at the working directory when relative.
-PATH_KEYS = ("media_dir", "signing_key_file", "render_cache_dir")
+PATH_KEYS = ("media_dir", "signing_key_file", "render_cache_dir", "broker_dir")
 # Paths anchored at the working directory when set (empty means "none").
 OPTIONAL_PATH_KEYS = ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file")
 # Secrets: a value from an example file (or a short one) would let anyone who read the example
@@ -65,6 +65,9 @@ class Settings:
     # Other nodes of a broker cluster, "host:port,host:port", tried in turn after mqtt_host
     mqtt_fallback_brokers: str = ""
     topic_root: str = "loa/v1"
+    # The Mosquitto files the `sites` commands write (passwords, ACLs, agents.json, certificates);
+    # deploy/mosquitto/broadcaster.conf reads them from /etc/mosquitto/broadcaster.
+    broker_dir: str = "instance/mosquitto"
     # This ingest process's name: its MQTT client id is broadcaster-ingest-<ingest_worker>, and
     # its persistent session keeps events queued while it restarts. Unique per ingest process.
     ingest_worker: str = "1"

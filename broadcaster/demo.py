@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from broadcaster.agent.config import AgentConfig
-from broadcaster.broker import SERVER_USER, PrivateBroker, free_port
+from broadcaster.broker import BrokerWatch, PrivateBroker, free_port
 from broadcaster.clock import Clock, SystemClock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, transaction, upgrade
@@ -88,6 +88,7 @@ class Demo:
     broker: PrivateBroker | None = None
     agents: list[AgentProcess] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)
+    watch: BrokerWatch | None = None  # restarts the broker if it dies
     # The configuration (--config, BROADCASTER_*); None: the defaults, ignoring the environment.
     config: Settings | None = None
     schema: str = DEMO_SCHEMA  # the demo's own schema when the database is PostgreSQL
@@ -116,11 +117,7 @@ class Demo:
         for site_id, zones in sites:
             self.broker.add_agent(site_id, zones)
         self.broker.write_config()
-        settings = settings.replace(
-            mqtt_port=self.broker.port,
-            mqtt_username=SERVER_USER,
-            mqtt_password=self.broker.server_password,
-        )
+        settings = settings.replace(**self.broker.server_mqtt())
         for account in self.broker.agents:
             base = self.workdir / "agents" / account.site
             base.mkdir(parents=True)
@@ -146,6 +143,8 @@ class Demo:
         assert self.broker is not None
         if self.broker.process is None:
             self.broker.start()
+        self.watch = BrokerWatch(self.broker)
+        self.watch.start()
         self.parts = start_parts(
             build_parts(settings, ["scheduler", "alerts", "ingest", "web"], self.clock)
         )
@@ -156,6 +155,8 @@ class Demo:
         for a in self.agents:
             a.stop()
         stop_parts(self.parts)
+        if self.watch:
+            self.watch.stop()
         if self.broker:
             self.broker.stop()
 
@@ -342,7 +343,9 @@ def _print_banner(demo: Demo, settings: Settings) -> None:
             for u in load(DEMO_PROGRAMME).users
         ),
         f"  Database:    {make_url(settings.database_url).render_as_string(hide_password=True)}",
-        f"  Broker:      mosquitto on 127.0.0.1:{settings.mqtt_port} (per-agent passwords, ACL)",
+        f"  Broker:      mosquitto on 127.0.0.1:{demo.broker.port if demo.broker else '-'} "
+        f"(agents: per-agent passwords, ACL, client id = user), :{settings.mqtt_port} (server); "
+        "restarted if it dies",
         "  Agents (what each speaker plays is written as WAV files):",
         *(f"    {a.site:<12} {a.output_dir.resolve()}" for a in demo.agents),
         f"  Logs:        {demo.workdir.resolve()}/server.log and agents/*/agent.log",

@@ -5,7 +5,6 @@ from __future__ import annotations
 # Where deploy/pi/install.sh puts things on the Pi.
 PI_CONFIG_DIR = "/etc/broadcaster-agent"
 PI_STATE_DIR = "/var/lib/broadcaster-agent"
-DEFAULT_BROKER_DIR = "instance/mosquitto"
 TLS_PORT = 8883
 
 

@@ -95,8 +95,12 @@ def provision_site(
 
 
 def ensure_server_user(broker: BrokerFiles, username: str, password: str) -> bool:
-    """Make sure the server's own MQTT user exists (from its settings); True if written."""
-    if not password or username in broker.users():
+    """Make sure the server's own MQTT user exists (from its settings) in the server listener's
+    password file, and not in the agents' (where files from before issue 10 had it); True if
+    written."""
+    if username in broker.users():
+        broker.remove_user(username)
+    if not password or username in broker.server_users():
         return False
-    broker.set_password(username, password)
+    broker.set_password(username, password, server=True)
     return True

@@ -10,20 +10,21 @@ from broadcaster.broker import SERVER_USER, agent_username
 from broadcaster.wire.files import write_atomic
 from broadcaster.wire.topics import Topics
 
-from .base import DEFAULT_BROKER_DIR, ProvisionError
+from .base import ProvisionError
 from .broker_files import BrokerFiles, mosquitto_conf
 from .bundle import ensure_server_user, provision_site
 from .tls import make_ca, make_server_cert
 
 _broker_dir_option = click.option(
     "--broker-dir",
-    envvar="BROADCASTER_BROKER_DIR",
-    default=DEFAULT_BROKER_DIR,
-    show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Mosquitto's broadcaster files (passwd, acl, agents.json, certificates). "
-    "Also BROADCASTER_BROKER_DIR.",
+    help="Mosquitto's broadcaster files (passwords, ACLs, agents.json, certificates). "
+    "Default: the broker_dir setting (BROADCASTER_BROKER_DIR), instance/mosquitto.",
 )
+
+
+def _broker_dir(ctx: click.Context, given: Path | None) -> Path:
+    return given if given is not None else Path(ctx.obj.settings.broker_dir)
 
 
 @click.group("sites")
@@ -68,7 +69,7 @@ def provision_command(
     site: str,
     zones: tuple[str, ...],
     out: Path | None,
-    broker_dir: Path,
+    broker_dir: Path | None,
     broker_host: str | None,
     broker_port: int | None,
     tls: bool | None,
@@ -87,6 +88,7 @@ def provision_command(
         zones = tuple(found)
     ring = KeyRing(settings.signing_key_file)
     version, trusted = ring.trusted()
+    broker_dir = _broker_dir(ctx, broker_dir)
     broker = BrokerFiles(broker_dir)
     try:
         if ensure_server_user(
@@ -120,8 +122,9 @@ def provision_command(
 @click.argument("site")
 @_broker_dir_option
 @click.pass_context
-def revoke_command(ctx: click.Context, site: str, broker_dir: Path) -> None:
+def revoke_command(ctx: click.Context, site: str, broker_dir: Path | None) -> None:
     """Remove SITE's MQTT user and ACL entries (reload Mosquitto afterwards)."""
+    broker_dir = _broker_dir(ctx, broker_dir)
     broker = BrokerFiles(broker_dir)
     agents = broker.agents()
     removed = broker.remove_user(agent_username(site))
@@ -140,26 +143,28 @@ def revoke_command(ctx: click.Context, site: str, broker_dir: Path) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing CA (every Pi needs the new one).")
 @click.pass_context
 def tls_init_command(
-    ctx: click.Context, hosts: tuple[str, ...], broker_dir: Path, force: bool
+    ctx: click.Context, hosts: tuple[str, ...], broker_dir: Path | None, force: bool
 ) -> None:
     """Make a CA and a broker certificate for HOSTs (with the `cryptography` package)."""
-    broker = BrokerFiles(broker_dir)
+    broker = BrokerFiles(_broker_dir(ctx, broker_dir))
     if broker.ca_cert.exists() and not force:
         ca_key, ca_cert = broker.ca_key.read_bytes(), broker.ca_cert.read_bytes()
         click.echo(f"using the existing CA {broker.ca_cert}")
     else:
         ca_key, ca_cert = make_ca(clock=ctx.obj.clock)
-        write_atomic(broker.ca_key, ca_key, 0o600)
-        write_atomic(broker.ca_cert, ca_cert, 0o644)
+        broker.ensure_root()
+        write_atomic(broker.ca_key, ca_key, 0o600)  # Mosquitto never reads the CA's key
+        broker.write(broker.ca_cert, ca_cert, 0o644)
         click.echo(f"new CA {broker.ca_cert}")
     key, cert = make_server_cert(ca_key, ca_cert, hosts, clock=ctx.obj.clock)
-    write_atomic(broker.server_key, key, 0o640)
-    write_atomic(broker.server_cert, cert, 0o644)
+    broker.write(broker.server_key, key, 0o640)
+    broker.write(broker.server_cert, cert, 0o644)
     click.echo(f"broker certificate for {', '.join(hosts)}: {broker.server_cert}")
 
 
 @sites.command("mosquitto-conf")
 @_broker_dir_option
-def mosquitto_conf_command(broker_dir: Path) -> None:
+@click.pass_context
+def mosquitto_conf_command(ctx: click.Context, broker_dir: Path | None) -> None:
     """Print the Mosquitto configuration for BROKER_DIR."""
-    click.echo(mosquitto_conf(broker_dir.resolve()), nl=False)
+    click.echo(mosquitto_conf(_broker_dir(ctx, broker_dir).resolve()), nl=False)

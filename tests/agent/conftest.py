@@ -187,7 +187,7 @@ class ServerClient:
         self.client.on_subscribe = lambda *a: self._subscribed.set()
 
     def __enter__(self) -> ServerClient:
-        self.client.connect("127.0.0.1", self.broker.port)
+        self.client.connect("127.0.0.1", self.broker.server_port)
         self.client.loop_start()
         if not self._subscribed.wait(5):
             raise AssertionError("server client did not subscribe")

@@ -26,7 +26,7 @@ def _server_config(tmp_path: Path, broker: PrivateBroker, key_file: Path) -> Pat
     path.write_text(
         f'database_url = "sqlite:///{tmp_path}/db.sqlite3"\n'
         f'signing_key_file = "{key_file}"\n'
-        f"mqtt_port = {broker.port}\n"
+        f"mqtt_port = {broker.server_port}\n"
         f'mqtt_username = "{SERVER_USER}"\n'
         f'mqtt_password = "{broker.server_password}"\n'
     )

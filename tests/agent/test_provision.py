@@ -113,7 +113,9 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
         assert f"site {site}: user agent-{site}" in out
         bundles[site] = tmp / site
     conf = broker_dir / "mosquitto.conf"
-    text = mosquitto_conf(broker_dir, plain_port=plain_port, tls_port=tls_port)
+    text = mosquitto_conf(
+        broker_dir, plain_port=plain_port, tls_port=tls_port, persistence_dir=f"{broker_dir}/"
+    )
     text += "log_dest stderr\nlog_type error\nlog_type warning\n"
     if os.geteuid() == 0:
         text += "user root\n"
@@ -232,8 +234,13 @@ def test_bundle_contents(secured: Broker) -> None:
     passwd = (secured.dir / "passwd").read_text()
     assert config.mqtt_password not in passwd  # only the hash
     users = [line.split(":")[0] for line in passwd.splitlines()]
-    assert users == [SERVER_USER, f"agent-{A}", f"agent-{B}"]
+    assert users == [f"agent-{A}", f"agent-{B}"]  # the agents' listener knows agents only
     assert all(line.split(":", 1)[1].startswith("$7$") for line in passwd.splitlines())
+    server_passwd = (secured.dir / "server-passwd").read_text()
+    assert [line.split(":")[0] for line in server_passwd.splitlines()] == [SERVER_USER]
+    assert (
+        f"user {SERVER_USER}\ntopic readwrite loa/v1/#" in (secured.dir / "server-acl").read_text()
+    )
     acl = (secured.dir / "acl").read_text()
     assert f"user agent-{A}\ntopic read loa/v1/keys\ntopic read loa/v1/sites/{A}/plan" in acl
     assert "topic read loa/v1/zones/thon-1/cmd" in acl

@@ -37,7 +37,7 @@ def protocol(request: pytest.FixtureRequest) -> str:
 
 def server_options(broker: PrivateBroker, protocol: str, **changes: Any) -> MqttOptions:
     values: dict[str, Any] = {
-        "port": broker.port,
+        "port": broker.server_port,
         "username": SERVER_USER,
         "password": broker.server_password,
         "protocol": protocol,
@@ -112,7 +112,13 @@ def test_a_publish_the_acl_refuses(broker: PrivateBroker, links: Links, protocol
     watcher.subscribe(broker.topics.plan("a"), inbox)
     assert watcher.start(wait=5)
     agent = links(
-        server_options(broker, protocol, username=account.username, password=account.password)
+        server_options(
+            broker,
+            protocol,
+            port=broker.port,  # the agents' listener
+            username=account.username,
+            password=account.password,
+        )
     )
     assert agent.start(wait=5)
     if protocol == "5":
@@ -137,7 +143,7 @@ def test_tls_with_a_ca_a_client_certificate_and_a_password(
         broker,
         protocol,
         host="localhost",
-        port=broker.tls_port,
+        port=broker.server_tls_port,
         tls=True,
         ca_file=str(tls.ca),
         cert_file=str(cert),

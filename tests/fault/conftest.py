@@ -100,7 +100,7 @@ class FaultRig:
     def mosquitto_pub(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Publish with the real Mosquitto command-line client, as the server user."""
         tool = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"
-        cmd = [tool, "-h", "127.0.0.1", "-p", str(self.broker.port), "-u", SERVER_USER]
+        cmd = [tool, "-h", "127.0.0.1", "-p", str(self.broker.server_port), "-u", SERVER_USER]
         cmd += ["-P", self.broker.server_password, "-t", topic, "-q", "1", "-s"]
         if retain:
             cmd.append("-r")
@@ -140,9 +140,7 @@ def fault_rig(
     signer = Signer.generate()
     with db() as s, s.begin():
         s.add(Site(id=SITE, name="Cụm loa thôn 1"))
-    server_settings = settings.replace(
-        mqtt_port=broker.port, mqtt_username=SERVER_USER, mqtt_password=broker.server_password
-    )
+    server_settings = settings.replace(**broker.server_mqtt())
     ingest = Ingest(server_settings, db, signer)
     ingest.start()
     config = file_agent_config(

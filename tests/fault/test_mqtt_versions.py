@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.broker import SERVER_USER, PrivateBroker
+from broadcaster.broker import PrivateBroker
 from broadcaster.config import Settings
 from broadcaster.models import Site
 from broadcaster.mqtt import Link, unique_client_id
@@ -62,14 +62,12 @@ def test_agent_and_server_talk_over_each_protocol(
                 mqtt_key_file=str(key),
             )
     broker.start()
-    port = broker.tls_port if tls else broker.port
+    port = broker.tls_port if tls else broker.port  # the agents' listener
     signer = Signer.generate()
     with db() as s, s.begin():
         s.add(Site(id=SITE, name="Cụm loa thôn 1"))
     server_settings = settings.replace(
-        mqtt_port=port,
-        mqtt_username=SERVER_USER,
-        mqtt_password=broker.server_password,
+        **broker.server_mqtt(tls=tls),
         mqtt_protocol=protocol,
         **server_tls,
     )

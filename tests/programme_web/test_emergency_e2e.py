@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.broker import SERVER_USER, PrivateBroker
+from broadcaster.broker import PrivateBroker
 from broadcaster.clock import SystemClock
 from broadcaster.config import Settings
 from broadcaster.db import transaction
@@ -59,9 +59,7 @@ def served_app(
     for site, zones in agents.items():
         broker.add_agent(site, zones)
     broker.start()
-    settings = settings.replace(
-        mqtt_port=broker.port, mqtt_username=SERVER_USER, mqtt_password=broker.server_password
-    )
+    settings = settings.replace(**broker.server_mqtt())
     app = create_app(settings, renderer=renderer, sessions=db)
     app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
     server = make_server("127.0.0.1", 0, app, threaded=True)
