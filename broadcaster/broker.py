@@ -181,12 +181,21 @@ class PrivateBroker:
         return account
 
     def server_mqtt(self, *, tls: bool = False) -> dict[str, Any]:
-        """The server's ``mqtt_*`` settings for this broker (``Settings.replace(**...)``)."""
+        """The server's ``mqtt_*`` settings for this broker (``Settings.replace(**...)``); the
+        ports are chosen now if ``start`` has not chosen them yet."""
+        self._choose_ports()
         return {
             "mqtt_port": self.server_tls_port if tls else self.server_port,
             "mqtt_username": SERVER_USER,
             "mqtt_password": self.server_password,
         }
+
+    def _choose_ports(self) -> None:
+        self.port = self.port or free_port()
+        self.server_port = self.server_port or free_port()
+        if self.tls is not None:
+            self.tls_port = self.tls_port or free_port()
+            self.server_tls_port = self.server_tls_port or free_port()
 
     def _write_users(self, path: Path, users: list[tuple[str, str]]) -> None:
         path.write_text("".join(f"{u}:{p}\n" for u, p in users))
@@ -198,8 +207,7 @@ class PrivateBroker:
 
     def write_config(self) -> Path:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.port = self.port or free_port()
-        self.server_port = self.server_port or free_port()
+        self._choose_ports()
         passwd, acl = self.workdir / "passwd", self.workdir / "acl"
         server_passwd, server_acl = self.workdir / "server-passwd", self.workdir / "server-acl"
         self._write_users(passwd, [(a.username, a.password) for a in self.agents])
@@ -229,8 +237,6 @@ class PrivateBroker:
 
         lines += agents(self.port) + server(self.server_port)
         if self.tls is not None:
-            self.tls_port = self.tls_port or free_port()
-            self.server_tls_port = self.server_tls_port or free_port()
             lines += agents(self.tls_port, self.tls) + server(self.server_tls_port, self.tls)
         conf = self.workdir / "mosquitto.conf"
         conf.write_text("\n".join(lines) + "\n")

@@ -21,6 +21,7 @@ from broadcaster.ingest import Ingestor, IngestWorker, ingest_client_id
 from broadcaster.keys import following_signer
 from broadcaster.metrics.process import INGEST_QUEUE, SCHEDULER_LEADING, MetricsListener
 from broadcaster.mqtt import Link, unique_client_id
+from broadcaster.plans_mark import PlansMark
 from broadcaster.publish import PlanPublisher
 from broadcaster.wire.topics import Topics
 
@@ -71,8 +72,10 @@ class SchedulerPart:
 
         from schedules.runtime import SchedulerRuntime
 
-        # Publishes only (retained plans): a clean session under an id of its own.
+        # Publishes only (retained plans): a clean session under an id of its own. Its mark
+        # tells it, on every connect, whether the broker lost the retained plans.
         self.conn = Link(self.settings.mqtt_options(), unique_client_id("scheduler"))
+        mark = PlansMark(self.conn, Topics(self.settings.topic_root))
         self.conn.start(wait=10.0)
         self.engine = make_engine(self.settings.database_url)
         plans = PlanPublisher(
@@ -82,7 +85,7 @@ class SchedulerPart:
             horizon=timedelta(hours=self.settings.plan_horizon_hours),
         )
         self.runtime = SchedulerRuntime(
-            self.settings, session_factory(self.engine), plans, self.clock
+            self.settings, session_factory(self.engine), plans, self.clock, mark=mark
         )
         self.runtime.start()
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from broadcaster.metrics.process import PLAN_PUBLISH_SECONDS
@@ -71,13 +71,19 @@ class PlanPublisher:
         now: datetime,
         *,
         digest: str | None = None,
+        force: bool = False,
     ) -> int | None:
-        """Publish if needed; returns the new version, or None when nothing changed.
-        ``digest``: ``items_digest(items)`` when the caller has it already."""
+        """Publish if needed (``force``: even when unchanged, e.g. to a broker that lost its
+        retained plans); returns the new version, or None when nothing changed. ``digest``:
+        ``items_digest(items)`` when the caller has it already."""
         state = session.get(SitePlan, site_id)
         if digest is None:
             digest = items_digest(items)
-        if state is not None and _unchanged(state.digest, state.published_at, digest, now):
+        if (
+            not force
+            and state is not None
+            and _unchanged(state.digest, state.published_at, digest, now)
+        ):
             return None
         previous = state.version if state else 0
         # Versions only move forward, even if the database is restored from a backup.
@@ -99,6 +105,11 @@ class PlanPublisher:
         _expect_playbacks(session, site_id, items)
         logger.info("published plan v%d to %s (%d items)", version, site_id, len(items))
         return version
+
+
+def newest_version(session: Session) -> int:
+    """The newest plan version published to any site (0: none yet)."""
+    return int(session.scalar(select(func.max(SitePlan.version))) or 0)
 
 
 def _expect_playbacks(session: Session, site_id: str, items: Sequence[PlanItem]) -> None:

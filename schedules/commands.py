@@ -1,4 +1,5 @@
-"""CLI: `broadcaster plan` (a site's materialized plan) and `broadcaster programme import|export`."""
+"""CLI: `broadcaster plan` (a site's materialized plan), `broadcaster plans republish` and
+`broadcaster programme import|export`."""
 
 from __future__ import annotations
 
@@ -85,6 +86,67 @@ def plan(
                 f"  ! {c.kind} {c.key} at {to_local(c.nominal, tz):%d/%m %H:%M}: {where}"
                 f" (blocked by {', '.join(c.blocked_by) or '-'})"
             )
+
+
+@click.group("plans")
+def plans() -> None:
+    """The plans published to the sites: send them again."""
+
+
+@plans.command("republish")
+@click.option("--site", "sites", multiple=True, help="Only this site (repeat).")
+@click.option("--commune", "communes", multiple=True, help="Only this commune's sites (repeat).")
+@click.pass_context
+def plans_republish(ctx: click.Context, sites: tuple[str, ...], communes: tuple[str, ...]) -> None:
+    """Publish every site's plan again, changed or not (e.g. to a new broker)."""
+    from sqlalchemy import select
+
+    from broadcaster.keys import following_signer
+    from broadcaster.models import Site, Zone
+    from broadcaster.mqtt import Link, PublishError, unique_client_id
+    from broadcaster.plans_mark import PlansMark
+    from broadcaster.publish import PlanPublisher
+    from broadcaster.wire.topics import Topics
+    from schedules.runtime import SchedulerRuntime
+
+    settings, factory = _session(ctx)
+    site_ids: list[str] | None = None
+    if sites or communes:
+        with factory() as session:
+            known = set(session.scalars(select(Site.id)))
+            unknown = sorted(set(sites) - known)
+            if unknown:
+                raise click.ClickException(f"unknown site {', '.join(unknown)}")
+            chosen = set(sites)
+            for commune in communes:
+                found = set(
+                    session.scalars(select(Site.id).join(Site.zones).where(Zone.commune == commune))
+                )
+                if not found:
+                    raise click.ClickException(f"no site in commune {commune!r}")
+                chosen |= found
+            site_ids = sorted(chosen)
+    topics = Topics(settings.topic_root)
+    link = Link(settings.mqtt_options(), unique_client_id("republish"))
+    mark = PlansMark(link, topics)
+    try:
+        if not link.start(wait=10):
+            raise click.ClickException(f"MQTT broker {settings.mqtt_options().where} not reachable")
+        publisher = PlanPublisher(
+            signer=following_signer(settings.signing_key_file),
+            publisher=link,
+            topics=topics,
+            horizon=timedelta(hours=settings.plan_horizon_hours),
+        )
+        runtime = SchedulerRuntime(settings, factory, publisher, ctx.obj.clock, mark=mark)
+        published = runtime.republish(site_ids)
+    except PublishError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        link.stop()
+    for site_id, version in sorted(published.items()):
+        click.echo(f"{site_id}: plan v{version}")
+    click.echo(f"republished {len(published)} plans")
 
 
 @click.group("programme")

@@ -19,7 +19,8 @@ from audio.renderer import Renderer, make_renderer
 from broadcaster.alerts import Notifier
 from broadcaster.clock import Clock
 from broadcaster.config import Settings
-from broadcaster.publish import PlanPublisher, items_digest
+from broadcaster.plans_mark import PlansMark
+from broadcaster.publish import PlanPublisher, items_digest, newest_version
 from broadcaster.wire.plan import PlanItem
 from schedules.emergency_delivery import DeliveryTracker
 from schedules.plan_cache import PlanCache
@@ -43,6 +44,8 @@ class SchedulerRuntime:
     render: Renderer | None = None  # default: the configured renderer, made when first needed
     # default: re-sends through the plans' signer and link, alerts through the configured notifier
     deliveries: DeliveryTracker | None = None
+    # The broker's retained mark: when the broker lost its retained plans, republish them all.
+    mark: PlansMark | None = None
 
     def __post_init__(self) -> None:
         self._scheduler = BackgroundScheduler(timezone=self.settings.timezone)
@@ -77,11 +80,14 @@ class SchedulerRuntime:
             logger.exception("could not render the relay fallback; will retry")
             return 0
 
-    def publish_plans(self, site_ids: Iterable[str] | None = None) -> dict[str, int]:
+    def publish_plans(
+        self, site_ids: Iterable[str] | None = None, *, force: bool = False
+    ) -> dict[str, int]:
         """Publish the given sites (default: all) whose plan changed; returns {site: version}.
 
         Only sites whose materialized items differ from what they last received are sent (the
-        publisher compares digests), so a change republishes exactly the affected sites.
+        publisher compares digests), so a change republishes exactly the affected sites;
+        ``force`` sends every one of them (``republish``).
         """
         now = self.clock.now()
         horizon = timedelta(hours=self.settings.plan_horizon_hours)
@@ -89,9 +95,10 @@ class SchedulerRuntime:
         with self.factory() as session, session.begin():
             plans = self.planner.materialize(session, now, horizon, site_ids=site_ids)
             digests = self._digests(plans, everyone=site_ids is None)
-            for site_id in sorted(self.plans.due(session, digests, now)):
+            due = set(digests) if force else self.plans.due(session, digests, now)
+            for site_id in sorted(due):
                 version = self.plans.publish_site(
-                    session, site_id, plans[site_id], now, digest=digests[site_id]
+                    session, site_id, plans[site_id], now, digest=digests[site_id], force=force
                 )
                 if version is not None:
                     published[site_id] = version
@@ -110,6 +117,42 @@ class SchedulerRuntime:
             out[site_id] = found[1]
         self._digest_memo = seen if everyone else {**self._digest_memo, **seen}
         return out
+
+    def republish(self, site_ids: Iterable[str] | None = None) -> dict[str, int]:
+        """Send the given sites' (default: every site's) plans again, changed or not; after a
+        full republish the broker's mark says it holds them all."""
+        published = self.publish_plans(site_ids, force=True)
+        if site_ids is None and self.mark is not None:
+            self._write_mark()
+        return published
+
+    def check_broker(self) -> bool:
+        """After a (re)connect: republish everything if the broker lost retained plans.
+        Returns whether it did."""
+        check = self.mark.take() if self.mark is not None else None
+        if check is None:
+            return False
+        with self.factory() as session:
+            newest = newest_version(session)
+        if not check.lost(newest):
+            logger.info("the broker holds the retained plans (mark v%s)", check.mark)
+            return False
+        logger.warning(
+            "the broker has lost retained plans (its mark: %s, newest plan v%d); "
+            "republishing every plan",
+            "none" if check.mark is None else f"v{check.mark}",
+            newest,
+        )
+        published = self.republish()
+        logger.info("republished %d plans", len(published))
+        return True
+
+    def _write_mark(self) -> None:
+        assert self.mark is not None
+        with self.factory() as session:
+            newest = newest_version(session)
+        if newest:
+            self.mark.write(newest)
 
     def start(self) -> None:
         self.ensure_fallbacks()
@@ -158,7 +201,8 @@ class SchedulerRuntime:
         if checked is None or self.clock.now() - checked >= FALLBACK_CHECK:
             self.ensure_fallbacks()
         try:
-            self.publish_plans()
+            if not self.check_broker() and self.publish_plans() and self.mark is not None:
+                self._write_mark()
         except Exception:  # the next run retries; the job must stay scheduled
             logger.exception("publishing plans failed; will retry")
 

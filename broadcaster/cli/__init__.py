@@ -56,6 +56,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "schedules.commands:plan",
         "Print a site's materialized plan (local times), with clashes and relays.",
     ),
+    "plans": LazyCommand(
+        "schedules.commands:plans",
+        "The plans published to the sites: send them again.",
+    ),
     "programme": LazyCommand(
         "schedules.commands:programme",
         "A commune's set-up in YAML: zones, sites, slots, relays, campaigns, recurring items.",

@@ -49,6 +49,14 @@ class Topics:
         """Retained trusted-keys list for every agent (signed ``KeysUpdate``)."""
         return f"{self.root}/keys"
 
+    def plans_mark(self) -> str:
+        """Retained, server only: the newest plan version the broker holds (``PlansMark``)."""
+        return f"{self.root}/server/plans-mark"
+
+    def probe(self, client_id: str) -> str:
+        """Server only: a process's own echo topic (``PlansMark``'s check on connect)."""
+        return f"{self.root}/server/probe/{client_id}"
+
     def all_events(self) -> str:
         return f"{self.root}/sites/+/events"
 
