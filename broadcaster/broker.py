@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -285,6 +286,13 @@ class PrivateBroker:
         """Stop and start again on the same ports (for fault tests)."""
         self.stop()
         self.start()
+
+    def reload(self) -> None:
+        """Rewrite the passwords and ACLs (after ``add_agent``) and have Mosquitto re-read them
+        (SIGHUP): nobody is disconnected."""
+        assert self.process is not None, "start() first"
+        self.write_config()
+        self.process.send_signal(signal.SIGHUP)
 
     @property
     def running(self) -> bool:

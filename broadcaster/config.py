@@ -75,6 +75,11 @@ class Settings:
     # $share/<ingest_group>/…: each event goes to one worker. "" = a plain subscription, for a
     # broker without shared subscriptions (NATS 2.9): then run exactly one ingest worker.
     ingest_group: str = "ingest"
+    # Per-site limit at ingest (broadcaster.ingest_limits): messages a second, and the burst a
+    # site may send at once (an agent back from a long outage resends its whole outbox: the
+    # excess waits for its next resend). A flooding site's excess is dropped on arrival.
+    ingest_site_rate: float = 20.0
+    ingest_site_burst: int = 600
     # Web
     secret_key: str = ""
     public_url: str = "http://127.0.0.1:8080"  # base URL agents fetch /media/ from
@@ -238,6 +243,8 @@ class Settings:
             self.mqtt_options().validate()
         except MqttConfigError as exc:
             raise ConfigError(str(exc)) from None
+        if self.ingest_site_rate <= 0 or self.ingest_site_burst < 1:
+            raise ConfigError("ingest_site_rate and ingest_site_burst must be positive")
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", self.ingest_worker):
             raise ConfigError(
                 f"ingest_worker must be 1-32 letters, digits, '-' or '_', not {self.ingest_worker!r}"

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.airings import commanded
 from broadcaster.clock import Clock
+from broadcaster.ingest_limits import SiteLimits
 from broadcaster.metrics.process import EVENTS_STORED
 from broadcaster.models import IngestCursor, Playback, PlaybackEvent, RejectedMessage, Site
 from broadcaster.publisher import Publisher
@@ -492,14 +493,17 @@ class IngestWorker:
 
     ingestor: Ingestor
     batch_size: int = 500
+    limits: SiteLimits | None = None  # per-site admission, before anything else
     _queue: queue.Queue[tuple[str, str, bytes] | None] = field(default_factory=queue.Queue)
     _thread: threading.Thread | None = None
 
     def on_event(self, topic: str, payload: bytes) -> None:
-        self._queue.put(("event", topic, payload))
+        if self.limits is None or self.limits.admit(topic):
+            self._queue.put(("event", topic, payload))
 
     def on_status(self, topic: str, payload: bytes) -> None:
-        self._queue.put(("status", topic, payload))
+        if self.limits is None or self.limits.admit(topic):
+            self._queue.put(("status", topic, payload))
 
     def queue_depth(self) -> int:
         """Messages received and not yet taken for storing (a metric)."""

@@ -223,6 +223,8 @@ class Link:
         self.on_connect = on_connect
         self.connected = threading.Event()
         self.subscriptions: dict[str, Handler] = {}
+        self._wildcards: list[tuple[str, Handler]] = []
+        self._exact: dict[str, tuple[str, Handler]] = {}  # topic -> (filter, handler)
         self._qos: dict[str, int] = {}
         self._stopping = False
         self._connected_at = 0.0
@@ -290,8 +292,29 @@ class Link:
         (the broker sends retained messages in that order)."""
         self.subscriptions[topic_filter] = handler
         self._qos[topic_filter] = qos
+        self._index_filters()
         if self.connected.is_set():
             self._send_subscribe([topic_filter])
+
+    def unsubscribe(self, topic_filter: str) -> None:
+        """Forget a filter's handler and tell the broker (not renewed on the next connect)."""
+        if self.subscriptions.pop(topic_filter, None) is None:
+            return
+        self._qos.pop(topic_filter, None)
+        self._index_filters()
+        if self.connected.is_set():
+            self.client.unsubscribe(topic_filter)
+
+    def _index_filters(self) -> None:
+        """Filters with wildcards are matched one by one; plain topics (shared or not) by one
+        lookup (ingest subscribes to every site's topics by name)."""
+        self._wildcards, self._exact = [], {}
+        for f, h in self.subscriptions.items():
+            topic = _unshared(f)
+            if "+" in topic or "#" in topic:
+                self._wildcards.append((f, h))
+            else:
+                self._exact[topic] = (f, h)
 
     def _send_subscribe(self, topic_filters: list[str]) -> None:
         _rc, mid = self.client.subscribe([(t, self._qos[t]) for t in topic_filters])
@@ -479,9 +502,14 @@ class Link:
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         payload = bytes(msg.payload)
-        for topic_filter, handler in list(self.subscriptions.items()):
-            if mqtt.topic_matches_sub(_unshared(topic_filter), msg.topic):
-                try:
-                    handler(msg.topic, payload)
-                except Exception:  # one bad message must never kill the network thread
-                    logger.exception("handler for %s failed on %s", topic_filter, msg.topic)
+        matching = [
+            (f, h) for f, h in self._wildcards if mqtt.topic_matches_sub(_unshared(f), msg.topic)
+        ]
+        exact = self._exact.get(msg.topic)
+        if exact is not None:
+            matching.append(exact)
+        for topic_filter, handler in matching:
+            try:
+                handler(msg.topic, payload)
+            except Exception:  # one bad message must never kill the network thread
+                logger.exception("handler for %s failed on %s", topic_filter, msg.topic)

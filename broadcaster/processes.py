@@ -18,6 +18,7 @@ from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, upgrade
 from broadcaster.exit_status import ExitStatus
 from broadcaster.ingest import Ingestor, IngestWorker, ingest_client_id
+from broadcaster.ingest_limits import SiteLimits, SiteLogLimit, SiteSubscriptions
 from broadcaster.keys import following_signer
 from broadcaster.metrics.process import INGEST_QUEUE, SCHEDULER_LEADING, MetricsListener
 from broadcaster.mqtt import Link, unique_client_id
@@ -152,16 +153,36 @@ class IngestPart:
             topics=topics,
             clock=self.clock,
         )
-        self.worker = IngestWorker(ingestor)
+        # Per-site limits (broadcaster.ingest_limits): each site's topics by name (events as
+        # this worker's share of the group's), so a flooding site is left out at the broker; a
+        # token bucket per site on arrival.
+        limits = SiteLimits(topics, self.settings.ingest_site_rate, self.settings.ingest_site_burst)
+        self.log_limit = SiteLogLimit(topics).install(logging.getLogger("broadcaster.ingest"))
+        self.worker = IngestWorker(ingestor, limits=limits)
         INGEST_QUEUE.set_function(self.worker.queue_depth)
-        self.conn.subscribe(
-            topics.shared(self.settings.ingest_group, topics.all_events()), self.worker.on_event
+        self.sites = SiteSubscriptions(
+            self.conn,
+            topics,
+            self.worker.on_event,
+            self.worker.on_status,
+            self._site_ids,
+            group=self.settings.ingest_group,
         )
-        self.conn.subscribe(topics.all_status(), self.worker.on_status)
+        limits.on_flood = self.sites.quarantine
+        self.sites.start()
         self.worker.start()
         self.conn.start(wait=10.0)
 
+    def _site_ids(self) -> list[str]:
+        from sqlalchemy import select
+
+        from broadcaster.models import Site
+
+        with session_factory(self.engine)() as session:
+            return list(session.scalars(select(Site.id)))
+
     def stop(self) -> None:
+        self.sites.stop()
         self.conn.stop()
         self.worker.stop()
         self.engine.dispose()
