@@ -26,7 +26,7 @@ from broadcaster.cli import _Ctx, main
 from broadcaster.clock import FakeClock
 from broadcaster.config import Settings
 from broadcaster.keys import following_signer
-from broadcaster.models import SitePlan
+from broadcaster.models import Site, SitePlan, Zone
 from broadcaster.mqtt import Link, unique_client_id
 from broadcaster.plans_mark import Check, PlansMark
 from broadcaster.publish import PlanPublisher
@@ -34,7 +34,7 @@ from broadcaster.wire.topics import Topics
 from schedules.runtime import SchedulerRuntime
 from tests.support.agents import wait_for
 
-SITES = ("dai-xa", "cum-loa-t1", "cum-loa-t2")  # the demo commune's
+SITES = ("dai-xa", "cum-loa-t1", "cum-loa-t2")  # in Xã Đắk Hà; "xa-khac" is elsewhere
 
 
 class AgentView:
@@ -92,9 +92,12 @@ def _scheduler(settings: Settings, db: sessionmaker[Session], clock: FakeClock) 
 
 @pytest.fixture
 def rig(
-    broker: PrivateBroker, settings: Settings, db: sessionmaker[Session], session: Session
+    broker: PrivateBroker, settings: Settings, db: sessionmaker[Session]
 ) -> Iterator[tuple[PrivateBroker, Settings]]:
-    session.commit()  # the demo commune
+    with db() as s, s.begin():
+        zone = Zone(id="thon-1", name="Thôn 1", commune="Xã Đắk Hà")
+        s.add_all(Site(id=site, name=site, zones=[zone]) for site in SITES)
+        s.add(Site(id="xa-khac", name="Xã khác", zones=[Zone(id="x", name="X", commune="Xã B")]))
     for site in SITES:
         broker.add_agent(site, ["thon-1"])
     yield broker, settings.replace(**broker.server_mqtt())
@@ -198,10 +201,10 @@ def test_plans_republish_command_by_site_and_by_commune(
         assert views["cum-loa-t2"].version(5) is not None
         assert views["cum-loa-t1"].version(0.3) is None
         out = run("--commune", "Xã Đắk Hà")
-        assert "republished 3 plans" in out
+        assert "republished 3 plans" in out and "xa-khac" not in out
         assert all(views[s].version(5) is not None for s in SITES)
         out = run()  # everything, again: versions move on
-        assert "republished 3 plans" in out
+        assert "republished 4 plans" in out
         bad = CliRunner().invoke(
             main, ["--config", str(config), "plans", "republish", "--site", "nowhere"]
         )
