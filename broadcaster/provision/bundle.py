@@ -17,7 +17,7 @@ from broadcaster.wire.files import write_atomic
 from broadcaster.wire.signing import key_id
 from broadcaster.wire.topics import Topics, valid_id
 
-from .base import PI_CONFIG_DIR, PI_STATE_DIR, TLS_PORT, ProvisionError
+from .base import AGENT_PLAIN_PORT, PI_CONFIG_DIR, PI_STATE_DIR, TLS_PORT, ProvisionError
 from .broker_files import BrokerFiles
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def provision_site(
         state_dir=PI_STATE_DIR,
         trusted_keys=trusted_keys,
         mqtt_host=broker_host,
-        mqtt_port=broker_port or (TLS_PORT if use_tls else 1883),
+        mqtt_port=broker_port or (TLS_PORT if use_tls else AGENT_PLAIN_PORT),
         mqtt_username=agent_username(site),
         mqtt_password=password,
         mqtt_tls=use_tls,

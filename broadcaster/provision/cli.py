@@ -58,7 +58,7 @@ def _zones_from_db(settings: object, site: str) -> list[str] | None:
 )
 @_broker_dir_option
 @click.option("--broker-host", help="Broker host name the Pi connects to (default: mqtt_host).")
-@click.option("--broker-port", type=int, help="Default: 8883 with TLS, else 1883.")
+@click.option("--broker-port", type=int, help="Default: 8883 with TLS, else 1884.")
 @click.option("--tls/--no-tls", default=None, help="Default: TLS when the broker has certificates.")
 @click.option(
     "--player", type=click.Choice(["mpv", "aplay", "file"]), default="mpv", show_default=True
@@ -164,7 +164,25 @@ def tls_init_command(
 
 @sites.command("mosquitto-conf")
 @_broker_dir_option
+@click.option(
+    "--server-tls-port",
+    type=int,
+    help="Also a TLS listener for server processes on other hosts (e.g. 8884).",
+)
+@click.option(
+    "--agent-port", type=int, help="Also a plain listener for Pis on a trusted network (e.g. 1884)."
+)
 @click.pass_context
-def mosquitto_conf_command(ctx: click.Context, broker_dir: Path | None) -> None:
+def mosquitto_conf_command(
+    ctx: click.Context,
+    broker_dir: Path | None,
+    server_tls_port: int | None,
+    agent_port: int | None,
+) -> None:
     """Print the Mosquitto configuration for BROKER_DIR."""
-    click.echo(mosquitto_conf(_broker_dir(ctx, broker_dir).resolve()), nl=False)
+    text = mosquitto_conf(
+        _broker_dir(ctx, broker_dir).resolve(),
+        server_tls_port=server_tls_port,
+        agent_port=agent_port,
+    )
+    click.echo(text, nl=False)
