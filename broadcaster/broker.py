@@ -32,7 +32,9 @@ logger = logging.getLogger(__name__)
 
 SERVER_USER = "server"
 # Broker-wide limits (general options: they apply to every client).
-MAX_PACKET_BYTES = 1024 * 1024  # a 48 h plan fits; anything bigger is refused by the broker
+# The largest message any peer accepts (4 MiB, docs/protocol.md §12) with its topic and header;
+# the broker disconnects a client sending a bigger packet.
+MAX_PACKET_BYTES = 4 * 1024 * 1024 + 4096
 MAX_INFLIGHT = 20  # QoS 1 messages in flight per client (MQTT 5: the receive maximum)
 MAX_QUEUED = 200_000  # per session: ingest's must hold a province's burst while it restarts
 MAX_QUEUED_BYTES = 256 * 1024 * 1024  # and no session's queue grows past this
