@@ -34,8 +34,13 @@ from tests.support.agents import REPO
 pytestmark = pytest.mark.fault
 
 A, B = "cum-loa-a", "cum-loa-b"
-# B's acks arrive well within this even while A floods (without the limits: ~20 s in issue 10).
-ACK_WITHIN_S = 3.0
+# Once A is left out at the broker (within its first second or so of flooding), B's acks come
+# back within SETTLED_S; the first ones, queued behind A's start, within ACK_WITHIN_S. Without
+# the limits B waited ~20 s in issue 10's 45 s flood (7 s in a 5 s one with the bucket alone).
+# Generous bounds: the machine running the tests is shared.
+ACK_WITHIN_S = 5.0
+SETTLED_AFTER_S = 2.0
+SETTLED_S = 2.0
 
 
 class Reporter:
@@ -154,6 +159,7 @@ def _run_flood(
     reporter = Reporter(broker, accounts[B], every_s=0.25)
     try:
         flood = _flood(broker, accounts[A], seconds)
+        flood_started = time.monotonic()
         reporter.start()
         out, err = flood.communicate(timeout=seconds + 30)
         reporter.stop()
@@ -168,14 +174,21 @@ def _run_flood(
     print(  # noqa: T201 - the figures, for the record
         f"A sent {sent} messages in {seconds:.0f} s ({stored_a} of its events stored); "
         f"B: {len(reporter.latency)}/{len(reporter.sent)} acked, worst {worst:.2f} s "
-        f"{sorted(round(v, 2) for v in reporter.latency.values())[-5:]}; "
+        f"{[round(reporter.latency[s], 2) for s in sorted(reporter.latency)]}; "
         f"log: {len(log.lines)} lines, {sum(map(len, log.lines))} bytes"
     )
     assert sent > 20 * seconds * 10, "the flood was not one"
     # B: every event acknowledged, none late.
     assert len(reporter.sent) >= seconds * 2
     assert len(reporter.latency) == len(reporter.sent) == stored_b
-    assert worst < ACK_WITHIN_S, sorted(reporter.latency.values())[-5:]
+    assert worst < ACK_WITHIN_S, reporter.latency
+    settled = [
+        latency
+        for seq, latency in reporter.latency.items()
+        if reporter.sent[seq] - flood_started >= SETTLED_AFTER_S
+    ]
+    assert len(settled) >= (seconds - SETTLED_AFTER_S) * 2
+    assert max(settled) < SETTLED_S, reporter.latency
     # A: held to its rate (20/s after a burst of 600; the junk half is never stored).
     assert stored_a is not None and stored_a <= 600 + 20 * (seconds + 5)
     # The log: a few lines per 10 s about A (its drops, its time out, at most five others),
