@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 LOG_EVERY_S = 10.0
 QUARANTINE_S = 30.0  # a flooding site's first time out; doubled each time it floods again
-MAX_QUARANTINE_S = 600.0
+MAX_QUARANTINE_S = 300.0
 FORGIVE_AFTER_S = 3600.0  # a site quiet this long starts again from QUARANTINE_S
 SYNC_EVERY_S = 60.0  # how often the list of sites is read again
 
