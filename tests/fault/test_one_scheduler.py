@@ -120,7 +120,7 @@ def scheduler_env(broker: PrivateBroker, tmp_path: Path) -> Iterator[dict[str, s
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCASTER_")}
     env.update(
         PYTHONPATH=str(Path(__file__).resolve().parents[2]),
-        BROADCASTER_MQTT_PORT=str(broker.port),
+        BROADCASTER_MQTT_PORT=str(broker.server_port),
         BROADCASTER_MQTT_USERNAME=SERVER_USER,
         BROADCASTER_MQTT_PASSWORD=broker.server_password,
         BROADCASTER_MEDIA_DIR=str(tmp_path / "media"),
