@@ -129,6 +129,7 @@ class SiteLogLimit(logging.Filter):
         self.every_s = every_s
         self.monotonic = monotonic
         self._windows: dict[str, list[float]] = {}  # site -> [window start, passed, suppressed]
+        self._logger: logging.Logger | None = None
         self._lock = threading.Lock()
 
     def _site(self, record: logging.LogRecord) -> str | None:
@@ -159,10 +160,19 @@ class SiteLogLimit(logging.Filter):
             record.msg = f"{record.msg} (and {suppressed} more lines about site {site} left out)"
         return passed
 
-    def install(self, logger: logging.Logger) -> None:
-        """Attach to ``logger`` once (a restarted part does not stack filters)."""
-        if not any(isinstance(f, SiteLogLimit) for f in logger.filters):
-            logger.addFilter(self)
+    def install(self, logger: logging.Logger) -> SiteLogLimit:
+        """Attach to ``logger`` (replacing an earlier one: a restarted part does not stack
+        filters); ``uninstall`` when the part stops."""
+        for old in [f for f in logger.filters if isinstance(f, SiteLogLimit)]:
+            logger.removeFilter(old)
+        logger.addFilter(self)
+        self._logger = logger
+        return self
+
+    def uninstall(self) -> None:
+        if self._logger is not None:
+            self._logger.removeFilter(self)
+            self._logger = None
 
 
 @dataclass

@@ -186,6 +186,7 @@ class IngestPart:
         self.conn.stop()
         self.worker.stop()
         self.engine.dispose()
+        self.log_limit.uninstall()
 
 
 @dataclass

@@ -54,8 +54,9 @@ def test_site_log_limit_keeps_a_few_lines_per_site_and_counts_the_rest() -> None
             seen.append(record.getMessage())
 
     logger.addHandler(Keep())
-    SiteLogLimit(T, lines=2, every_s=10, monotonic=ticks).install(logger)
-    SiteLogLimit(T).install(logger)  # installed once
+    SiteLogLimit(T).install(logger)
+    limit = SiteLogLimit(T, lines=2, every_s=10, monotonic=ticks).install(logger)  # replaces it
+    assert logger.filters == [limit]
     for n in range(6):
         logger.warning("event on %s rejected: %d", T.events("a"), n)
     logger.warning("event on %s rejected: %d", T.events("b"), 0)
@@ -72,6 +73,8 @@ def test_site_log_limit_keeps_a_few_lines_per_site_and_counts_the_rest() -> None
         seen[-1]
         == "event on loa/v1/sites/a/events rejected: 6 (and 4 more lines about site a left out)"
     )
+    limit.uninstall()
+    assert logger.filters == []
 
 
 class FakeLink:
