@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.alerts import Thresholds, alerts_for
-from broadcaster.broker import SERVER_USER, AgentAccount, PrivateBroker
+from broadcaster.broker import AgentAccount, PrivateBroker
 from broadcaster.clock import FakeClock
 from broadcaster.config import Settings
 from broadcaster.models import (
@@ -96,9 +96,7 @@ def server(
             zone = Zone(id=f"thon-{site[-1]}", name=f"Thôn {site[-1].upper()}")
             s.add(Site(id=site, name=f"Cụm loa {site[-1].upper()}", zones=[zone]))
     part = IngestPart(
-        settings.replace(
-            mqtt_port=broker.port, mqtt_username=SERVER_USER, mqtt_password=broker.server_password
-        ),
+        settings.replace(**broker.server_mqtt()),
         FakeClock(T0),
     )
     part.start()

@@ -83,7 +83,7 @@ def workers_env(
     env.update(
         PYTHONPATH=str(Path(__file__).resolve().parents[2]),
         BROADCASTER_DATABASE_URL=postgres_url,
-        BROADCASTER_MQTT_PORT=str(broker.port),
+        BROADCASTER_MQTT_PORT=str(broker.server_port),
         BROADCASTER_MQTT_USERNAME=SERVER_USER,
         BROADCASTER_MQTT_PASSWORD=broker.server_password,
         BROADCASTER_SIGNING_KEY_FILE=str(key),
@@ -121,7 +121,7 @@ def test_three_workers_one_killed_mid_burst_store_each_event_once(
     workers = [IngestProcess(workers_env, f"w{n}", tmp_path / f"ingest-{n}.log") for n in (1, 2, 3)]
     agents: list[AgentProcess] = []
     plans = Link(
-        MqttOptions(port=broker.port, username=SERVER_USER, password=broker.server_password),
+        MqttOptions(port=broker.server_port, username=SERVER_USER, password=broker.server_password),
         unique_client_id("scheduler"),
     )
     try:
