@@ -1,7 +1,8 @@
 """Per-site limits at ingest: one site flooding cannot delay the others' events.
 
-Two layers. At the broker: ingest subscribes to each site's events and status by name
-(``SiteSubscriptions``), so a site that floods is left out there for a while (its messages are
+Two layers. At the broker (a lone ingest worker, ``ingest_group = ""``): ingest subscribes to
+each site's events and status by name (``SiteSubscriptions``), so a site that floods is left out
+there for a while (its messages are
 dropped by the broker, in C, instead of queueing in ingest's session ahead of everyone else's:
 one connection is one ordered stream, and no Python client drains a determined flood as fast as
 it comes). At arrival: every message from a site takes a token from that site's bucket before
@@ -177,17 +178,17 @@ class SiteLogLimit(logging.Filter):
 
 @dataclass
 class SiteSubscriptions:
-    """Ingest's subscriptions, two per site (events, status) by name; ``quarantine`` leaves a
-    flooding site out at the broker for a while. Build it before the link starts."""
+    """A lone ingest worker's subscriptions, two per site (events, status) by name;
+    ``quarantine`` leaves a flooding site out at the broker for a while. Build it before the
+    link starts. (Workers sharing a group keep its one shared filter: Mosquitto 2.0 hands an
+    offline member its share of every filter, so per-site shared filters could park one site's
+    events on a dead worker.)"""
 
     link: Link
     topics: Topics
     on_event: Handler
     on_status: Handler
     sites: Callable[[], list[str]]  # the sites to subscribe to (read again every SYNC_EVERY_S)
-    # Events as a shared subscription of this group (``ingest_group``; "" = plain): each event
-    # goes to one worker of the group.
-    group: str = ""
     quarantine_s: float = QUARANTINE_S
     monotonic: Callable[[], float] = time.monotonic
     _subscribed: set[str] = field(default_factory=set)
@@ -204,7 +205,7 @@ class SiteSubscriptions:
 
     def _topics(self, site: str) -> list[tuple[str, Handler]]:
         return [
-            (self.topics.shared(self.group, self.topics.events(site)), self.on_event),
+            (self.topics.events(site), self.on_event),
             (self.topics.status(site), self.on_status),
         ]
 
@@ -287,9 +288,6 @@ class SiteSubscriptions:
         quarantined site's topics if it was away when the site was left out: drop them."""
         with self._lock:
             left_out = [t for site in self._until for t, _ in self._topics(site)]
-        wildcards = [
-            self.topics.all_events(),
-            self.topics.shared(self.group, self.topics.all_events()),
-            self.topics.all_status(),
-        ]
-        self.link.client.unsubscribe(sorted(set(wildcards)) + left_out)
+        self.link.client.unsubscribe(
+            [self.topics.all_events(), self.topics.all_status(), *left_out]
+        )

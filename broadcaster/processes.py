@@ -153,23 +153,28 @@ class IngestPart:
             topics=topics,
             clock=self.clock,
         )
-        # Per-site limits (broadcaster.ingest_limits): each site's topics by name (events as
-        # this worker's share of the group's), so a flooding site is left out at the broker; a
-        # token bucket per site on arrival.
+        # Per-site limits (broadcaster.ingest_limits): a token bucket per site on arrival, and,
+        # for a lone worker (ingest_group ""), each site's topics by name so that a flooding
+        # site is left out at the broker. Workers sharing events keep the group's one shared
+        # filter: Mosquitto 2.0 gives an offline member its share of each filter, and a filter
+        # per site can park one site's events on a dead worker for good (docs/decisions.md).
         limits = SiteLimits(topics, self.settings.ingest_site_rate, self.settings.ingest_site_burst)
         self.log_limit = SiteLogLimit(topics).install(logging.getLogger("broadcaster.ingest"))
         self.worker = IngestWorker(ingestor, limits=limits)
         INGEST_QUEUE.set_function(self.worker.queue_depth)
-        self.sites = SiteSubscriptions(
-            self.conn,
-            topics,
-            self.worker.on_event,
-            self.worker.on_status,
-            self._site_ids,
-            group=self.settings.ingest_group,
-        )
-        limits.on_flood = self.sites.quarantine
-        self.sites.start()
+        self.sites: SiteSubscriptions | None = None
+        if self.settings.ingest_group:
+            self.conn.subscribe(
+                topics.shared(self.settings.ingest_group, topics.all_events()),
+                self.worker.on_event,
+            )
+            self.conn.subscribe(topics.all_status(), self.worker.on_status)
+        else:
+            self.sites = SiteSubscriptions(
+                self.conn, topics, self.worker.on_event, self.worker.on_status, self._site_ids
+            )
+            limits.on_flood = self.sites.quarantine
+            self.sites.start()
         self.worker.start()
         self.conn.start(wait=10.0)
 
@@ -182,7 +187,8 @@ class IngestPart:
             return list(session.scalars(select(Site.id)))
 
     def stop(self) -> None:
-        self.sites.stop()
+        if self.sites is not None:
+            self.sites.stop()
         self.conn.stop()
         self.worker.stop()
         self.engine.dispose()
