@@ -245,6 +245,17 @@ class PrivateBroker:
         conf.write_text("\n".join(lines) + "\n")
         return conf
 
+    def agents_listener(self, bind: str, port: int | None = None) -> list[str]:
+        """Another agents' listener (same users, ACL and client-id rule) on ``bind``, e.g. the
+        server end of a test's network link; ``port`` defaults to the agents' port."""
+        return listener_lines(
+            port or self.port,
+            bind,
+            passwd=self.workdir / "passwd",
+            acl=self.workdir / "acl",
+            agents=True,
+        )
+
     def start(self, timeout: float = 10.0) -> None:
         conf = self.write_config()
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

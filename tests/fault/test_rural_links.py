@@ -37,7 +37,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from audio.store import MediaStore
-from broadcaster.broker import SERVER_USER
 from broadcaster.config import Settings
 from broadcaster.models import PlaybackEvent, Site
 from broadcaster.wire.plan import Media, Plan, PlanItem
@@ -171,11 +170,7 @@ def rural(db: sessionmaker[Session], settings: Settings, tmp_path: Path) -> Iter
         with db() as s, s.begin():
             s.add_all(Site(id=site, name=f"Cụm loa {site}") for site in far_links)
         ingest = Ingest(
-            settings.replace(
-                mqtt_port=broker.port,
-                mqtt_username=SERVER_USER,
-                mqtt_password=broker.server_password,
-            ),
+            settings.replace(**broker.server_mqtt()),
             db,
             signer,
         )

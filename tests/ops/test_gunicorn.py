@@ -168,7 +168,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, province_db: str) -> Iterator
             "media_dir": str(tmp_path / "media"),
             "signing_key_file": str(tmp_path / "signing-key.pem"),
             "render_cache_dir": str(tmp_path / "render-cache"),
-            "mqtt_port": broker.port,
+            "mqtt_port": broker.server_port,
             "mqtt_username": SERVER_USER,
             "mqtt_password": broker.server_password,
             "secret_key": "gunicorn-test-secret-0123456789-abcdefgh",

@@ -77,7 +77,7 @@ def test_ingest_and_scheduler_serve_their_own_metrics(
     ingest_port, scheduler_port = free_port(), free_port()
     env = clean_env(
         BROADCASTER_DATABASE_URL=url,
-        BROADCASTER_MQTT_PORT=str(broker.port),
+        BROADCASTER_MQTT_PORT=str(broker.server_port),
         BROADCASTER_MQTT_USERNAME=SERVER_USER,
         BROADCASTER_MQTT_PASSWORD=broker.server_password,
         BROADCASTER_MEDIA_DIR=str(tmp_path / "media"),
@@ -91,7 +91,7 @@ def test_ingest_and_scheduler_serve_their_own_metrics(
     agent = Link(
         MqttOptions(
             host="127.0.0.1",
-            port=broker.port,
+            port=broker.server_port,
             username=SERVER_USER,
             password=broker.server_password,
         ),

@@ -209,6 +209,6 @@ class LinkedBroker(PrivateBroker):
 
     def write_config(self) -> Path:
         conf = super().write_config()
-        extra = "".join(f"listener {self.port} {address}\n" for address in self.bind)
+        extra = "".join("\n".join(self.agents_listener(address)) + "\n" for address in self.bind)
         conf.write_text(conf.read_text() + extra)
         return conf
