@@ -40,7 +40,7 @@ A, B = "cum-loa-a", "cum-loa-b"
 # Generous bounds: the machine running the tests is shared.
 ACK_WITHIN_S = 5.0
 SETTLED_AFTER_S = 2.0
-SETTLED_S = 2.0
+SETTLED_S = 3.0  # also when A is taken back after its time out and floods again (a blip)
 
 
 class Reporter:
