@@ -71,10 +71,11 @@ class Settings:
     # This ingest process's name: its MQTT client id is broadcaster-ingest-<ingest_worker>, and
     # its persistent session keeps events queued while it restarts. Unique per ingest process.
     ingest_worker: str = "1"
-    # Ingest workers share the agents' events through the MQTT shared subscription
-    # $share/<ingest_group>/…: each event goes to one worker. "" = a plain subscription, for a
-    # broker without shared subscriptions (NATS 2.9): then run exactly one ingest worker.
-    ingest_group: str = "ingest"
+    # "" (a commune: one ingest worker): it subscribes to each site's topics, so a flooding
+    # site can be left out at the broker. Several workers share the agents' events through the
+    # MQTT shared subscription $share/<ingest_group>/…, each event going to one worker (not on a
+    # broker without shared subscriptions, e.g. NATS 2.9: one worker there).
+    ingest_group: str = ""
     # Per-site limit at ingest (broadcaster.ingest_limits): messages a second, and the burst a
     # site may send at once (an agent back from a long outage resends its whole outbox: the
     # excess waits for its next resend). A flooding site's excess is dropped on arrival.

@@ -39,7 +39,7 @@ class IngestProcess:
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "broadcaster.cli", "ingest"],
-                env=dict(env, BROADCASTER_INGEST_WORKER=worker),
+                env=dict(env, BROADCASTER_INGEST_WORKER=worker, BROADCASTER_INGEST_GROUP="ingest"),
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
