@@ -91,7 +91,7 @@ def drop(schema: object) -> None:
 def bare_insert(url: str, events: list[Event]) -> float:
     engine = make_engine(url)
     now = datetime.now(UTC)
-    rows = [_event_row(e, now) for e in events]
+    rows = [_event_row(e, now, None) for e in events]
     t = time.perf_counter()
     with engine.begin() as conn:
         for i in range(0, len(rows), 500):

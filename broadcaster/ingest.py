@@ -147,8 +147,11 @@ class Ingestor:
         with self.factory() as session, session.begin():
             new = self._new_events(session, events)
             if new:
-                session.connection().execute(EVENTS.insert(), [_event_row(e, now) for e in new])
-                self._apply_to_log(session, new, now)
+                units = _site_units(session, {e.site for e in new})
+                session.connection().execute(
+                    EVENTS.insert(), [_event_row(e, now, units.get(e.site)) for e in new]
+                )
+                self._apply_to_log(session, new, now, units)
             refused = self._new_rejections(session, rejected)
             if refused:
                 session.connection().execute(REJECTED.insert(), [r.row(now) for r in refused])
@@ -305,7 +308,9 @@ class Ingestor:
             out.append(r)
         return out
 
-    def _apply_to_log(self, session: Session, events: list[Event], now: datetime) -> None:
+    def _apply_to_log(
+        self, session: Session, events: list[Event], now: datetime, units: dict[str, int]
+    ) -> None:
         """Fold the events into the playback rows: bulk load, update in memory, bulk write."""
         keys = sorted({(e.site, e.item_id) for e in events if e.item_id is not None})
         if not keys:
@@ -340,7 +345,10 @@ class Ingestor:
                     # Not in the site's published plan (no row yet): proof only if a command
                     # sent it this airing.
                     "verified": (e.site, e.item_id, e.announcement_id) in sent,
+                    "unit_id": units.get(e.site),  # the unit it airs under, kept for good
                 }
+            if row["status"] == "scheduled":  # its first report: the unit it airs under
+                row["unit_id"] = units.get(e.site, row["unit_id"])
             fold_event(row, e)
             row["updated_at"] = now
         updates = [r for k, r in rows.items() if k in existing and "updated_at" in r]
@@ -421,7 +429,15 @@ def health_fields(status: Status) -> dict[str, Any]:
 EVENTS = PlaybackEvent.metadata.tables[PlaybackEvent.__tablename__]
 REJECTED = RejectedMessage.metadata.tables[RejectedMessage.__tablename__]
 LOGS = Playback.metadata.tables[Playback.__tablename__]
-LOG_FIELDS = ("scheduled_at", "started_at", "finished_at", "status", "detail", "updated_at")
+LOG_FIELDS = (
+    "scheduled_at",
+    "started_at",
+    "finished_at",
+    "status",
+    "detail",
+    "updated_at",
+    "unit_id",
+)
 UPDATE_LOG = (
     update(LOGS)
     .where(LOGS.c.id == bindparam("b_id"))
@@ -442,6 +458,7 @@ LOG_COLUMNS = (
     Playback.finished_at,
     Playback.status,
     Playback.detail,
+    Playback.unit_id,
 )
 
 
@@ -465,8 +482,18 @@ def fold_event(row: dict[str, Any], event: Event) -> None:
         row["detail"] = event.detail
 
 
-def _event_row(event: Event, received_at: datetime) -> dict[str, Any]:
+def _site_units(session: Session, sites: set[str]) -> dict[str, int]:
+    """Each site's unit now: what its new events and airings are recorded under."""
+    out: dict[str, int] = {}
+    for chunk in _chunks(sorted(sites)):
+        rows = session.execute(select(Site.id, Site.unit_id).where(Site.id.in_(chunk)))
+        out.update({site: unit for site, unit in rows})
+    return out
+
+
+def _event_row(event: Event, received_at: datetime, unit_id: int | None) -> dict[str, Any]:
     return {
+        "unit_id": unit_id,
         "id": event.id,
         "site_id": event.site,
         "outbox": event.outbox,

@@ -23,8 +23,10 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     true,
+    event,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from broadcaster.clock import SYSTEM_CLOCK
 from broadcaster.wire.messages import EVENT_KINDS
@@ -87,6 +89,46 @@ announcement_zones = Table(
 )
 
 
+# --- Administrative units (issue 11) ------------------------------------------------------------
+
+# Kinds of unit a tree may hold; any number of levels, in any nesting (the tree decides).
+UNIT_KINDS = ("province", "district", "cluster", "commune", "ward", "special-zone")
+# The kinds that hold zones (hamlets) and speaker sites: the two-tier local government's
+# lower tier (xã, phường, đặc khu).
+COMMUNE_KINDS = ("commune", "ward", "special-zone")
+
+
+class Unit(Base):
+    """An administrative unit: a province, a commune, a ward, or a level between them.
+
+    A merged unit stays (``merged_into_id``) so that past airings keep the unit they aired under.
+    """
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="RESTRICT"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # the official code
+    name: Mapped[str] = mapped_column(String(200))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    parent: Mapped[Unit | None] = relationship(
+        remote_side=[id], foreign_keys=[parent_id], back_populates="children"
+    )
+    children: Mapped[list[Unit]] = relationship(
+        back_populates="parent", foreign_keys=[parent_id], order_by="Unit.name"
+    )
+    merged_into: Mapped[Unit | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
+
+    @property
+    def holds_zones(self) -> bool:
+        return self.kind in COMMUNE_KINDS
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -97,6 +139,10 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
+    # The role applies to this unit and everything below it (broadcaster/scope.py).
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+
+    unit: Mapped[Unit] = relationship()
 
 
 class LoginSession(Base):
@@ -130,10 +176,16 @@ class Zone(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
-    commune: Mapped[str] = mapped_column(String(128), default="")
     language: Mapped[str] = mapped_column(String(16), default="vi")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)  # its commune
 
     sites: Mapped[list[Site]] = relationship(secondary=site_zones, back_populates="zones")
+    unit: Mapped[Unit] = relationship()
+
+    @property
+    def commune(self) -> str:
+        """The name of the commune the zone belongs to."""
+        return self.unit.name if self.unit is not None else ""
 
 
 class Site(Base):
@@ -157,8 +209,10 @@ class Site(Base):
     cpu_temp_c: Mapped[float | None]
     clock_offset_ms: Mapped[int | None]
     last_error: Mapped[str] = mapped_column(Text, default="")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)  # its commune
 
     zones: Mapped[list[Zone]] = relationship(secondary=site_zones, back_populates="sites")
+    unit: Mapped[Unit] = relationship()
 
 
 class Media(Base):
@@ -196,8 +250,11 @@ class Announcement(Base):
     )
     # How many times the message is said (after "Xin nhắc lại"); by priority unless chosen.
     repeat: Mapped[int] = mapped_column(default=lambda ctx: default_repeat_for(ctx))
+    # The unit that owns it (its author's); it targets only zones in this unit's subtree.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
 
     author: Mapped[User] = relationship(foreign_keys=[author_id])
+    unit: Mapped[Unit] = relationship()
     campaign: Mapped[Campaign | None] = relationship(back_populates="announcements")
     approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
     media: Mapped[Media | None] = relationship()
@@ -282,6 +339,8 @@ class PlaybackEvent(Base):
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     detail: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
+    # The site's unit when the event was stored: a later merge does not rewrite history.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
 
 
 class Playback(Base):
@@ -295,6 +354,7 @@ class Playback(Base):
         Index("ix_playbacks_site_scheduled", "site_id", "scheduled_at"),
         Index("ix_playbacks_announcement_scheduled", "announcement_id", "scheduled_at"),
         Index("ix_playbacks_status_scheduled", "status", "scheduled_at"),
+        Index("ix_playbacks_unit_scheduled", "unit_id", "scheduled_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -311,6 +371,8 @@ class Playback(Base):
     # only the site's word (ingest made the row from its events); shown as unverified, never
     # counted in proof, coverage, reports or health (issue 10).
     verified: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The unit the airing aired under (the site's at ingest): reports count it there for good.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
 
 
 class RejectedMessage(Base):
@@ -395,8 +457,10 @@ class Campaign(Base):
     ends_on: Mapped[date] = mapped_column(Date)
     target_per_week: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)  # who runs it
 
     zones: Mapped[list[Zone]] = relationship(secondary=campaign_zones)
+    unit: Mapped[Unit] = relationship()
     announcements: Mapped[list[Announcement]] = relationship(back_populates="campaign")
 
 
@@ -554,3 +618,73 @@ class AnnouncementVersion(Base):
     announcement: Mapped[Announcement] = relationship(back_populates="versions")
     media: Mapped[Media] = relationship()
     created_by: Mapped[User | None] = relationship()
+
+
+# --- Default units: an installation of one commune needs no unit set-up -----------------------
+
+
+class UnitPlacementError(ValueError):
+    """A row without a unit, and no single unit it could default to."""
+
+
+ROOT_DEFAULT = {"kind": "province", "code": "tinh", "name": "Tỉnh"}
+COMMUNE_DEFAULT = {"kind": "commune", "code": "xa", "name": "Xã"}
+
+
+def _only(session: Session, query: Any, what: str) -> Any:
+    rows = session.scalars(query.limit(2)).all()
+    if len(rows) > 1:
+        raise UnitPlacementError(f"{what} has no unit and there are several to choose from")
+    return rows[0] if rows else None
+
+
+def default_root(session: Session) -> Unit:
+    """The one top unit, created (as ROOT_DEFAULT) when there is none yet."""
+    with session.no_autoflush:
+        root = _only(session, select(Unit).where(Unit.parent_id.is_(None)), "a user")
+        root = root or next(
+            (u for u in session.new if isinstance(u, Unit) and u.parent is None), None
+        )
+        if root is None:
+            root = Unit(**ROOT_DEFAULT)
+            session.add(root)
+        return root
+
+
+def default_commune(session: Session, what: str) -> Unit:
+    """The one commune-level unit, created under the root when there is none yet."""
+    with session.no_autoflush:
+        commune = _only(session, select(Unit).where(Unit.kind.in_(COMMUNE_KINDS)), what)
+        commune = commune or next(
+            (u for u in session.new if isinstance(u, Unit) and u.kind in COMMUNE_KINDS), None
+        )
+        if commune is None:
+            commune = Unit(**COMMUNE_DEFAULT, parent=default_root(session))
+            session.add(commune)
+        return commune
+
+
+@event.listens_for(Session, "before_flush")
+def _place_in_units(session: Session, _context: Any, _instances: Any) -> None:
+    """Rows added without a unit get the installation's only one: a zone or a site its
+    commune (a site first its zones'), a user or a campaign the top unit, an announcement its
+    author's, an airing its site's. With several candidates this refuses rather than guess."""
+    for obj in list(session.new):
+        if isinstance(obj, Playback) and obj.unit_id is None:
+            with session.no_autoflush:  # an airing: its site's unit now (as ingest does)
+                obj.unit_id = session.scalar(select(Site.unit_id).where(Site.id == obj.site_id))
+            continue
+        if not isinstance(obj, Zone | Site | User | Announcement | Campaign):
+            continue
+        if obj.unit_id is not None or obj.unit is not None:
+            continue
+        if isinstance(obj, Site) and obj.zones:
+            obj.unit = obj.zones[0].unit or default_commune(session, f"site {obj.id}")
+        elif isinstance(obj, Zone | Site):
+            obj.unit = default_commune(session, f"{type(obj).__name__.lower()} {obj.id}")
+        elif isinstance(obj, Announcement):
+            author = obj.author or session.get(User, obj.author_id)
+            owner = author.unit if author is not None else None
+            obj.unit = owner or default_root(session)
+        else:
+            obj.unit = default_root(session)

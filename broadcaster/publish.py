@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from broadcaster.metrics.process import PLAN_PUBLISH_SECONDS
-from broadcaster.models import Playback, SitePlan
+from broadcaster.models import Playback, Site, SitePlan
 from broadcaster.publisher import Publisher
 from broadcaster.wire.plan import Plan, PlanItem
 from broadcaster.wire.signing import Signer
@@ -136,6 +136,7 @@ def _expect_playbacks(session: Session, site_id: str, items: Sequence[PlanItem])
             item = by_id[row.item_id]
             row.verified, row.announcement_id = True, item.announcement_id
             row.scheduled_at = item.start
+    unit_id = session.scalar(select(Site.unit_id).where(Site.id == site_id))
     new = [
         {
             "site_id": site_id,
@@ -144,6 +145,7 @@ def _expect_playbacks(session: Session, site_id: str, items: Sequence[PlanItem])
             "scheduled_at": item.start,
             "status": "scheduled",
             "updated_at": item.start,
+            "unit_id": unit_id,  # the unit it will air under (a merge moves it, ingest keeps it)
         }
         for item in items
         if item.id not in known

@@ -21,10 +21,11 @@ from broadcaster.models import (
     Announcement,
     Campaign,
     Playback,
-    Zone,
+    User,
     announcement_zones,
     site_zones,
 )
+from broadcaster.scope import Scope
 from schedules.calendar import monday_of, week_bounds
 from schedules.planner import approved_airings
 from schedules.recurrence import DEFAULT_TZ
@@ -46,25 +47,30 @@ class CampaignFields:
     zone_ids: Sequence[str] = ()
 
 
-def create_campaign(session: Session, fields: CampaignFields) -> Campaign:
-    """Add a campaign (flushed, so it has its id); the caller commits."""
-    campaign = Campaign()
-    _apply(session, campaign, fields)
+def create_campaign(
+    session: Session, fields: CampaignFields, *, by: User | None = None
+) -> Campaign:
+    """Add a campaign (flushed, so it has its id); the caller commits. Made ``by`` a user, it
+    belongs to their unit and names only zones in their scope (None: the server itself)."""
+    campaign = Campaign(unit_id=by.unit_id if by is not None else None)
+    _apply(session, campaign, fields, by)
     session.add(campaign)
     session.flush()
     logger.info("campaign %d created", campaign.id)
     return campaign
 
 
-def update_campaign(session: Session, campaign: Campaign, fields: CampaignFields) -> Campaign:
+def update_campaign(
+    session: Session, campaign: Campaign, fields: CampaignFields, *, by: User | None = None
+) -> Campaign:
     """Change every field of ``campaign``; the caller commits."""
-    _apply(session, campaign, fields)
+    _apply(session, campaign, fields, by)
     session.flush()
     logger.info("campaign %d updated", campaign.id)
     return campaign
 
 
-def _apply(session: Session, campaign: Campaign, fields: CampaignFields) -> None:
+def _apply(session: Session, campaign: Campaign, fields: CampaignFields, by: User | None) -> None:
     name = fields.name.strip()
     if not name:
         raise WorkflowError("campaign name is empty", "campaign-name-empty")
@@ -74,7 +80,8 @@ def _apply(session: Session, campaign: Campaign, fields: CampaignFields) -> None
             "campaign-ends-before-start",
         )
     ids = list(dict.fromkeys(fields.zone_ids))
-    zones = list(session.scalars(select(Zone).where(Zone.id.in_(ids)))) if ids else []
+    scope = Scope.of(session, by) if by is not None else Scope.whole()
+    zones = scope.zones_in(session, ids)
     missing = sorted(set(ids) - {z.id for z in zones})
     if missing:
         raise WorkflowError(

@@ -34,8 +34,8 @@ from broadcaster.models import (
     ScheduleItem,
     Site,
     User,
-    Zone,
 )
+from broadcaster.scope import Scope
 from broadcaster.wire.plan import Media as WireMedia
 from schedules.emergency_delivery import delivery_state, record_deliveries
 from schedules.planner import media_url
@@ -81,14 +81,15 @@ def check_draft(session: Session, sender: User, draft: Draft, *, max_chars: int 
         raise WorkflowError("a reason is required for an emergency broadcast", "reason-required")
     if not draft.zone_ids:
         raise WorkflowError("pick at least one zone", "no-zone")
-    known = set(session.scalars(select(Zone.id).where(Zone.id.in_(draft.zone_ids))))
+    scope = Scope.of(session, sender)
+    known = {z.id for z in scope.zones_in(session, draft.zone_ids)}
     missing = sorted(set(draft.zone_ids) - known)
     if missing:
         raise WorkflowError(
             f"unknown zones: {', '.join(missing)}", "unknown-zones", zones=", ".join(missing)
         )
     if draft.source_id is not None:
-        source_announcement(session, draft.source_id)
+        source_announcement(session, draft.source_id, scope)
         return
     if not draft.title.strip():
         raise WorkflowError("title is empty", "title-empty")
@@ -103,9 +104,10 @@ def check_draft(session: Session, sender: User, draft: Draft, *, max_chars: int 
         )
 
 
-def source_announcement(session: Session, ann_id: int) -> Announcement:
-    """An approved announcement with audio, whose recording an emergency may replay."""
-    ann = session.get(Announcement, ann_id)
+def source_announcement(session: Session, ann_id: int, scope: Scope) -> Announcement:
+    """An approved announcement with audio in ``scope``, whose recording an emergency may
+    replay."""
+    ann = scope.get(session, Announcement, ann_id)
     if ann is None or ann.status != "approved" or ann.media is None:
         raise WorkflowError(
             f"announcement {ann_id} is not an approved announcement with audio",
@@ -139,9 +141,10 @@ def send_emergency(
     the text rendered with ``render``. The caller commits, then calls :func:`publish_emergency`.
     """
     check_draft(session, sender, draft, max_chars=max_chars)
-    zones = list(session.scalars(select(Zone).where(Zone.id.in_(draft.zone_ids))))
+    scope = Scope.of(session, sender)
+    zones = scope.zones_in(session, draft.zone_ids)
     if draft.source_id is not None:
-        source = source_announcement(session, draft.source_id)
+        source = source_announcement(session, draft.source_id, scope)
         title, body, media = source.title, source.body, source.media
     else:
         title, body = draft.title.strip()[:200], draft.text.strip()
@@ -157,6 +160,7 @@ def send_emergency(
         priority="emergency",
         status="approved",
         author_id=sender.id,
+        unit_id=sender.unit_id,
         approver_id=sender.id,  # the approver's own decision, recorded with a reason
         submitted_at=now,
         decided_at=now,

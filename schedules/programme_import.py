@@ -24,7 +24,9 @@ from broadcaster.models import (
     Slot,
     User,
     Zone,
+    default_commune,
 )
+from broadcaster.units import commune_named
 from schedules.programme_file import DEMO_PROGRAMME, Programme, load
 from schedules.recurrence import to_utc
 from schedules.relays import give_fallbacks
@@ -96,6 +98,11 @@ def _apply(
     session: Session, prog: Programme, author: User | None, changes: list[str]
 ) -> list[Relay]:
     zones: dict[str, Zone] = {}
+    commune = (
+        commune_named(session, prog.commune)
+        if prog.commune
+        else default_commune(session, "the programme's zones")
+    )
     for z in prog.zones:
         zone = session.get(Zone, z["id"])
         if zone is None:
@@ -103,7 +110,7 @@ def _apply(
             changes.append(f"+ zone {z['id']} ({z['name']})")
         elif (zone.name, zone.language) != (z["name"], z["language"]):
             changes.append(f"~ zone {z['id']}: {zone.name!r} → {z['name']!r}")
-        zone.name, zone.language, zone.commune = z["name"], z["language"], prog.commune
+        zone.name, zone.language, zone.unit = z["name"], z["language"], commune
         session.add(zone)
         zones[z["id"]] = zone
     for s in prog.sites:
@@ -121,6 +128,7 @@ def _apply(
         site.name, site.output = s["name"], s["output"]
         site.latitude, site.longitude = s["latitude"], s["longitude"]
         site.zones = _zones(session, zones, new_zones)
+        site.unit = site.zones[0].unit if site.zones else commune
         session.add(site)
     slots: dict[str, Slot] = {}
     for s in prog.slots:

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audio.lexicon_store import load_lexicon
@@ -32,6 +31,7 @@ from broadcaster.models import (
     User,
     Zone,
 )
+from broadcaster.scope import Scope
 from broadcaster.wire.plan import PRIORITIES
 from schedules.recurrence import DEFAULT_TZ, RecurrenceError, next_occurrence, validate_rrule
 from schedules.rendering import store_rendered
@@ -132,7 +132,8 @@ def create_announcement(
     if start_at.tzinfo is None:
         raise WorkflowError("airing time has no timezone", "naive-time")
     item = _schedule_item(session, start_at, rrule, slot_id, valid_until)
-    if campaign_id is not None and session.get(Campaign, campaign_id) is None:
+    scope = Scope.of(session, author)
+    if campaign_id is not None and scope.get(session, Campaign, campaign_id) is None:
         raise WorkflowError(f"unknown campaign {campaign_id}", "unknown-campaign", id=campaign_id)
     if repeat is None:
         repeat = DEFAULT_REPEAT[priority]
@@ -140,7 +141,7 @@ def create_announcement(
         raise WorkflowError(
             f"repeat must be 1..{MAX_REPEAT}, not {repeat}", "bad-repeat", max=MAX_REPEAT
         )
-    zones = _zones(session, zone_ids)
+    zones = _zones(session, zone_ids, scope)
     ann = Announcement(
         title=title,
         body=body,
@@ -148,6 +149,7 @@ def create_announcement(
         category=category,
         status="draft",
         author_id=author.id,
+        unit_id=author.unit_id,
         zones=zones,
         campaign_id=campaign_id,
         repeat=repeat,
@@ -171,6 +173,7 @@ def submit(
     """Render the audio and put the announcement in the approvers' queue."""
     if user.id != ann.author_id and user.role != "admin":
         raise NotAllowed(f"only the author may submit announcement {ann.id}", "not-author")
+    _check_in_scope(session, ann, user)
     if ann.status not in ("draft", "rejected"):
         raise WorkflowError(
             f"announcement {ann.id} is {ann.status}; only drafts can be submitted",
@@ -202,7 +205,7 @@ def approve(
     tz: str = DEFAULT_TZ,
 ) -> Announcement:
     """Approve for airing, optionally moving the (first) airing time."""
-    _check_decider(ann, approver)
+    _check_decider(session, ann, approver)
     if ann.status != "submitted":
         raise WorkflowError(
             f"announcement {ann.id} is {ann.status}; only submitted ones can be approved",
@@ -239,7 +242,7 @@ def reject(
     *,
     now: datetime | None = None,
 ) -> Announcement:
-    _check_decider(ann, approver)
+    _check_decider(session, ann, approver)
     if ann.status != "submitted":
         raise WorkflowError(
             f"announcement {ann.id} is {ann.status}; only submitted ones can be rejected",
@@ -258,7 +261,7 @@ def reject(
     return ann
 
 
-def _check_decider(ann: Announcement, user: User) -> None:
+def _check_decider(session: Session, ann: Announcement, user: User) -> None:
     if user.role not in APPROVE_ROLES:
         raise NotAllowed(
             f"user {user.username!r} ({user.role}) cannot approve announcements", "cannot-approve"
@@ -268,12 +271,22 @@ def _check_decider(ann: Announcement, user: User) -> None:
             f"user {user.username!r} wrote announcement {ann.id} and cannot decide on it",
             "own-announcement",
         )
+    _check_in_scope(session, ann, user)
 
 
-def _zones(session: Session, zone_ids: Sequence[str]) -> list[Zone]:
+def _check_in_scope(session: Session, ann: Announcement, user: User) -> None:
+    """The user's units hold the announcement (an approver approves only within their unit)."""
+    if Scope.of(session, user).get(session, Announcement, ann.id) is None:
+        raise NotAllowed(
+            f"announcement {ann.id} is outside {user.username!r}'s units", "out-of-scope"
+        )
+
+
+def _zones(session: Session, zone_ids: Sequence[str], scope: Scope) -> list[Zone]:
+    """The zones asked for; one outside ``scope`` is as unknown as one that does not exist."""
     if not zone_ids:
         raise WorkflowError("pick at least one zone", "no-zone")
-    zones = list(session.scalars(select(Zone).where(Zone.id.in_(list(zone_ids)))))
+    zones = scope.zones_in(session, zone_ids)
     missing = sorted(set(zone_ids) - {z.id for z in zones})
     if missing:
         raise WorkflowError(

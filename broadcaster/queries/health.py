@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from broadcaster.models import Playback, RejectedMessage, Site, SitePlan
+from broadcaster.models import Playback, RejectedMessage, Site, SitePlan, Zone
+from broadcaster.scope import Scope
 
 AIRED = ("finished", "interrupted", "started")
 
@@ -56,8 +57,11 @@ class SiteHealth:
         return "warning" if self.alerts else "ok"
 
 
-def site_health(session: Session, now: datetime, site: str = "") -> list[SiteHealth]:
-    """Every site (or one) as of ``now``, sorted by name."""
+def site_health(
+    session: Session, now: datetime, site: str = "", scope: Scope | None = None
+) -> list[SiteHealth]:
+    """Every site in ``scope`` (default: every unit), or one, as of ``now``, sorted by name."""
+    scope = scope or Scope.whole()
     last_aired = (
         select(Playback.started_at)
         .where(Playback.site_id == Site.id, Playback.status.in_(AIRED), Playback.verified.is_(True))
@@ -74,6 +78,7 @@ def site_health(session: Session, now: datetime, site: str = "") -> list[SiteHea
                 Playback.scheduled_at >= now - timedelta(hours=24),
                 Playback.verified.is_(True),
             )
+            .where(scope.playbacks())
             .group_by(Playback.site_id)
         ).all()
     )
@@ -81,7 +86,8 @@ def site_health(session: Session, now: datetime, site: str = "") -> list[SiteHea
     q = (
         select(Site, SitePlan.version, SitePlan.published_at, last_aired)
         .outerjoin(SitePlan, SitePlan.site_id == Site.id)
-        .options(selectinload(Site.zones))
+        .options(selectinload(Site.zones).selectinload(Zone.unit))
+        .where(scope.sites())
         .order_by(Site.name)
     )
     if site:

@@ -16,9 +16,10 @@ from broadcaster.models import (
     Campaign,
     Playback,
     Site,
-    Zone,
     site_zones,
 )
+from broadcaster.scope import Scope
+from broadcaster.units import named_subtree
 
 Row = TypeVarTuple("Row")  # a select's column types, kept through the filters
 
@@ -158,14 +159,9 @@ def local_range(start: date | None, end: date | None, tz: str) -> tuple[datetime
     return lo, hi
 
 
-def sites_in(commune: str = "", zone: str = "") -> Select[str]:
-    """Ids of the sites in a zone and/or a commune."""
-    q = select(site_zones.c.site_id).distinct()
-    if commune:
-        q = q.join(Zone, Zone.id == site_zones.c.zone_id).where(Zone.commune == commune)
-    if zone:
-        q = q.where(site_zones.c.zone_id == zone)
-    return q
+def sites_in(zone: str) -> Select[str]:
+    """Ids of the sites in a zone."""
+    return select(site_zones.c.site_id).distinct().where(site_zones.c.zone_id == zone)
 
 
 def announcements_where(f: LogFilter) -> Select[int] | None:
@@ -185,13 +181,15 @@ def announcements_where(f: LogFilter) -> Select[int] | None:
     return q
 
 
-def filtered(f: LogFilter, tz: str) -> Select[int]:
+def filtered(f: LogFilter, tz: str, scope: Scope | None = None) -> Select[int]:
     """The playbacks matching ``f`` (no sort, no paging) as a select of Playback.id."""
     q = select(Playback.id)
-    return _where(q, f, tz)
+    return _where(q, f, tz, scope or Scope.whole())
 
 
-def _where(q: Select[*Row], f: LogFilter, tz: str) -> Select[*Row]:
+def _where(q: Select[*Row], f: LogFilter, tz: str, scope: Scope) -> Select[*Row]:
+    if not scope.everything:
+        q = q.where(scope.playbacks())
     lo, hi = local_range(f.start, f.end, tz)
     if lo is not None:
         q = q.where(Playback.scheduled_at >= lo)
@@ -199,8 +197,10 @@ def _where(q: Select[*Row], f: LogFilter, tz: str) -> Select[*Row]:
         q = q.where(Playback.scheduled_at < hi)
     if f.site:
         q = q.where(Playback.site_id == f.site)
-    if f.commune or f.zone:
-        q = q.where(Playback.site_id.in_(sites_in(f.commune, f.zone)))
+    if f.commune:
+        q = q.where(Playback.unit_id.in_(named_subtree(f.commune)))
+    if f.zone:
+        q = q.where(Playback.site_id.in_(sites_in(f.zone)))
     if f.announcement:
         q = q.where(Playback.announcement_id == f.announcement)
     anns = announcements_where(f)
@@ -212,7 +212,7 @@ def _where(q: Select[*Row], f: LogFilter, tz: str) -> Select[*Row]:
 
 
 def _rows_query(
-    f: LogFilter, tz: str
+    f: LogFilter, tz: str, scope: Scope
 ) -> Select[Playback, str | None, str | None, str | None, str | None, str | None]:
     q = (
         select(
@@ -227,7 +227,7 @@ def _rows_query(
         .outerjoin(Announcement, Announcement.id == Playback.announcement_id)
         .outerjoin(Campaign, Campaign.id == Announcement.campaign_id)
     )
-    q = _where(q, f, tz)
+    q = _where(q, f, tz, scope)
     key = SORTS[f.sort]
     order: list[UnaryExpression[Any]] = [key.desc() if f.desc else key.asc()]
     if f.sort != "scheduled":
@@ -257,11 +257,13 @@ def _row(pb: Playback, site: str | None, title: str | None, cat: str | None, pri
     )
 
 
-def page(session: Session, f: LogFilter, tz: str) -> LogPage:
-    """One page of the filtered, sorted log, and the (capped) number of matching rows."""
-    q = _rows_query(f, tz).limit(f.per_page + 1).offset((f.page - 1) * f.per_page)
+def page(session: Session, f: LogFilter, tz: str, scope: Scope | None = None) -> LogPage:
+    """One page of the filtered, sorted log in ``scope`` (default: every unit), and the
+    (capped) number of matching rows."""
+    scope = scope or Scope.whole()
+    q = _rows_query(f, tz, scope).limit(f.per_page + 1).offset((f.page - 1) * f.per_page)
     rows = [_row(*r) for r in session.execute(q)]
-    capped = filtered(f, tz).limit(COUNT_CAP + 1).subquery()
+    capped = filtered(f, tz, scope).limit(COUNT_CAP + 1).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     return LogPage(
         rows=rows[: f.per_page],
@@ -273,8 +275,10 @@ def page(session: Session, f: LogFilter, tz: str) -> LogPage:
     )
 
 
-def iter_rows(session: Session, f: LogFilter, tz: str, limit: int) -> Iterator[LogRow]:
+def iter_rows(
+    session: Session, f: LogFilter, tz: str, limit: int, scope: Scope | None = None
+) -> Iterator[LogRow]:
     """Every matching row in the view's order, up to ``limit``, streamed in chunks."""
-    q = _rows_query(f, tz).limit(limit).execution_options(yield_per=2000)
+    q = _rows_query(f, tz, scope or Scope.whole()).limit(limit).execution_options(yield_per=2000)
     for r in session.execute(q):
         yield _row(*r)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from broadcaster.models import Announcement, Playback, Site, Zone
+from broadcaster.scope import Scope
 
 # Outcomes per site, best first: any full airing makes the site "full".
 OUTCOMES = ("full", "partial", "playing", "pending", "none")
@@ -103,21 +104,27 @@ def _outcome(site: Site, airings: list[Airing], now: datetime) -> tuple[str, str
     return "none", "no-report"
 
 
-def proof_of_broadcast(session: Session, announcement_id: int, now: datetime) -> Proof:
-    """Every targeted site (the announcement's zones → sites, plus any site that reported it)."""
+def proof_of_broadcast(
+    session: Session, announcement_id: int, now: datetime, scope: Scope | None = None
+) -> Proof:
+    """Every targeted site (the announcement's zones → sites, plus any site that reported it)
+    of an announcement in ``scope`` (default: every unit); NotFound outside it."""
+    scope = scope or Scope.whole()
     ann = session.scalar(
         select(Announcement)
-        .where(Announcement.id == announcement_id)
+        .where(Announcement.id == announcement_id, scope.announcements())
         .options(selectinload(Announcement.zones).selectinload(Zone.sites).selectinload(Site.zones))
     )
     if ann is None:
         raise NotFound(f"announcement {announcement_id} does not exist")
-    sites: dict[str, Site] = {s.id: s for z in ann.zones for s in z.sites}
+    sites: dict[str, Site] = {
+        s.id: s for z in ann.zones for s in z.sites if scope.covers(s.unit_id)
+    }
     by_site: dict[str, list[Airing]] = defaultdict(list)
     unverified: list[tuple[str, Airing]] = []
     for pb in session.scalars(
         select(Playback)
-        .where(Playback.announcement_id == announcement_id)
+        .where(Playback.announcement_id == announcement_id, scope.playbacks())
         .order_by(Playback.scheduled_at, Playback.id)
     ):
         airing = Airing(

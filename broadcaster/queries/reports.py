@@ -7,19 +7,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, case, distinct, func, literal, select
+from sqlalchemy import Select, case, distinct, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from broadcaster.models import (
     Announcement,
     Campaign,
     Playback,
+    Unit,
     Zone,
     announcement_zones,
     site_zones,
 )
 from broadcaster.queries.logs import local_range
 from broadcaster.queries.sqltime import seconds_between
+from broadcaster.scope import Scope
+from broadcaster.units import named_subtree
 
 AIRED = ("finished", "interrupted")
 DIMENSIONS = ("commune", "zone", "category", "campaign")
@@ -187,7 +190,9 @@ def _measures() -> list[Any]:
     ]
 
 
-def _scope(q: Select[*Row], f: ReportFilter, tz: str) -> Select[*Row]:
+def _where(q: Select[*Row], f: ReportFilter, tz: str, sc: Scope) -> Select[*Row]:
+    if not sc.everything:
+        q = q.where(sc.playbacks())
     lo, hi = local_range(f.start, f.end, tz)
     q = q.where(Playback.scheduled_at >= lo, Playback.scheduled_at < hi)
     q = q.where(Playback.verified.is_(True))  # a site's word alone is never counted
@@ -199,12 +204,7 @@ def _scope(q: Select[*Row], f: ReportFilter, tz: str) -> Select[*Row]:
             anns = anns.where(Announcement.category == f.category)
         q = q.where(Playback.announcement_id.in_(anns))
     if f.commune:
-        sites = (
-            select(site_zones.c.site_id)
-            .join(Zone, Zone.id == site_zones.c.zone_id)
-            .where(Zone.commune == f.commune)
-        )
-        q = q.where(Playback.site_id.in_(sites))
+        q = q.where(Playback.unit_id.in_(named_subtree(f.commune)))
     return q
 
 
@@ -219,38 +219,35 @@ def _line(key: Any, label: Any, n: Any, full: Any, part: Any, secs: Any) -> Line
     )
 
 
-def report(session: Session, f: ReportFilter, tz: str) -> Report:
-    """The whole report for ``f``."""
-    total = _line("all", "", *session.execute(_scope(select(*_measures()), f, tz)).one())
+def report(session: Session, f: ReportFilter, tz: str, sc: Scope | None = None) -> Report:
+    """The whole report for ``f`` over the airings in ``sc`` (default: every unit)."""
+    sc = sc or Scope.whole()
+    total = _line("all", "", *session.execute(_where(select(*_measures()), f, tz, sc)).one())
     out = Report(filter=f, total=total)
 
-    site_commune = (
-        select(site_zones.c.site_id, Zone.commune)
-        .join(Zone, Zone.id == site_zones.c.zone_id)
-        .distinct()
-        .subquery()
-    )
+    # Each airing counts under the unit it aired under, even after a merge.
     q = (
-        select(site_commune.c.commune, site_commune.c.commune, *_measures())
-        .join(site_commune, site_commune.c.site_id == Playback.site_id)
-        .group_by(site_commune.c.commune)
+        select(Unit.name, Unit.name, *_measures())
+        .join(Unit, Unit.id == Playback.unit_id)
+        .group_by(Unit.name)
     )
-    out.by["commune"] = [_line(*r) for r in session.execute(_scope(q, f, tz))]
+    out.by["commune"] = [_line(*r) for r in session.execute(_where(q, f, tz, sc))]
 
     q = (
         select(Zone.id, Zone.name, *_measures())
         .join(site_zones, site_zones.c.site_id == Playback.site_id)
         .join(Zone, Zone.id == site_zones.c.zone_id)
+        .where(sc.zones())
         .group_by(Zone.id, Zone.name)
     )
-    out.by["zone"] = [_line(*r) for r in session.execute(_scope(q, f, tz))]
+    out.by["zone"] = [_line(*r) for r in session.execute(_where(q, f, tz, sc))]
 
     q = (
         select(Announcement.category, Announcement.category, *_measures())
         .join(Announcement, Announcement.id == Playback.announcement_id)
         .group_by(Announcement.category)
     )
-    out.by["category"] = [_line(*r) for r in session.execute(_scope(q, f, tz))]
+    out.by["category"] = [_line(*r) for r in session.execute(_where(q, f, tz, sc))]
 
     q = (
         select(Campaign.id, Campaign.name, *_measures())
@@ -258,18 +255,20 @@ def report(session: Session, f: ReportFilter, tz: str) -> Report:
         .join(Campaign, Campaign.id == Announcement.campaign_id)
         .group_by(Campaign.id, Campaign.name)
     )
-    out.by["campaign"] = [_line(*r) for r in session.execute(_scope(q, f, tz))]
+    out.by["campaign"] = [_line(*r) for r in session.execute(_where(q, f, tz, sc))]
     for lines in out.by.values():
         lines.sort(key=lambda x: (-x.broadcasts, x.label))
 
-    out.campaigns = _campaigns(session, f, tz)
-    out.coverage = _coverage(session, f, tz)
+    out.campaigns = _campaigns(session, f, tz, sc)
+    out.coverage = _coverage(session, f, tz, sc)
     return out
 
 
-def _campaigns(session: Session, f: ReportFilter, tz: str) -> list[CampaignLine]:
+def _campaigns(session: Session, f: ReportFilter, tz: str, sc: Scope) -> list[CampaignLine]:
     """Planned vs achieved frequency: distinct airings per week against the campaign target."""
-    q = select(Campaign).where(Campaign.starts_on <= f.end, Campaign.ends_on >= f.start)
+    q = select(Campaign).where(
+        Campaign.starts_on <= f.end, Campaign.ends_on >= f.start, sc.campaigns()
+    )
     if f.campaign:
         q = q.where(Campaign.id == f.campaign)
     if f.category:
@@ -288,7 +287,7 @@ def _campaigns(session: Session, f: ReportFilter, tz: str) -> list[CampaignLine]
             .join(Announcement, Announcement.id == Playback.announcement_id)
             .where(Announcement.campaign_id == c.id)
         )
-        planned, achieved = session.execute(_scope(base, sub, tz)).one()
+        planned, achieved = session.execute(_where(base, sub, tz, sc)).one()
         out.append(
             CampaignLine(
                 id=c.id,
@@ -303,9 +302,11 @@ def _campaigns(session: Session, f: ReportFilter, tz: str) -> list[CampaignLine]
     return out
 
 
-def _coverage(session: Session, f: ReportFilter, tz: str, limit: int = 200) -> list[CoverageLine]:
+def _coverage(
+    session: Session, f: ReportFilter, tz: str, sc: Scope, limit: int = 200
+) -> list[CoverageLine]:
     """Per announcement aired in the period: targeted sites and sites that played it fully."""
-    played = _scope(
+    played = _where(
         select(
             Playback.announcement_id,
             func.count(distinct(case((Playback.status == "finished", Playback.site_id)))),
@@ -314,10 +315,12 @@ def _coverage(session: Session, f: ReportFilter, tz: str, limit: int = 200) -> l
         .group_by(Playback.announcement_id),
         f,
         tz,
+        sc,
     ).subquery()
     targeted = (
         select(announcement_zones.c.announcement_id, func.count(distinct(site_zones.c.site_id)))
         .join(site_zones, site_zones.c.zone_id == announcement_zones.c.zone_id)
+        .where(site_zones.c.site_id.in_(sc.site_ids()) if not sc.everything else true())
         .group_by(announcement_zones.c.announcement_id)
         .subquery()
     )

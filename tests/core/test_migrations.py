@@ -98,3 +98,78 @@ def test_plan_versions_take_milliseconds_after_0008(any_db_url: str) -> None:
             assert conn.execute(text("SELECT count(*) FROM sites")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_units_take_in_the_communes_after_0012(any_db_url: str) -> None:
+    """0012 makes a unit of each zone's commune name, puts sites in their zones' commune, users
+    at the top unit and airings under their site's unit; going back restores the names."""
+    from alembic import command
+
+    command.downgrade(alembic_config(any_db_url), "0014")
+    now = datetime(2026, 11, 23, tzinfo=UTC).replace(tzinfo=None)
+    engine = make_engine(any_db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, display_name, password_hash, role, active,"
+                    " created_at) VALUES (1, 'a', 'A', 'x', 'editor', true, :now)"
+                ),
+                {"now": now},
+            )
+            for zid, commune in (("z1", "Xã Một"), ("z2", "Xã Hai"), ("z3", "")):
+                conn.execute(
+                    text(
+                        "INSERT INTO zones (id, name, commune, language)"
+                        " VALUES (:id, :id, :c, 'vi')"
+                    ),
+                    {"id": zid, "c": commune},
+                )
+            for sid in ("s1", "s2", "s3"):
+                conn.execute(
+                    text(
+                        "INSERT INTO sites (id, name, output, state, reported_plan_version,"
+                        " agent_version, last_error) VALUES (:id, :id, 'amplifier', 'online',"
+                        " 0, '', '')"
+                    ),
+                    {"id": sid},
+                )
+            conn.execute(text("INSERT INTO site_zones VALUES ('s1', 'z1'), ('s2', 'z2')"))
+            conn.execute(
+                text(
+                    "INSERT INTO playbacks (site_id, item_id, status, detail, updated_at)"
+                    " VALUES ('s2', 'i1', 'finished', '', :now)"
+                ),
+                {"now": now},
+            )
+        upgrade(any_db_url)
+        with engine.connect() as conn:
+
+            def unit_of(table: str, key: str) -> str:
+                return str(
+                    conn.execute(
+                        text(
+                            f"SELECT u.name FROM {table} t JOIN units u"  # noqa: S608
+                            f" ON u.id = t.unit_id WHERE t.{key}"
+                        )
+                    ).scalar()
+                )
+
+            assert unit_of("zones", "id = 'z1'") == "Xã Một"
+            assert unit_of("zones", "id = 'z3'") == "Xã"
+            assert unit_of("sites", "id = 's2'") == "Xã Hai"
+            assert unit_of("sites", "id = 's3'") == "Xã"
+            assert unit_of("users", "id = 1") == "Tỉnh"
+            assert unit_of("playbacks", "item_id = 'i1'") == "Xã Hai"
+            parents = conn.execute(
+                text("SELECT count(*) FROM units WHERE parent_id IS NULL")
+            ).scalar()
+            assert parents == 1
+        engine.dispose()
+        command.downgrade(alembic_config(any_db_url), "0014")
+        with engine.connect() as conn:
+            assert (
+                conn.execute(text("SELECT commune FROM zones WHERE id = 'z2'")).scalar() == "Xã Hai"
+            )
+    finally:
+        engine.dispose()

@@ -30,6 +30,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from broadcaster.models import WEEKDAYS, Campaign, Relay, ScheduleItem, Site, Slot, User
+from broadcaster.scope import Scope
 from schedules import workflow
 from schedules.checks import Finding, check_announcement
 from schedules.recurrence import Recurrence, RecurrenceError, first_on_or_after
@@ -114,8 +115,10 @@ class ProgrammeFields(BaseForm):
     check = SubmitField(_l("Check for clashes"))
 
 
-def fill_choices(form: ProgrammeFields, session: Session) -> None:
-    campaigns = session.scalars(select(Campaign).order_by(Campaign.ends_on.desc(), Campaign.name))
+def fill_choices(form: ProgrammeFields, session: Session, scope: Scope) -> None:
+    campaigns = session.scalars(
+        select(Campaign).where(scope.campaigns()).order_by(Campaign.ends_on.desc(), Campaign.name)
+    )
     form.campaign.choices = [SelectChoice("", _l("No campaign"))] + [
         SelectChoice(str(c.id), c.name) for c in campaigns
     ]

@@ -19,6 +19,7 @@ from web import errors
 from web.announcements import programme
 from web.announcements.forms import AnnouncementForm, ApproveForm, RejectForm, SubmitForm
 from web.i18n import default_airing, from_local, local_now, to_local
+from web.scope import get_or_404, scope
 from web.security import roles_required
 from web.services import db, now, services
 
@@ -30,10 +31,7 @@ LIST_LIMIT = 200
 
 
 def _get(ann_id: int) -> Announcement:
-    ann = db().get(Announcement, ann_id)
-    if ann is None:
-        abort(404)
-    return ann
+    return get_or_404(Announcement, ann_id)
 
 
 @bp.route("/")
@@ -45,6 +43,7 @@ def index() -> ResponseReturnValue:
     query = (
         select(Announcement)
         .options(selectinload(Announcement.schedule), selectinload(Announcement.author))
+        .where(scope().announcements())
         .order_by(Announcement.created_at.desc(), Announcement.id.desc())
         .limit(LIST_LIMIT)
     )
@@ -57,7 +56,8 @@ def index() -> ResponseReturnValue:
 
 
 def _zone_choices() -> list[SelectChoice]:
-    return [SelectChoice(z.id, z.name) for z in db().scalars(select(Zone).order_by(Zone.name))]
+    zones = db().scalars(select(Zone).where(scope().zones()).order_by(Zone.name))
+    return [SelectChoice(z.id, z.name) for z in zones]
 
 
 def _new_page(form: AnnouncementForm, findings: list | None = None) -> ResponseReturnValue:
@@ -75,7 +75,7 @@ def _new_page(form: AnnouncementForm, findings: list | None = None) -> ResponseR
 def new() -> ResponseReturnValue:
     form = AnnouncementForm()
     form.zones.choices = _zone_choices()
-    programme.fill_choices(form, db())
+    programme.fill_choices(form, db(), scope())
     if request.method == "GET":
         form.start_at.data = default_airing()
     if not form.validate_on_submit():

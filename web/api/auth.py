@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 from flask_login import current_user
 
 from broadcaster.roles import ROLES
@@ -38,6 +38,7 @@ def api_access(view: F) -> F:
         if current_user.is_authenticated and current_user.role in ROLES:
             return view(*args, **kwargs)
         if _bearer_ok():
+            g.api_token = True  # the installation's own token: every unit (web.scope)
             return view(*args, **kwargs)
         resp = jsonify(error="unauthorized", message="log in or send Authorization: Bearer <token>")
         resp.status_code = 401

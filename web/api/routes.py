@@ -15,6 +15,7 @@ from broadcaster.queries.logs import LogFilter, page
 from broadcaster.queries.reports import ReportFilter, report, today_local
 from web.api.auth import api_access
 from web.api.openapi import document
+from web.scope import scope
 from web.services import db, now, services
 
 bp = Blueprint("api", __name__, url_prefix="/api", template_folder="templates")
@@ -44,7 +45,7 @@ def docs() -> ResponseReturnValue:
 @api_access
 def logs() -> ResponseReturnValue:
     f = LogFilter.from_args(request.args)
-    p = page(db(), f, services().settings.timezone)
+    p = page(db(), f, services().settings.timezone, scope())
     return jsonify(
         filter=f.as_dict(),
         page=p.page,
@@ -79,7 +80,7 @@ def logs() -> ResponseReturnValue:
 @api_access
 def proof(ann_id: int) -> ResponseReturnValue:
     try:
-        p = proofs.proof_of_broadcast(db(), ann_id, now())
+        p = proofs.proof_of_broadcast(db(), ann_id, now(), scope())
     except proofs.NotFound as exc:
         return _error(404, "not-found", str(exc))
     return jsonify(
@@ -130,7 +131,7 @@ def proof(ann_id: int) -> ResponseReturnValue:
 @api_access
 def health() -> ResponseReturnValue:
     at = now()
-    sites = site_health(db(), at)
+    sites = site_health(db(), at, scope=scope())
     alerts = annotate(sites, Thresholds.from_settings(services().settings), at)
     out: list[dict[str, Any]] = []
     for s in sites:
@@ -165,4 +166,4 @@ def health() -> ResponseReturnValue:
 def reports() -> ResponseReturnValue:
     tz = services().settings.timezone
     f = ReportFilter.from_args(request.args, today_local(tz, now()))
-    return jsonify(report(db(), f, tz).as_dict())
+    return jsonify(report(db(), f, tz, scope()).as_dict())

@@ -15,6 +15,7 @@ from broadcaster.roles import ROLES
 from schedules.calendar import Week, monday_of, site_names, site_week, zone_week
 from schedules.ical import zone_calendar
 from web.i18n import local_now
+from web.scope import get_or_404, scope
 from web.security import roles_required
 from web.services import db, now, services
 
@@ -54,10 +55,10 @@ def _tz() -> str:
 
 
 def _choices() -> dict[str, list]:
-    session = db()
+    session, sc = db(), scope()
     return {
-        "zones": list(session.scalars(select(Zone).order_by(Zone.name))),
-        "sites": list(session.scalars(select(Site).order_by(Site.name))),
+        "zones": list(session.scalars(select(Zone).where(sc.zones()).order_by(Zone.name))),
+        "sites": list(session.scalars(select(Site).where(sc.sites()).order_by(Site.name))),
     }
 
 
@@ -85,27 +86,21 @@ def _render(week: Week, *, kind: str, target: Zone | Site) -> ResponseReturnValu
 @bp.route("/zone/<zone_id>")
 @roles_required(*ROLES)
 def zone(zone_id: str) -> ResponseReturnValue:
-    target = db().get(Zone, zone_id)
-    if target is None:
-        abort(404)
+    target = get_or_404(Zone, zone_id)
     return _render(zone_week(db(), zone_id, _week_arg(), tz=_tz()), kind="zone", target=target)
 
 
 @bp.route("/site/<site_id>")
 @roles_required(*ROLES)
 def site(site_id: str) -> ResponseReturnValue:
-    target = db().get(Site, site_id)
-    if target is None:
-        abort(404)
+    target = get_or_404(Site, site_id)
     return _render(site_week(db(), site_id, _week_arg(), tz=_tz()), kind="site", target=target)
 
 
 @bp.route("/zone/<zone_id>.ics")
 @roles_required(*ROLES)
 def zone_ics(zone_id: str) -> ResponseReturnValue:
-    target = db().get(Zone, zone_id)
-    if target is None:
-        abort(404)
+    target = get_or_404(Zone, zone_id)
     data = zone_calendar(
         db(), target, public_url=services().settings.public_url, tz=_tz(), now=now()
     )

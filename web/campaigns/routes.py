@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
@@ -21,6 +22,7 @@ from web import errors
 from web.campaigns.forms import CampaignForm
 from web.campaigns.labels import category_label
 from web.i18n import local_now
+from web.scope import get_or_404, scope
 from web.security import roles_required
 from web.services import db, services
 
@@ -30,10 +32,7 @@ logger = logging.getLogger(__name__)
 
 
 def _get(campaign_id: int) -> Campaign:
-    campaign = db().get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
-    return campaign
+    return get_or_404(Campaign, campaign_id)
 
 
 def _week() -> date:
@@ -52,6 +51,7 @@ def index() -> ResponseReturnValue:
         db()
         .scalars(
             select(Campaign)
+            .where(scope().campaigns())
             .options(selectinload(Campaign.zones), selectinload(Campaign.announcements))
             .order_by(Campaign.ends_on.desc(), Campaign.name)
         )
@@ -67,7 +67,8 @@ def index() -> ResponseReturnValue:
 def _form(campaign: Campaign | None = None) -> CampaignForm:
     form = CampaignForm(obj=campaign) if campaign is not None else CampaignForm()
     form.zones.choices = [
-        SelectChoice(z.id, z.name) for z in db().scalars(select(Zone).order_by(Zone.name))
+        SelectChoice(z.id, z.name)
+        for z in db().scalars(select(Zone).where(scope().zones()).order_by(Zone.name))
     ]
     if campaign is not None and request.method == "GET":
         form.zones.data = [z.id for z in campaign.zones]
@@ -98,7 +99,7 @@ def new() -> ResponseReturnValue:
         errors.on_refusal(
             page=lambda: render_template("campaigns/form.html", form=form, campaign=None)
         )
-        campaign = campaigns.create_campaign(db(), _fields(form))
+        campaign = campaigns.create_campaign(db(), _fields(form), by=current_user.model)
         db().commit()
         flash(_("Campaign saved."), "success")
         return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
@@ -116,7 +117,7 @@ def edit(campaign_id: int) -> ResponseReturnValue:
                 "campaigns/form.html", form=form, campaign=_get(campaign_id)
             )
         )
-        campaigns.update_campaign(db(), campaign, _fields(form))
+        campaigns.update_campaign(db(), campaign, _fields(form), by=current_user.model)
         db().commit()
         flash(_("Campaign saved."), "success")
         return redirect(url_for("campaigns.detail", campaign_id=campaign.id))

@@ -12,6 +12,7 @@ from broadcaster.queries.health import site_health
 from broadcaster.roles import ROLES
 from web.health.labels import ALERT, LEVEL
 from web.health.svgmap import render
+from web.scope import scope
 from web.security import roles_required
 from web.services import db, now, services
 
@@ -22,7 +23,7 @@ REFRESH_SECONDS = 30
 
 def _sites() -> tuple[list, list]:
     at = now()
-    sites = site_health(db(), at)
+    sites = site_health(db(), at, scope=scope())
     alerts = annotate(sites, Thresholds.from_settings(services().settings), at)
     return sites, alerts
 

@@ -22,7 +22,15 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from broadcaster.models import PLAYBACK_STATES, Announcement, Campaign, Site, Zone
+from broadcaster.models import (
+    COMMUNE_KINDS,
+    PLAYBACK_STATES,
+    Announcement,
+    Campaign,
+    Site,
+    Unit,
+    Zone,
+)
 from broadcaster.queries import proof as proofs
 from broadcaster.queries.logs import PER_PAGE_CHOICES, LogFilter, LogRow, iter_rows, page
 from broadcaster.roles import ROLES
@@ -30,6 +38,7 @@ from broadcaster.wire.plan import PRIORITIES
 from web.exports.tables import csv_chunks, xlsx_bytes
 from web.i18n import local_now, to_local
 from web.logs.labels import OUTCOME_COLOUR, outcome_text
+from web.scope import scope
 from web.security import roles_required
 from web.services import db, now, services
 
@@ -54,18 +63,26 @@ def _tz() -> str:
 
 
 def _choices() -> dict[str, Any]:
-    session = db()
-    cats = set(session.scalars(select(Announcement.category).distinct()))
-    cats |= set(session.scalars(select(Campaign.category).distinct()))
+    session, sc = db(), scope()
+    cats = set(session.scalars(select(Announcement.category).where(sc.announcements()).distinct()))
+    cats |= set(session.scalars(select(Campaign.category).where(sc.campaigns()).distinct()))
+    communes = select(Unit.name).where(sc.units(), Unit.kind.in_(COMMUNE_KINDS)).distinct()
     return {
-        "communes": sorted(c for c in session.scalars(select(Zone.commune).distinct()) if c),
-        "zones": session.execute(select(Zone.id, Zone.name).order_by(Zone.name)).all(),
-        "sites": session.execute(select(Site.id, Site.name).order_by(Site.name)).all(),
+        "communes": sorted(c for c in session.scalars(communes) if c),
+        "zones": session.execute(
+            select(Zone.id, Zone.name).where(sc.zones()).order_by(Zone.name)
+        ).all(),
+        "sites": session.execute(
+            select(Site.id, Site.name).where(sc.sites()).order_by(Site.name)
+        ).all(),
         "announcements": session.execute(
-            select(Announcement.id, Announcement.title).order_by(Announcement.id.desc()).limit(300)
+            select(Announcement.id, Announcement.title)
+            .where(sc.announcements())
+            .order_by(Announcement.id.desc())
+            .limit(300)
         ).all(),
         "campaigns": session.execute(
-            select(Campaign.id, Campaign.name).order_by(Campaign.name)
+            select(Campaign.id, Campaign.name).where(sc.campaigns()).order_by(Campaign.name)
         ).all(),
         "categories": sorted(c for c in cats if c),
         "priorities": PRIORITIES,
@@ -82,7 +99,7 @@ def index() -> ResponseReturnValue:
     if any(v == "" for v in request.args.values()):
         # A submitted filter form sends every field: show the short canonical URL instead.
         return redirect(url_for("logs.index", **args))  # type: ignore[arg-type]
-    result = page(db(), f, _tz())
+    result = page(db(), f, _tz(), scope())
 
     def link(**changes: Any) -> str:
         q = f.to_args(**changes)
@@ -158,12 +175,14 @@ def _filename(ext: str) -> str:
 @roles_required(*ROLES)
 def export_csv() -> ResponseReturnValue:
     f = LogFilter.from_args(request.args)
+    sc = scope()
     session = services().sessions()
     tz = _tz()
 
     def generate() -> Iterator[str]:
         try:
-            yield from csv_chunks(HEADER, (_cells(r) for r in iter_rows(session, f, tz, CSV_LIMIT)))
+            rows = iter_rows(session, f, tz, CSV_LIMIT, sc)
+            yield from csv_chunks(HEADER, (_cells(r) for r in rows))
         finally:
             session.close()
 
@@ -178,7 +197,7 @@ def export_csv() -> ResponseReturnValue:
 @roles_required(*ROLES)
 def export_xlsx() -> ResponseReturnValue:
     f = LogFilter.from_args(request.args)
-    rows = (_cells(r) for r in iter_rows(db(), f, _tz(), XLSX_LIMIT))
+    rows = (_cells(r) for r in iter_rows(db(), f, _tz(), XLSX_LIMIT, scope()))
     data = xlsx_bytes([("Nhat ky phat", HEADER, rows)])
     return Response(
         data,
@@ -189,7 +208,7 @@ def export_xlsx() -> ResponseReturnValue:
 
 def _proof(ann_id: int) -> proofs.Proof:
     try:
-        return proofs.proof_of_broadcast(db(), ann_id, now())
+        return proofs.proof_of_broadcast(db(), ann_id, now(), scope())
     except proofs.NotFound:
         abort(404)
 

@@ -22,6 +22,7 @@ from web.errors import refusal_response
 from web.limits import parse_id
 from web.recordings.forms import RecordingForm, RemoveForm
 from web.recordings.labels import explain_refusal, language_name
+from web.scope import get_or_404, scope
 from web.security import roles_required
 from web.services import db, services
 
@@ -37,11 +38,17 @@ logger = logging.getLogger(__name__)
 
 
 def _announcement(ann_id: Any) -> Announcement:
+<<<<<<< HEAD
     ident = parse_id(ann_id)
     ann = db().get(Announcement, ident) if ident is not None else None
     if ann is None:
+=======
+    try:
+        key = int(ann_id)
+    except (TypeError, ValueError):
+>>>>>>> c2cdcd4 (units: a tree of administrative units (migration 0012); zones, sites, users, announcements, campaigns and airings belong to one; one scope (broadcaster/scope.py) that the services, the queries and every web/API route pass through (issue 11, steps 1-2))
         abort(404)
-    return ann
+    return get_or_404(Announcement, key)
 
 
 @bp.errorhandler(RecordingError)
@@ -140,6 +147,7 @@ def remove(ann_id: int, version_id: int) -> ResponseReturnValue:
     if (
         version is None
         or version.announcement_id != ann_id
+        or scope().get(db(), Announcement, ann_id) is None
         or not RemoveForm().validate_on_submit()
     ):
         abort(404)

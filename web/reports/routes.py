@@ -12,12 +12,13 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
-from broadcaster.models import Announcement, Campaign, Zone
+from broadcaster.models import COMMUNE_KINDS, Announcement, Campaign, Unit
 from broadcaster.queries.reports import Report, ReportFilter, report, today_local
 from broadcaster.roles import ROLES
 from web.exports.pdf import PdfFontMissing
 from web.reports.charts import bars
 from web.reports.exports import report_pdf, report_xlsx
+from web.scope import scope
 from web.security import roles_required
 from web.services import db, now, services
 
@@ -29,19 +30,20 @@ logger = logging.getLogger(__name__)
 def current_report() -> Report:
     tz = services().settings.timezone
     f = ReportFilter.from_args(request.args, today_local(tz, now()))
-    return report(db(), f, tz)
+    return report(db(), f, tz, scope())
 
 
 def _choices() -> dict[str, Any]:
-    session = db()
-    cats = set(session.scalars(select(Announcement.category).distinct()))
-    cats |= set(session.scalars(select(Campaign.category).distinct()))
+    session, sc = db(), scope()
+    cats = set(session.scalars(select(Announcement.category).where(sc.announcements()).distinct()))
+    cats |= set(session.scalars(select(Campaign.category).where(sc.campaigns()).distinct()))
+    communes = select(Unit.name).where(sc.units(), Unit.kind.in_(COMMUNE_KINDS)).distinct()
     return {
         "campaign_choices": session.execute(
-            select(Campaign.id, Campaign.name).order_by(Campaign.name)
+            select(Campaign.id, Campaign.name).where(sc.campaigns()).order_by(Campaign.name)
         ).all(),
         "category_choices": sorted(c for c in cats if c),
-        "commune_choices": sorted(c for c in session.scalars(select(Zone.commune).distinct()) if c),
+        "commune_choices": sorted(c for c in session.scalars(communes) if c),
     }
 
 

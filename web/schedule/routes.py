@@ -7,6 +7,7 @@ from sqlalchemy.orm import contains_eager
 
 from broadcaster.models import Announcement, ScheduleItem, Zone
 from broadcaster.roles import ROLES
+from web.scope import scope
 from web.security import roles_required
 from web.services import db, now
 
@@ -27,6 +28,7 @@ def index() -> ResponseReturnValue:
             .selectinload(Zone.sites)
         )
         .where(Announcement.status == "approved", ScheduleItem.start_at >= now())
+        .where(scope().announcements())
         .order_by(ScheduleItem.start_at, ScheduleItem.id)
         .limit(LIMIT)
     )

@@ -1,0 +1,183 @@
+"""The one scope every read and write passes through (issue 11).
+
+A user's role applies to their unit and everything below it. ``Scope.of(session, user)`` finds
+that subtree once (a recursive query, ``broadcaster.units.subtree_ids``); its methods are the
+WHERE clauses of each kind of row, and ``get`` is the lookup by id that answers None for a row
+outside the scope (the web turns that into 404, as for a row that does not exist).
+
+A scope that holds every unit (the top unit's users, the server's own processes, API tokens)
+filters nothing, so the province's views cost what they cost before units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from broadcaster.models import (
+    Announcement,
+    Campaign,
+    Emergency,
+    Playback,
+    PlaybackEvent,
+    Relay,
+    Site,
+    SiteAlert,
+    Unit,
+    User,
+    Zone,
+    announcement_zones,
+    relay_zones,
+)
+from broadcaster.units import subtree_ids
+
+T = TypeVar("T")
+
+
+class OutOfScope(LookupError):
+    """Asked for (or to target) something outside the user's units; shown as "not found"."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The units a user may see and act in: ``unit_ids``, or everything."""
+
+    unit_ids: frozenset[int]
+    everything: bool = False
+
+    @classmethod
+    def whole(cls) -> Scope:
+        """Every unit: the server's own processes, the CLI and API tokens."""
+        return cls(frozenset(), everything=True)
+
+    @classmethod
+    def of(cls, session: Session, user: User) -> Scope:
+        """``user``'s unit and everything below it."""
+        ids = subtree_ids(session, user.unit_id)
+        total = session.scalar(select(func.count()).select_from(Unit)) or 0
+        return cls(ids, everything=len(ids) >= total)
+
+    def covers(self, unit_id: int | None) -> bool:
+        return self.everything or unit_id in self.unit_ids
+
+    # --- WHERE clauses, one per kind of row --------------------------------------------------
+
+    def on(self, column: InstrumentedAttribute[Any] | ColumnElement[Any]) -> ColumnElement[bool]:
+        """``column`` (a unit id) is in the scope."""
+        if self.everything:
+            return true()
+        if not self.unit_ids:
+            return false()
+        return column.in_(sorted(self.unit_ids))
+
+    def units(self) -> ColumnElement[bool]:
+        return self.on(Unit.id)
+
+    def users(self) -> ColumnElement[bool]:
+        return self.on(User.unit_id)
+
+    def zones(self) -> ColumnElement[bool]:
+        return self.on(Zone.unit_id)
+
+    def sites(self) -> ColumnElement[bool]:
+        return self.on(Site.unit_id)
+
+    def site_ids(self) -> Select[str]:
+        return select(Site.id).where(self.sites())
+
+    def zone_ids(self) -> Select[str]:
+        return select(Zone.id).where(self.zones())
+
+    def announcements(self) -> ColumnElement[bool]:
+        """Owned by a unit in scope, and no target zone outside it."""
+        if self.everything:
+            return true()
+        outside = exists().where(
+            announcement_zones.c.announcement_id == Announcement.id,
+            announcement_zones.c.zone_id == Zone.id,
+            ~self.zones(),
+        )
+        return and_(self.on(Announcement.unit_id), ~outside)
+
+    def announcement_ids(self) -> Select[int]:
+        return select(Announcement.id).where(self.announcements())
+
+    def campaigns(self) -> ColumnElement[bool]:
+        return self.on(Campaign.unit_id)
+
+    def relays(self) -> ColumnElement[bool]:
+        """Relays whose every zone is in scope."""
+        if self.everything:
+            return true()
+        outside = exists().where(
+            relay_zones.c.relay_id == Relay.id, relay_zones.c.zone_id == Zone.id, ~self.zones()
+        )
+        return ~outside
+
+    def emergencies(self) -> ColumnElement[bool]:
+        if self.everything:
+            return true()
+        return Emergency.announcement_id.in_(self.announcement_ids())
+
+    def playbacks(self) -> ColumnElement[bool]:
+        """Airings counted under the unit they aired under (kept through merges)."""
+        return self.on(Playback.unit_id)
+
+    def events(self) -> ColumnElement[bool]:
+        return self.on(PlaybackEvent.unit_id)
+
+    def alerts(self) -> ColumnElement[bool]:
+        if self.everything:
+            return true()
+        return SiteAlert.site_id.in_(self.site_ids())
+
+    # --- Lookups and checks ------------------------------------------------------------------
+
+    def where(self, model: type) -> ColumnElement[bool]:
+        """The clause for ``model``'s rows."""
+        clauses = {
+            Unit: self.units,
+            User: self.users,
+            Zone: self.zones,
+            Site: self.sites,
+            Announcement: self.announcements,
+            Campaign: self.campaigns,
+            Relay: self.relays,
+            Emergency: self.emergencies,
+            Playback: self.playbacks,
+            PlaybackEvent: self.events,
+            SiteAlert: self.alerts,
+        }
+        if model not in clauses:
+            raise TypeError(f"no scope rule for {model.__name__}")
+        return clauses[model]()
+
+    def get(self, session: Session, model: type[T], key: Any) -> T | None:
+        """The row of ``model`` with primary key ``key`` if it exists and is in scope."""
+        row = session.get(model, key)
+        if row is None or self.everything:
+            return row
+        pk = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
+        found = session.scalar(select(pk).where(pk == key, self.where(model)))
+        return row if found is not None else None
+
+    def require(self, session: Session, model: type[T], key: Any) -> T:
+        """Like ``get``, raising OutOfScope for a row that is missing or outside."""
+        row = self.get(session, model, key)
+        if row is None:
+            raise OutOfScope(f"{model.__name__.lower()} {key!r} not found")
+        return row
+
+    def zones_in(self, session: Session, zone_ids: Iterable[str]) -> list[Zone]:
+        """The zones named that are in scope, in the order asked (unknown ones left out)."""
+        ids = list(dict.fromkeys(zone_ids))
+        if not ids:
+            return []
+        found = {
+            z.id: z for z in session.scalars(select(Zone).where(Zone.id.in_(ids), self.zones()))
+        }
+        return [found[i] for i in ids if i in found]

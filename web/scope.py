@@ -1,0 +1,38 @@
+"""This request's scope (``broadcaster.scope``): the logged-in user's units, or everything for
+an API token; and the lookups that answer 404 outside it."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from flask import abort, g
+from flask_login import current_user
+
+from broadcaster.scope import Scope
+from web.services import db
+
+T = TypeVar("T")
+
+NOTHING = Scope(frozenset())
+
+
+def scope() -> Scope:
+    """The scope of this request, found once: the user's subtree; a bearer token (checked by
+    ``web.api.auth``) sees every unit; anyone else nothing."""
+    if "scope" not in g:
+        if current_user.is_authenticated:
+            g.scope = Scope.of(db(), current_user.model)
+        elif g.get("api_token"):
+            g.scope = Scope.whole()
+        else:
+            g.scope = NOTHING
+    found: Scope = g.scope
+    return found
+
+
+def get_or_404(model: type[T], key: Any) -> T:
+    """The row with this key if it exists and is in scope; else 404, whichever it is."""
+    row = scope().get(db(), model, key)
+    if row is None:
+        abort(404)
+    return row
