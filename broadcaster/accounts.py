@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from broadcaster.models import LoginSession, User
+from broadcaster.models import LoginSession, Unit, User
 from broadcaster.roles import ROLES
 
 MIN_PASSWORD_CHARS = 8
@@ -20,8 +20,14 @@ class AccountError(ValueError):
 
 
 def create_user(
-    session: Session, username: str, password: str, role: str, display_name: str = ""
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str = "",
+    unit: Unit | None = None,
 ) -> User:
+    """A new user whose role applies to ``unit`` and below (default: the only top unit)."""
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     _check_length(username, password)
@@ -32,6 +38,7 @@ def create_user(
         display_name=display_name or username,
         password_hash=generate_password_hash(password),
         role=role,
+        unit=unit,
     )
     session.add(user)
     session.flush()

@@ -339,7 +339,7 @@ def _print_banner(demo: Demo, settings: Settings) -> None:
         f"  Open:        http://127.0.0.1:{settings.web_port}/",
         "  Logins:",
         *(
-            f"    {u['username']:<10} / {u['password']:<12} {u['role']:<9} {u.get('display_name', '')}"
+            f"    {u['username']:<12} / {u['password']:<12} {u['role']:<9} {u.get('display_name', '')}"
             for u in load(DEMO_PROGRAMME).users
         ),
         f"  Database:    {make_url(settings.database_url).render_as_string(hide_password=True)}",

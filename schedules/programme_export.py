@@ -9,17 +9,30 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcaster.models import Announcement, Campaign, Relay, ScheduleItem, Site, Slot, Zone
+from broadcaster.models import (
+    Announcement,
+    Campaign,
+    Relay,
+    ScheduleItem,
+    Site,
+    Slot,
+    Unit,
+    Zone,
+)
 from schedules.recurrence import DEFAULT_TZ, to_local
 
 
 def export(session: Session, tz: str = DEFAULT_TZ) -> str:
     """The current set-up as a programme file."""
     zones = list(session.scalars(select(Zone).order_by(Zone.id)))
-    commune = next((z.commune for z in zones if z.commune), "")
-    out: dict[str, Any] = {"commune": commune, "timezone": tz}
+    out: dict[str, Any] = {"timezone": tz, "units": _units(session)}
     out["zones"] = [
-        {"id": z.id, "name": z.name, **({"language": z.language} if z.language != "vi" else {})}
+        {
+            "id": z.id,
+            "name": z.name,
+            "unit": z.unit.code,
+            **({"language": z.language} if z.language != "vi" else {}),
+        }
         for z in zones
     ]
     out["sites"] = [
@@ -98,3 +111,25 @@ def export(session: Session, tz: str = DEFAULT_TZ) -> str:
         items.append(entry)
     out["items"] = items
     return yaml.safe_dump(out, allow_unicode=True, sort_keys=False, width=100)
+
+
+def _units(session: Session) -> list[dict[str, str]]:
+    """Every unit that is not merged away, parents before children (top-down by depth)."""
+    units = list(session.scalars(select(Unit).where(Unit.merged_into_id.is_(None))))
+    by_id = {u.id: u for u in units}
+
+    def depth(u: Unit) -> int:
+        n, parent = 0, u.parent_id
+        while parent is not None and parent in by_id and n < len(by_id):
+            n, parent = n + 1, by_id[parent].parent_id
+        return n
+
+    return [
+        {
+            "code": u.code,
+            "kind": u.kind,
+            "name": u.name,
+            **({"parent": u.parent.code} if u.parent is not None else {}),
+        }
+        for u in sorted(units, key=lambda u: (depth(u), u.code))
+    ]

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from broadcaster.models import CAMPAIGN_CATEGORIES, WEEKDAYS
+from broadcaster.models import CAMPAIGN_CATEGORIES, COMMUNE_KINDS, UNIT_KINDS, WEEKDAYS
 from broadcaster.roles import ROLES
 from broadcaster.wire.plan import PRIORITIES
 from broadcaster.wire.topics import valid_id
@@ -124,13 +124,15 @@ class Programme:
 
     commune: str
     timezone: str
-    zones: list[dict[str, Any]]
+    zones: list[dict[str, Any]]  # each with its "unit" code, or "" for the file's ``commune``
     sites: list[dict[str, Any]]
     slots: list[dict[str, Any]]
     relays: list[dict[str, Any]]
     campaigns: list[dict[str, Any]]
     items: list[dict[str, Any]]
     users: list[dict[str, str]] = field(default_factory=list)
+    # The administrative units (issue 11), parents before children: code, kind, name, parent.
+    units: list[dict[str, str]] = field(default_factory=list)
 
 
 def load(path: Path) -> Programme:
@@ -146,6 +148,7 @@ def load(path: Path) -> Programme:
     if not isinstance(data, _Map):
         raise ProgrammeFileError([f"{path}:1: expected a mapping with zones, sites, slots, …"])
     allowed = {
+        "units",
         "commune",
         "timezone",
         "zones",
@@ -162,21 +165,36 @@ def load(path: Path) -> Programme:
                 data, key, f"unknown section {key!r}; expected one of {', '.join(sorted(allowed))}"
             )
     tz = str(data.get("timezone", DEFAULT_TZ))
+    units = _units(c, data)
+    kinds = {u["code"]: u["kind"] for u in units}
     zones = []
     for z in _entries(c, data, "zones"):
         zid = c.get(z, "id", str, "zone")
         if zid is not None and not valid_id(zid):
             c.err(z, "id", f"zone: bad id {zid!r} (letters, digits, - and _)")
+        unit = str(z.get("unit", ""))
+        if unit and kinds.get(unit) not in COMMUNE_KINDS:
+            c.err(z, "unit", f"zone {zid}: unit {unit!r} is not a commune, ward or special zone")
+        elif not unit and units and not data.get("commune"):
+            c.err(z, None, f"zone {zid}: missing 'unit' (the code of its commune)")
         zones.append(
-            {"id": zid, "name": str(z.get("name", zid)), "language": str(z.get("language", "vi"))}
+            {
+                "id": zid,
+                "name": str(z.get("name", zid)),
+                "language": str(z.get("language", "vi")),
+                "unit": unit,
+            }
         )
     known = {z["id"] for z in zones if z["id"]}
+    zone_unit = {z["id"]: z["unit"] for z in zones}
     sites = []
     for s in _entries(c, data, "sites"):
         sid = c.get(s, "id", str, "site")
         if sid is not None and not valid_id(sid):
             c.err(s, "id", f"site: bad id {sid!r}")
         latitude, longitude = _coordinates(c, s, f"site {sid}")
+        if len({zone_unit.get(z) for z in s.get("zones", []) if z in zone_unit}) > 1:
+            c.err(s, "zones", f"site {sid}: its zones are in different communes")
         sites.append(
             {
                 "id": sid,
@@ -194,8 +212,12 @@ def load(path: Path) -> Programme:
         role = c.get(u, "role", str, f"user {username}")
         if role is not None and role not in ROLES:
             c.err(u, "role", f"user {username}: role {role!r}; use {', '.join(ROLES)}")
+        unit = str(u.get("unit", ""))
+        if unit and unit not in kinds:
+            c.err(u, "unit", f"user {username}: unknown unit {unit!r}")
         users.append(
             {
+                "unit": unit,
                 "username": username,
                 "password": password,
                 "role": role,
@@ -309,8 +331,41 @@ def load(path: Path) -> Programme:
     if c.problems:
         raise ProgrammeFileError(c.problems)
     return Programme(
-        str(data.get("commune", "")), tz, zones, sites, slots, relays, campaigns, items, users
+        str(data.get("commune", "")),
+        tz,
+        zones,
+        sites,
+        slots,
+        relays,
+        campaigns,
+        items,
+        users,
+        units,
     )
+
+
+def _units(c: _Checker, data: _Map) -> list[dict[str, str]]:
+    """The ``units`` section: each unit's parent must come before it."""
+    units: list[dict[str, str]] = []
+    seen: dict[str, str] = {}
+    for u in _entries(c, data, "units"):
+        code = c.get(u, "code", (str, int), "unit")
+        code = str(code) if code is not None else ""
+        kind = str(u.get("kind", "commune"))
+        parent = str(u["parent"]) if u.get("parent") is not None else ""
+        if kind not in UNIT_KINDS:
+            c.err(u, "kind", f"unit {code}: kind {kind!r}; use {', '.join(UNIT_KINDS)}")
+        if code in seen:
+            c.err(u, "code", f"unit {code}: listed twice")
+        if parent and parent not in seen:
+            c.err(u, "parent", f"unit {code}: parent {parent!r} is not listed before it")
+        elif parent and seen[parent] in COMMUNE_KINDS:
+            c.err(u, "parent", f"unit {code}: a {seen[parent]} has no units below it")
+        seen[code] = kind
+        units.append(
+            {"code": code, "kind": kind, "name": str(u.get("name", code)), "parent": parent}
+        )
+    return units
 
 
 def _coordinates(c: _Checker, s: _Map, what: str) -> tuple[float | None, float | None]:

@@ -22,11 +22,12 @@ from broadcaster.models import (
     ScheduleItem,
     Site,
     Slot,
+    Unit,
     User,
     Zone,
     default_commune,
 )
-from broadcaster.units import commune_named
+from broadcaster.units import UnitError, add_unit, by_code, commune_named
 from schedules.programme_file import DEMO_PROGRAMME, Programme, load
 from schedules.recurrence import to_utc
 from schedules.relays import give_fallbacks
@@ -55,6 +56,7 @@ def apply(
     """
     changes: list[str] = []
     with session.begin_nested() as nested:
+        _add_units(session, prog, changes)
         if with_users:
             _add_users(session, prog, changes)
         if prog.items and author is None:
@@ -82,13 +84,32 @@ def default_author(session: Session) -> User | None:
     return session.scalars(query).first()
 
 
+def _add_units(session: Session, prog: Programme, changes: list[str]) -> None:
+    """The file's units that do not exist yet (by code); existing ones keep their place."""
+    for u in prog.units:
+        unit = session.scalar(select(Unit).where(Unit.code == u["code"]))
+        if unit is not None:
+            if unit.name != u["name"]:
+                changes.append(f"~ unit {u['code']}: {unit.name!r} → {u['name']!r}")
+                unit.name = u["name"]
+            continue
+        parent = by_code(session, u["parent"]) if u["parent"] else None
+        try:
+            add_unit(session, u["kind"], u["code"], u["name"], parent)
+        except UnitError as exc:
+            raise ProgrammeImportError(str(exc)) from None
+        changes.append(f"+ unit {u['code']} {u['kind']} {u['name']}")
+    session.flush()
+
+
 def _add_users(session: Session, prog: Programme, changes: list[str]) -> None:
     for u in prog.users:
         if session.scalar(select(User).where(User.username == u["username"])) is not None:
             continue
         try:
-            create_user(session, u["username"], u["password"], u["role"], u["display_name"])
-        except AccountError as exc:
+            unit = by_code(session, u["unit"]) if u.get("unit") else None
+            create_user(session, u["username"], u["password"], u["role"], u["display_name"], unit)
+        except (AccountError, UnitError) as exc:
             raise ProgrammeImportError(str(exc)) from None
         changes.append(f"+ user {u['username']} ({u['role']})")
     session.flush()
@@ -98,11 +119,18 @@ def _apply(
     session: Session, prog: Programme, author: User | None, changes: list[str]
 ) -> list[Relay]:
     zones: dict[str, Zone] = {}
-    commune = (
-        commune_named(session, prog.commune)
-        if prog.commune
-        else default_commune(session, "the programme's zones")
-    )
+    communes: dict[str, Unit] = {}
+
+    def commune_of(code: str) -> Unit:
+        if code not in communes:
+            if code:
+                communes[code] = by_code(session, code)
+            elif prog.commune:
+                communes[code] = commune_named(session, prog.commune)
+            else:
+                communes[code] = default_commune(session, "the programme's zones")
+        return communes[code]
+
     for z in prog.zones:
         zone = session.get(Zone, z["id"])
         if zone is None:
@@ -110,7 +138,7 @@ def _apply(
             changes.append(f"+ zone {z['id']} ({z['name']})")
         elif (zone.name, zone.language) != (z["name"], z["language"]):
             changes.append(f"~ zone {z['id']}: {zone.name!r} → {z['name']!r}")
-        zone.name, zone.language, zone.unit = z["name"], z["language"], commune
+        zone.name, zone.language, zone.unit = z["name"], z["language"], commune_of(z["unit"])
         session.add(zone)
         zones[z["id"]] = zone
     for s in prog.sites:
@@ -128,7 +156,7 @@ def _apply(
         site.name, site.output = s["name"], s["output"]
         site.latitude, site.longitude = s["latitude"], s["longitude"]
         site.zones = _zones(session, zones, new_zones)
-        site.unit = site.zones[0].unit if site.zones else commune
+        site.unit = site.zones[0].unit if site.zones else commune_of("")
         session.add(site)
     slots: dict[str, Slot] = {}
     for s in prog.slots:

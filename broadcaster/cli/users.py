@@ -16,21 +16,35 @@ def users() -> None:
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--name", "display_name", default="")
+@click.option(
+    "--unit",
+    "unit_code",
+    default="",
+    help="Code of the unit the role applies to (and below); default: the only top unit.",
+)
 @click.password_option()
 @click.pass_context
 def users_add(
-    ctx: click.Context, username: str, role: str, display_name: str, password: str
+    ctx: click.Context,
+    username: str,
+    role: str,
+    display_name: str,
+    unit_code: str,
+    password: str,
 ) -> None:
     """Create a user."""
     from broadcaster.accounts import AccountError, create_user
     from broadcaster.db import make_engine, session_factory, transaction, upgrade
+    from broadcaster.models import UnitPlacementError
+    from broadcaster.units import UnitError, by_code
 
     settings = ctx.obj.settings
     upgrade(settings.database_url)
     try:
         with transaction(session_factory(make_engine(settings.database_url))) as session:
-            create_user(session, username, password, role, display_name)
-    except AccountError as exc:
+            unit = by_code(session, unit_code) if unit_code else None
+            create_user(session, username, password, role, display_name, unit)
+    except (AccountError, UnitError, UnitPlacementError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"user {username} ({role}) created")
 

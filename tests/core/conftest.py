@@ -12,8 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from audio.renderer import TextRenderer
 from audio.store import MediaStore
 from audio.tts.fake import FakeEngine
-from broadcaster.models import User
+from broadcaster.models import Unit, User
 from schedules.programme_import import import_demo
+
+# The demo's province staff: one user per role, whose role covers every demo commune.
+PROVINCE_STAFF = select(User).join(User.unit).where(Unit.parent_id.is_(None))
 
 
 @pytest.fixture
@@ -26,7 +29,7 @@ def session(db: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def users(session: Session) -> dict[str, User]:
-    return {u.role: u for u in session.scalars(select(User))}
+    return {u.role: u for u in session.scalars(PROVINCE_STAFF)}
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
 from broadcaster.db import transaction
-from broadcaster.models import Announcement, Media, ScheduleItem, Slot, User, Zone
+from broadcaster.models import Announcement, Media, ScheduleItem, Slot, Unit, User, Zone
 from tests.web.conftest import (  # noqa: F401  (fixtures reused from the web tests)
     PASSWORDS,
     app,
@@ -26,6 +26,9 @@ from tests.web.conftest import (  # noqa: F401  (fixtures reused from the web te
     renderer,
     sample_mp3,
 )
+
+# The demo's province staff: one user per role, whose role covers every demo commune.
+PROVINCE_STAFF = select(User).join(User.unit).where(Unit.parent_id.is_(None))
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -78,7 +81,7 @@ def add_approved(db: sessionmaker[Session], app: Flask) -> AddFn:  # noqa: F811
     ) -> Announcement:
         n = next(counter)
         with transaction(db) as session:
-            users = {u.role: u for u in session.scalars(select(User))}
+            users = {u.role: u for u in session.scalars(PROVINCE_STAFF)}
             ann = Announcement(
                 title=title or f"Thông báo {n}",
                 body="Nội dung thông báo",

@@ -18,9 +18,12 @@ from audio.store import MediaStore
 from audio.tts.fake import FakeEngine
 from broadcaster.clock import Clock
 from broadcaster.config import Settings
-from broadcaster.models import User
+from broadcaster.models import Unit, User
 from schedules.programme_import import import_demo
 from tests.support.webapp import PASSWORDS, Login, client, clock, flask_app, login
+
+# The demo's province staff: one user per role, whose role covers every demo commune.
+PROVINCE_STAFF = select(User).join(User.unit).where(Unit.parent_id.is_(None))
 
 __all__ = ["PASSWORDS", "Login", "client", "clock", "login", "make_audio"]
 
@@ -58,7 +61,7 @@ def session(db: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def users(session: Session) -> dict[str, User]:
-    return {u.role: u for u in session.scalars(select(User))}
+    return {u.role: u for u in session.scalars(PROVINCE_STAFF)}
 
 
 @pytest.fixture

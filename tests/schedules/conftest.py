@@ -10,8 +10,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.models import Announcement, Media, ScheduleItem, Slot, User, Zone
+from broadcaster.models import Announcement, Media, ScheduleItem, Slot, Unit, User, Zone
 from schedules.programme_import import import_demo
+
+# The demo's province staff: one user per role, whose role covers every demo commune.
+PROVINCE_STAFF = select(User).join(User.unit).where(Unit.parent_id.is_(None))
 
 
 @pytest.fixture
@@ -24,7 +27,7 @@ def session(db: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def users(session: Session) -> dict[str, User]:
-    return {u.role: u for u in session.scalars(select(User))}
+    return {u.role: u for u in session.scalars(PROVINCE_STAFF)}
 
 
 def media_row(session: Session, seconds: float, tag: str = "") -> Media:

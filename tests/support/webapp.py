@@ -31,6 +31,10 @@ PASSWORDS = {
     "pheduyet": "pheduyet123",
     "canbo": "canbo1234",
     "quantri": "quantri123",
+    # Each demo commune's own staff (schedules/demo_programme.yaml): Đắk Hà, Đắk Mar.
+    **{f"bientap-{c}": "bientap123" for c in ("dh", "dm")},
+    **{f"pheduyet-{c}": "pheduyet123" for c in ("dh", "dm")},
+    **{f"canbo-{c}": "canbo1234" for c in ("dh", "dm")},
 }
 
 

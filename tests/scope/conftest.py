@@ -1,0 +1,152 @@
+"""The demo province with something of each kind in each commune, made through the services
+as each commune's own staff: the ground for the scope tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from broadcaster.clock import Clock
+from broadcaster.commands import CommandPublisher
+from broadcaster.db import transaction
+from broadcaster.models import Playback, User
+from broadcaster.publisher import MemoryPublisher
+from broadcaster.wire.signing import Signer
+from broadcaster.wire.topics import Topics
+from schedules import campaigns, emergency, workflow
+from tests.web.conftest import (  # noqa: F401  (fixtures reused from the web tests)
+    PASSWORDS,
+    FakeRenderer,
+    app,
+    client,
+    clock,
+    renderer,
+    sample_mp3,
+)
+
+
+@dataclass(frozen=True)
+class Commune:
+    """What one commune's staff made: ids to ask for, and a word only its pages contain."""
+
+    code: str
+    zone: str
+    site: str
+    approved: int  # an approved announcement (aired once, with a playback row)
+    submitted: int  # one waiting for approval
+    campaign: int
+    emergency: int
+    media: str  # sha256 of the approved one's audio
+    marker: str
+
+
+@dataclass(frozen=True)
+class Province:
+    a: Commune  # Xã Đắk Hà
+    b: Commune  # Xã Đắk Mar
+    sent: MemoryPublisher  # every command the app published
+
+
+def _user(session: Session, username: str) -> User:
+    return session.scalars(select(User).where(User.username == username)).one()
+
+
+def _commune(
+    session: Session,
+    render: FakeRenderer,
+    at: Clock,
+    suffix: str,
+    zone: str,
+    site: str,
+    marker: str,
+) -> Commune:
+    editor = _user(session, f"bientap-{suffix}")
+    approver = _user(session, f"pheduyet-{suffix}")
+    now = at.now()
+
+    def written(title: str) -> object:
+        ann = workflow.create_announcement(
+            session,
+            editor,
+            title=title,
+            body=f"Thông báo của {marker}.",
+            zone_ids=[zone],
+            start_at=now + timedelta(hours=2),
+            now=now,
+        )
+        workflow.submit(session, ann, editor, render, now=now)
+        return ann
+
+    approved = written(f"Tin đã duyệt {marker}")
+    workflow.approve(session, approved, approver, now=now)  # type: ignore[arg-type]
+    submitted = written(f"Tin chờ duyệt {marker}")
+    camp = campaigns.create_campaign(
+        session,
+        campaigns.CampaignFields(
+            name=f"Chiến dịch {marker}",
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2027, 12, 31),
+            target_per_week=3,
+            zone_ids=[zone],
+        ),
+        by=editor,
+    )
+    em = emergency.send_emergency(
+        session,
+        approver,
+        emergency.Draft(
+            zone_ids=(zone,),
+            reason=f"Lũ ở {marker}",
+            title=f"Khẩn {marker}",
+            text=f"Nước lên ở {marker}.",
+        ),
+        render=render,
+        now=now,
+    )
+    session.add(
+        Playback(
+            site_id=site,
+            item_id=f"s{approved.id}-1",  # type: ignore[attr-defined]
+            announcement_id=approved.id,  # type: ignore[attr-defined]
+            scheduled_at=now - timedelta(hours=1),
+            started_at=now - timedelta(hours=1),
+            finished_at=now - timedelta(minutes=58),
+            status="finished",
+            updated_at=now,
+        )
+    )
+    session.flush()
+    return Commune(
+        code=editor.unit.code,
+        zone=zone,
+        site=site,
+        approved=approved.id,  # type: ignore[attr-defined]
+        submitted=submitted.id,  # type: ignore[attr-defined]
+        campaign=camp.id,
+        emergency=em.id,
+        media=approved.media_sha256,  # type: ignore[attr-defined]
+        marker=marker,
+    )
+
+
+@pytest.fixture
+def province(
+    app: Flask,  # noqa: F811 - the fixture
+    db: sessionmaker[Session],
+    renderer: FakeRenderer,  # noqa: F811 - the fixture
+    clock: Clock,  # noqa: F811 - the fixture
+) -> Province:
+    """Both demo communes, each with its own announcements, campaign, emergency and airing."""
+    sent = MemoryPublisher()
+    app.extensions["broadcaster"].command_publisher = CommandPublisher(
+        Signer.generate(), sent, Topics(app.extensions["broadcaster"].settings.topic_root)
+    )
+    with transaction(db) as session:
+        a = _commune(session, renderer, clock, "dh", "thon-1", "cum-loa-t1", "Đắk Hà")
+        b = _commune(session, renderer, clock, "dm", "dm-thon-3", "dm-cum-loa-t3", "Đắk Mar")
+    return Province(a, b, sent)
