@@ -80,6 +80,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "broadcaster.provision.cli:sites",
         "Provision Pi agents: MQTT credentials, ACL, TLS, agent bundles.",
     ),
+    "units": LazyCommand(
+        "broadcaster.cli.units:units",
+        "Administrative units: the province, communes and wards, and merging communes.",
+    ),
     "users": LazyCommand("broadcaster.cli.users:users", "User accounts."),
     "web": LazyCommand("broadcaster.cli.services:web", "Run the web UI and API only."),
 }
