@@ -1,7 +1,7 @@
 """`broadcaster demo`: the whole flow on one machine, and `--check`, its self-test.
 
 Starts a private Mosquitto (per-agent passwords and ACL), the server parts in this process
-(web, scheduler, ingest) on a fresh database with the demo commune, and one simulated Pi agent
+(web, scheduler, ingest) on a fresh database with the demo province, and one simulated Pi agent
 per site as a separate process whose player writes what it plays to WAV files. The database is
 SQLite in the demo's folder, or the configured PostgreSQL database in the demo's own schema
 (``broadcaster.demo_settings`` says what the demo takes from the configuration).

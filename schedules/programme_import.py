@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from audio.renderer import Renderer
 from broadcaster.accounts import AccountError, create_user
 from broadcaster.models import (
+    ROOT_DEFAULT,
     Announcement,
     Campaign,
     Relay,
@@ -94,12 +95,28 @@ def _add_units(session: Session, prog: Programme, changes: list[str]) -> None:
                 unit.name = u["name"]
             continue
         parent = by_code(session, u["parent"]) if u["parent"] else None
+        placeholder = _placeholder_root(session) if parent is None else None
+        if placeholder is not None:  # made for users added before any unit: the file names it
+            changes.append(f"~ unit {placeholder.code} → {u['code']} {u['kind']} {u['name']}")
+            placeholder.code, placeholder.kind, placeholder.name = u["code"], u["kind"], u["name"]
+            continue
         try:
             add_unit(session, u["kind"], u["code"], u["name"], parent)
         except UnitError as exc:
             raise ProgrammeImportError(str(exc)) from None
         changes.append(f"+ unit {u['code']} {u['kind']} {u['name']}")
     session.flush()
+
+
+def _placeholder_root(session: Session) -> Unit | None:
+    """The top unit made by default (``models.ROOT_DEFAULT``) when it is the only top unit."""
+    tops = session.scalars(select(Unit).where(Unit.parent_id.is_(None)).limit(2)).all()
+    if len(tops) == 1 and (tops[0].code, tops[0].name) == (
+        ROOT_DEFAULT["code"],
+        ROOT_DEFAULT["name"],
+    ):
+        return tops[0]
+    return None
 
 
 def _add_users(session: Session, prog: Programme, changes: list[str]) -> None:

@@ -41,7 +41,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "db": LazyCommand("broadcaster.cli.db:db", "Database maintenance."),
     "demo": LazyCommand(
         "broadcaster.cli.demo:demo",
-        "Everything on one machine: server, private Mosquitto, three simulated agents.",
+        "Everything on one machine: server, private Mosquitto, a simulated agent per site.",
     ),
     "ingest": LazyCommand("broadcaster.cli.services:ingest", "Run event ingest."),
     "keys": LazyCommand(

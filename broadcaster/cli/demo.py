@@ -21,7 +21,7 @@ import click
 @click.option("--port", default=8080, show_default=True, help="Web port (next free one if taken).")
 @click.pass_context
 def demo(ctx: click.Context, check: bool, workdir: Path, port: int) -> None:
-    """Everything on one machine: server, private Mosquitto, three simulated agents."""
+    """Everything on one machine: server, private Mosquitto, a simulated agent per site."""
     from broadcaster.demo import run_demo
 
     sys.exit(run_demo(workdir=workdir, check=check, port=port, config=ctx.obj.settings))

@@ -65,7 +65,14 @@ def test_api_figures(officer, seeded_sqlite) -> None:
     assert logs["total"] == 3 and logs["items"][0]["scheduled_at"].endswith("Z")
     assert officer.get("/api/v1/announcements/999/proof").status_code == 404
     health = officer.get("/api/v1/health").get_json()
-    assert {s["site_id"] for s in health["sites"]} == {"dai-xa", "cum-loa-t1", "cum-loa-t2"}
+    # The province officer: both demo communes.
+    assert {s["site_id"] for s in health["sites"]} == {
+        "dai-xa",
+        "cum-loa-t1",
+        "cum-loa-t2",
+        "dm-cum-loa-t3",
+        "dm-cum-loa-kt",
+    }
 
 
 @pytest.fixture

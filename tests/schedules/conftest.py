@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from broadcaster.models import Announcement, Media, ScheduleItem, Slot, Unit, User, Zone
 from schedules.programme_import import import_demo
 
+# Every speaker site of the demo province (both communes).
+DEMO_SITES = {"dai-xa", "cum-loa-t1", "cum-loa-t2", "dm-cum-loa-t3", "dm-cum-loa-kt"}
+
 # The demo's province staff: one user per role, whose role covers every demo commune.
 PROVINCE_STAFF = select(User).join(User.unit).where(Unit.parent_id.is_(None))
 

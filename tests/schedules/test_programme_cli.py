@@ -117,7 +117,14 @@ def test_the_demo_programme_with_users_then_export_keeps_the_map(cli, tmp_path: 
     assert prog.users == []  # no passwords in an export
     dai_xa = next(s for s in prog.sites if s["id"] == "dai-xa")
     assert (dai_xa["latitude"], dai_xa["longitude"]) == (14.6712, 107.9321)
-    assert prog.commune == "Xã Đắk Hà" and [z["language"] for z in prog.zones][-1] == "bahnar"
+    assert [z["language"] for z in prog.zones][-1] == "bahnar"
+    # The units go round: the province and its communes, each zone in its own.
+    assert [(u["code"], u["parent"]) for u in prog.units] == [
+        ("62", ""),
+        ("62001", "62"),
+        ("62002", "62"),
+    ]
+    assert {z["id"]: z["unit"] for z in prog.zones}["thon-1"] == "62001"
 
 
 def test_items_need_an_author(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

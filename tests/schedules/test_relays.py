@@ -29,6 +29,7 @@ from schedules.programme_file import load
 from schedules.programme_import import apply
 from schedules.relays import FALLBACK_TEXT, ensure_relay_fallbacks, render_fallback
 from schedules.runtime import SchedulerRuntime
+from tests.schedules.conftest import DEMO_SITES
 
 from .test_planner_programme import H48, NOW, local
 
@@ -244,4 +245,4 @@ def test_a_renderer_failure_does_not_stop_the_plans(settings, db, session, caplo
     runtime, _ = _runtime(settings, db, BrokenRenderer())
     assert runtime.ensure_fallbacks() == 0
     assert "could not render the relay fallback" in caplog.text
-    assert set(runtime.publish_plans()) == {"dai-xa", "cum-loa-t1", "cum-loa-t2"}
+    assert set(runtime.publish_plans()) == DEMO_SITES
