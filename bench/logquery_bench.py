@@ -27,14 +27,16 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from broadcaster.db import make_engine, session_factory, upgrade
-from broadcaster.models import Playback
+from broadcaster.models import Playback, User
 from broadcaster.queries.health import site_health
 from broadcaster.queries.logs import LogFilter, page
 from broadcaster.queries.reports import ReportFilter, report
+from broadcaster.scope import Scope
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TZ = "Asia/Ho_Chi_Minh"
 SITES, ITEMS_PER_DAY, SITES_PER_ZONE, ZONES_PER_COMMUNE = 2000, 14, 5, 4
+COMMUNES = SITES // (SITES_PER_ZONE * ZONES_PER_COMMUNE)
 ANNOUNCEMENTS, CAMPAIGNS = 6000, 12
 CATEGORIES = ("giam-ngheo", "y-te", "thien-tai", "hanh-chinh", "sinh-ke", "khac")
 FIRST_DAY = date(2025, 12, 1)
@@ -43,6 +45,7 @@ INDEXES = (
     "ix_playbacks_site_scheduled",
     "ix_playbacks_announcement_scheduled",
     "ix_playbacks_status_scheduled",
+    "ix_playbacks_unit_scheduled",
     "ix_playbacks_announcement_id",
     "uq_playback_site_item",
 )
@@ -80,26 +83,39 @@ def rows(n: int, seed: int = 6) -> Iterator[tuple]:
                 started = at + timedelta(seconds=1) if st in ("finished", "interrupted") else None
                 finished = at + timedelta(seconds=95) if started else None
                 yield (i, f"site-{s:04d}", f"s{ann}-{int((base + slot).timestamp())}", ann, at,
-                       started, finished, st, "", at)  # fmt: skip
+                       started, finished, st, "", at, commune + 2)  # fmt: skip
         day += 1
 
 
 def setup_reference(engine: Engine) -> None:
     """Communes, zones, sites, campaigns and announcements the rows point at."""
     with engine.begin() as c:
+        # Units: the province (id 1) and commune k (id k + 2), as rows() numbers them.
+        c.execute(text("INSERT INTO units (id, kind, code, name) VALUES (1, 'province', 'p', "
+                       "'Tỉnh')"))  # fmt: skip
+        c.execute(
+            text("INSERT INTO units (id, parent_id, kind, code, name) "
+                 "VALUES (:id, 1, 'commune', :code, :n)"),
+            [{"id": k + 2, "code": f"c{k}", "n": f"Xã {k}"} for k in range(COMMUNES)],
+        )  # fmt: skip
         c.execute(text("INSERT INTO users (id, username, display_name, password_hash, role, "
-                       "active, created_at) VALUES (1, 'b', 'b', 'x', 'editor', true, :t)"),
-                  {"t": datetime(2025, 1, 1)})  # fmt: skip
+                       "active, created_at, unit_id) VALUES (1, 'b', 'b', 'x', 'editor', true, "
+                       ":t, 1)"), {"t": datetime(2025, 1, 1)})  # fmt: skip
+        c.execute(text("INSERT INTO users (id, username, display_name, password_hash, role, "
+                       "active, created_at, unit_id) VALUES (2, 'c', 'c', 'x', 'officer', true, "
+                       ":t, 2)"), {"t": datetime(2025, 1, 1)})  # fmt: skip
         zones = SITES // SITES_PER_ZONE
         c.execute(
-            text("INSERT INTO zones (id, name, commune, language) VALUES (:id, :n, :c, 'vi')"),
-            [{"id": f"z{z:03d}", "n": f"Thôn {z}", "c": f"Xã {z // ZONES_PER_COMMUNE}"}
+            text("INSERT INTO zones (id, name, language, unit_id) VALUES (:id, :n, 'vi', :u)"),
+            [{"id": f"z{z:03d}", "n": f"Thôn {z}", "u": z // ZONES_PER_COMMUNE + 2}
              for z in range(zones)],
         )  # fmt: skip
         c.execute(
             text("INSERT INTO sites (id, name, output, state, reported_plan_version, "
-                 "agent_version, last_error) VALUES (:id, :n, 'amplifier', 'online', 0, '', '')"),
-            [{"id": f"site-{s:04d}", "n": f"Cụm loa {s}"} for s in range(SITES)],
+                 "agent_version, last_error, unit_id) VALUES (:id, :n, 'amplifier', 'online', "
+                 "0, '', '', :u)"),
+            [{"id": f"site-{s:04d}", "n": f"Cụm loa {s}",
+              "u": s // (SITES_PER_ZONE * ZONES_PER_COMMUNE) + 2} for s in range(SITES)],
         )  # fmt: skip
         c.execute(
             text("INSERT INTO site_zones (site_id, zone_id) VALUES (:s, :z)"),
@@ -107,15 +123,16 @@ def setup_reference(engine: Engine) -> None:
         )
         c.execute(
             text("INSERT INTO campaigns (id, name, category, description, starts_on, ends_on, "
-                 "target_per_week, created_at) VALUES (:id, :n, :c, '', :a, :b, 7, :t)"),
+                 "target_per_week, created_at, unit_id) VALUES (:id, :n, :c, '', :a, :b, 7, :t, "
+                 "1)"),
             [{"id": k + 1, "n": f"Chiến dịch {k + 1}", "c": CATEGORIES[k % 6],
               "a": date(2025, 12, 1), "b": date(2026, 11, 30), "t": datetime(2025, 1, 1)}
              for k in range(CAMPAIGNS)],
         )  # fmt: skip
         c.execute(
             text("INSERT INTO announcements (id, title, body, category, priority, status, "
-                 "author_id, created_at, reject_reason, tts_engine, campaign_id) VALUES "
-                 "(:id, :t, '', :c, :p, 'approved', 1, :at, '', '', :camp)"),
+                 "author_id, created_at, reject_reason, tts_engine, campaign_id, unit_id) VALUES "
+                 "(:id, :t, '', :c, :p, 'approved', 1, :at, '', '', :camp, 1)"),
             [{"id": a, "t": f"Bản tin {a}", "c": CATEGORIES[a % 6],
               "p": ("normal", "normal", "priority", "emergency")[a % 4], "at": datetime(2025, 1, 1),
               "camp": (a % CAMPAIGNS) + 1 if a % 3 else None}
@@ -124,7 +141,7 @@ def setup_reference(engine: Engine) -> None:
 
 
 COLS = ("id, site_id, item_id, announcement_id, scheduled_at, started_at, finished_at, status, "
-        "detail, updated_at")  # fmt: skip
+        "detail, updated_at, unit_id")  # fmt: skip
 
 
 def load(engine: Engine, n: int) -> float:
@@ -152,7 +169,7 @@ def load(engine: Engine, n: int) -> float:
         try:
             cur = raw.cursor()
             batch: list[tuple] = []
-            sql = f"INSERT INTO playbacks ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+            sql = f"INSERT INTO playbacks ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
             for r in rows(n):
                 batch.append(tuple(v.isoformat(" ") if isinstance(v, datetime) else v for v in r))
                 if len(batch) >= 200_000:
@@ -202,21 +219,23 @@ def views(days: int, rng: random.Random) -> dict[str, Callable[[], LogFilter]]:
         "zone, one day": lambda: LogFilter(
             start=(d := day()), end=d, zone=f"z{rng.randrange(SITES // SITES_PER_ZONE):03d}"
         ),  # fmt: skip
-        "commune, one week": lambda: LogFilter(*span(7), commune=f"Xã {rng.randrange(100)}"),
+        "commune, one week": lambda: LogFilter(*span(7), commune=f"Xã {rng.randrange(COMMUNES)}"),
         "category, one week": lambda: LogFilter(*span(7), category=rng.choice(CATEGORIES)),
         "campaign, one month": lambda: LogFilter(*span(30), campaign=rng.randrange(1, CAMPAIGNS)),
         "emergency, one month": lambda: LogFilter(*span(30), priority="emergency"),
     }
 
 
-def extras(days: int) -> dict[str, Callable[[Session], object]]:
+def extras(days: int) -> dict[str, Callable[[Session, Scope | None], object]]:
     """The other officers' pages: site health of every site, and period reports."""
     last = FIRST_DAY + timedelta(days=days - 1)
     now = datetime.combine(last, datetime.min.time(), UTC) + timedelta(hours=12)
     return {
-        "site health, all 2,000 sites": lambda s: site_health(s, now),
-        "report, one month": lambda s: report(s, ReportFilter(last - timedelta(days=29), last), TZ),
-        "report, one year": lambda s: report(s, ReportFilter(FIRST_DAY, last), TZ),
+        "site health, all 2,000 sites": lambda s, sc: site_health(s, now, scope=sc),
+        "report, one month": lambda s, sc: report(
+            s, ReportFilter(last - timedelta(days=29), last), TZ, sc
+        ),
+        "report, one year": lambda s, sc: report(s, ReportFilter(FIRST_DAY, last), TZ, sc),
     }
 
 
@@ -225,27 +244,42 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
 
 
-def measure(engine: Engine, days: int, runs: int) -> tuple[dict[str, tuple[float, float]], float]:
+# Who asks (issue 11): nobody (no scope), the province's officer, one commune's officer. The
+# scoped figures include finding the user's scope (Scope.of), as every web request does.
+WHO = {"no scope": None, "province": 1, "commune": 2}
+
+
+def scoped(s: Session, who: int | None) -> Scope | None:
+    return None if who is None else Scope.of(s, s.get(User, who))  # type: ignore[arg-type]
+
+
+def measure(
+    engine: Engine, days: int, runs: int
+) -> tuple[dict[str, dict[str, tuple[float, float]]], float]:
     factory = session_factory(engine)
     rng = random.Random(7)
-    out = {}
+    out: dict[str, dict[str, tuple[float, float]]] = {}
     for name, make in views(days, rng).items():
-        times = []
-        for _ in range(runs):
-            f = make()
-            with factory() as s:
-                t = time.perf_counter()
-                page(s, f, TZ)
-                times.append((time.perf_counter() - t) * 1000)
-        out[name] = (statistics.median(times), pct(times, 0.95))
+        filters = [make() for _ in range(runs)]
+        out[name] = {}
+        for label, who in WHO.items():
+            times = []
+            for f in filters:
+                with factory() as s:
+                    t = time.perf_counter()
+                    page(s, f, TZ, scoped(s, who))
+                    times.append((time.perf_counter() - t) * 1000)
+            out[name][label] = (statistics.median(times), pct(times, 0.95))
     for name, run in extras(days).items():
-        times = []
-        for _ in range(max(3, runs // 5)):
-            with factory() as s:
-                t = time.perf_counter()
-                run(s)
-                times.append((time.perf_counter() - t) * 1000)
-        out[name] = (statistics.median(times), pct(times, 0.95))
+        out[name] = {}
+        for label, who in WHO.items():
+            times = []
+            for _ in range(max(3, runs // 5)):
+                with factory() as s:
+                    t = time.perf_counter()
+                    run(s, scoped(s, who))
+                    times.append((time.perf_counter() - t) * 1000)
+            out[name][label] = (statistics.median(times), pct(times, 0.95))
     bare = []
     with engine.connect() as c:
         for _ in range(runs):
@@ -296,10 +330,14 @@ def main() -> None:
                 load(engine, args.rows)
                 res, bare = measure(engine, days, args.runs)
                 print(f"  bare SELECT of one day's newest 50 rows: p50 {bare:.1f} ms")
-                print("  | view | p50 ms | p95 ms | p50 / bare |")
-                print("  | --- | --- | --- | --- |")
-                for name, (p50, p95) in res.items():
-                    print(f"  | {name} | {p50:.1f} | {p95:.1f} | {p50 / bare:.1f}× |")
+                print("  | view | p50 ms | p95 ms | p50 / bare | province p50 (÷ no scope) |"
+                      " commune p50 (÷ no scope) |")  # fmt: skip
+                print("  | --- | --- | --- | --- | --- | --- |")
+                for name, by in res.items():
+                    p50, p95 = by["no scope"]
+                    prov, comm = by["province"][0], by["commune"][0]
+                    print(f"  | {name} | {p50:.1f} | {p95:.1f} | {p50 / bare:.1f}× | "
+                          f"{prov:.1f} ({prov / p50:.2f}) | {comm:.1f} ({comm / p50:.2f}) |")  # fmt: skip
             finally:
                 engine.dispose()
                 if schema:

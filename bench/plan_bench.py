@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select, text
 from broadcaster.clock import FakeClock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, upgrade
-from broadcaster.models import Announcement, Media, ScheduleItem, Site, Slot, User, Zone
+from broadcaster.models import Announcement, Media, ScheduleItem, Site, Slot, Unit, User, Zone
 from broadcaster.publish import PlanPublisher
 from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.signing import Signer
@@ -63,12 +63,15 @@ def build(url: str, n_sites: int, n_ann: int, seed: int = 5) -> None:
         s.add_all([user, *slots])
         communes = n_sites // 20
         zones_by_commune = []
+        province = Unit(kind="province", code="p", name="Tỉnh")
+        user.unit = province
         for c in range(communes):
-            zones = [Zone(id=f"c{c}-z{z}", name=f"Thôn {z}", commune=f"Xã {c}") for z in range(4)]
+            unit = Unit(kind="commune", code=f"c{c}", name=f"Xã {c}", parent=province)
+            zones = [Zone(id=f"c{c}-z{z}", name=f"Thôn {z}", unit=unit) for z in range(4)]
             s.add_all(zones)
-            s.add(Site(id=f"c{c}-fm", name="Đài xã", zones=zones))
+            s.add(Site(id=f"c{c}-fm", name="Đài xã", zones=zones, unit=unit))
             for i in range(19):
-                s.add(Site(id=f"c{c}-s{i}", name=f"Cụm loa {i}", zones=[zones[i % 4]]))
+                s.add(Site(id=f"c{c}-s{i}", name=f"Cụm loa {i}", zones=[zones[i % 4]], unit=unit))
             zones_by_commune.append(zones)
         s.flush()
         for a in range(n_ann):
