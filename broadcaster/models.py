@@ -22,9 +22,9 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
-    true,
     event,
     select,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
