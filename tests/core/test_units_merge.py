@@ -75,7 +75,10 @@ def test_merging_moves_the_commune_and_keeps_the_history(tmp_path: Path) -> None
             now=BEFORE,
         )
         draft_id = draft.id
-        # A plan published before the merge: an airing after it, not reported yet.
+        # The plans published before the merge (airings are verified by being in them): two
+        # airings before it, and one after it, not reported yet.
+        s.add(Playback(site_id=A_SITE, item_id="a-1", scheduled_at=BEFORE, updated_at=BEFORE))
+        s.add(Playback(site_id=B_SITE, item_id="b-1", scheduled_at=BEFORE, updated_at=BEFORE))
         s.add(Playback(site_id=A_SITE, item_id="later", scheduled_at=AFTER, updated_at=BEFORE))
     ingestor = Ingestor(
         factory, Signer.generate(), MemoryPublisher(), Topics("loa/v1"), clock=FakeClock(BEFORE)
