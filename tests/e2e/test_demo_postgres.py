@@ -37,6 +37,12 @@ def test_demo_check_on_postgresql_in_its_own_schema(broker, postgres_schema, tmp
         finished = conn.execute(
             f"SELECT site_id FROM \"{schema}\".playbacks WHERE status = 'finished' ORDER BY 1"
         ).fetchall()
-    assert sorted(s for s, _ in versions) == ["cum-loa-t1", "cum-loa-t2", "dai-xa"]
+    assert sorted(s for s, _ in versions) == [
+        "cum-loa-t1",
+        "cum-loa-t2",
+        "dai-xa",
+        "dm-cum-loa-kt",
+        "dm-cum-loa-t3",
+    ]
     assert all(v > 2**31 for _, v in versions)  # milliseconds
     assert [s for (s,) in finished] == ["cum-loa-t1", "dai-xa"]

@@ -44,6 +44,6 @@ def test_officer_filters_the_log_and_opens_proof_health_and_map(live_url, page) 
     assert "/logs/proof/" in page.url
     assert page.inner_text("#coverage").endswith("%")
     page.goto(f"{live_url}/health/map")
-    assert page.locator("#site-list tbody tr").count() == 3
+    assert page.locator("#site-list tbody tr").count() == 5  # the province: both communes
     page.goto(f"{live_url}/health/")
     assert page.locator("text=Tình trạng cụm loa").count() >= 1
