@@ -80,6 +80,7 @@ _BY_CODE = {
     "reason-required": _l("A reason is required to reject."),
     "cannot-approve": _l("Your role cannot approve announcements."),
     "own-announcement": _l("You wrote this announcement: another approver must decide on it."),
+    "out-of-scope": _l("This announcement is outside your units."),
     "no-zone": _l("Pick at least one zone."),
     "unknown-zones": _l("Unknown zones: %(zones)s."),
     "unknown-slot": _l("Unknown programme slot."),
