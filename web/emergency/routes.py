@@ -5,11 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-<<<<<<< HEAD
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, session, url_for
-=======
-from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
->>>>>>> c2cdcd4 (units: a tree of administrative units (migration 0012); zones, sites, users, announcements, campaigns and airings belong to one; one scope (broadcaster/scope.py) that the services, the queries and every web/API route pass through (issue 11, steps 1-2))
+from flask import Blueprint, flash, jsonify, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,11 +23,8 @@ from schedules.workflow import APPROVE_ROLES
 from web import errors
 from web.emergency.forms import ComposeForm, ConfirmForm
 from web.i18n import format_local
-<<<<<<< HEAD
 from web.limits import parse_id
-=======
 from web.scope import get_or_404, scope
->>>>>>> c2cdcd4 (units: a tree of administrative units (migration 0012); zones, sites, users, announcements, campaigns and airings belong to one; one scope (broadcaster/scope.py) that the services, the queries and every web/API route pass through (issue 11, steps 1-2))
 from web.security import roles_required
 from web.services import db, now, services
 
@@ -149,11 +142,7 @@ def compose() -> ResponseReturnValue:
     if draft.source_id is None:
         media = service.render_message(dbs, draft.text, services().renderer)
     else:
-<<<<<<< HEAD
-        media = service.source_announcement(dbs, draft.source_id).media
-=======
-        media = service.source_announcement(session, draft.source_id, scope()).media
->>>>>>> c2cdcd4 (units: a tree of administrative units (migration 0012); zones, sites, users, announcements, campaigns and airings belong to one; one scope (broadcaster/scope.py) that the services, the queries and every web/API route pass through (issue 11, steps 1-2))
+        media = service.source_announcement(dbs, draft.source_id, scope()).media
     assert media is not None
     dbs.commit()
     _remember_preview(draft, media)
@@ -167,11 +156,7 @@ def compose() -> ResponseReturnValue:
     )
     zones = [z for z in _zones() if z.id in draft.zone_ids]
     sites = sorted({s.name for z in zones for s in z.sites})
-<<<<<<< HEAD
-    source = dbs.get(Announcement, draft.source_id) if draft.source_id else None
-=======
-    source = scope().get(session, Announcement, draft.source_id) if draft.source_id else None
->>>>>>> c2cdcd4 (units: a tree of administrative units (migration 0012); zones, sites, users, announcements, campaigns and airings belong to one; one scope (broadcaster/scope.py) that the services, the queries and every web/API route pass through (issue 11, steps 1-2))
+    source = scope().get(dbs, Announcement, draft.source_id) if draft.source_id else None
     return render_template(
         "emergency/confirm.html",
         form=confirm,

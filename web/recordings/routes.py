@@ -38,15 +38,8 @@ logger = logging.getLogger(__name__)
 
 
 def _announcement(ann_id: Any) -> Announcement:
-<<<<<<< HEAD
-    ident = parse_id(ann_id)
-    ann = db().get(Announcement, ident) if ident is not None else None
-    if ann is None:
-=======
-    try:
-        key = int(ann_id)
-    except (TypeError, ValueError):
->>>>>>> c2cdcd4 (units: a tree of administrative units (migration 0012); zones, sites, users, announcements, campaigns and airings belong to one; one scope (broadcaster/scope.py) that the services, the queries and every web/API route pass through (issue 11, steps 1-2))
+    key = parse_id(ann_id)
+    if key is None:
         abort(404)
     return get_or_404(Announcement, key)
 
