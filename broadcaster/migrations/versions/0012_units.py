@@ -31,7 +31,27 @@ OWNED = ("users", "zones", "sites", "announcements", "campaigns")  # unit_id NOT
 AIRED = ("playbacks", "playback_events")  # unit_id nullable: rows of sites since deleted
 
 
+def _saved_triggers() -> list[tuple[str, str]]:
+    """SQLite's triggers on the tables this revision rebuilds (batch mode copies a table and
+    drops the old one, and its triggers with it, e.g. 0014's plan marks): to put back after."""
+    conn = op.get_bind()
+    if conn.dialect.name != "sqlite":
+        return []  # PostgreSQL alters in place and keeps them
+    names = ", ".join(f"'{t}'" for t in (*OWNED, *AIRED))
+    rows = conn.execute(
+        sa.text(f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({names})")  # noqa: S608
+    )
+    return [(str(name), str(sql)) for name, sql in rows]
+
+
+def _restore(triggers: list[tuple[str, str]]) -> None:
+    for name, sql in triggers:
+        op.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+        op.execute(sql)
+
+
 def upgrade() -> None:
+    triggers = _saved_triggers()
     op.create_table(
         "units",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -77,6 +97,7 @@ def upgrade() -> None:
                 batch_op.create_index(
                     "ix_playbacks_unit_scheduled", ["unit_id", "scheduled_at"], unique=False
                 )
+    _restore(triggers)
 
 
 def _place_existing_rows() -> None:
@@ -148,6 +169,7 @@ def _place_existing_rows() -> None:
 
 
 def downgrade() -> None:
+    triggers = _saved_triggers()
     with op.batch_alter_table("zones", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("commune", sa.String(length=128), nullable=False, server_default="")
@@ -173,3 +195,4 @@ def downgrade() -> None:
     with op.batch_alter_table("units", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_units_parent_id"))
     op.drop_table("units")
+    _restore(triggers)
