@@ -102,10 +102,11 @@ def plans_republish(ctx: click.Context, sites: tuple[str, ...], communes: tuple[
     from sqlalchemy import select
 
     from broadcaster.keys import following_signer
-    from broadcaster.models import Site, Zone
+    from broadcaster.models import Site
     from broadcaster.mqtt import Link, PublishError, unique_client_id
     from broadcaster.plans_mark import PlansMark
     from broadcaster.publish import PlanPublisher
+    from broadcaster.units import named_subtree
     from broadcaster.wire.topics import Topics
     from schedules.runtime import SchedulerRuntime
 
@@ -120,7 +121,7 @@ def plans_republish(ctx: click.Context, sites: tuple[str, ...], communes: tuple[
             chosen = set(sites)
             for commune in communes:
                 found = set(
-                    session.scalars(select(Site.id).join(Site.zones).where(Zone.commune == commune))
+                    session.scalars(select(Site.id).where(Site.unit_id.in_(named_subtree(commune))))
                 )
                 if not found:
                     raise click.ClickException(f"no site in commune {commune!r}")

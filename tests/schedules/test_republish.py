@@ -26,7 +26,7 @@ from broadcaster.cli import _Ctx, main
 from broadcaster.clock import FakeClock
 from broadcaster.config import Settings
 from broadcaster.keys import following_signer
-from broadcaster.models import Site, SitePlan, Zone
+from broadcaster.models import Site, SitePlan, Unit, Zone
 from broadcaster.mqtt import Link, unique_client_id
 from broadcaster.plans_mark import Check, PlansMark
 from broadcaster.publish import PlanPublisher
@@ -95,9 +95,16 @@ def rig(
     broker: PrivateBroker, settings: Settings, db: sessionmaker[Session]
 ) -> Iterator[tuple[PrivateBroker, Settings]]:
     with db() as s, s.begin():
-        zone = Zone(id="thon-1", name="Thôn 1", commune="Xã Đắk Hà")
-        s.add_all(Site(id=site, name=site, zones=[zone]) for site in SITES)
-        s.add(Site(id="xa-khac", name="Xã khác", zones=[Zone(id="x", name="X", commune="Xã B")]))
+        province = Unit(kind="province", code="p", name="Tỉnh")
+        dak_ha = Unit(kind="commune", code="a", name="Xã Đắk Hà", parent=province)
+        other = Unit(kind="commune", code="b", name="Xã B", parent=province)
+        zone = Zone(id="thon-1", name="Thôn 1", unit=dak_ha)
+        s.add_all(Site(id=site, name=site, zones=[zone], unit=dak_ha) for site in SITES)
+        s.add(
+            Site(
+                id="xa-khac", name="Xã khác", zones=[Zone(id="x", name="X", unit=other)], unit=other
+            )
+        )
     for site in SITES:
         broker.add_agent(site, ["thon-1"])
     yield broker, settings.replace(**broker.server_mqtt())
