@@ -71,7 +71,7 @@ def test_killing_the_demos_broker(broker: PrivateBroker, tmp_path: Path) -> None
     def online_since(t: datetime) -> bool:
         with factory() as s:
             rows = s.execute(select(Site.state, Site.state_at)).all()
-        assert len(rows) == len(demo.agents) == 3
+        assert rows and len(rows) == len(demo.agents)  # one agent per site of the demo
         return all(state == "online" and at and at > t for state, at in rows)
 
     try:

@@ -95,7 +95,7 @@ def test_backup_then_restore(databases: tuple[str, str], tmp_path: Path) -> None
     )
     assert restore.returncode == 0, restore.stderr
     original = counts(url_of(live, driver=True))
-    assert original["sites"] == 3
+    assert original["sites"] > 0  # the demo programme's sites
     assert counts(url_of(restored, driver=True)) == original
     assert (remote / "media" / "ab" / "ab12.mp3").read_bytes() == b"one"
     assert sorted(p.name for p in remote.glob("db-*.dump")) == [dumps[0].name]
