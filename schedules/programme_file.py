@@ -112,6 +112,10 @@ class _Checker:
         return [z for z in zs if z in known]
 
 
+# The keys a user entry may have (any other is an error, not silently dropped).
+USER_KEYS = frozenset({"username", "password", "role", "unit", "display_name"})
+
+
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     names = {str: "text", int: "a number", list: "a list", dict: "a mapping"}
@@ -215,6 +219,9 @@ def load(path: Path) -> Programme:
         unit = str(u.get("unit", ""))
         if unit and unit not in kinds:
             c.err(u, "unit", f"user {username}: unknown unit {unit!r}")
+        for key in sorted(set(u) - USER_KEYS, key=str):
+            # e.g. an unquoted display name with a comma in a {…} entry: YAML splits it there
+            c.err(u, str(key), f"user {username}: unknown key {key!r}; quote a value with a comma")
         users.append(
             {
                 "unit": unit,

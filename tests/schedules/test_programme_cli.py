@@ -195,3 +195,23 @@ def test_plan_starts_at_the_injected_clocks_now(cli, settings: Settings) -> None
         "plan", "--site", "cum-loa-t1", "--json", "--from", "2026-12-01T00:00", "--to", ahead
     )
     assert json.loads(out) == json.loads(explicit) != []
+
+
+def test_a_user_display_name_split_by_an_unquoted_comma_is_an_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "users:\n"
+        "  - {username: bt, password: bientap123, role: editor,"
+        " display_name: A Hoa (biên tập, xã Đắk Hà)}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ProgrammeFileError) as err:
+        load(bad)
+    assert err.value.problems == [
+        f"{bad}:2: user bt: unknown key 'xã Đắk Hà)'; quote a value with a comma"
+    ]
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        bad.read_text().replace("A Hoa (biên tập, xã Đắk Hà)", '"A Hoa (biên tập, xã Đắk Hà)"')
+    )
+    assert load(good).users[0]["display_name"] == "A Hoa (biên tập, xã Đắk Hà)"
