@@ -8,9 +8,10 @@ schedulers) and never inside web workers. Jobs have explicit ids and replace_exi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
@@ -164,29 +165,29 @@ class SchedulerRuntime:
             self.settings.plan_horizon_hours,
         )
 
+    def _every(self, job_id: str, job: Callable[[], None], seconds: float, **extra: Any) -> None:
+        """A job every ``seconds``, under a stable id: never two at once, missed runs coalesced."""
+        self._scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            id=job_id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE_S,
+            **extra,
+        )
+
     def add_jobs(self) -> None:
         """(Re)register the jobs under stable ids; safe to call again after a restart."""
-        self._scheduler.add_job(
+        self._every(
+            PUBLISH_JOB,
             self._publish_job,
-            "interval",
-            seconds=self.settings.plan_publish_interval_s,
-            id=PUBLISH_JOB,
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=MISFIRE_GRACE_S,
+            self.settings.plan_publish_interval_s,
             next_run_time=self.clock.now(),
         )
-        self._scheduler.add_job(
-            self._deliveries_job,
-            "interval",
-            seconds=self.settings.emergency_check_interval_s,
-            id=DELIVERY_JOB,
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=MISFIRE_GRACE_S,
-        )
+        self._every(DELIVERY_JOB, self._deliveries_job, self.settings.emergency_check_interval_s)
 
     def job(self, job_id: str = PUBLISH_JOB):  # type: ignore[no-untyped-def]
         """The APScheduler job with that id (for checks and tests)."""
