@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,14 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         upgrade(url)
         yield url
         return
+    with migrated_postgres_schema() as url:
+        yield url
+
+
+@contextmanager
+def migrated_postgres_schema() -> Iterator[str]:
+    """A fresh schema on PostgreSQL migrated to head, dropped afterwards: its URL. Skips the
+    test when no server answers. Fixtures of any scope use it."""
     reason = _postgres_available()
     if reason:
         pytest.skip(reason)
@@ -93,6 +102,14 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     finally:
         with psycopg.connect(raw, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL schema's URL (skipped when absent): for what only a
+    province's database does, e.g. several processes writing at once."""
+    with migrated_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -58,21 +58,6 @@ class IngestProcess:
 
 
 @pytest.fixture
-def postgres_url(postgres_schema: tuple[str, str]) -> str:
-    """Several ingest processes write at once: a province's database, PostgreSQL."""
-    import psycopg
-
-    from broadcaster.db import upgrade
-
-    server, schema = postgres_schema
-    with psycopg.connect(server.replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"{server}?options=-csearch_path%3D{schema}"
-    upgrade(url)
-    return url
-
-
-@pytest.fixture
 def workers_env(
     broker: PrivateBroker, postgres_url: str, tmp_path: Path
 ) -> Iterator[dict[str, str]]:

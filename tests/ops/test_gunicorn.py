@@ -132,26 +132,11 @@ http {{
 
 @pytest.fixture(scope="module")
 def province_db() -> Iterator[str]:
-    """A schema of its own on PostgreSQL, the database of a deployment with several web
-    workers (deploy/PROVINCE.md); skipped when absent."""
-    import uuid
+    """PostgreSQL, the database of a deployment with several web workers (deploy/PROVINCE.md)."""
+    from tests.conftest import migrated_postgres_schema
 
-    import psycopg
-
-    from tests.conftest import POSTGRES_URL, _postgres_available
-
-    reason = _postgres_available()
-    if reason:
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    raw = POSTGRES_URL.replace("+psycopg", "")
-    with psycopg.connect(raw, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(raw, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with migrated_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
