@@ -42,7 +42,10 @@ def load_or_create_signer(path: str | Path) -> Signer:
     if p.exists():
         return Signer.load(p)
     signer = Signer.generate()
-    signer.save(p)
+    try:
+        signer.save(p, exclusive=True)
+    except FileExistsError:  # another process (a web worker) created it first: use theirs
+        return Signer.load(p)
     logger.warning("created a new server signing key %s (key id %s)", p, signer.kid)
     return signer
 

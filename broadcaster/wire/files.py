@@ -50,3 +50,20 @@ def write_atomic(
     """Replace ``path`` with ``data`` (text is written as UTF-8) atomically; see atomic_writer."""
     with atomic_writer(path, mode, durable=durable) as f:
         f.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def create_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -> None:
+    """Create ``path`` holding ``data``, complete or not at all, only if it does not exist:
+    ``FileExistsError`` when another process created it first (its file is kept)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.link(tmp, target)  # atomic, and refuses an existing name
+    finally:
+        Path(tmp).unlink(missing_ok=True)

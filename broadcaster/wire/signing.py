@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from . import bounded
 from .canonical import canonical_json
 from .errors import ProtocolError
+from .files import create_atomic, write_atomic
 
 
 def _b64(data: bytes) -> str:
@@ -73,18 +74,18 @@ class Signer:
             raise ValueError(f"{path}: not an Ed25519 private key")
         return cls(key)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the private key as PEM, readable by the owner only."""
+    def save(self, path: str | os.PathLike[str], *, exclusive: bool = False) -> None:
+        """Write the private key as PEM, readable by the owner only, atomically (a reader never
+        sees part of it); ``exclusive``: only if no file is there (else FileExistsError)."""
         pem = self.private_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
+        if exclusive:
+            create_atomic(path, pem, 0o600)
+        else:
+            write_atomic(path, pem, 0o600)
 
 
 class Verifier:
