@@ -68,8 +68,9 @@ class Settings:
     # The Mosquitto files the `sites` commands write (passwords, ACLs, agents.json, certificates);
     # deploy/mosquitto/broadcaster.conf reads them from /etc/mosquitto/broadcaster.
     broker_dir: str = "instance/mosquitto"
-    # This ingest process's name: its MQTT client id is broadcaster-ingest-<ingest_worker>, and
-    # its persistent session keeps events queued while it restarts. Unique per ingest process.
+    # This ingest process's name: its MQTT client id is broadcaster-ingest-<ingest_worker>; a
+    # lone worker's persistent session keeps events queued while it restarts (workers sharing a
+    # group take clean sessions). Unique per ingest process.
     ingest_worker: str = "1"
     # "" (a commune: one ingest worker): it subscribes to each site's topics, so a flooding
     # site can be left out at the broker. Several workers share the agents' events through the

@@ -55,7 +55,8 @@ T = TypeVar("T")
 
 def ingest_client_id(worker: str) -> str:
     """The MQTT client id of ingest worker ``worker`` (the ``ingest_worker`` setting): stable
-    across restarts, so its persistent session holds the events that arrive meanwhile."""
+    across restarts, so a lone worker's persistent session holds the events that arrive
+    meanwhile (workers sharing a group take clean sessions: ``IngestPart``)."""
     return f"broadcaster-ingest-{worker}"
 
 

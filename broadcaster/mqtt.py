@@ -6,7 +6,7 @@ handler of the matching filter, and waits for the broker's PUBACK on QoS 1 publi
 protocol (MQTT 5 or 3.1.1), TLS (a CA, optionally a client certificate and key) and the
 credentials come from ``MqttOptions``; both configs build one.
 
-Sessions: a *persistent* link (an agent: ``agent-<site>``; an ingest worker:
+Sessions: a *persistent* link (an agent: ``agent-<site>``; a lone ingest worker:
 ``broadcaster-ingest-<worker>``) keeps a stable client id, so QoS 1 messages wait on the broker
 while it is away: MQTT 5 ``clean_start=False`` with a session expiry, 3.1.1 ``clean_session=False``
 (no expiry in that protocol: the broker's ``persistent_client_expiration`` bounds it). Every

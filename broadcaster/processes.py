@@ -138,12 +138,15 @@ class IngestPart:
 
     def start(self) -> None:
         topics = Topics(self.settings.topic_root)
-        # A persistent session under this worker's stable id: events wait on the broker while
-        # the process restarts (agents also resend until acked).
+        # A lone worker keeps a persistent session under its stable id: events wait on the
+        # broker while it restarts. Workers sharing a group take clean sessions: Mosquitto keeps
+        # giving a disconnected persistent member its share of the group's events, so a killed
+        # or retired worker would park a third of every resend until its session expired
+        # (docs/decisions.md); the others store what the agents resend (they resend until acked).
         self.conn = Link(
             self.settings.mqtt_options(),
             ingest_client_id(self.settings.ingest_worker),
-            persistent=True,
+            persistent=not self.settings.ingest_group,
         )
         self.engine = make_engine(self.settings.database_url)
         ingestor = Ingestor(
