@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto mosquitto-clients nats-server ffmpeg espeak-ng mpv sox chromium fonts-dejavu-core nginx)
+APT_PACKAGES=(mosquitto mosquitto-clients nats-server ffmpeg espeak-ng mpv sox chromium fonts-dejavu-core nginx poppler-utils)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

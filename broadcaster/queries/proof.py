@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from broadcaster.models import Announcement, Playback, Site, Zone
+from broadcaster.models import Announcement, Playback, Site, Unit, Zone
 from broadcaster.scope import Scope
 
 # Outcomes per site, best first: any full airing makes the site "full".
@@ -59,6 +59,9 @@ class Proof:
     zones: list[str]
     sites: list[SiteProof]
     generated_at: datetime
+    body: str = ""  # the announcement's text
+    unit: str = ""  # the unit that owns it (its name), and that unit's parent
+    parent_unit: str = ""
     # What sites reported about airings never sent to them (not in their plan, nor in a command
     # to them): shown apart, never counted. (site name, airing)
     unverified: list[tuple[str, Airing]] = field(default_factory=list)
@@ -113,7 +116,10 @@ def proof_of_broadcast(
     ann = session.scalar(
         select(Announcement)
         .where(Announcement.id == announcement_id, scope.announcements())
-        .options(selectinload(Announcement.zones).selectinload(Zone.sites).selectinload(Site.zones))
+        .options(
+            selectinload(Announcement.zones).selectinload(Zone.sites).selectinload(Site.zones),
+            selectinload(Announcement.unit).selectinload(Unit.parent),
+        )
     )
     if ann is None:
         raise NotFound(f"announcement {announcement_id} does not exist")
@@ -166,6 +172,9 @@ def proof_of_broadcast(
         zones=[z.name for z in ann.zones],
         sites=out,
         generated_at=now,
+        body=ann.body,
+        unit=ann.unit.name,
+        parent_unit=ann.unit.parent.name if ann.unit.parent is not None else "",
         unverified=[(_name(session, sites, site_id), a) for site_id, a in unverified],
     )
 

@@ -82,7 +82,7 @@ def seed(factory: sessionmaker[Session]) -> Seeded:
         )
         flood = Announcement(
             title="Cảnh báo lũ quét",
-            body="…",
+            body="Mưa lớn kéo dài, bà con vùng trũng khẩn trương di dời người và tài sản.",
             category="thien-tai",
             priority="emergency",
             status="approved",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +43,45 @@ def register_fonts(font_dir: Path | None = None) -> None:
     addMapping(FONT, 1, 0, FONT_BOLD)
 
 
-class Doc:
-    """A simple A4 document: a title, paragraphs, tables and SVG-free bar charts."""
+# The national header of an official document (Quốc hiệu and tiêu ngữ, Nghị định 30/2020/NĐ-CP).
+NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+NATIONAL_MOTTO = "Độc lập - Tự do - Hạnh phúc"
+# Administrative words a unit's name starts with, left out where the place is named alone.
+UNIT_WORDS = ("Thành phố", "Đặc khu", "Phường", "Tỉnh", "Xã")
 
-    def __init__(self, title: str, *, landscape: bool = False) -> None:
+
+@dataclass(frozen=True)
+class Letterhead:
+    """The top of an official document: the issuing body at left (under its parent unit),
+    Quốc hiệu and tiêu ngữ at right, then the document's number and its place and date."""
+
+    issuer: str  # the unit's name, e.g. "Xã Đắk Hà"
+    day: date
+    parent: str = ""  # e.g. "Tỉnh Kon Tum"
+    number_suffix: str = "XN-UBND"  # "Số: …/XN-UBND" (xác nhận), filled in by hand
+
+    @property
+    def place(self) -> str:
+        """ "Đắk Hà" from "Xã Đắk Hà": the place line names the place, not its kind."""
+        for word in UNIT_WORDS:
+            if self.issuer.startswith(word + " "):
+                return self.issuer[len(word) + 1 :]
+        return self.issuer
+
+    @property
+    def dated(self) -> str:
+        return (
+            f"{self.place}, ngày {self.day.day:02d} tháng {self.day.month:02d} năm {self.day.year}"
+        )
+
+
+class Doc:
+    """A simple A4 document: a title, paragraphs, tables and SVG-free bar charts; with a
+    ``letterhead``, an official document's national header above the title."""
+
+    def __init__(
+        self, title: str, *, landscape: bool = False, letterhead: Letterhead | None = None
+    ) -> None:
         register_fonts()
         from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 
@@ -60,6 +97,8 @@ class Doc:
             ),  # fmt: skip
         }
         self.story: list[Any] = []
+        if letterhead is not None:
+            self._letterhead(letterhead)
         self.heading(title, "title")
 
     def heading(self, text: str, style: str = "h2") -> None:
@@ -100,6 +139,69 @@ class Doc:
                 style.append(("BACKGROUND", (0, i), (-1, i), colors.HexColor(colour)))
         t.setStyle(TableStyle(style))
         self.story += [t, Spacer(1, 8)]
+
+    def _letterhead(self, head: Letterhead) -> None:
+        issuer = f"<b>ỦY BAN NHÂN DÂN {_esc(head.issuer.upper())}</b>"
+        if head.parent:
+            left = [f"ỦY BAN NHÂN DÂN {_esc(head.parent.upper())}", issuer]
+        else:
+            left = [issuer, ""]
+        right = [f"<b>{NATIONAL_NAME}</b>", f"<b><u>{NATIONAL_MOTTO}</u></b>"]
+        rows = [
+            [left[0], right[0]],
+            [left[1], right[1]],
+            [f"Số: ........../{_esc(head.number_suffix)}", f"<i>{_esc(head.dated)}</i>"],
+        ]
+        self._columns(rows, centred=True)
+
+    def signatures(self, *blocks: tuple[Sequence[str], str]) -> None:
+        """Signature blocks side by side: each its title lines (the first bold, one in
+        parentheses italic), room to sign and stamp, then the signer's name (bold)."""
+        self.story.append(_spacer(14))
+        marked = [
+            [
+                f"<b>{_esc(line)}</b>"
+                if i == 0
+                else (f"<i>{_esc(line)}</i>" if line.startswith("(") else _esc(line))
+                for i, line in enumerate(lines)
+            ]
+            for lines, _ in blocks
+        ]
+        depth = max(len(m) for m in marked)
+        rows = [[m[i] if i < len(m) else "" for m in marked] for i in range(depth)]
+        rows.append(["" for _ in blocks])  # the room to sign and stamp
+        rows.append([f"<b>{_esc(name)}</b>" for _, name in blocks])
+        self._columns(rows, centred=True, heights={depth: 64})
+
+    def _columns(
+        self,
+        rows: Sequence[Sequence[str]],
+        *,
+        centred: bool,
+        heights: dict[int, float] | None = None,
+    ) -> None:
+        """Two borderless columns of marked-up lines (already escaped); ``heights`` sets the
+        height of some rows (by index)."""
+        from reportlab.lib.enums import TA_CENTER, TA_LEFT
+        from reportlab.lib.styles import ParagraphStyle
+        from reportlab.platypus import Paragraph, Table, TableStyle
+
+        style = ParagraphStyle(
+            "col", parent=self.styles["body"], alignment=TA_CENTER if centred else TA_LEFT
+        )
+        data = [[Paragraph(cell, style) for cell in row] for row in rows]
+        row_heights = [(heights or {}).get(i) for i in range(len(rows))]
+        t = Table(data, colWidths=["42%", "58%"], rowHeights=row_heights)
+        t.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ]
+            )
+        )
+        self.story += [t, _spacer(10)]
 
     def bars(self, title: str, items: Sequence[tuple[str, float]], unit: str = "") -> None:
         """A horizontal bar chart drawn with reportlab graphics."""

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from broadcaster.queries.proof import Airing, Proof
-from web.exports.pdf import Doc
-from web.i18n import PLAYBACK_STATUS, format_local
+from web.campaigns.labels import category_label
+from web.exports.pdf import Doc, Letterhead
+from web.i18n import PLAYBACK_STATUS, PRIORITY, format_local, to_local
 from web.logs.labels import OUTCOME_COLOUR, outcome_text
 
 
-def proof_pdf(p: Proof) -> bytes:
-    doc = Doc(f"Xác nhận phát thanh / Proof of broadcast — {p.title}")
+def proof_pdf(p: Proof, prepared_by: str = "") -> bytes:
+    """An official document: the national header under the owning unit, the announcement and
+    its text, every targeted site's outcome, and blocks to sign and stamp."""
+    head = Letterhead(issuer=p.unit, parent=p.parent_unit, day=to_local(p.generated_at).date())
+    doc = Doc("XÁC NHẬN PHÁT THANH", letterhead=head)
+    doc.para("(Proof of broadcast)")
+    doc.heading(f"Thông báo / Announcement: {p.title}")
     doc.para(
-        f"Thông báo số {p.announcement_id} · Lĩnh vực: {p.category or '—'} · "
-        f"Mức ưu tiên: {p.priority} · Chiến dịch: {p.campaign or '—'}"
+        f"Thông báo số / No. {p.announcement_id} · "
+        f"Lĩnh vực / Category: {category_label(p.category) if p.category else '—'} · "
+        f"Mức ưu tiên / Priority: {PRIORITY.get(p.priority, p.priority)} · "
+        f"Chiến dịch / Campaign: {p.campaign or '—'}"
     )
     doc.para(f"Khu vực nhận tin / Target zones: {', '.join(p.zones) or '—'}")
     doc.para(
@@ -23,6 +31,11 @@ def proof_pdf(p: Proof) -> bytes:
         f"Độ phủ / Coverage: {p.coverage:.0f}%"
     )
     doc.para(f"Lập lúc / Generated: {format_local(p.generated_at)}")
+    doc.heading("Nội dung thông báo / Announcement text")
+    for paragraph in p.body.split("\n\n"):
+        if paragraph.strip():
+            doc.para(paragraph.strip())
+    doc.heading("Kết quả phát tại các điểm / Outcome at each site")
     rows, colours = [], []
     for s in p.sites:
         airings = "\n".join(_airing(a) for a in s.airings) or "—"
@@ -33,6 +46,10 @@ def proof_pdf(p: Proof) -> bytes:
         rows,
         widths=[120, 90, 120, 180],
         colours=colours,
+    )
+    doc.signatures(
+        (["NGƯỜI LẬP", "(Ký, ghi rõ họ tên)"], prepared_by),
+        (["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "(Ký tên, đóng dấu)"], ""),
     )
     return doc.render()
 

@@ -20,6 +20,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
 from broadcaster.models import (
@@ -228,7 +229,7 @@ def proof_pdf(ann_id: int) -> ResponseReturnValue:
 
     p = _proof(ann_id)
     try:
-        data = render_pdf(p)
+        data = render_pdf(p, prepared_by=current_user.display_name)
     except PdfFontMissing as exc:
         logger.error("%s", exc)
         return Response(no_font_message(), status=503, mimetype="text/plain")
