@@ -69,6 +69,7 @@ def create_app(
     app.teardown_appcontext(close_db)
 
     from web import errors, headers, i18n, limits, security
+    from web.announcements import waiting
     from web.metrics import routes as metrics
 
     limits.init_app(app, settings)  # before any route: the id converter
@@ -77,6 +78,7 @@ def create_app(
     headers.init_app(app)
     errors.init_app(app)
     metrics.init_app(app)
+    waiting.init_app(app)
 
     from web.announcements.routes import bp as announcements_bp
     from web.api.routes import bp as api_bp

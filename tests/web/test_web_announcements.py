@@ -217,3 +217,28 @@ def test_list_filters_by_status(client: FlaskClient, auth) -> None:
     assert f'/announcements/{draft}"' in page and f'/announcements/{submitted}"' in page
     assert client.get("/announcements/?status=bogus").status_code == 200
     assert client.get("/announcements/999999").status_code == 404
+
+
+def _waiting_badge(client: FlaskClient) -> str | None:
+    page = client.get("/announcements/").get_data(as_text=True)
+    link = re.search(r'<a [^>]*id="nav-waiting"[^>]*>(.*?)</a>', page, re.S)
+    if link is None:
+        return None  # no link at all (not an approver)
+    badge = re.search(r'<span class="badge"[^>]*>(\d+)</span>', link.group(1))
+    return badge.group(1) if badge else ""
+
+
+def test_the_navigation_counts_what_waits_for_each_approver(client: FlaskClient, auth) -> None:
+    _draft_and_submit(client, auth)  # the province's own
+    _draft_and_submit(client, auth, "bientap-dh")  # Đắk Hà's own
+    auth.login("pheduyet")
+    assert _waiting_badge(client) == "2"  # the province approves within its whole subtree
+    auth.logout()
+    auth.login("pheduyet-dh")
+    assert _waiting_badge(client) == "1"
+    auth.logout()
+    auth.login("pheduyet-dm")
+    assert _waiting_badge(client) == ""  # nothing of Đắk Mar's waits: no badge
+    auth.logout()
+    auth.login("bientap")
+    assert _waiting_badge(client) is None  # an editor approves nothing: no link
