@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import cache
 
@@ -85,3 +86,22 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     if not check_password_hash(user.password_hash, current):
         raise AccountError(f"wrong current password for {user.username!r}")
     set_password(session, user, new)
+
+
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+PHONE_RE = re.compile(r"\+?[0-9][0-9 .-]{6,30}")
+
+
+def set_contact(session: Session, user: User, email: str | None, phone: str | None) -> None:
+    """Where workflow notices reach ``user`` (``None`` leaves a field, "" clears it)."""
+    if email is not None:
+        email = email.strip()
+        if email and (len(email) > 254 or not EMAIL_RE.fullmatch(email)):
+            raise AccountError(f"{email!r} is not an e-mail address")
+        user.email = email
+    if phone is not None:
+        phone = phone.strip()
+        if phone and not PHONE_RE.fullmatch(phone):
+            raise AccountError(f"{phone!r} is not a phone number (digits, optionally +84 …)")
+        user.phone = phone
+    session.flush()

@@ -10,20 +10,17 @@ published), ``clock-drift`` (the agent's clock is off by more than a threshold),
 
 from __future__ import annotations
 
-import json
 import logging
-import smtplib
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.models import SiteAlert
+from broadcaster.outbound import OutboundError, post_json, send_mail
 from broadcaster.queries.health import SiteHealth, site_health
 
 logger = logging.getLogger(__name__)
@@ -171,45 +168,39 @@ class Notifier:
         if self.webhook_url:
             try:
                 self._post(changes, now)
-            except OSError as exc:
-                logger.warning("alert webhook %s failed: %s", self.webhook_url, exc)
+            except OutboundError as exc:
+                logger.warning("alert webhook failed: %s", exc)
         if self.smtp_host and self.email_to:
             try:
                 self._mail(changes, now)
-            except (OSError, smtplib.SMTPException) as exc:
-                logger.warning("alert e-mail via %s failed: %s", self.smtp_host, exc)
+            except OutboundError as exc:
+                logger.warning("alert e-mail failed: %s", exc)
 
     def _post(self, changes: Changes, now: datetime) -> None:
-        body = json.dumps(
-            {
-                "at": now.isoformat(),
-                "raised": [asdict(a) for a in changes.raised],
-                "cleared": [asdict(a) for a in changes.cleared],
-            },
-            ensure_ascii=False,
-        ).encode()
-        if not self.webhook_url.startswith(("http://", "https://")):
-            raise OSError(f"not an http(s) URL: {self.webhook_url!r}")
-        req = urllib.request.Request(  # noqa: S310 - scheme checked above
-            self.webhook_url, data=body, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310
-            resp.read()
+        body = {
+            "at": now.isoformat(),
+            "raised": [asdict(a) for a in changes.raised],
+            "cleared": [asdict(a) for a in changes.cleared],
+        }
+        post_json(self.webhook_url, body, self.timeout_s)
 
     def _mail(self, changes: Changes, now: datetime) -> None:
-        msg = EmailMessage()
-        msg["Subject"] = (
+        subject = (
             f"[broadcaster] {len(changes.raised)} cảnh báo mới / new alerts, "
             f"{len(changes.cleared)} đã hết / cleared"
         )
-        msg["From"] = self.email_from
-        msg["To"] = ", ".join(self.email_to)
         lines = [f"{now:%Y-%m-%d %H:%M} UTC", ""]
         lines += [f"+ {a.site_name} ({a.site_id}): {a.kind} — {a.detail}" for a in changes.raised]
         lines += [f"- {a.site_id}: {a.kind} cleared" for a in changes.cleared]
-        msg.set_content("\n".join(lines))
-        with smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=self.timeout_s) as smtp:
-            smtp.send_message(msg)
+        send_mail(
+            self.smtp_host,
+            self.smtp_port,
+            self.email_from,
+            self.email_to,
+            subject,
+            "\n".join(lines),
+            self.timeout_s,
+        )
 
 
 def check(

@@ -134,6 +134,11 @@ class Settings:
     alert_smtp_port: int = 25
     alert_email_from: str = "broadcaster@localhost"
     alert_email_to: str = ""  # comma-separated
+    # Workflow notices (schedules/notices.py): approvers hear that an announcement waits, its
+    # author that it was rejected, by e-mail (the alert_smtp_* server, to each user's email)
+    # and by a JSON POST here (recipients with their phone numbers: an SMS or Zalo gateway).
+    notify_webhook_url: str = ""
+    notify_check_interval_s: float = 15.0
     # JSON API bearer tokens for district/provincial systems, comma-separated (>= 16 chars each)
     api_tokens: str = ""
     # Prometheus metrics (docs: deploy/PROVINCE.md, "Monitoring"). The scheduler and each ingest

@@ -141,6 +141,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp)
     # The role applies to this unit and everything below it (broadcaster/scope.py).
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    # Where workflow notices reach them (schedules/notices.py): "" = not by that channel.
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
 
     unit: Mapped[Unit] = relationship()
 
@@ -530,6 +533,35 @@ class EmergencyDelivery(Base):
 
 
 # --- Site health alerts (issue #6) -----------------------------------------------------------
+
+
+class WorkflowNotice(Base):
+    """Something people must hear about (an announcement waits for approval, or was rejected),
+    kept until it went out by e-mail and by webhook (schedules/notices.py): written in the
+    workflow's own transaction, sent by the scheduler, retried while a channel fails."""
+
+    __tablename__ = "workflow_notices"
+    __table_args__ = (Index("ix_workflow_notices_pending", "done", "next_try_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(16))  # NOTICE_EVENTS
+    announcement_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))  # who submitted or rejected
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    email_sent: Mapped[bool] = mapped_column(default=False)
+    webhook_sent: Mapped[bool] = mapped_column(default=False)
+    done: Mapped[bool] = mapped_column(default=False)  # every channel went out, or gave up
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    announcement: Mapped[Announcement] = relationship()
+    actor: Mapped[User] = relationship()
+
+
+NOTICE_EVENTS = ("submitted", "rejected")
 
 
 class SiteAlert(Base):

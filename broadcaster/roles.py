@@ -1,7 +1,10 @@
-"""The roles a user can have. Imports nothing, so the CLI offers them without loading the ORM.
+"""The roles a user can have, and which of them may write and approve. Imports nothing, so the
+CLI offers them without loading the ORM.
 
-Who may do what is decided where it is enforced: ``schedules.workflow`` (``EDIT_ROLES``,
-``APPROVE_ROLES``) and the web views' ``roles_required``; every role may read.
+Who may do what is enforced in ``schedules.workflow`` and the web views' ``roles_required``, by
+these sets; every role may read.
 """
 
 ROLES = ("editor", "approver", "officer", "admin")
+EDIT_ROLES = ("editor", "admin")
+APPROVE_ROLES = ("approver", "admin")

@@ -35,12 +35,13 @@ from broadcaster.models import (
     Site,
     User,
 )
+from broadcaster.roles import APPROVE_ROLES
 from broadcaster.scope import Scope
 from broadcaster.wire.plan import Media as WireMedia
 from schedules.emergency_delivery import delivery_state, record_deliveries
 from schedules.planner import media_url
 from schedules.rendering import store_rendered
-from schedules.workflow import APPROVE_ROLES, NotAllowed, WorkflowError
+from schedules.workflow import NotAllowed, WorkflowError
 
 logger = logging.getLogger(__name__)
 

@@ -28,11 +28,11 @@ from broadcaster.models import (
     Zone,
     default_commune,
 )
+from broadcaster.roles import EDIT_ROLES
 from broadcaster.units import UnitError, add_unit, by_code, commune_named
 from schedules.programme_file import DEMO_PROGRAMME, Programme, load
 from schedules.recurrence import to_utc
 from schedules.relays import give_fallbacks
-from schedules.workflow import EDIT_ROLES
 
 
 class ProgrammeImportError(ValueError):

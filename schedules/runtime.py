@@ -23,6 +23,7 @@ from broadcaster.config import Settings
 from broadcaster.plans_mark import PlansMark
 from broadcaster.publish import PlanPublisher, items_digest, newest_version
 from broadcaster.wire.plan import PlanItem
+from schedules import notices
 from schedules.emergency_delivery import DeliveryTracker
 from schedules.plan_cache import PlanCache
 from schedules.relays import ensure_relay_fallbacks
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 PUBLISH_JOB = "publish-plans"
 DELIVERY_JOB = "emergency-deliveries"
+NOTICE_JOB = "workflow-notices"
 MISFIRE_GRACE_S = 30
 # Relays added while running (an import without a renderer) get their fallback this soon.
 FALLBACK_CHECK = timedelta(minutes=5)
@@ -188,6 +190,7 @@ class SchedulerRuntime:
             next_run_time=self.clock.now(),
         )
         self._every(DELIVERY_JOB, self._deliveries_job, self.settings.emergency_check_interval_s)
+        self._every(NOTICE_JOB, self._notices_job, self.settings.notify_check_interval_s)
 
     def job(self, job_id: str = PUBLISH_JOB):  # type: ignore[no-untyped-def]
         """The APScheduler job with that id (for checks and tests)."""
@@ -206,6 +209,14 @@ class SchedulerRuntime:
                 self._write_mark()
         except Exception:  # the next run retries; the job must stay scheduled
             logger.exception("publishing plans failed; will retry")
+
+    def _notices_job(self) -> None:
+        try:
+            notices.deliver_due(
+                self.factory, notices.Channels.from_settings(self.settings), self.clock.now()
+            )
+        except Exception:  # the next run retries; the job must stay scheduled
+            logger.exception("sending workflow notices failed; will retry")
 
     def _deliveries_job(self) -> None:
         assert self.deliveries is not None

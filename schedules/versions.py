@@ -17,8 +17,9 @@ from audio.recordings import master_recording
 from audio.store import MediaStore
 from broadcaster.config import Settings
 from broadcaster.models import RECORDING_LANGUAGES, Announcement, AnnouncementVersion, User
+from broadcaster.roles import EDIT_ROLES
 from schedules.rendering import store_rendered
-from schedules.workflow import EDIT_ROLES, NotAllowed, WorkflowError
+from schedules.workflow import NotAllowed, WorkflowError
 
 logger = logging.getLogger(__name__)
 

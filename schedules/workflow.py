@@ -31,15 +31,15 @@ from broadcaster.models import (
     User,
     Zone,
 )
+from broadcaster.roles import APPROVE_ROLES, EDIT_ROLES
 from broadcaster.scope import Scope
 from broadcaster.wire.plan import PRIORITIES
+from schedules import notices
 from schedules.recurrence import DEFAULT_TZ, RecurrenceError, next_occurrence, validate_rrule
 from schedules.rendering import store_rendered
 
 logger = logging.getLogger(__name__)
 
-EDIT_ROLES = ("editor", "admin")
-APPROVE_ROLES = ("approver", "admin")
 # An approval must leave agents time to fetch the plan and the audio.
 MIN_LEAD = timedelta(seconds=10)
 
@@ -191,6 +191,7 @@ def submit(
     ann.submitted_at = now or SYSTEM_CLOCK.now()
     ann.reject_reason = ""
     session.flush()
+    notices.record(session, "submitted", ann, user, ann.submitted_at)
     logger.info("announcement %d submitted; spoken by %s", ann.id, rendered.engine)
     return ann
 
@@ -257,6 +258,7 @@ def reject(
     ann.decided_at = now or SYSTEM_CLOCK.now()
     ann.reject_reason = reason[:2000]
     session.flush()
+    notices.record(session, "rejected", ann, approver, ann.decided_at)
     logger.info("announcement %d rejected by %s", ann.id, approver.username)
     return ann
 

@@ -18,6 +18,9 @@ from broadcaster.broker import PrivateBroker
 from broadcaster.clock import FakeClock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, upgrade
+from tests.support.sinks import smtp, webhook, webhook_sink
+
+__all__ = ["smtp", "webhook", "webhook_sink"]  # fixtures for every test
 
 POSTGRES_URL = os.environ.get(
     "BROADCASTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -12,7 +12,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_required
 from flask_wtf import CSRFProtect
 
 from broadcaster.models import User
-from schedules.workflow import APPROVE_ROLES, EDIT_ROLES
+from broadcaster.roles import APPROVE_ROLES, EDIT_ROLES
 from web.auth import sessions
 from web.services import db
 

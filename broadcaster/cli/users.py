@@ -1,4 +1,4 @@
-"""`broadcaster users add` and `users password`."""
+"""`broadcaster users add`, `users password` and `users contact`."""
 
 from __future__ import annotations
 
@@ -72,3 +72,30 @@ def users_password(ctx: click.Context, username: str, password: str) -> None:
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"password of {username} changed; their web sessions ended")
+
+
+@users.command("contact")
+@click.argument("username")
+@click.option("--email", default=None, help='Where workflow notices are e-mailed ("" clears it).')
+@click.option("--phone", default=None, help="For an SMS gateway on the notices' webhook.")
+@click.pass_context
+def users_contact(ctx: click.Context, username: str, email: str | None, phone: str | None) -> None:
+    """Set where a user hears of announcements waiting for them or rejected."""
+    from sqlalchemy import select
+
+    from broadcaster.accounts import AccountError, set_contact
+    from broadcaster.db import make_engine, session_factory, transaction, upgrade
+    from broadcaster.models import User
+
+    settings = ctx.obj.settings
+    upgrade(settings.database_url)
+    try:
+        with transaction(session_factory(make_engine(settings.database_url))) as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise AccountError(f"no user {username!r}")
+            set_contact(session, user, email, phone)
+            shown = f"e-mail {user.email or '—'}, phone {user.phone or '—'}"
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{username}: {shown}")

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default as email_policy
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
-import pytest
 from officers_seed import NOW, add_playback
 
 from broadcaster.alerts import Notifier, Thresholds, check
@@ -68,74 +63,6 @@ def test_a_silent_online_site_is_offline_after_the_threshold(seeded) -> None:
     late = check(seeded.factory, t, Notifier(), now=NOW + timedelta(minutes=11)).raised
     assert {(a.site_id, a.kind) for a in late} >= {("dai-xa", "offline")}
     assert any("no heartbeat" in a.detail for a in late)
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[str, list[dict]]]:
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(json.loads(body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
-    server.server_close()
-
-
-class SmtpSink:
-    """A minimal SMTP server on a thread: accepts one session at a time, keeps the messages."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.messages: list[bytes] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn, conn.makefile("rb") as rf:
-                conn.sendall(b"220 sink ready\r\n")
-                while line := rf.readline():
-                    cmd = line.strip().upper()
-                    if cmd.startswith((b"EHLO", b"HELO")):
-                        conn.sendall(b"250 sink\r\n")
-                    elif cmd == b"DATA":
-                        conn.sendall(b"354 go ahead\r\n")
-                        data = b""
-                        while (chunk := rf.readline()) != b".\r\n":
-                            data += chunk
-                        self.messages.append(data)
-                        conn.sendall(b"250 queued\r\n")
-                    elif cmd == b"QUIT":
-                        conn.sendall(b"221 bye\r\n")
-                        break
-                    else:
-                        conn.sendall(b"250 ok\r\n")
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    yield sink
-    sink.close()
 
 
 def test_new_alerts_go_to_the_webhook_and_by_mail(seeded, webhook, smtp) -> None:

@@ -242,3 +242,19 @@ def test_the_navigation_counts_what_waits_for_each_approver(client: FlaskClient,
     auth.logout()
     auth.login("bientap")
     assert _waiting_badge(client) is None  # an editor approves nothing: no link
+
+
+def test_submitting_and_rejecting_keep_a_notice_to_send(
+    client: FlaskClient, auth, db: sessionmaker[Session]
+) -> None:
+    from broadcaster.models import WorkflowNotice
+
+    ann_id = _draft_and_submit(client, auth)
+    auth.login("pheduyet")
+    client.post(f"/announcements/{ann_id}/reject", data={"reason": "Sai ngày."})
+    with db() as s:
+        rows = s.scalars(select(WorkflowNotice).order_by(WorkflowNotice.id)).all()
+        assert [(n.event, n.announcement_id, n.actor.username, n.done) for n in rows] == [
+            ("submitted", ann_id, "bientap", False),
+            ("rejected", ann_id, "pheduyet", False),
+        ]

@@ -11,10 +11,9 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from broadcaster.models import ANNOUNCEMENT_STATES, Announcement, Zone
-from broadcaster.roles import ROLES
+from broadcaster.roles import APPROVE_ROLES, EDIT_ROLES, ROLES
 from schedules import workflow
 from schedules.checks import check_announcement
-from schedules.workflow import APPROVE_ROLES, EDIT_ROLES
 from web import errors
 from web.announcements import programme
 from web.announcements.forms import AnnouncementForm, ApproveForm, RejectForm, SubmitForm

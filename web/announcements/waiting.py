@@ -8,7 +8,7 @@ from flask import Flask
 from flask_login import current_user
 
 from broadcaster.queries.waiting import waiting_for_approval
-from schedules.workflow import APPROVE_ROLES
+from broadcaster.roles import APPROVE_ROLES
 from web.scope import scope
 from web.services import db
 

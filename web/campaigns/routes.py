@@ -14,10 +14,9 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from broadcaster.models import Campaign, Zone
-from broadcaster.roles import ROLES
+from broadcaster.roles import EDIT_ROLES, ROLES
 from schedules import campaigns
 from schedules.calendar import monday_of
-from schedules.workflow import EDIT_ROLES
 from web import errors
 from web.campaigns.forms import CampaignForm
 from web.campaigns.labels import category_label

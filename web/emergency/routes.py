@@ -17,9 +17,8 @@ from wtforms.fields.choices import SelectChoice
 from broadcaster.commands import CommandError
 from broadcaster.models import Announcement, Emergency, Media, Zone
 from broadcaster.mqtt import PublishError
-from broadcaster.roles import ROLES
+from broadcaster.roles import APPROVE_ROLES, ROLES
 from schedules import emergency as service
-from schedules.workflow import APPROVE_ROLES
 from web import errors
 from web.emergency.forms import ComposeForm, ConfirmForm
 from web.i18n import format_local

@@ -14,9 +14,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from audio.recordings import RecordingError
 from broadcaster.models import Announcement, AnnouncementVersion
-from broadcaster.roles import ROLES
+from broadcaster.roles import EDIT_ROLES, ROLES
 from schedules import versions
-from schedules.workflow import EDIT_ROLES, NotAllowed, WorkflowError
+from schedules.workflow import NotAllowed, WorkflowError
 from web import errors
 from web.errors import refusal_response
 from web.limits import parse_id
