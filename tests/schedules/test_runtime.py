@@ -10,7 +10,13 @@ from broadcaster.publish import PlanPublisher
 from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
-from schedules.runtime import DELIVERY_JOB, MISFIRE_GRACE_S, PUBLISH_JOB, SchedulerRuntime
+from schedules.runtime import (
+    DELIVERY_JOB,
+    MISFIRE_GRACE_S,
+    NOTICE_JOB,
+    PUBLISH_JOB,
+    SchedulerRuntime,
+)
 from tests.schedules.conftest import DEMO_SITES
 
 from .conftest import media_row
@@ -69,7 +75,7 @@ def test_jobs_have_stable_ids_coalescing_and_misfire_grace(settings, db) -> None
         runtime.add_jobs()  # a restart re-registers under the same id instead of duplicating
         job = runtime.job()
         ids = sorted(j.id for j in runtime._scheduler.get_jobs())
-        assert job.id == PUBLISH_JOB and ids == sorted([PUBLISH_JOB, DELIVERY_JOB])
+        assert job.id == PUBLISH_JOB and ids == sorted([PUBLISH_JOB, DELIVERY_JOB, NOTICE_JOB])
         assert job.coalesce is True and job.max_instances == 1
         assert job.misfire_grace_time == MISFIRE_GRACE_S
         assert job.next_run_time == NOW  # first run at the injected clock's now
