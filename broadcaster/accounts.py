@@ -14,10 +14,15 @@ from broadcaster.models import LoginSession, Unit, User
 from broadcaster.roles import ROLES
 
 MIN_PASSWORD_CHARS = 8
+USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 class AccountError(ValueError):
-    """A user cannot be created or changed as asked."""
+    """A user cannot be created or changed as asked; ``code`` says why, for the web's words."""
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def create_user(
@@ -32,8 +37,13 @@ def create_user(
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     _check_length(username, password)
+    if not USERNAME_RE.fullmatch(username):
+        raise AccountError(
+            f"username {username!r}: up to 64 lowercase letters, digits, '.', '_' or '-'",
+            "bad-username",
+        )
     if session.scalar(select(User).where(User.username == username)):
-        raise AccountError(f"user {username!r} exists already")
+        raise AccountError(f"user {username!r} exists already", "username-taken")
     user = User(
         username=username,
         display_name=display_name or username,
@@ -49,7 +59,8 @@ def create_user(
 def _check_length(username: str, password: str) -> None:
     if len(password) < MIN_PASSWORD_CHARS:
         raise AccountError(
-            f"password for {username!r} is shorter than {MIN_PASSWORD_CHARS} characters"
+            f"password for {username!r} is shorter than {MIN_PASSWORD_CHARS} characters",
+            "short-password",
         )
 
 
@@ -104,4 +115,30 @@ def set_contact(session: Session, user: User, email: str | None, phone: str | No
         if phone and not PHONE_RE.fullmatch(phone):
             raise AccountError(f"{phone!r} is not a phone number (digits, optionally +84 …)")
         user.phone = phone
+    session.flush()
+
+
+def update_user(
+    session: Session,
+    actor: User,
+    user: User,
+    *,
+    display_name: str,
+    role: str,
+    unit: Unit,
+    active: bool,
+) -> None:
+    """An administrator's change to ``user``; disabling ends their login sessions. No one
+    changes their own role, unit or access (an administrator could lock everyone out)."""
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if user.id == actor.id and (role != user.role or unit.id != user.unit_id or not active):
+        raise AccountError(
+            f"{actor.username!r} cannot change their own role, unit or access", "self"
+        )
+    ending = user.active and not active
+    user.display_name = display_name.strip() or user.username
+    user.role, user.unit, user.active = role, unit, active
+    if ending:
+        session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     session.flush()

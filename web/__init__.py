@@ -93,6 +93,7 @@ def create_app(
     from web.recordings.routes import bp as recordings_bp
     from web.reports.routes import bp as reports_bp
     from web.schedule.routes import bp as schedule_bp
+    from web.users.routes import bp as users_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(announcements_bp)
@@ -107,6 +108,7 @@ def create_app(
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(emergency_bp)
     app.register_blueprint(lexicon_bp)
+    app.register_blueprint(users_bp)
     app.add_url_rule("/", "index", _index)
     return app
 

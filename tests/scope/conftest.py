@@ -43,6 +43,7 @@ class Commune:
     emergency: int
     media: str  # sha256 of the approved one's audio
     marker: str
+    user: int  # its editor's user id
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def _commune(
         emergency=em.id,
         media=approved.media_sha256,  # type: ignore[attr-defined]
         marker=marker,
+        user=editor.id,
     )
 
 

@@ -60,6 +60,7 @@ def _args(rule: Rule, b: Commune) -> dict[str, Any]:
         "zone_id": b.zone,
         "site_id": b.site,
         "version_id": 1,
+        "user_id": b.user,
     }
     missing = set(rule.arguments) - set(known)
     assert not missing, f"{rule.rule}: say which of commune B's rows {missing} should name"
