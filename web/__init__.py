@@ -93,6 +93,7 @@ def create_app(
     from web.recordings.routes import bp as recordings_bp
     from web.reports.routes import bp as reports_bp
     from web.schedule.routes import bp as schedule_bp
+    from web.today.routes import bp as today_bp
     from web.users.routes import bp as users_bp
 
     app.register_blueprint(auth_bp)
@@ -109,6 +110,7 @@ def create_app(
     app.register_blueprint(emergency_bp)
     app.register_blueprint(lexicon_bp)
     app.register_blueprint(users_bp)
+    app.register_blueprint(today_bp)
     app.add_url_rule("/", "index", _index)
     return app
 
@@ -119,6 +121,4 @@ def _index() -> ResponseReturnValue:
 
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    if current_user.role == "officer":
-        return redirect(url_for("logs.index"))
-    return redirect(url_for("announcements.index"))
+    return redirect(url_for("today.index"))

@@ -54,13 +54,13 @@ def test_login_redirects_only_to_local_paths(client: FlaskClient) -> None:
         client.post("/logout")
 
 
-def test_index_sends_each_role_to_its_page(client: FlaskClient, auth) -> None:
+def test_index_sends_every_role_to_today(client: FlaskClient, auth) -> None:
     assert "/login" in client.get("/").headers["Location"]
-    auth.login("canbo")
-    assert client.get("/").headers["Location"].endswith("/logs/")
-    auth.logout()
-    auth.login("pheduyet")
-    assert client.get("/").headers["Location"].endswith("/announcements/")
+    for username in ("canbo", "pheduyet", "bientap", "quantri"):
+        auth.login(username)
+        assert client.get("/").headers["Location"].endswith("/today/")
+        assert client.get("/today/").status_code == 200
+        auth.logout()
 
 
 def test_roles_are_enforced(client: FlaskClient, auth) -> None:
