@@ -1,4 +1,8 @@
-"""The OpenAPI 3.0 document of the officers' API, built in code next to the endpoints."""
+"""The OpenAPI 3.0 document of the officers' API, built in code next to the endpoints.
+
+The JSON document is in English, as API documents are; the docs page (``api/docs.html``)
+shows its titles and descriptions through the catalogue (web/api/translations), so each text
+here has its Vietnamese there (tests/scope/test_vietnamese_pages.py finds one that has not)."""
 
 from __future__ import annotations
 
