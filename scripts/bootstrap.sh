@@ -18,6 +18,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# npm (for axe-core below): Debian's package, unless Node.js brought its own npm already.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "bootstrap: installing Debian package: npm"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $($PY --version)"
@@ -32,4 +41,10 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q -c constraints.txt -e ".[dev]"
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+# axe-core, which the accessibility test runs in Chromium (tests/scope/test_accessibility.py).
+AXE_VERSION=4.14.1
+if [ ! -f ".venv/npm/node_modules/axe-core/axe.min.js" ] || ! grep -q "\"version\": \"$AXE_VERSION\"" .venv/npm/node_modules/axe-core/package.json; then
+  echo "bootstrap: installing axe-core $AXE_VERSION from npm into .venv/npm"
+  npm install --silent --no-audit --no-fund --prefix .venv/npm "axe-core@$AXE_VERSION" >/dev/null
 fi

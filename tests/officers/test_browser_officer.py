@@ -3,6 +3,7 @@ health page and the map (which has no tiles to load)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -47,3 +48,26 @@ def test_officer_filters_the_log_and_opens_proof_health_and_map(live_url, page) 
     assert page.locator("#site-list tbody tr").count() == 5  # the province: both communes
     page.goto(f"{live_url}/health/")
     assert page.locator("text=Tình trạng cụm loa").count() >= 1
+
+
+def test_the_log_shows_new_airings_without_reloading(
+    live_url, page, db, seeded_sqlite, clock, monkeypatch
+) -> None:
+    import web.logs.routes
+    from officers_seed import add_playback
+
+    monkeypatch.setattr(web.logs.routes, "REFRESH_SECONDS", 1)
+    page.goto(f"{live_url}/login")
+    page.fill("#username", "canbo")
+    page.fill("#password", "canbo1234")
+    page.click("button[type=submit], input[type=submit]")
+    page.goto(f"{live_url}/logs/")
+    before = page.locator("tbody tr").count()
+    page.evaluate("window.sameDocument = true")  # gone if the page were loaded again
+    with db() as s, s.begin():
+        add_playback(s, "cum-loa-t2", seeded_sqlite.vaccine, clock.now(), "finished")
+    deadline = time.monotonic() + 15  # page.wait_for_function evals a string: the CSP refuses
+    while page.locator("tbody tr").count() <= before and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert page.locator("tbody tr").count() > before
+    assert page.evaluate("window.sameDocument") is True

@@ -105,7 +105,7 @@ def test_log_lists_playbacks_in_local_time(
     _playbacks(db)
     auth.login("canbo")
     page = client.get("/logs/").get_data(as_text=True)
-    assert '<meta http-equiv="refresh" content="10">' in page
+    assert '<main data-live-seconds="10">' in page
     assert "Nhật ký phát" in page
     assert "Cụm loa thôn 1 - ngã ba chợ" in page and "Lịch tiêm phòng" in page
     assert "01/03/2026 07:30" in page and "07:30:01" in page and "07:30:31" in page

@@ -50,7 +50,7 @@ def render(sites: Sequence[SiteHealth], title: str, width: int = 640, height: in
     points = project(sites, width, height)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}">',
+        f'width="{width}" height="{height}" role="group" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
     ]
     for p in points:
