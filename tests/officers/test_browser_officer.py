@@ -53,8 +53,9 @@ def test_officer_filters_the_log_and_opens_proof_health_and_map(live_url, page) 
 def test_the_log_shows_new_airings_without_reloading(
     live_url, page, db, seeded_sqlite, clock, monkeypatch
 ) -> None:
-    import web.logs.routes
     from officers_seed import add_playback
+
+    import web.logs.routes
 
     monkeypatch.setattr(web.logs.routes, "REFRESH_SECONDS", 1)
     page.goto(f"{live_url}/login")

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.models import LexiconEntry
 from tests.scope.conftest import PASSWORDS, Province
-from tests.scope.test_vietnamese_pages import SKIP_ENDPOINTS, _Named
 from tests.scope.test_route_scope import _args
+from tests.scope.test_vietnamese_pages import SKIP_ENDPOINTS, _Named
 from tests.support import browser
 from tests.support.browser import chromium_page
 from tests.support.webapp import serve
