@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import shutil
 import signal
@@ -152,7 +153,10 @@ class NatsCluster:
                 conf["authorization"] = {"users": self.users()}
             text = "".join(f"{key}: {json.dumps(value)}\n" for key, value in conf.items())
             if self.users_file is not None:
-                text += f"include {json.dumps(str(self.users_file.resolve()))}\n"
+                # NATS 2.9 joins an include's path to the including file's folder, even an
+                # absolute one: it must be relative.
+                users = os.path.relpath(self.users_file.resolve(), home.resolve())
+                text += f"include {json.dumps(users)}\n"
             path = home / "nats.conf"
             path.write_text(text, encoding="utf-8")
             path.chmod(0o600)

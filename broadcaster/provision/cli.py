@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from broadcaster.broker import SERVER_USER, agent_username
+from broadcaster.config import Settings
 from broadcaster.wire.files import write_atomic
 from broadcaster.wire.topics import Topics
 
@@ -128,10 +129,6 @@ def provision_command(
     broker_dir = _broker_dir(ctx, broker_dir)
     try:
         broker = broker_files(settings.broker_kind, broker_dir)
-        if ensure_server_user(
-            broker, settings.mqtt_username or SERVER_USER, settings.mqtt_password
-        ):
-            click.echo(f"added the server's MQTT user {settings.mqtt_username or SERVER_USER}")
         options = BundleOptions(
             topics=Topics(settings.topic_root),
             trusted_keys=trusted,
@@ -147,6 +144,7 @@ def provision_command(
             _provision_file(ctx, sites_file, broker, options, out, new_passwords, create_zones)
             return
         assert site is not None
+        _ensure_server_user(settings, broker)
         bundle = provision_site(
             site=site,
             zones=zones,
@@ -168,6 +166,12 @@ def provision_command(
     click.echo(f"bundle: {bundle.out} (agent.toml holds the password: copy it to the Pi only)")
     click.echo(f"broker files updated in {broker_dir}; {RELOAD[broker.kind]}")
     click.echo(f"on the Pi: sudo deploy/pi/install.sh {bundle.out}")
+
+
+def _ensure_server_user(settings: Settings, broker: BrokerDir) -> None:
+    user = settings.mqtt_username or SERVER_USER
+    if ensure_server_user(broker, user, settings.mqtt_password):
+        click.echo(f"added the server's MQTT user {user}")
 
 
 RELOAD = {
@@ -214,6 +218,7 @@ def _provision_file(
                         else ""
                     )
                 )
+                _ensure_server_user(settings, broker)
                 step = max(1, len(rows) // 10)
 
                 def progress(n: int, total: int) -> None:
