@@ -148,8 +148,13 @@ class BrokerDir:
     def stage(self, staged: StagedFiles, path: Path, data: str, mode: int = READABLE) -> None:
         """``write``, but put in place only at ``staged.commit()``."""
         self.ensure_root()
-        tmp = staged.add(path, data, mode)
-        share_with_broker(tmp, self.group)
+        try:
+            staged.add(path, data, mode, gid=group_id(self.group))
+        except PermissionError:
+            raise ProvisionError(
+                f"cannot give {path} to group {self.group}: run the `sites` commands as root "
+                f"or as a member of {self.group}"
+            ) from None
 
     def ensure_root(self) -> None:
         """The directory, 0750 and the broker's group (it must be able to enter it)."""

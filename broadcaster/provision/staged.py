@@ -47,19 +47,24 @@ class StagedFiles:
             os.chmod(path, mode)
         self._made_dirs += reversed(missing)  # outermost first; discard goes innermost first
 
-    def add(self, path: Path, data: bytes | str, mode: int, *, gid: int | None = None) -> Path:
+    def add(self, path: Path, data: bytes | str, mode: int, *, gid: int | None = None) -> None:
         """Write ``data`` for ``path`` now (not durable yet), to replace it at ``commit``; the
-        temporary file already has ``mode`` and, with ``gid``, its group."""
+        temporary file already has ``mode`` and, with ``gid``, its group (``PermissionError``
+        if that cannot be given). A file that already holds ``data`` with that mode and group
+        is left alone (a re-run rewrites nothing; on ext4, a rename over an existing file
+        flushes it, milliseconds each)."""
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        if _holds(path, raw, mode, gid):
+            return
         if not path.parent.exists():
             self.mkdir(path.parent)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PART_SUFFIX, dir=path.parent)
         self._staged.append((Path(tmp), path))
         with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.write(raw)
         os.chmod(tmp, mode)
         if gid is not None:
             os.chown(tmp, -1, gid)
-        return Path(tmp)
 
     def remove(self, path: Path) -> None:
         """Remove ``path`` at commit (nothing is removed before)."""
@@ -87,3 +92,13 @@ class StagedFiles:
             except OSError:
                 pass  # not empty: someone else's files are there
         self._made_dirs.clear()
+
+
+def _holds(path: Path, data: bytes, mode: int, gid: int | None) -> bool:
+    try:
+        info = path.stat()
+        if info.st_mode & 0o7777 != mode or (gid is not None and info.st_gid != gid):
+            return False
+        return info.st_size == len(data) and path.read_bytes() == data
+    except FileNotFoundError:
+        return False
