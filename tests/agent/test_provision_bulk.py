@@ -338,3 +338,36 @@ def _mosquitto(conf: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def test_sites_are_added_and_updated_on_both_databases(any_db_url: str, tmp_path: Path) -> None:
+    from broadcaster.db import make_engine, session_factory, transaction
+    from broadcaster.provision.site_records import register_sites
+    from broadcaster.provision.sites_csv import read_sites_csv
+
+    engine = make_engine(any_db_url)
+    factory = session_factory(engine)
+    try:
+        with transaction(factory) as s:
+            top = add_unit(s, "province", "P1", "Tỉnh Thử")
+            x1 = add_unit(s, "commune", "X01", "Xã Một", top)
+            add_unit(s, "commune", "X02", "Xã Hai", top)
+            s.add_all([Zone(id="thon-1", name="Thôn 1", unit=x1)])
+        rows = read_sites_csv(_sites_csv(tmp_path))
+        with transaction(factory) as s:
+            done = register_sites(s, rows, create_zones=True)
+        assert (done.added, done.changed, done.zones_created) == (3, 0, ["ban-1", "thon-2"])
+        changed = read_sites_csv(
+            _sites_csv(tmp_path, SITES_CSV.replace("cum-loa-c,Cụm loa bản Mông", "cum-loa-c,Mới"))
+        )
+        with transaction(factory) as s:
+            again = register_sites(s, changed)
+        assert (again.added, again.changed, again.unchanged) == (0, 1, 2)
+        with factory() as s:
+            c = s.get(Site, "cum-loa-c")
+            assert c is not None and c.name == "Mới" and [z.id for z in c.zones] == ["ban-1"]
+            assert c.state == "unknown" and c.output == "amplifier"  # the model's defaults
+            b = s.get(Site, "cum-loa-b")
+            assert b is not None and sorted(z.id for z in b.zones) == ["thon-1", "thon-2"]
+    finally:
+        engine.dispose()
