@@ -371,3 +371,39 @@ def test_sites_are_added_and_updated_on_both_databases(any_db_url: str, tmp_path
             assert b is not None and sorted(z.id for z in b.zones) == ["thon-1", "thon-2"]
     finally:
         engine.dispose()
+
+
+def test_the_deploy_examples_hold(tmp_path: Path) -> None:
+    """deploy/sites.example.csv reads without error; deploy/nats/nats-server.conf is a valid
+    NATS config with a provisioned users file where it includes it (relative to /etc)."""
+    from broadcaster.provision.nats_files import NatsFiles
+    from broadcaster.provision.sites_csv import read_sites_csv
+    from broadcaster.provision.tls import make_ca, make_server_cert
+
+    repo = Path(__file__).resolve().parents[2]
+    rows = read_sites_csv(repo / "deploy/sites.example.csv")
+    assert [r.zones for r in rows] == [("thon-1",), ("thon-1", "thon-2"), ("ban-mong",)]
+    if not (shutil.which("nats-server") or Path("/usr/sbin/nats-server").exists()):
+        pytest.skip("nats-server is not installed")
+    etc = tmp_path / "etc"
+    files = NatsFiles(etc / "nats" / "broadcaster")
+    files.set_password(SERVER_USER, SERVER_PASSWORD, server=True)
+    files.write_acl(TOPICS)
+    ca_key, ca = make_ca()
+    key, cert = make_server_cert(ca_key, ca, ["nats1.example.gov.vn"])
+    files.write(files.server_key, key)
+    files.write(files.server_cert, cert)
+    conf = (repo / "deploy/nats/nats-server.conf").read_text()
+    (etc / "nats-server.conf").write_text(conf.replace('"/etc/', f'"{etc}/'))  # TLS files
+    tool = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    checked = subprocess.run(
+        [tool, "-c", str(etc / "nats-server.conf"), "-t"], capture_output=True, text=True
+    )
+    assert checked.returncode == 0 and "is valid" in checked.stdout + checked.stderr, checked
+
+
+def test_one_site_or_a_file_not_both(settings: Settings, tmp_path: Path) -> None:
+    env = _env(settings, tmp_path)
+    for args in ([], ["cum-loa-a", "--from", str(_sites_csv(tmp_path))]):
+        result = CliRunner(env=env).invoke(main, ["sites", "provision", *args])
+        assert result.exit_code == 2 and "give a SITE or --from FILE" in result.output
