@@ -118,7 +118,7 @@ def bare_writes(tmp: Path, n: int) -> float:
 def old_way_per_site(tmp: Path, samples: int = 20) -> float:
     """One ``mosquitto_passwd -U`` process per site, as provisioning did (per site, seconds)."""
     tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
-    path = tmp / "one"
+    path = tmp / "old-way-passwd"
     started = time.perf_counter()
     for i in range(samples):
         path.write_text(f"agent-{i}:{secrets.token_urlsafe(24)}\n")
