@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from .staged import StagedFiles
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]  # (sites done, sites in the run)
+Progress = Callable[[str, int, int], None]  # (step, sites done, sites in the run)
 
 
 @dataclass(frozen=True)
@@ -101,18 +103,26 @@ def provision_sites(
     keys_text = json.dumps(keys_doc, indent=2) + "\n"
     agents = broker.agents()
     hashes = broker.hashes()
+    passwords: list[tuple[str | None, str]] = []  # (kept from the bundle or None, password)
+    for spec in checked:
+        username = agent_username(spec.site)
+        kept = None if new_passwords else _bundle_password(out_for(spec.site), spec.site, username)
+        passwords.append((kept, kept or secrets.token_urlsafe(24)))
+        agents[spec.site] = list(spec.zones)
+    todo = [
+        (
+            agent_username(spec.site),
+            password,
+            hashes.get(agent_username(spec.site)) if kept else None,
+        )
+        for spec, (kept, password) in zip(checked, passwords, strict=True)
+    ]
+    hashes.update(_hash_all(broker, todo, progress))
     bundles: list[Bundle] = []
     with StagedFiles() as staged:
-        for done, spec in enumerate(checked, 1):
+        for done, (spec, (kept, password)) in enumerate(zip(checked, passwords, strict=True), 1):
             out = out_for(spec.site)
-            username = agent_username(spec.site)
-            kept = None if new_passwords else _bundle_password(out, spec.site, username)
-            password = kept or secrets.token_urlsafe(24)
-            known = hashes.get(username)
-            if kept is None or known is None or not broker.verify_password(password, known):
-                hashes[username] = broker.hash_password(password)
-            agents[spec.site] = list(spec.zones)
-            config = _agent_config(spec, options, use_tls, username, password)
+            config = _agent_config(spec, options, use_tls, agent_username(spec.site), password)
             if not out.exists():
                 staged.mkdir(out, 0o700)
             staged.add(out / "agent.toml", config.to_toml(), 0o600)  # it holds the password
@@ -123,7 +133,7 @@ def provision_sites(
                 staged.remove(out / "ca.crt")  # from an earlier TLS bundle
             bundles.append(Bundle(spec.site, out, config, password, kept is None))
             if progress is not None:
-                progress(done, len(checked))
+                progress("bundles", done, len(checked))
         broker.stage_all(staged, options.topics, agents, hashes)
         staged.commit()
     for b in bundles:
@@ -131,6 +141,30 @@ def provision_sites(
             "provisioned site %s (zones %s) into %s", b.site, ",".join(b.config.zones) or "-", b.out
         )
     return bundles
+
+
+HASH_THREADS = min(8, os.cpu_count() or 1)  # hashlib and bcrypt hash without the GIL
+
+
+def _hash_all(
+    broker: BrokerDir, todo: list[tuple[str, str, str | None]], progress: Progress | None
+) -> dict[str, str]:
+    """``user → hash`` for ``(user, password, hash known for it or None)``: the known hash
+    when it is the password's, else a new one; on every CPU (bcrypt costs ms each)."""
+
+    def one(item: tuple[str, str, str | None]) -> tuple[str, str]:
+        user, password, known = item
+        if known is not None and broker.verify_password(password, known):
+            return user, known
+        return user, broker.hash_password(password)
+
+    done: dict[str, str] = {}
+    with ThreadPoolExecutor(HASH_THREADS) as pool:
+        for n, (user, hashed) in enumerate(pool.map(one, todo), 1):
+            done[user] = hashed
+            if progress is not None:
+                progress("passwords", n, len(todo))
+    return done
 
 
 def _bundle_password(out: Path, site: str, username: str) -> str | None:

@@ -221,9 +221,9 @@ def _provision_file(
                 _ensure_server_user(settings, broker)
                 step = max(1, len(rows) // 10)
 
-                def progress(n: int, total: int) -> None:
+                def progress(what: str, n: int, total: int) -> None:
                     if n % step == 0 or n == total:
-                        say(f"credentials and bundles: {n}/{total}")
+                        say(f"{what}: {n}/{total}")
 
                 bundles = provision_sites(
                     [SiteSpec(r.site, r.zones) for r in rows],
