@@ -25,6 +25,7 @@ TTS_ENGINES = ("gtts", "espeak", "piper", "offline", "auto")
 TTS_VOICES = ("north", "central", "south")
 AUDIO_FORMATS = ("mp3", "opus")
 # Paths anchored at the working directory when relative.
+BROKER_KINDS = ("mosquitto", "nats")  # what `sites provision` writes users and permissions for
 PATH_KEYS = ("media_dir", "signing_key_file", "render_cache_dir", "broker_dir")
 # Paths anchored at the working directory when set (empty means "none").
 OPTIONAL_PATH_KEYS = ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file")
@@ -68,6 +69,9 @@ class Settings:
     # The Mosquitto files the `sites` commands write (passwords, ACLs, agents.json, certificates);
     # deploy/mosquitto/broadcaster.conf reads them from /etc/mosquitto/broadcaster.
     broker_dir: str = "instance/mosquitto"
+    # The broker the `sites` commands write users and permissions for: "mosquitto" (password
+    # files and ACLs) or "nats" (a users file each NATS node includes); see deploy/BROKERS.md.
+    broker_kind: str = "mosquitto"
     # This ingest process's name: its MQTT client id is broadcaster-ingest-<ingest_worker>; a
     # lone worker's persistent session keeps events queued while it restarts (workers sharing a
     # group take clean sessions). Unique per ingest process.
@@ -250,6 +254,10 @@ class Settings:
             self.mqtt_options().validate()
         except MqttConfigError as exc:
             raise ConfigError(str(exc)) from None
+        if self.broker_kind not in BROKER_KINDS:
+            raise ConfigError(
+                f"broker_kind must be one of {', '.join(BROKER_KINDS)}, not {self.broker_kind!r}"
+            )
         if self.ingest_site_rate <= 0 or self.ingest_site_burst < 1:
             raise ConfigError("ingest_site_rate and ingest_site_burst must be positive")
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", self.ingest_worker):

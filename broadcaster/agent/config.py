@@ -179,16 +179,20 @@ class AgentConfig:
         except TypeError as exc:
             raise ConfigError(f"{p}: {exc}") from None
 
-    def dump(self, path: str | os.PathLike[str]) -> None:
-        """Write the config as TOML (owner-only: it holds the MQTT password)."""
+    def to_toml(self) -> str:
+        """The config as TOML text (what ``dump`` writes)."""
         lines = ["# broadcaster agent configuration"]
         for f in fields(self):
             lines.append(f"{f.name} = {_toml_value(getattr(self, f.name))}")
+        return "\n".join(lines) + "\n"
+
+    def dump(self, path: str | os.PathLike[str]) -> None:
+        """Write the config as TOML (owner-only: it holds the MQTT password)."""
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write("\n".join(lines) + "\n")
+            out.write(self.to_toml())
 
 
 _TYPES: dict[str, type] = {

@@ -78,7 +78,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "sites": LazyCommand(
         "broadcaster.provision.cli:sites",
-        "Provision Pi agents: MQTT credentials, ACL, TLS, agent bundles.",
+        "Provision Pi agents: MQTT credentials, the broker's rules, TLS, agent bundles.",
     ),
     "units": LazyCommand(
         "broadcaster.cli.units:units",

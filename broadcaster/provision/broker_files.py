@@ -1,9 +1,10 @@
-"""The broker's files: password files and ACLs (the agents' and the server's), registry of
-provisioned agents, certificates, and the Mosquitto configuration that points at them.
+"""The broker's files: password files and rules (Mosquitto's ACLs, the agents' and the
+server's; NATS's users file in ``nats_files``), the registry of provisioned agents,
+certificates, and the Mosquitto configuration that points at them.
 
-Mosquitto reads them as the ``mosquitto`` user after dropping root, so every file it reads is
-written ``root:mosquitto`` 0640 (group ``mosquitto`` when that group exists) and the directory
-0750; keys it does not read (the CA's) stay 0600.
+A broker reads them as its own user after dropping root (``mosquitto``, ``nats``), so every file
+it reads is written ``root:<its group>`` 0640 (when that group exists) and the directory 0750;
+keys it does not read (the CA's) stay 0600.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ import grp
 import json
 import logging
 import os
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from broadcaster.broker import (
     SERVER_USER,
@@ -31,59 +30,71 @@ from broadcaster.wire.files import write_atomic
 from broadcaster.wire.topics import Topics
 
 from .base import TLS_PORT, ProvisionError
+from .passwords import mosquitto_hash, mosquitto_verify
+from .staged import StagedFiles
 
 logger = logging.getLogger(__name__)
 
 BROKER_GROUP = "mosquitto"  # the user Debian's Mosquitto runs as, and its group
-READABLE = 0o640  # what Mosquitto reads: owner rw, group mosquitto r
+READABLE = 0o640  # what the broker reads: owner rw, group (mosquitto, nats) r
 DIR_MODE = 0o750
 AUTOSAVE_S = 60  # a crash loses at most this much of the broker's state (plans are republished)
 
 
-def broker_gid() -> int | None:
-    """The ``mosquitto`` group's id, or None where there is none (a developer's machine)."""
+def group_id(group: str) -> int | None:
+    """``group``'s id, or None where there is none (a developer's machine)."""
     try:
-        return grp.getgrnam(BROKER_GROUP).gr_gid
+        return grp.getgrnam(group).gr_gid
     except KeyError:
         return None
 
 
-def share_with_broker(path: Path) -> None:
-    """Give ``path`` to the group ``mosquitto`` so the broker can read it after dropping root."""
-    gid = broker_gid()
+def broker_gid() -> int | None:
+    """The ``mosquitto`` group's id, or None where there is none."""
+    return group_id(BROKER_GROUP)
+
+
+def share_with_broker(path: Path, group: str = BROKER_GROUP) -> None:
+    """Give ``path`` to ``group`` so the broker can read it after dropping root."""
+    gid = group_id(group)
     if gid is None or path.stat().st_gid == gid:
         return
     try:
         os.chown(path, -1, gid)
     except PermissionError:
         raise ProvisionError(
-            f"cannot give {path} to group {BROKER_GROUP}: run the `sites` commands as root "
-            f"or as a member of {BROKER_GROUP}"
+            f"cannot give {path} to group {group}: run the `sites` commands as root "
+            f"or as a member of {group}"
         ) from None
 
 
+def passwd_text(hashes: dict[str, str]) -> str:
+    """A password file: ``user:hash`` lines (Mosquitto's format; NATS's users file is made from
+    the same lines)."""
+    for user, hashed in hashes.items():
+        if ":" in user or "\n" in user or "\n" in hashed:
+            raise ProvisionError(f"bad user name or hash for {user!r}")
+    return "".join(f"{user}:{hashed}\n" for user, hashed in hashes.items())
+
+
 @dataclass(frozen=True)
-class BrokerFiles:
-    """The files Mosquitto reads (see ``deploy/mosquitto/broadcaster.conf``)."""
+class BrokerDir:
+    """What every broker's provisioned directory holds: the agents' and the server's password
+    files (``user:hash``), the registry of provisioned agents (site → zones), certificates; a
+    kind adds its rules (Mosquitto's ACLs, NATS's users file) in ``stage_rules``."""
 
     root: Path
+    kind: ClassVar[str] = ""
+    group: ClassVar[str] = ""  # the group the broker runs as, which must read the files
 
     @property
     def passwd(self) -> Path:
         return self.root / "passwd"
 
     @property
-    def acl(self) -> Path:
-        return self.root / "acl"
-
-    @property
     def server_passwd(self) -> Path:
         """The server listener's users (the server's processes only)."""
         return self.root / "server-passwd"
-
-    @property
-    def server_acl(self) -> Path:
-        return self.root / "server-acl"
 
     @property
     def registry(self) -> Path:
@@ -109,6 +120,14 @@ class BrokerFiles:
     def tls(self) -> bool:
         return self.ca_cert.exists() and self.server_cert.exists() and self.server_key.exists()
 
+    # password hashes: each kind the one its broker checks
+
+    def hash_password(self, password: str) -> str:
+        raise NotImplementedError
+
+    def verify_password(self, password: str, hashed: str) -> bool:
+        raise NotImplementedError
+
     # registry of provisioned agents (site → zones)
 
     def agents(self) -> dict[str, list[str]]:
@@ -118,79 +137,140 @@ class BrokerFiles:
         return {str(site): [str(z) for z in zones] for site, zones in data.items()}
 
     def save_agents(self, agents: dict[str, list[str]]) -> None:
-        self.write(self.registry, json.dumps(agents, indent=2, sort_keys=True) + "\n")
+        self.write(self.registry, _registry_text(agents))
 
     def write(self, path: Path, data: bytes | str, mode: int = READABLE) -> None:
-        """Write a file Mosquitto reads: atomically, ``mode``, group ``mosquitto``."""
+        """Write a file the broker reads: atomically, ``mode``, the broker's group."""
         self.ensure_root()
         write_atomic(path, data, mode)
-        share_with_broker(path)
+        share_with_broker(path, self.group)
+
+    def stage(self, staged: StagedFiles, path: Path, data: str, mode: int = READABLE) -> None:
+        """``write``, but put in place only at ``staged.commit()``."""
+        self.ensure_root()
+        try:
+            staged.add(path, data, mode, gid=group_id(self.group))
+        except PermissionError:
+            raise ProvisionError(
+                f"cannot give {path} to group {self.group}: run the `sites` commands as root "
+                f"or as a member of {self.group}"
+            ) from None
 
     def ensure_root(self) -> None:
-        """The directory, 0750 and group ``mosquitto`` (it must be able to enter it)."""
+        """The directory, 0750 and the broker's group (it must be able to enter it)."""
         created = not self.root.exists()
         self.root.mkdir(parents=True, exist_ok=True)
         if created:
             os.chmod(self.root, DIR_MODE)
-        share_with_broker(self.root)
+        share_with_broker(self.root, self.group)
 
-    # passwords (hashed by mosquitto_passwd) and the ACLs
+    # password files
 
-    def _passwd_lines(self, path: Path | None = None) -> list[str]:
+    def hashes(self, path: Path | None = None) -> dict[str, str]:
+        """``user → hash`` of the agents' password file (or ``path``), in the file's order."""
         path = path or self.passwd
         if not path.exists():
-            return []
-        return [line for line in path.read_text().splitlines() if line.strip()]
+            return {}
+        pairs = (line.split(":", 1) for line in path.read_text().splitlines() if line.strip())
+        return {user: hashed for user, hashed in pairs}
 
     def users(self) -> list[str]:
         """The agents' listener's users."""
-        return [line.split(":", 1)[0] for line in self._passwd_lines()]
+        return list(self.hashes())
 
     def server_users(self) -> list[str]:
-        return [line.split(":", 1)[0] for line in self._passwd_lines(self.server_passwd)]
+        return list(self.hashes(self.server_passwd))
 
     def set_password(self, user: str, password: str, *, server: bool = False) -> None:
         """Add or replace ``user`` with the hash of ``password`` in the agents' password file
-        (``server``: the server listener's); the plain text never lands in the password file
-        (it is hashed in a private temp file by ``mosquitto_passwd -U``)."""
+        (``server``: the server's); the plain text never reaches the file."""
         if ":" in user or "\n" in user or "\n" in password:
             raise ProvisionError(f"bad user name or password for {user!r}")
-        tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
-        if not Path(tool).exists():
-            raise ProvisionError("mosquitto_passwd not found (install mosquitto)")
-        self.ensure_root()
-        with tempfile.TemporaryDirectory(dir=self.root) as tmp:
-            plain = Path(tmp) / "one"
-            fd = os.open(plain, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(f"{user}:{password}\n")
-            result = subprocess.run([tool, "-U", str(plain)], capture_output=True, check=False)
-            if result.returncode != 0:
-                raise ProvisionError(f"mosquitto_passwd failed: {result.stderr.decode()[-300:]}")
-            hashed = plain.read_text().strip()
         path = self.server_passwd if server else self.passwd
-        lines = [line for line in self._passwd_lines(path) if line.split(":", 1)[0] != user]
-        self.write(path, "\n".join([*lines, hashed]) + "\n")
+        hashes = self.hashes(path)
+        hashes[user] = self.hash_password(password)
+        self.write(path, passwd_text(hashes))
 
     def remove_user(self, user: str) -> bool:
-        lines = self._passwd_lines()
-        kept = [line for line in lines if line.split(":", 1)[0] != user]
-        if len(kept) == len(lines):
+        hashes = self.hashes()
+        if hashes.pop(user, None) is None:
             return False
-        self.write(self.passwd, "\n".join(kept) + ("\n" if kept else ""))
+        self.write(self.passwd, passwd_text(hashes))
         return True
 
     def write_acl(self, topics: Topics) -> None:
-        """Both ACLs: the agents' from ``agents.json``, the server's for its users."""
-        accounts = [AgentAccount(site, tuple(zones), "") for site, zones in self.agents().items()]
-        header = [
-            "# Generated by `broadcaster sites provision`; do not edit by hand.",
-            "# Anonymous clients are refused by the listener (allow_anonymous false).",
-            "",
-        ]
-        self.write(self.acl, "\n".join(header + acl_lines(topics, accounts)) + "\n")
+        """The rules again from ``agents.json`` and the password files (after a change)."""
+        with StagedFiles() as staged:
+            self.stage_rules(staged, topics, self.agents(), self.hashes())
+            staged.commit()
+
+    def stage_all(
+        self,
+        staged: StagedFiles,
+        topics: Topics,
+        agents: dict[str, list[str]],
+        hashes: dict[str, str],
+    ) -> None:
+        """The agents' password file, the registry and the rules, all for ``staged``."""
+        self.stage(staged, self.passwd, passwd_text(hashes))
+        self.stage(staged, self.registry, _registry_text(agents))
+        self.stage_rules(staged, topics, agents, hashes)
+
+    def stage_rules(
+        self,
+        staged: StagedFiles,
+        topics: Topics,
+        agents: dict[str, list[str]],
+        hashes: dict[str, str],
+    ) -> None:
+        raise NotImplementedError
+
+
+def _registry_text(agents: dict[str, list[str]]) -> str:
+    return json.dumps(agents, indent=2, sort_keys=True) + "\n"
+
+
+HEADER = [
+    "# Generated by `broadcaster sites provision`; do not edit by hand.",
+    "# Anonymous clients are refused by the listener (allow_anonymous false).",
+    "",
+]
+
+
+@dataclass(frozen=True)
+class BrokerFiles(BrokerDir):
+    """Mosquitto's files (see ``deploy/mosquitto/broadcaster.conf``): the password files
+    (``$7$`` hashes, as ``mosquitto_passwd`` makes) and an ACL for each kind of listener."""
+
+    kind: ClassVar[str] = "mosquitto"
+    group: ClassVar[str] = BROKER_GROUP
+
+    @property
+    def acl(self) -> Path:
+        return self.root / "acl"
+
+    @property
+    def server_acl(self) -> Path:
+        return self.root / "server-acl"
+
+    def hash_password(self, password: str) -> str:
+        return mosquitto_hash(password)
+
+    def verify_password(self, password: str, hashed: str) -> bool:
+        return mosquitto_verify(password, hashed)
+
+    def stage_rules(
+        self,
+        staged: StagedFiles,
+        topics: Topics,
+        agents: dict[str, list[str]],
+        hashes: dict[str, str],
+    ) -> None:
+        """Both ACLs: the agents' from ``agents``, the server's for its users."""
+        accounts = [AgentAccount(site, tuple(zones), "") for site, zones in agents.items()]
+        self.stage(staged, self.acl, "\n".join(HEADER + acl_lines(topics, accounts)) + "\n")
         server = server_acl_lines(topics, self.server_users() or [SERVER_USER])
-        self.write(self.server_acl, "\n".join(header + server) + "\n")
+        self.stage(staged, self.server_acl, "\n".join(HEADER + server) + "\n")
 
 
 def mosquitto_conf(

@@ -141,7 +141,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
 
 
 class Client:
-    """A paho MQTT 5 client; records CONNACK, SUBACK and PUBACK reason codes and messages."""
+    """A paho MQTT 5 (or 3.1.1) client; records CONNACK, SUBACK and PUBACK reason codes and messages."""
 
     def __init__(
         self,
@@ -150,9 +150,11 @@ class Client:
         password: str | None = None,
         ca: Path | None = None,
         client_id: str = "",
+        protocol: int = 5,  # or 311: MQTT 3.1.1
     ) -> None:
+        version = MQTTProtocolVersion.MQTTv5 if protocol == 5 else MQTTProtocolVersion.MQTTv311
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version
         )
         if user is not None:
             self.client.username_pw_set(user, password)
