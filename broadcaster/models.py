@@ -535,6 +535,25 @@ class EmergencyDelivery(Base):
 # --- Site health alerts (issue #6) -----------------------------------------------------------
 
 
+class ApiToken(Base):
+    """A bearer token for the JSON API (a district's or the province's own system), made in the
+    web or the CLI and shown once: only its SHA-256 is kept. It reads ``unit_id`` and below."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    unit: Mapped[Unit] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
 class WorkflowNotice(Base):
     """Something people must hear about (an announcement waits for approval, or was rejected),
     kept until it went out by e-mail and by webhook (schedules/notices.py): written in the

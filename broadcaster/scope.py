@@ -20,6 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from broadcaster.models import (
     Announcement,
+    ApiToken,
     Campaign,
     Emergency,
     Playback,
@@ -57,7 +58,12 @@ class Scope:
     @classmethod
     def of(cls, session: Session, user: User) -> Scope:
         """``user``'s unit and everything below it."""
-        ids = subtree_ids(session, user.unit_id)
+        return cls.below(session, user.unit_id)
+
+    @classmethod
+    def below(cls, session: Session, unit_id: int) -> Scope:
+        """Unit ``unit_id`` and everything below it (a user's, an API token's)."""
+        ids = subtree_ids(session, unit_id)
         total = session.scalar(select(func.count()).select_from(Unit)) or 0
         return cls(ids, everything=len(ids) >= total)
 
@@ -79,6 +85,9 @@ class Scope:
 
     def users(self) -> ColumnElement[bool]:
         return self.on(User.unit_id)
+
+    def api_tokens(self) -> ColumnElement[bool]:
+        return self.on(ApiToken.unit_id)
 
     def zones(self) -> ColumnElement[bool]:
         return self.on(Zone.unit_id)
@@ -142,6 +151,7 @@ class Scope:
         clauses = {
             Unit: self.units,
             User: self.users,
+            ApiToken: self.api_tokens,
             Zone: self.zones,
             Site: self.sites,
             Announcement: self.announcements,

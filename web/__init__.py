@@ -94,6 +94,7 @@ def create_app(
     from web.reports.routes import bp as reports_bp
     from web.schedule.routes import bp as schedule_bp
     from web.today.routes import bp as today_bp
+    from web.tokens.routes import bp as tokens_bp
     from web.users.routes import bp as users_bp
 
     app.register_blueprint(auth_bp)
@@ -111,6 +112,7 @@ def create_app(
     app.register_blueprint(lexicon_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(today_bp)
+    app.register_blueprint(tokens_bp)
     app.add_url_rule("/", "index", _index)
     return app
 

@@ -18,12 +18,15 @@ NOTHING = Scope(frozenset())
 
 def scope() -> Scope:
     """The scope of this request, found once: the user's subtree; a bearer token (checked by
-    ``web.api.auth``) sees every unit; anyone else nothing."""
+    ``web.api.auth``) its unit's subtree, or every unit for the ``api_tokens`` setting's;
+    anyone else nothing."""
     if "scope" not in g:
         if current_user.is_authenticated:
             g.scope = Scope.of(db(), current_user.model)
         elif g.get("api_token"):
             g.scope = Scope.whole()
+        elif g.get("api_unit") is not None:
+            g.scope = Scope.below(db(), g.api_unit)
         else:
             g.scope = NOTHING
     found: Scope = g.scope

@@ -80,6 +80,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "broadcaster.provision.cli:sites",
         "Provision Pi agents: MQTT credentials, the broker's rules, TLS, agent bundles.",
     ),
+    "tokens": LazyCommand(
+        "broadcaster.cli.tokens:tokens",
+        "API tokens for other systems: make one (shown once), list, revoke.",
+    ),
     "units": LazyCommand(
         "broadcaster.cli.units:units",
         "Administrative units: the province, communes and wards, and merging communes.",

@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcaster import api_tokens
 from broadcaster.clock import Clock
 from broadcaster.commands import CommandPublisher
 from broadcaster.db import transaction
@@ -44,6 +45,7 @@ class Commune:
     media: str  # sha256 of the approved one's audio
     marker: str
     user: int  # its editor's user id
+    token: int  # an API token that reads it
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ def _commune(
         media=approved.media_sha256,  # type: ignore[attr-defined]
         marker=marker,
         user=editor.id,
+        token=api_tokens.issue(session, f"Hệ thống {marker}", editor.unit, editor, now)[0].id,
     )
 
 

@@ -61,6 +61,7 @@ def _args(rule: Rule, b: Commune) -> dict[str, Any]:
         "site_id": b.site,
         "version_id": 1,
         "user_id": b.user,
+        "token_id": b.token,
     }
     missing = set(rule.arguments) - set(known)
     assert not missing, f"{rule.rule}: say which of commune B's rows {missing} should name"

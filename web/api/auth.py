@@ -1,4 +1,6 @@
-"""API access: a logged-in officer's session, or a bearer token from the settings."""
+"""API access: a logged-in reader's session, or a bearer token: one made in the web or the CLI
+(``broadcaster.api_tokens``: it reads its unit's subtree), or one from the ``api_tokens`` setting
+(every unit)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from typing import Any, TypeVar, cast
 from flask import g, jsonify, request
 from flask_login import current_user
 
+from broadcaster import api_tokens
 from broadcaster.roles import ROLES
-from web.services import services
+from web.services import db, now, services
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,12 +25,21 @@ def tokens() -> list[str]:
     return [t.strip() for t in raw.split(",") if len(t.strip()) >= 16]
 
 
-def _bearer_ok() -> bool:
+def _bearer() -> bool:
+    """Whether the request bears a valid token; notes in ``g`` what it may read (web.scope)."""
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return False
-    given = header.removeprefix("Bearer ").strip().encode()
-    return any(hmac.compare_digest(given, t.encode()) for t in tokens())
+    given = header.removeprefix("Bearer ").strip()
+    if any(hmac.compare_digest(given.encode(), t.encode()) for t in tokens()):
+        g.api_token = True  # the installation's own token: every unit
+        return True
+    token = api_tokens.find(db(), given, now())
+    if token is None:
+        return False
+    db().commit()  # its last use
+    g.api_unit = token.unit_id
+    return True
 
 
 def api_access(view: F) -> F:
@@ -37,8 +49,7 @@ def api_access(view: F) -> F:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if current_user.is_authenticated and current_user.role in ROLES:
             return view(*args, **kwargs)
-        if _bearer_ok():
-            g.api_token = True  # the installation's own token: every unit (web.scope)
+        if _bearer():
             return view(*args, **kwargs)
         resp = jsonify(error="unauthorized", message="log in or send Authorization: Bearer <token>")
         resp.status_code = 401
