@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, request, session
-from flask_babel import Babel, get_locale, get_translations, lazy_ngettext
+from flask_babel import Babel, get_locale, get_translations, lazy_ngettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 
 from broadcaster.config import Settings
@@ -34,10 +34,12 @@ PLAYBACK_STATUS = {
     "expired": _l("Expired"),
     "received": _l("Command received"),
 }
+# Thông tư 39/2020's three classes. A context of their own: "Priority" alone is the field's
+# label ("Mức ưu tiên"), not the class ("Ưu tiên").
 PRIORITY = {
-    "normal": _l("Normal"),
-    "priority": _l("Priority"),
-    "emergency": _l("Emergency"),
+    "normal": lazy_pgettext("priority class", "Normal"),
+    "priority": lazy_pgettext("priority class", "Priority"),
+    "emergency": lazy_pgettext("priority class", "Emergency"),
 }
 ROLE = {
     "editor": _l("Editor"),

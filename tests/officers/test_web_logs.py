@@ -43,7 +43,8 @@ def test_csv_export_is_the_filtered_view_in_local_time(officer, seeded_sqlite) -
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert rows[0][1] == "Điểm phát / Site"
-    assert [r[12] for r in rows[1:]] == ["finished"] * 3
+    assert [r[12] for r in rows[1:]] == ["Đã phát"] * 3  # labels, not codes
+    assert {r[7] for r in rows[1:]} <= {"Thông thường", "Ưu tiên", "Khẩn cấp"}
     assert rows[1][8] == "2026-11-22 07:30:00" and rows[1][11] == "120"
     assert "Tiêm phòng cho đàn gia súc" in rows[1][3]
 
@@ -54,7 +55,8 @@ def test_xlsx_export(officer, seeded_sqlite) -> None:
     ws = load_workbook(io.BytesIO(r.data)).active
     values = list(ws.iter_rows(values_only=True))
     assert values[0][3] == "Thông báo / Announcement"
-    assert sorted(v[12] for v in values[1:]) == ["failed", "scheduled"]
+    assert sorted(v[12] for v in values[1:]) == ["Phát lỗi", "Đã lên lịch"]
+    assert load_workbook(io.BytesIO(r.data)).sheetnames == ["Nhật ký phát"]
     assert {v[2] for v in values[1:]} == {"cum-loa-t2"}
 
 

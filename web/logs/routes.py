@@ -36,8 +36,9 @@ from broadcaster.queries import proof as proofs
 from broadcaster.queries.logs import PER_PAGE_CHOICES, LogFilter, LogRow, iter_rows, page
 from broadcaster.roles import ROLES
 from broadcaster.wire.plan import PRIORITIES
+from web.campaigns.labels import category_label
 from web.exports.tables import csv_chunks, xlsx_bytes
-from web.i18n import local_now, to_local
+from web.i18n import PLAYBACK_STATUS, PRIORITY, local_now, to_local
 from web.logs.labels import OUTCOME_COLOUR, outcome_text
 from web.scope import scope
 from web.security import roles_required
@@ -157,15 +158,20 @@ def _cells(r: LogRow) -> Sequence[Any]:
         r.title,
         r.announcement_id,
         r.campaign,
-        r.category,
-        r.priority,
+        category_label(r.category) if r.category else "",
+        str(PRIORITY.get(r.priority, r.priority)),
         _local(r.scheduled_at),
         _local(r.started_at),
         _local(r.finished_at),
         round(r.aired_s) if r.aired_s is not None else None,
-        r.status if r.verified else f"{r.status} ({UNVERIFIED})",
+        _status(r.status) if r.verified else f"{_status(r.status)} ({UNVERIFIED})",
         r.detail,
     )
+
+
+def _status(code: str) -> str:
+    """A playback status's label in the request's language (exports carry labels, not codes)."""
+    return str(PLAYBACK_STATUS.get(code, code))
 
 
 def _filename(ext: str) -> str:
@@ -199,7 +205,7 @@ def export_csv() -> ResponseReturnValue:
 def export_xlsx() -> ResponseReturnValue:
     f = LogFilter.from_args(request.args)
     rows = (_cells(r) for r in iter_rows(db(), f, _tz(), XLSX_LIMIT, scope()))
-    data = xlsx_bytes([("Nhat ky phat", HEADER, rows)])
+    data = xlsx_bytes([("Nhật ký phát", HEADER, rows)])
     return Response(
         data,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
