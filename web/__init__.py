@@ -90,6 +90,7 @@ def create_app(
     from web.lexicon.routes import bp as lexicon_bp
     from web.logs.routes import bp as logs_bp
     from web.media.routes import bp as media_bp
+    from web.places.routes import bp as places_bp
     from web.recordings.routes import bp as recordings_bp
     from web.reports.routes import bp as reports_bp
     from web.schedule.routes import bp as schedule_bp
@@ -113,6 +114,7 @@ def create_app(
     app.register_blueprint(users_bp)
     app.register_blueprint(today_bp)
     app.register_blueprint(tokens_bp)
+    app.register_blueprint(places_bp)
     app.add_url_rule("/", "index", _index)
     return app
 
