@@ -160,7 +160,7 @@ def _render_detail(
 ) -> ResponseReturnValue:
     user = current_user
     session = db()
-    airings = lifecycle.upcoming(ann, now())
+    airings = lifecycle.upcoming(ann, now()) if ann.status != "cancelled" else []
     cancel_form = cancel_form or CancelAiringForm()
     editing.cancel_choices(cancel_form, airings)
     can_submit = ann.status in ("draft", "rejected") and (
