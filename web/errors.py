@@ -61,6 +61,7 @@ CONFLICTS = frozenset(
         "airing-passed",
         "no-such-airing",
         "emergency-fixed",
+        "emergency-stopped",
     }
 )
 

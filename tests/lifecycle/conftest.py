@@ -3,7 +3,10 @@ migrated database of either kind with the demo programme, pinned to the suite's 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -27,6 +30,20 @@ from tests.web.conftest import (  # noqa: F401  (fixtures reused from the web te
 @pytest.fixture
 def clock() -> Clock:
     return FakeClock(FIXED_NOW)
+
+
+@contextmanager
+def sqlite_copy(settings: Settings, template: Path) -> Iterator[sessionmaker[Session]]:
+    """The suite's migrated SQLite template copied to the test's database: for the real-parts
+    tests, whose agents and brokers cost more than a second database would tell."""
+    target = Path(settings.database_url.removeprefix("sqlite:///"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, target)
+    engine = make_engine(settings.database_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ a real Mosquitto, and the real agent's stored plan no longer has that airing (is
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,13 +16,14 @@ from broadcaster.agent.store import Store
 from broadcaster.broker import PrivateBroker
 from broadcaster.clock import Clock, SystemClock
 from broadcaster.config import Settings
-from broadcaster.db import make_engine, session_factory, transaction
+from broadcaster.db import transaction
 from broadcaster.keys import following_signer, load_or_create_signer
 from broadcaster.models import Announcement, ScheduleItem, User, Zone
 from broadcaster.mqtt import Link, unique_client_id
 from broadcaster.publish import PlanPublisher
 from broadcaster.wire.topics import Topics
 from schedules.runtime import SchedulerRuntime
+from tests.lifecycle.conftest import sqlite_copy
 from tests.programme_web.conftest import TZ, media_row
 from tests.support.agents import AgentProcess, file_agent_config, wait_for
 from tests.support.webapp import PASSWORDS, flask_app
@@ -39,12 +39,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def db(settings: Settings, migrated_sqlite_template: Path) -> Iterator[sessionmaker[Session]]:
-    target = Path(settings.database_url.removeprefix("sqlite:///"))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(migrated_sqlite_template, target)
-    engine = make_engine(settings.database_url)
-    yield session_factory(engine)
-    engine.dispose()
+    with sqlite_copy(settings, migrated_sqlite_template) as factory:
+        yield factory
 
 
 def _series(db: sessionmaker[Session], clock: Clock) -> int:

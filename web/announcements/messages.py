@@ -97,6 +97,7 @@ _BY_CODE = {
     ),
     "airing-passed": _l("That airing has already begun."),
     "no-such-airing": _l("The announcement has no airing at that time."),
+    "emergency-stopped": _l("This emergency broadcast was stopped already."),
     "campaign-name-empty": _l("The campaign needs a name."),
     "campaign-ends-before-start": _l("The campaign must end on or after its first day."),
 }
