@@ -44,9 +44,10 @@ logger = logging.getLogger(__name__)
 
 EDITABLE = ("draft", "rejected", "submitted", "approved")
 MAX_REASON = 2000
-# How far ahead the upcoming airings are listed, and at most how many.
+# How far ahead the upcoming airings are listed, and at most how many (twice a day for a
+# quarter is 184).
 UPCOMING_DAYS = 92
-UPCOMING_LIMIT = 50
+UPCOMING_LIMIT = 400
 
 
 @dataclass(frozen=True)

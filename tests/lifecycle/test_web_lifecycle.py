@@ -4,15 +4,15 @@ list: through the web's forms, on SQLite and PostgreSQL (issue 13)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.clock import Clock
+from broadcaster.clock import Clock, FakeClock
 from broadcaster.db import transaction
-from broadcaster.models import Announcement, Cancellation, Playback, ScheduleItem, User, Zone
+from broadcaster.models import Announcement, Cancellation, Playback, ScheduleItem, Slot, User, Zone
 from schedules.planner import materialize
 from tests.programme_web.conftest import TZ, media_row
 from tests.web.conftest import Auth, FakeRenderer
@@ -312,3 +312,25 @@ def test_search_and_pages(client: FlaskClient, auth: Auth, db: sessionmaker[Sess
     none = client.get("/announcements/?q=100%25").get_data(as_text=True)
     assert "Không có bản tin nào khớp" in none
     assert client.get("/announcements/?page=abc").status_code == 200
+
+
+def test_the_default_airing_is_the_next_slot(
+    client: FlaskClient, auth: Auth, db: sessionmaker[Session], clock: FakeClock
+) -> None:
+    """Now is 08:00 on Monday 4 March 2030: the next slot is today's 11:00 (the 06:00 one has
+    passed); an item whose time passed before the approver opened it is offered that slot."""
+    with transaction(db) as s:
+        s.add(Slot(name="Buổi sáng", start=time(6, 0), end=time(6, 30)))
+        s.add(Slot(name="Buổi trưa", start=time(11, 0), end=time(11, 30)))
+    auth.login("bientap")
+    page = client.get("/announcements/new").get_data(as_text=True)
+    assert 'value="2030-03-04T11:00"' in page
+    ann_id = _id_from(auth.create(start_at="2030-03-04T08:30").headers["Location"])
+    client.post(f"/announcements/{ann_id}/submit")
+    auth.logout()
+    clock.advance(timedelta(hours=1))  # 09:00: its 08:30 has passed
+    auth.login("pheduyet")
+    page = client.get(f"/announcements/{ann_id}").get_data(as_text=True)
+    assert re.search(r'id="start_at"[^>]*value="2030-03-04T11:00"', page) or re.search(
+        r'value="2030-03-04T11:00"[^>]*id="start_at"', page
+    )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -14,6 +15,8 @@ from broadcaster.models import ANNOUNCEMENT_STATES, Announcement, Zone
 from broadcaster.roles import APPROVE_ROLES, EDIT_ROLES, ROLES
 from schedules import lifecycle, workflow
 from schedules.checks import check_announcement
+from schedules.planner import slot_specs
+from schedules.slots import next_slot_start
 from web import errors
 from web.announcements import editing, programme
 from web.announcements.forms import (
@@ -37,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 MAX_QUERY = 200
+# The default airing: the next programme slot starting at least this far ahead.
+SLOT_LEAD = timedelta(minutes=5)
 
 
 def _get(ann_id: int) -> Announcement:
@@ -87,6 +92,16 @@ def index() -> ResponseReturnValue:
     )
 
 
+def default_start() -> datetime:
+    """The form's default airing (naive local): the next programme slot's start at least
+    ``SLOT_LEAD`` ahead; with no slot, ``SLOT_LEAD`` ahead, to the minute."""
+    tz = services().settings.timezone
+    found = next_slot_start(slot_specs(db()), now() + SLOT_LEAD, tz)
+    if found is None:
+        return default_airing(local_now() + SLOT_LEAD - timedelta(minutes=1))
+    return to_local(found).replace(tzinfo=None)
+
+
 def _zone_choices() -> list[SelectChoice]:
     zones = db().scalars(select(Zone).where(scope().zones()).order_by(Zone.name))
     return [SelectChoice(z.id, z.name) for z in zones]
@@ -109,7 +124,7 @@ def new() -> ResponseReturnValue:
     form.zones.choices = _zone_choices()
     programme.fill_choices(form, db(), scope())
     if request.method == "GET":
-        form.start_at.data = default_airing()
+        form.start_at.data = default_start()
     if not form.validate_on_submit():
         return _new_page(form)
     try:
@@ -145,7 +160,10 @@ def detail(ann_id: int) -> ResponseReturnValue:
     ann = _get(ann_id)
     approve_form = ApproveForm()
     if ann.schedule:
-        approve_form.start_at.data = to_local(ann.schedule[0].start_at).replace(tzinfo=None)
+        item = ann.schedule[0]
+        approve_form.start_at.data = to_local(item.start_at).replace(tzinfo=None)
+        if not item.rrule and item.start_at <= now() + workflow.MIN_LEAD:
+            approve_form.start_at.data = default_start()  # its time has passed: the next slot
     return _render_detail(ann, approve_form=approve_form)
 
 
@@ -313,7 +331,7 @@ def duplicate(ann_id: int) -> ResponseReturnValue:
     errors.on_refusal(back=url_for("announcements.detail", ann_id=ann_id))
     session = db()
     first = ann.schedule[0].start_at
-    start = first if first > now() + workflow.MIN_LEAD else from_local(default_airing())
+    start = first if first > now() + workflow.MIN_LEAD else from_local(default_start())
     copy = lifecycle.duplicate(session, ann, current_user.model, start_at=start, now=now())
     session.commit()
     flash(_("A copy was made as a draft: check it, then submit it."), "success")
