@@ -2,7 +2,7 @@
 why; an emergency's stop (issue 13)
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0022 (written on 0012; follows main's head)
 Create Date: 2026-12-05 21:00:00
 
 A cancellation is an input to the plans (one cancelled airing is left out): its rows bump their
@@ -18,7 +18,7 @@ from alembic import op
 import broadcaster.models
 
 revision = "0018"
-down_revision = "0012"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
