@@ -272,6 +272,11 @@ class Announcement(Base):
         cascade="all, delete-orphan",
         order_by="AnnouncementVersion.language",
     )
+    cancellations: Mapped[list[Cancellation]] = relationship(
+        back_populates="announcement",
+        cascade="all, delete-orphan",
+        order_by="Cancellation.id",
+    )
 
 
 class ScheduleItem(Base):
@@ -295,10 +300,52 @@ class ScheduleItem(Base):
 
     announcement: Mapped[Announcement] = relationship(back_populates="schedule")
     slot: Mapped[Slot | None] = relationship()
+    cancellations: Mapped[list[Cancellation]] = relationship(
+        back_populates="schedule_item", order_by="Cancellation.id", passive_deletes=True
+    )
 
     def occurrence_id(self, start: datetime) -> str:
         """Stable id of one airing, shared by the plan item and its playback events."""
         return f"s{self.id}-{int(start.timestamp())}"
+
+    def cancelled(self, start: datetime) -> bool:
+        """Whether the airing at ``start`` (its nominal start) was cancelled on its own."""
+        at = int(start.timestamp())
+        return any(
+            c.kind == "airing" and c.airing_at is not None and int(c.airing_at.timestamp()) == at
+            for c in self.cancellations
+        )
+
+
+# What a cancellation cancels: the whole announcement, one airing, or every airing from one on.
+CANCEL_KINDS = ("withdraw", "airing", "rest")
+
+
+class Cancellation(Base):
+    """Who withdrew an announcement or cancelled one or the rest of its airings, when and why.
+
+    One airing is left out of the plans by this row (``ScheduleItem.cancelled``); the rest of a
+    series by the item's ``valid_until``; a withdrawal by the announcement's status. A trigger
+    bumps the announcement's plan mark (migration 0018), so the planner sees it at once."""
+
+    __tablename__ = "cancellations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements.id", ondelete="CASCADE"), index=True
+    )
+    schedule_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("schedule_items.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # one of CANCEL_KINDS
+    airing_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the airing, or the first
+    reason: Mapped[str] = mapped_column(Text)
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    announcement: Mapped[Announcement] = relationship(back_populates="cancellations")
+    schedule_item: Mapped[ScheduleItem | None] = relationship(back_populates="cancellations")
+    by: Mapped[User] = relationship()
 
 
 class PlanMark(Base):
@@ -508,9 +555,15 @@ class Emergency(Base):
     command_id: Mapped[str] = mapped_column(String(64), default="")
     # The command as sent (its JSON payload), re-sent to sites that do not confirm (issue 10).
     command_body: Mapped[str] = mapped_column(Text, default="")
+    # Stopped before its end (issue 13): who, when, why, and the signed stop command's id.
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stopped_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    stop_reason: Mapped[str] = mapped_column(Text, default="")
+    stop_command_id: Mapped[str] = mapped_column(String(64), default="")
 
     announcement: Mapped[Announcement] = relationship()
-    sent_by: Mapped[User] = relationship()
+    sent_by: Mapped[User] = relationship(foreign_keys=[sent_by_id])
+    stopped_by: Mapped[User | None] = relationship(foreign_keys=[stopped_by_id])
 
 
 class EmergencyDelivery(Base):

@@ -52,6 +52,10 @@ class Entry:
     def minutes(self) -> int:
         return max(1, round((self.end - self.start).total_seconds() / 60))
 
+    @property
+    def duration_ms(self) -> int:
+        return int((self.end - self.start).total_seconds() * 1000)
+
 
 @dataclass(frozen=True)
 class Band:

@@ -34,9 +34,11 @@ from broadcaster.models import (
     ScheduleItem,
     Site,
     User,
+    Zone,
 )
 from broadcaster.roles import APPROVE_ROLES
 from broadcaster.scope import Scope
+from broadcaster.wire.commands import Command
 from broadcaster.wire.plan import Media as WireMedia
 from schedules.emergency_delivery import delivery_state, record_deliveries
 from schedules.planner import media_url
@@ -47,7 +49,9 @@ logger = logging.getLogger(__name__)
 
 MAX_REASON = 500
 # What a site's events say, from least to most advanced; the page shows the furthest.
-STAGES = ("waiting", "delivered", "playing", "finished", "failed")
+STAGES = ("waiting", "delivered", "playing", "finished", "failed", "stopped")
+# How an agent words an item cut or dropped by a stop command (docs/protocol.md, events).
+STOPPED_BY_COMMAND = "stopped by command"
 SILENT = "silent"  # still "waiting", past the time to confirm: shown in red, re-sent, alerted
 EVENT_STAGE = {
     "received": "delivered",
@@ -260,6 +264,8 @@ def site_progress(session: Session, emergency: Emergency) -> list[SiteProgress]:
         stage = EVENT_STAGE.get(e.kind)
         if stage is None:
             continue
+        if e.kind in ("interrupted", "skipped") and e.detail.startswith(STOPPED_BY_COMMAND):
+            stage = "stopped"
         rank = STAGES.index(stage)
         if rank >= best.get(e.site_id, (-1, "", None))[0]:
             best[e.site_id] = (rank, e.detail if stage == "failed" else "", e.at)
@@ -286,5 +292,62 @@ def _online(site: Site) -> bool:
 
 
 def done(progress: list[SiteProgress]) -> bool:
-    """True when every site finished or failed."""
-    return all(p.stage in ("finished", "failed") for p in progress)
+    """True when every site finished, failed or was stopped."""
+    return all(p.stage in ("finished", "failed", "stopped") for p in progress)
+
+
+def offline_sites(session: Session, zone_ids: list[str] | tuple[str, ...]) -> list[Site]:
+    """The target sites of these zones not online now (they get the command if they come back
+    before it expires): what the confirm step warns about."""
+    sites = {
+        s.id: s for s in session.scalars(select(Site).join(Site.zones).where(Zone.id.in_(zone_ids)))
+    }
+    return sorted((s for s in sites.values() if not _online(s)), key=lambda s: s.name)
+
+
+def stop_emergency(
+    session: Session,
+    emergency: Emergency,
+    user: User,
+    reason: str,
+    commands: CommandPublisher,
+    *,
+    now: datetime,
+) -> Command:
+    """Stop a running emergency: one signed ``stop`` command for its airing to its zones (an
+    agent cuts it if it plays, drops it if queued); its airing leaves the plans (the
+    announcement is withdrawn) and silent sites are no longer sent it again. Recorded (who,
+    when, why) when the command is out; the caller commits."""
+    if user.role not in APPROVE_ROLES:
+        raise NotAllowed(
+            f"user {user.username!r} ({user.role}) cannot stop emergencies", "cannot-approve"
+        )
+    if Scope.of(session, user).get(session, Emergency, emergency.id) is None:
+        raise NotAllowed(
+            f"emergency {emergency.id} is outside {user.username!r}'s units", "out-of-scope"
+        )
+    if emergency.stopped_at is not None:
+        raise WorkflowError(f"emergency {emergency.id} was stopped already", "emergency-stopped")
+    reason = reason.strip()
+    if not reason:
+        raise WorkflowError("a reason is required to stop", "cancel-reason-required")
+    ann = emergency.announcement
+    command = commands.stop(
+        zones=sorted(z.id for z in ann.zones),
+        item_id=occurrence_id(emergency),
+        reason=reason[:MAX_REASON],
+    )
+    emergency.stopped_at = now
+    emergency.stopped_by_id = user.id
+    emergency.stop_reason = reason[:MAX_REASON]
+    emergency.stop_command_id = command.id
+    ann.status = "cancelled"  # out of the plans: no site starts it from there afterwards
+    session.flush()
+    logger.warning(
+        "emergency %d stopped by %s (command %s): %s",
+        emergency.id,
+        user.username,
+        command.id,
+        emergency.stop_reason,
+    )
+    return command

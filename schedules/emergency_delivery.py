@@ -128,6 +128,8 @@ class DeliveryTracker:
         emergency = session.get(Emergency, emergency_id)
         if emergency is None or not emergency.command_body:
             return
+        if emergency.stopped_at is not None:  # stopped: never sent again
+            return
         body = json.loads(emergency.command_body)
         item_id = body["item"]["id"]
         expires_at = from_wire_time(body["expires_at"], "command.expires_at")
@@ -192,7 +194,9 @@ class DeliveryTracker:
         rows = session.execute(
             select(EmergencyDelivery, Site.name)
             .join(Site, Site.id == EmergencyDelivery.site_id)
+            .join(Emergency, Emergency.id == EmergencyDelivery.emergency_id)
             .where(
+                Emergency.stopped_at.is_(None),
                 EmergencyDelivery.confirmed_at.is_(None),
                 EmergencyDelivery.silent_since.is_not(None),
                 EmergencyDelivery.sent_at >= now - ALERT_WINDOW,

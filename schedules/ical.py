@@ -72,6 +72,7 @@ def _items(session: Session, zone_id: str) -> list[ScheduleItem]:
             selectinload(ScheduleItem.announcement).selectinload(Announcement.media),
             selectinload(ScheduleItem.announcement).selectinload(Announcement.zones),
             selectinload(ScheduleItem.slot),
+            selectinload(ScheduleItem.cancellations),
         )
         .order_by(ScheduleItem.start_at, ScheduleItem.id)
     )

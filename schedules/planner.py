@@ -144,6 +144,7 @@ def candidate_items(start: datetime, end: datetime):  # type: ignore[no-untyped-
             .selectinload(Announcement.versions)
             .selectinload(AnnouncementVersion.media),
             selectinload(ScheduleItem.slot),
+            selectinload(ScheduleItem.cancellations),
         )
         .order_by(ScheduleItem.start_at, ScheduleItem.id)
     )
@@ -157,7 +158,8 @@ def item_airings(
     sites: frozenset[str] | None = None,
 ) -> list[Airing]:
     """The airings of one schedule item whose nominal start lies in [start, end), for
-    ``sites`` (default: the sites of the announcement's zones)."""
+    ``sites`` (default: the sites of the announcement's zones); airings cancelled one by one
+    (``ScheduleItem.cancelled``) are left out."""
     ann = item.announcement
     if sites is None:
         sites = frozenset(s.id for z in ann.zones for s in z.sites)
@@ -165,6 +167,7 @@ def item_airings(
         return [
             Airing(item.occurrence_id(t), t, ann, sites)
             for t in item_occurrences(item, start, end, tz=tz)
+            if not item.cancelled(t)
         ]
     spec = SlotSpec.of(item.slot)
     out: dict[str, Airing] = {}
@@ -174,6 +177,8 @@ def item_airings(
         if w is None or not start <= w.start < end:
             continue
         if item.valid_until is not None and w.start > item.valid_until:
+            continue
+        if item.cancelled(w.start):
             continue
         key = item.occurrence_id(w.start)
         out.setdefault(key, Airing(key, w.start, ann, sites, w.end))

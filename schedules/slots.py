@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -79,3 +80,11 @@ def next_window(slot: SlotSpec, after: datetime, tz: str = DEFAULT_TZ) -> Window
         if w is not None and w.start >= after:
             return w
     return None
+
+
+def next_slot_start(
+    slots: Iterable[SlotSpec], after: datetime, tz: str = DEFAULT_TZ
+) -> datetime | None:
+    """The earliest window start of any of ``slots`` at or after ``after`` (None: no slot)."""
+    starts = [w.start for s in slots if (w := next_window(s, after, tz)) is not None]
+    return min(starts, default=None)

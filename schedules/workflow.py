@@ -76,7 +76,7 @@ def _rebuild(cls: type, message: str, code: str, params: dict[str, object]) -> E
     return cls(message, code, **params)  # type: ignore[no-any-return]
 
 
-def _render(session: Session, ann: Announcement, render: Renderer) -> Rendered:
+def render_audio(session: Session, ann: Announcement, render: Renderer) -> Rendered:
     """Render the body with its repeat count, the admins' lexicon as it is now (so a new entry
     applies at the next render) and the commune's voice."""
     commune = ann.zones[0].commune if ann.zones else None
@@ -111,6 +111,47 @@ def create_announcement(
         raise NotAllowed(
             f"user {author.username!r} ({author.role}) cannot write announcements", "cannot-write"
         )
+    fields = checked_fields(
+        session,
+        author,
+        title=title,
+        body=body,
+        zone_ids=zone_ids,
+        priority=priority,
+        max_chars=max_chars,
+        campaign_id=campaign_id,
+        repeat=repeat,
+    )
+    item = schedule_item(session, start_at, rrule, slot_id, valid_until)
+    ann = Announcement(
+        **fields,
+        category=category,
+        status="draft",
+        author_id=author.id,
+        unit_id=author.unit_id,
+        created_at=now or SYSTEM_CLOCK.now(),
+    )
+    ann.schedule.append(item)
+    session.add(ann)
+    session.flush()
+    logger.info("announcement %d created by %s", ann.id, author.username)
+    return ann
+
+
+def checked_fields(
+    session: Session,
+    user: User,
+    *,
+    title: str,
+    body: str,
+    zone_ids: Sequence[str],
+    priority: str,
+    max_chars: int,
+    campaign_id: int | None,
+    repeat: int | None,
+) -> dict[str, object]:
+    """An announcement's own fields, checked (WorkflowError names what is wrong): title, body,
+    priority, zones and campaign within ``user``'s units, repeat (by priority when None)."""
     title, body = title.strip(), body.strip()
     if not title:
         raise WorkflowError("title is empty", "title-empty")
@@ -129,10 +170,7 @@ def create_announcement(
         )
     if priority not in PRIORITIES:
         raise WorkflowError(f"unknown priority {priority!r}", "unknown-priority")
-    if start_at.tzinfo is None:
-        raise WorkflowError("airing time has no timezone", "naive-time")
-    item = _schedule_item(session, start_at, rrule, slot_id, valid_until)
-    scope = Scope.of(session, author)
+    scope = Scope.of(session, user)
     if campaign_id is not None and scope.get(session, Campaign, campaign_id) is None:
         raise WorkflowError(f"unknown campaign {campaign_id}", "unknown-campaign", id=campaign_id)
     if repeat is None:
@@ -141,25 +179,14 @@ def create_announcement(
         raise WorkflowError(
             f"repeat must be 1..{MAX_REPEAT}, not {repeat}", "bad-repeat", max=MAX_REPEAT
         )
-    zones = _zones(session, zone_ids, scope)
-    ann = Announcement(
-        title=title,
-        body=body,
-        priority=priority,
-        category=category,
-        status="draft",
-        author_id=author.id,
-        unit_id=author.unit_id,
-        zones=zones,
-        campaign_id=campaign_id,
-        repeat=repeat,
-        created_at=now or SYSTEM_CLOCK.now(),
-    )
-    ann.schedule.append(item)
-    session.add(ann)
-    session.flush()
-    logger.info("announcement %d created by %s", ann.id, author.username)
-    return ann
+    return {
+        "title": title,
+        "body": body,
+        "priority": priority,
+        "zones": _zones(session, zone_ids, scope),
+        "campaign_id": campaign_id,
+        "repeat": repeat,
+    }
 
 
 def submit(
@@ -181,7 +208,7 @@ def submit(
             status=ann.status,
         )
     try:
-        rendered = _render(session, ann, render)
+        rendered = render_audio(session, ann, render)
     except ValueError as exc:  # text the renderer refuses, e.g. nothing to say once normalized
         raise WorkflowError(str(exc), "unspeakable") from exc
     store_rendered(session, rendered)
@@ -297,13 +324,16 @@ def _zones(session: Session, zone_ids: Sequence[str], scope: Scope) -> list[Zone
     return zones
 
 
-def _schedule_item(
+def schedule_item(
     session: Session,
     start_at: datetime,
     rrule: str,
     slot_id: int | None,
     valid_until: datetime | None,
 ) -> ScheduleItem:
+    """A checked schedule item (not added to any announcement)."""
+    if start_at.tzinfo is None:
+        raise WorkflowError("airing time has no timezone", "naive-time")
     rrule = rrule.strip()
     if rrule:
         try:

@@ -48,7 +48,21 @@ MESSAGES = {
 TTS_FAILED = _l("Could not make the audio: the speech engine failed. Try again in a moment.")
 # Refusals because of the announcement's state (409), not because of what was sent (422).
 CONFLICTS = frozenset(
-    {"not-draft", "not-submitted", "not-submitted-reject", "no-audio", "too-late", "not-editable"}
+    {
+        "not-draft",
+        "not-submitted",
+        "not-submitted-reject",
+        "no-audio",
+        "too-late",
+        "not-editable",
+        "not-editable-state",
+        "already-withdrawn",
+        "not-approved-cancel",
+        "airing-passed",
+        "no-such-airing",
+        "emergency-fixed",
+        "emergency-stopped",
+    }
 )
 
 

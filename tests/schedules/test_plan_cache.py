@@ -18,6 +18,7 @@ from broadcaster.db import make_engine, session_factory
 from broadcaster.models import (
     Announcement,
     AnnouncementVersion,
+    Cancellation,
     Media,
     PlanMark,
     Relay,
@@ -28,7 +29,7 @@ from broadcaster.models import (
     Zone,
 )
 from schedules.plan_cache import REBUILD_EVERY, PlanCache
-from schedules.planner import materialize
+from schedules.planner import item_airings, materialize
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 HORIZON = timedelta(hours=48)
@@ -188,6 +189,25 @@ def edit_new_site(s: Session, n: int) -> None:
     s.add(Site(id=f"new{n}", name="mới", zones=[s.get(Zone, "z2")]))
 
 
+def edit_cancel_airing(s: Session, n: int) -> None:
+    """One airing cancelled on its own (issue 13): a cancellations row."""
+    if (item := _nth(s, ScheduleItem, n)) is None:
+        return
+    airings = item_airings(item, T0 - timedelta(days=1), T0 + timedelta(days=9), sites=frozenset())
+    if airings:
+        s.add(
+            Cancellation(
+                announcement_id=item.announcement_id,
+                schedule_item=item,
+                kind="airing",
+                airing_at=airings[n % len(airings)].start,
+                reason="r",
+                by_id=s.scalar(select(User.id)),
+                at=T0,
+            )
+        )
+
+
 def edit_heartbeat(s: Session, n: int) -> None:
     s.execute(update(Site).values(state="online", last_seen_at=T0))
 
@@ -202,6 +222,7 @@ EDITS = [
     edit_relay,
     edit_site_zones,
     edit_new_site,
+    edit_cancel_airing,
     edit_heartbeat,
 ]
 

@@ -58,7 +58,7 @@ def test_write_submit_listen_approve_schedule(live_url: str, page) -> None:  # n
         "về việc phòng chống bão lụt."
     )
     page.get_by_label("Thôn 1", exact=True).check()
-    # The default is now + 1 minute in Asia/Ho_Chi_Minh; the quick button sets the same.
+    # The quick button sets now + 1 minute in Asia/Ho_Chi_Minh.
     page.get_by_role("button", name="+1 phút").click()
     value = page.get_by_label("Thời gian phát").input_value()
     local_now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(tzinfo=None)

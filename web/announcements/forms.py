@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
@@ -16,7 +16,10 @@ from web.i18n import PRIORITY, local_now
 PICK_ZONE = _l("Pick at least one zone.")
 
 
-def _in_future(_form: Any, field: Any) -> None:
+def _in_future(form: Any, field: Any) -> None:
+    # An edit may keep a series' first airing, though it has passed (``kept_start``).
+    if field.data is not None and field.data == getattr(form, "kept_start", None):
+        return
     if field.data is not None and field.data <= local_now():
         raise ValidationError(_l("The airing time must be in the future."))
 
@@ -64,3 +67,43 @@ class RejectForm(BaseForm):
         render_kw={"rows": 3},
     )
     reject = SubmitField(_l("Reject"))
+
+
+class EditForm(AnnouncementForm):
+    """The announcement form on an existing announcement (``kept_start``: its first airing as
+    stored, allowed though past)."""
+
+    submit = SubmitField(_l("Save changes"))
+
+
+class DuplicateForm(BaseForm):
+    duplicate = SubmitField(_l("Duplicate"))
+
+
+def _reason_field(label: Any) -> TextAreaField:
+    return TextAreaField(
+        label,
+        validators=[DataRequired(_l("A reason is required.")), Length(max=2000)],
+        render_kw={"rows": 2},
+    )
+
+
+class WithdrawForm(BaseForm):
+    reason = _reason_field(_l("Reason for withdrawing"))
+    withdraw = SubmitField(_l("Withdraw the announcement"))
+
+
+class CancelAiringForm(BaseForm):
+    """One airing (``<item id>:<epoch seconds>``), and whether the later ones go with it."""
+
+    airing = SelectField(_l("Airing"), choices=[], validators=[InputRequired(REQUIRED)])
+    scope = RadioField(
+        _l("Cancel"),
+        choices=[
+            SelectChoice("airing", _l("Only this airing")),
+            SelectChoice("rest", _l("This airing and all later ones")),
+        ],
+        default="airing",
+    )
+    reason = _reason_field(_l("Reason for cancelling"))
+    cancel = SubmitField(_l("Cancel the airing"))

@@ -86,6 +86,18 @@ _BY_CODE = {
     "unknown-slot": _l("Unknown programme slot."),
     "ends-before-start": _l("The end date is before the first airing."),
     "unspeakable": _l("The text has nothing to read out: write it in words."),
+    "not-author-edit": _l("Only the author may edit this announcement."),
+    "not-editable-state": _l("This announcement cannot be edited; it is: %(status)s."),
+    "emergency-fixed": _l("An emergency broadcast cannot be changed: stop it instead."),
+    "cannot-cancel": _l("Your role cannot cancel this announcement."),
+    "already-withdrawn": _l("This announcement was withdrawn already."),
+    "cancel-reason-required": _l("A reason is required."),
+    "not-approved-cancel": _l(
+        "Only airings of an approved announcement can be cancelled; this one is: %(status)s."
+    ),
+    "airing-passed": _l("That airing has already begun."),
+    "no-such-airing": _l("The announcement has no airing at that time."),
+    "emergency-stopped": _l("This emergency broadcast was stopped already."),
     "campaign-name-empty": _l("The campaign needs a name."),
     "campaign-ends-before-start": _l("The campaign must end on or after its first day."),
 }

@@ -230,3 +230,28 @@ def clash_warning(n: int) -> str:
         "Saved, but %(num)d airings clash in the next 7 days: use Check for clashes to see them.",
         n,
     )
+
+
+def describe_rrule(text: str) -> str:
+    """A recurrence in words ("Every day; at 06:00, 17:30; until 31/12/2026"); "" for none."""
+    from flask_babel import gettext, ngettext
+
+    if not text:
+        return ""
+    try:
+        rec = Recurrence.from_rrule(text)
+    except RecurrenceError:
+        return text  # a rule the editor cannot show: as written
+    if rec.interval == 1:
+        parts = [gettext("Every day")]
+    else:
+        parts = [gettext("Every %(n)d days", n=rec.interval)]
+    if rec.days:
+        parts.append(gettext("on %(days)s", days=", ".join(str(DAY_LABELS[d]) for d in rec.days)))
+    if rec.times:
+        parts.append(gettext("at %(times)s", times=", ".join(f"{t:%H:%M}" for t in rec.times)))
+    if rec.until is not None:
+        parts.append(gettext("until %(day)s", day=f"{rec.until:%d/%m/%Y}"))
+    if rec.count is not None:
+        parts.append(ngettext("%(num)d airing in all", "%(num)d airings in all", rec.count))
+    return "; ".join(parts)

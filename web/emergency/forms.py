@@ -49,3 +49,12 @@ class ConfirmForm(BaseForm):
     reason = HiddenField(validators=[DataRequired(REASON_REQUIRED)])
     # No audio field: the server picks the audio (web.emergency.routes._previewed_media).
     send = SubmitField(_l("Broadcast now"))
+
+
+class StopForm(BaseForm):
+    reason = TextAreaField(
+        _l("Reason for stopping"),
+        validators=[DataRequired(_l("A reason is required to stop.")), Length(max=MAX_REASON)],
+        render_kw={"rows": 2, "maxlength": MAX_REASON},
+    )
+    stop = SubmitField(_l("Stop the emergency broadcast"))

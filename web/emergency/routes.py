@@ -20,7 +20,7 @@ from broadcaster.mqtt import PublishError
 from broadcaster.roles import APPROVE_ROLES, ROLES
 from schedules import emergency as service
 from web import errors
-from web.emergency.forms import ComposeForm, ConfirmForm
+from web.emergency.forms import ComposeForm, ConfirmForm, StopForm
 from web.i18n import format_local
 from web.limits import parse_id
 from web.scope import get_or_404, scope
@@ -45,6 +45,7 @@ STAGE_LABELS = {
     "finished": _l("Played to the end"),
     "failed": _l("Could not play"),
     service.SILENT: _l("No confirmation: command sent again"),
+    "stopped": _l("Stopped"),
 }
 RECENT = 20
 SOURCES = 100
@@ -155,6 +156,7 @@ def compose() -> ResponseReturnValue:
     )
     zones = [z for z in _zones() if z.id in draft.zone_ids]
     sites = sorted({s.name for z in zones for s in z.sites})
+    offline = [s.name for s in service.offline_sites(dbs, draft.zone_ids)]
     source = scope().get(dbs, Announcement, draft.source_id) if draft.source_id else None
     return render_template(
         "emergency/confirm.html",
@@ -162,6 +164,7 @@ def compose() -> ResponseReturnValue:
         draft=draft,
         zones=zones,
         sites=sites,
+        offline=offline,
         source=source,
         media=media,
         media_url=url_for("media.get", name=f"{media.sha256}.{media.ext}"),
@@ -226,20 +229,59 @@ def _detail(p: service.SiteProgress) -> str:
     return p.detail
 
 
+def _status_page(
+    em: Emergency, stop_form: StopForm | None = None, status: int = 200
+) -> ResponseReturnValue:
+    progress = service.site_progress(db(), em)
+    return (
+        render_template(
+            "emergency/status.html",
+            em=em,
+            progress=progress,
+            done=service.done(progress),
+            labels=STAGE_LABELS,
+            detail=_detail,
+            silent=service.SILENT,
+            can_stop=em.stopped_at is None and current_user.role in APPROVE_ROLES,
+            stop_form=stop_form or StopForm(),
+        ),
+        status,
+    )
+
+
 @bp.route("/<int:emergency_id>")
 @roles_required(*ROLES)
 def status_page(emergency_id: int) -> ResponseReturnValue:
+    return _status_page(_get(emergency_id))
+
+
+@bp.route("/<int:emergency_id>/stop", methods=["POST"])
+@roles_required(*APPROVE_ROLES)
+def stop(emergency_id: int) -> ResponseReturnValue:
+    """Stop the emergency at every site: a signed stop command; the page then shows each
+    site's state."""
     em = _get(emergency_id)
-    progress = service.site_progress(db(), em)
-    return render_template(
-        "emergency/status.html",
-        em=em,
-        progress=progress,
-        done=service.done(progress),
-        labels=STAGE_LABELS,
-        detail=_detail,
-        silent=service.SILENT,
-    )
+    form = StopForm()
+    if not form.validate_on_submit():
+        return _status_page(em, form, 400)
+    back = url_for("emergency.status_page", emergency_id=emergency_id)
+    errors.on_refusal(page=lambda: _status_page(_get(emergency_id), form))
+    dbs = db()
+    try:
+        service.stop_emergency(
+            dbs, em, current_user.model, form.reason.data, services().commands(), now=now()
+        )
+    except (PublishError, CommandError, OSError) as exc:
+        dbs.rollback()
+        logger.error("emergency %d: the stop command was not sent: %s", emergency_id, exc)
+        flash(
+            _("The stop command could not be sent (%(error)s). Try again.", error=str(exc)),
+            "error",
+        )
+        return redirect(back)
+    dbs.commit()
+    flash(_("Stop command sent. Each site's state is shown below."), "success")
+    return redirect(back)
 
 
 @bp.route("/<int:emergency_id>/status.json")
@@ -252,6 +294,7 @@ def status_json(emergency_id: int) -> ResponseReturnValue:
         command_id=em.command_id,
         item_id=service.occurrence_id(em),
         sent_at=em.sent_at.isoformat(),
+        stopped=em.stopped_at is not None,
         done=service.done(progress),
         sites=[
             {
