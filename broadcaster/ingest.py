@@ -17,21 +17,24 @@ import logging
 import queue
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, insert, select, tuple_, union, update
+from sqlalchemy import Connection, Table, bindparam, select, tuple_, union, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.airings import commanded
 from broadcaster.clock import Clock
 from broadcaster.ingest_limits import SiteLimits
+from broadcaster.ingest_status import store_statuses
 from broadcaster.metrics.process import EVENTS_STORED
 from broadcaster.models import IngestCursor, Playback, PlaybackEvent, RejectedMessage, Site
-from broadcaster.publisher import Publisher
+from broadcaster.publisher import Publisher, publish_many
 from broadcaster.wire import bounded
 from broadcaster.wire.errors import ProtocolError
 from broadcaster.wire.fields import INT32, SHORT, require
@@ -139,19 +142,20 @@ class Ingestor:
     def store_events(self, events: list[Event], rejected: Sequence[Rejected] = ()) -> list[Ack]:
         """Store a batch idempotently in one transaction; return the acks to send.
 
-        Bulk throughout: one query finds the ids already stored, one the (site, outbox, seq)
-        already taken, one the playback rows to update, one the cursors; inserts are executemany.
-        Rejections are stored beside the events; a refused event's seq counts as stored for the
-        ack (it will never become valid by being sent again).
+        Bulk throughout, a few statements a batch: the sites' ``last_seen_at`` (which also
+        reads their units), the events inserted with ON CONFLICT DO NOTHING (what comes back
+        is what was new), the playback rows and the cursors read FOR UPDATE, then written with
+        executemany. Rows are locked in one order (sites, events, playback rows, cursors; each
+        sorted), so workers sharing a group wait for each other instead of overwriting each
+        other's playback rows or acks. Rejections are stored beside the events; a refused
+        event's seq counts as stored for the ack (it will never become valid by being sent
+        again).
         """
         now = self.clock.now()
         with self.factory() as session, session.begin():
-            new = self._new_events(session, events)
+            units = _touch_sites(session, sorted({e.site for e in events}), now)
+            new = self._new_events(session, events, now, units)
             if new:
-                units = _site_units(session, {e.site for e in new})
-                session.connection().execute(
-                    EVENTS.insert(), [_event_row(e, now, units.get(e.site)) for e in new]
-                )
                 self._apply_to_log(session, new, now, units)
             refused = self._new_rejections(session, rejected)
             if refused:
@@ -161,12 +165,6 @@ class Ingestor:
                 | {(r.site, r.outbox) for r in rejected if r.outbox is not None}
             )
             acks = self._advance(session, touched, now)
-            sites = sorted({e.site for e in events})
-            for chunk in _chunks(sites):
-                session.execute(
-                    update(Site).where(Site.id.in_(chunk)).values(last_seen_at=now),
-                    execution_options={"synchronize_session": False},
-                )
         EVENTS_STORED.inc(len(new))  # committed
         return acks
 
@@ -202,92 +200,109 @@ class Ingestor:
             self.store_events([], rejected)
 
     def send_acks(self, acks: list[Ack]) -> None:
-        for ack in acks:
-            self.publisher.publish(
-                self.topics.ack(ack.site), self.signer.sign(ack.to_dict()), qos=1
-            )
+        """Sign every ack and publish them together (one round trip to the broker, not one
+        per site: a batch from many sites has nearly an ack per event)."""
+        signed = self.signer.sign_many([ack.to_dict() for ack in acks])
+        publish_many(
+            self.publisher,
+            [(self.topics.ack(a.site), d) for a, d in zip(acks, signed, strict=True)],
+        )
 
-    def handle_status(self, topic: str, payload: bytes) -> None:
-        site = self.topics.site_from(topic)
-        if not payload:  # a cleared retained message
-            return
+    def parse_status(self, topic: str, payload: bytes) -> Status | Rejected | None:
+        """The status, why it is refused (logged), or None for a cleared retained message."""
+        site = self.topics.site_from(topic) or ""
+        if not payload:
+            return None
         try:
             status = Status.from_dict(bounded.loads(payload, MAX_PAYLOAD))
         except ProtocolError as exc:
             logger.warning("status on %s rejected: %s", topic, exc)
-            self.record_rejections(
-                [Rejected.of(site or "", "status", exc.reason, exc.detail, payload)]
-            )
-            return
+            return Rejected.of(site, "status", exc.reason, exc.detail, payload)
         if status.site != site:
             logger.warning("status on %s rejected: claims site %r", topic, status.site)
             detail = f"claims site {status.site!r}"
-            self.record_rejections(
-                [Rejected.of(site or "", "status", "wrong-site", detail, payload)]
-            )
+            return Rejected.of(site, "status", "wrong-site", detail, payload)
+        return status
+
+    def handle_status(self, topic: str, payload: bytes) -> None:
+        self.handle_statuses([(topic, payload)])
+
+    def handle_statuses(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """Apply a batch of statuses (``broadcaster.ingest_status``) in one transaction and
+        store the refused ones. If the batch cannot be stored, each status is tried on its
+        own, so one the database refuses costs only itself (it is logged)."""
+        statuses: list[Status] = []
+        rejected: list[Rejected] = []
+        for topic, payload in messages:
+            parsed = self.parse_status(topic, payload)
+            if isinstance(parsed, Status):
+                statuses.append(parsed)
+            elif parsed is not None:
+                rejected.append(parsed)
+        self.record_rejections(rejected)
+        if not statuses:
             return
+        try:
+            self._store_statuses(statuses)
+        except DBAPIError:
+            if len(statuses) == 1:
+                raise
+            for status in statuses:
+                try:
+                    self._store_statuses([status])
+                except DBAPIError:
+                    logger.exception("status of %s not stored", self.topics.status(status.site))
+
+    def _store_statuses(self, statuses: list[Status]) -> None:
         with self.factory() as session, session.begin():
-            row = session.get(Site, site)
-            if row is None:
-                logger.warning("status from unknown site %r ignored", site)
-                return
-            if row.state_at and status.at < row.state_at:
-                # An older "offline" after "online" is the agent's last will: the broker sends
-                # it when the connection drops, but the agent wrote it (and its time) when it
-                # connected. It changes the state only; the next heartbeat is newer again.
-                if status.state == "offline" and row.state == "online":
-                    row.state = "offline"
-                return  # any other older status is stale
-            row.state, row.state_at = status.state, status.at
-            row.reported_plan_version = status.plan_version
-            row.agent_version = status.agent_version
-            if status.state == "online":
-                row.last_seen_at = max(self.clock.now(), row.last_seen_at or status.at)
-                for name, value in health_fields(status).items():
-                    setattr(row, name, value)
+            store_statuses(session, statuses, self.clock.now())
 
     # -- internals -------------------------------------------------------------------------
 
-    def _new_events(self, session: Session, events: list[Event]) -> list[Event]:
-        """The events not stored yet (by id, nor by site/outbox/seq), in arrival order."""
+    def _new_events(
+        self, session: Session, events: list[Event], now: datetime, units: dict[str, int]
+    ) -> list[Event]:
+        """Insert the events not stored yet (by id, nor by site/outbox/seq); return those, in
+        arrival order. One INSERT … ON CONFLICT DO NOTHING RETURNING: a duplicate costs no
+        query of its own, and one another worker is inserting at the same moment waits for it
+        instead of failing the batch."""
         unique: dict[str, Event] = {}
         for e in events:
             unique.setdefault(e.id, e)
-        ids = list(unique)
+        if not unique:
+            return []
+        conn = session.connection()
+        rows = [_event_row(unique[i], now, units.get(unique[i].site)) for i in sorted(unique)]
+        stmt = _upsert(conn, EVENTS).on_conflict_do_nothing().returning(EVENTS.c.id)
+        inserted = set(conn.execute(stmt, rows).scalars())
+        if len(inserted) < len(unique):
+            self._warn_reused_seqs(session, [e for e in unique.values() if e.id not in inserted])
+        return [e for e in unique.values() if e.id in inserted]
+
+    def _warn_reused_seqs(self, session: Session, skipped: list[Event]) -> None:
+        """Of the events not inserted, log those whose id is not stored: another event holds
+        their (site, outbox, seq). The others were sent again (normal: agents resend)."""
         known: set[str] = set()
-        for chunk in _chunks(ids):
+        for chunk in _chunks([e.id for e in skipped]):
             known.update(
                 session.scalars(select(PlaybackEvent.id).where(PlaybackEvent.id.in_(chunk)))
             )
-        candidates = [e for e in unique.values() if e.id not in known]
-        keys = [(e.site, e.outbox, e.seq) for e in candidates]
+        reused = [e for e in skipped if e.id not in known]
         taken: dict[tuple[str, str, int], str] = {}
-        for key_chunk in _chunks(keys):
+        columns = (PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq)
+        for key_chunk in _chunks([(e.site, e.outbox, e.seq) for e in reused]):
             for site, outbox, seq, eid in session.execute(
-                select(
-                    PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq, PlaybackEvent.id
-                ).where(
-                    tuple_(PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq).in_(
-                        key_chunk
-                    )
-                )
+                select(*columns, PlaybackEvent.id).where(tuple_(*columns).in_(key_chunk))
             ):
                 taken[(site, outbox, seq)] = eid
-        out = []
-        for e in candidates:
-            key = (e.site, e.outbox, e.seq)
-            if key in taken:
-                logger.warning(
-                    "event %s from %s reuses seq %d of event %s; ignored",
-                    e.id,
-                    e.site,
-                    e.seq,
-                    taken[key],
-                )
-                continue
-            taken[key] = e.id
-            out.append(e)
-        return out
+        for e in reused:
+            logger.warning(
+                "event %s from %s reuses seq %d of event %s; ignored",
+                e.id,
+                e.site,
+                e.seq,
+                taken.get((e.site, e.outbox, e.seq), "?"),
+            )
 
     def _new_rejections(self, session: Session, rejected: Sequence[Rejected]) -> list[Rejected]:
         """The rejections to store: a refused event sent again (same outbox and seq) is kept
@@ -312,16 +327,12 @@ class Ingestor:
     def _apply_to_log(
         self, session: Session, events: list[Event], now: datetime, units: dict[str, int]
     ) -> None:
-        """Fold the events into the playback rows: bulk load, update in memory, bulk write."""
+        """Fold the events into the playback rows: load them locked, update in memory, write
+        in bulk. A row another worker inserted meanwhile is loaded and folded again."""
         keys = sorted({(e.site, e.item_id) for e in events if e.item_id is not None})
         if not keys:
             return
-        rows: dict[tuple[str, str], dict[str, Any]] = {}
-        for chunk in _chunks(keys):
-            for r in session.execute(
-                select(*LOG_COLUMNS).where(tuple_(Playback.site_id, Playback.item_id).in_(chunk))
-            ):
-                rows[(r.site_id, r.item_id)] = dict(r._mapping)
+        rows = _locked_log_rows(session, keys)
         existing = set(rows)
         claims = {
             (e.site, e.item_id, e.announcement_id)
@@ -329,53 +340,48 @@ class Ingestor:
             if e.item_id is not None and (e.site, e.item_id) not in existing
         }
         sent = commanded(session, claims) if claims else set()
-        for e in events:
-            if e.item_id is None:
-                continue
-            row = rows.get((e.site, e.item_id))
-            if row is None:
-                row = rows[(e.site, e.item_id)] = {
-                    "site_id": e.site,
-                    "item_id": e.item_id,
-                    "announcement_id": e.announcement_id,
-                    "scheduled_at": e.scheduled_at or e.at,
-                    "started_at": None,
-                    "finished_at": None,
-                    "status": "scheduled",
-                    "detail": "",
-                    # Not in the site's published plan (no row yet): proof only if a command
-                    # sent it this airing.
-                    "verified": (e.site, e.item_id, e.announcement_id) in sent,
-                    "unit_id": units.get(e.site),  # the unit it airs under, kept for good
-                }
-            if row["status"] == "scheduled":  # its first report: the unit it airs under
-                row["unit_id"] = units.get(e.site, row["unit_id"])
-            fold_event(row, e)
-            row["updated_at"] = now
-        updates = [r for k, r in rows.items() if k in existing and "updated_at" in r]
-        inserts = [r for k, r in rows.items() if k not in existing]
+        _fold_all(rows, events, now, units, sent)
         conn = session.connection()
+        inserts = [r for k, r in sorted(rows.items()) if k not in existing]
+        if inserts:
+            stmt = (
+                _upsert(conn, LOGS)
+                .on_conflict_do_nothing(index_elements=["site_id", "item_id"])
+                .returning(LOGS.c.site_id, LOGS.c.item_id)
+            )
+            done = {
+                (s, i) for s, i in conn.execute(stmt, [{"updated_at": now, **r} for r in inserts])
+            }
+            raced = sorted({(r["site_id"], r["item_id"]) for r in inserts} - done)
+            if raced:  # another worker inserted them since we looked: fold onto theirs
+                again = _locked_log_rows(session, raced)
+                _fold_all(
+                    again, [e for e in events if (e.site, e.item_id) in again], now, units, sent
+                )
+                rows.update(again)
+                existing.update(again)
+        updates = [r for k, r in rows.items() if k in existing and "updated_at" in r]
         if updates:
             conn.execute(UPDATE_LOG, [{"b_id": r["id"], **_log_values(r)} for r in updates])
-        if inserts:
-            conn.execute(LOGS.insert(), [{"updated_at": now, **r} for r in inserts])
 
     def _advance(
         self, session: Session, touched: list[tuple[str, str]], now: datetime
     ) -> list[Ack]:
-        """Move each (site, outbox) cursor over the contiguous seqs now stored."""
-        cursors: dict[tuple[str, str], int] = {}
+        """Move each (site, outbox) cursor over the contiguous seqs now stored. The cursors
+        are locked first (a missing one is made), so a worker storing the same outbox's other
+        events waits and then sees them: its ack covers both batches."""
+        if not touched:
+            return []
+        cursors = _locked_cursors(session, touched)
+        missing = [k for k in touched if k not in cursors]
+        if missing:
+            conn = session.connection()
+            stmt = _upsert(conn, CURSORS).on_conflict_do_nothing()
+            conn.execute(stmt, [{"site_id": s, "outbox": o, "acked_seq": 0} for s, o in missing])
+            cursors.update(_locked_cursors(session, missing))
+        moved = dict(cursors)
         for chunk in _chunks(touched):
-            for site, outbox, acked in session.execute(
-                select(IngestCursor.site_id, IngestCursor.outbox, IngestCursor.acked_seq).where(
-                    tuple_(IngestCursor.site_id, IngestCursor.outbox).in_(chunk)
-                )
-            ):
-                cursors[(site, outbox)] = acked
-        start = {k: cursors.get(k, 0) for k in touched}
-        moved = dict(start)
-        for chunk in _chunks(touched):
-            floor = min(start[k] for k in chunk)
+            floor = min(cursors[k] for k in chunk)
             stored = select(PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq).where(
                 tuple_(PlaybackEvent.site_id, PlaybackEvent.outbox).in_(chunk),
                 PlaybackEvent.seq > floor,
@@ -394,36 +400,104 @@ class Ingestor:
             )
             for site, outbox, seq in seqs:
                 key = (site, outbox)
-                if seq == moved[key] + 1:
+                if key in moved and seq == moved[key] + 1:
                     moved[key] = seq
-        new_rows = [
-            {"site_id": s, "outbox": o, "acked_seq": moved[(s, o)]}
-            for s, o in touched
-            if (s, o) not in cursors
-        ]
         changed = [
-            {"site_id": s, "outbox": o, "acked_seq": moved[(s, o)]}
+            {"b_site": s, "b_outbox": o, "acked_seq": moved[(s, o)]}
             for s, o in touched
-            if (s, o) in cursors and moved[(s, o)] != cursors[(s, o)]
+            if moved[(s, o)] != cursors[(s, o)]
         ]
-        if new_rows:
-            session.execute(insert(IngestCursor), new_rows)
         if changed:
-            session.execute(update(IngestCursor), changed)
+            session.connection().execute(UPDATE_CURSOR, changed)
         return [Ack(site=s, outbox=o, seq=moved[(s, o)], issued_at=now) for s, o in touched]
 
 
-def health_fields(status: Status) -> dict[str, Any]:
-    """The heartbeat's health fields (issue #4's Status) as Site columns; absent ones left out,
-    except ``last_error``, which an online heartbeat without one clears."""
-    out: dict[str, Any] = {"last_error": status.last_error}
-    if status.disk_free_bytes is not None:
-        out["disk_free_bytes"] = status.disk_free_bytes
-    if status.cpu_temp_c is not None:
-        out["cpu_temp_c"] = status.cpu_temp_c
-    if status.clock_offset_ms is not None:
-        out["clock_offset_ms"] = round(status.clock_offset_ms)
+def _upsert(conn: Connection, table: Table) -> Any:
+    """The dialect's INSERT, which has ``on_conflict_do_nothing`` (PostgreSQL, SQLite)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _touch_sites(session: Session, sites: list[str], now: datetime) -> dict[str, int]:
+    """Mark the sites seen now and return their units (what their new events and airings
+    are recorded under). The first statement of a batch, and a write: SQLite takes its write
+    lock at once; PostgreSQL locks the rows in id order (a status batch does the same)."""
+    out: dict[str, int] = {}
+    for chunk in _chunks(sites):
+        ids = select(Site.id).where(Site.id.in_(chunk)).order_by(Site.id).with_for_update()
+        rows = session.execute(
+            update(Site)
+            .where(Site.id.in_(ids.scalar_subquery()))
+            .values(last_seen_at=now)
+            .returning(Site.id, Site.unit_id),
+            execution_options={"synchronize_session": False},
+        )
+        out.update({site: unit for site, unit in rows})
     return out
+
+
+def _locked_log_rows(
+    session: Session, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The playback rows of ``keys`` (sorted), locked in that order, as dicts."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for chunk in _chunks(keys):
+        for r in session.execute(
+            select(*LOG_COLUMNS)
+            .where(tuple_(Playback.site_id, Playback.item_id).in_(chunk))
+            .order_by(Playback.site_id, Playback.item_id)
+            .with_for_update()
+        ):
+            rows[(r.site_id, r.item_id)] = dict(r._mapping)
+    return rows
+
+
+def _locked_cursors(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The ack cursors of ``keys`` (sorted), locked in that order."""
+    out: dict[tuple[str, str], int] = {}
+    for chunk in _chunks(keys):
+        for site, outbox, acked in session.execute(
+            select(IngestCursor.site_id, IngestCursor.outbox, IngestCursor.acked_seq)
+            .where(tuple_(IngestCursor.site_id, IngestCursor.outbox).in_(chunk))
+            .order_by(IngestCursor.site_id, IngestCursor.outbox)
+            .with_for_update()
+        ):
+            out[(site, outbox)] = acked
+    return out
+
+
+def _fold_all(
+    rows: dict[tuple[str, str], dict[str, Any]],
+    events: list[Event],
+    now: datetime,
+    units: dict[str, int],
+    sent: set[tuple[str, str, int | None]],
+) -> None:
+    """Fold ``events`` (in order) into ``rows``, making the rows that are missing."""
+    for e in events:
+        if e.item_id is None:
+            continue
+        row = rows.get((e.site, e.item_id))
+        if row is None:
+            row = rows[(e.site, e.item_id)] = {
+                "site_id": e.site,
+                "item_id": e.item_id,
+                "announcement_id": e.announcement_id,
+                "scheduled_at": e.scheduled_at or e.at,
+                "started_at": None,
+                "finished_at": None,
+                "status": "scheduled",
+                "detail": "",
+                # Not in the site's published plan (no row yet): proof only if a command
+                # sent it this airing.
+                "verified": (e.site, e.item_id, e.announcement_id) in sent,
+                "unit_id": units.get(e.site),  # the unit it airs under, kept for good
+            }
+        if row["status"] == "scheduled":  # its first report: the unit it airs under
+            row["unit_id"] = units.get(e.site, row["unit_id"])
+        fold_event(row, e)
+        row["updated_at"] = now
 
 
 # Core statements: executemany without the ORM's per-row bookkeeping (ingest's hot path).
@@ -443,6 +517,12 @@ UPDATE_LOG = (
     update(LOGS)
     .where(LOGS.c.id == bindparam("b_id"))
     .values({name: bindparam(name) for name in LOG_FIELDS})
+)
+CURSORS = IngestCursor.metadata.tables[IngestCursor.__tablename__]
+UPDATE_CURSOR = (
+    update(CURSORS)
+    .where(CURSORS.c.site_id == bindparam("b_site"), CURSORS.c.outbox == bindparam("b_outbox"))
+    .values(acked_seq=bindparam("acked_seq"))
 )
 
 
@@ -483,15 +563,6 @@ def fold_event(row: dict[str, Any], event: Event) -> None:
         row["detail"] = event.detail
 
 
-def _site_units(session: Session, sites: set[str]) -> dict[str, int]:
-    """Each site's unit now: what its new events and airings are recorded under."""
-    out: dict[str, int] = {}
-    for chunk in _chunks(sorted(sites)):
-        rows = session.execute(select(Site.id, Site.unit_id).where(Site.id.in_(chunk)))
-        out.update({site: unit for site, unit in rows})
-    return out
-
-
 def _event_row(event: Event, received_at: datetime, unit_id: int | None) -> dict[str, Any]:
     return {
         "unit_id": unit_id,
@@ -517,11 +588,16 @@ def _chunks(items: list[T], size: int = CHUNK) -> Iterator[list[T]]:
 @dataclass
 class IngestWorker:
     """Queues payloads from the MQTT thread and stores them in batches on its own thread,
-    so the network thread never waits on the database."""
+    so the network thread never waits on the database.
+
+    Events are stored as soon as the thread takes them (their acks wait on it). Statuses are
+    held up to ``status_linger_s`` and applied together: heartbeats arrive one at a time, and
+    a transaction each was most of what 5,000 sites' heartbeats cost (bench/RESULTS.md)."""
 
     ingestor: Ingestor
-    batch_size: int = 500
+    batch_size: int = 2000
     limits: SiteLimits | None = None  # per-site admission, before anything else
+    status_linger_s: float = 1.0
     _queue: queue.Queue[tuple[str, str, bytes] | None] = field(default_factory=queue.Queue)
     _thread: threading.Thread | None = None
 
@@ -546,37 +622,56 @@ class IngestWorker:
         if self._thread:
             self._thread.join(10)
 
+    def _take(self, wait: float | None) -> tuple[list[tuple[str, str, bytes]], bool]:
+        """What is queued (waiting up to ``wait`` for the first one; None: for ever), at most
+        ``batch_size``; and whether stop was asked."""
+        try:
+            item = self._queue.get(timeout=wait)
+        except queue.Empty:
+            return [], False
+        if item is None:
+            return [], True
+        batch = [item]
+        while len(batch) < self.batch_size:
+            try:
+                nxt = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is None:
+                return batch, True
+            batch.append(nxt)
+        return batch, False
+
     def _run(self) -> None:
+        statuses: list[tuple[str, bytes]] = []
+        held_since = 0.0
         stopping = False
         while not stopping:
-            item = self._queue.get()
-            if item is None:
-                return
-            batch = [item]
-            while len(batch) < self.batch_size:
+            wait = None
+            if statuses:
+                wait = max(0.0, held_since + self.status_linger_s - time.monotonic())
+            batch, stopping = self._take(wait)
+            events = [(topic, payload) for kind, topic, payload in batch if kind == "event"]
+            if not statuses:
+                held_since = time.monotonic()
+            statuses += [(topic, payload) for kind, topic, payload in batch if kind == "status"]
+            if events:
                 try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stopping = True
-                    break
-                batch.append(nxt)
-            try:
-                self._process(batch)
-            except Exception:  # the worker must outlive any one batch
-                logger.exception("ingest batch of %d failed; agents will resend", len(batch))
+                    self._process_events(events)
+                except Exception:  # the worker must outlive any one batch
+                    logger.exception("ingest batch of %d failed; agents will resend", len(events))
+            due = time.monotonic() - held_since >= self.status_linger_s
+            if statuses and (stopping or due or len(statuses) >= self.batch_size):
+                try:
+                    self.ingestor.handle_statuses(statuses)
+                except Exception:  # the next heartbeat replaces them
+                    logger.exception("%d statuses not stored", len(statuses))
+                statuses = []
 
-    def _process(self, batch: list[tuple[str, str, bytes]]) -> None:
+    def _process_events(self, batch: list[tuple[str, bytes]]) -> None:
         events: list[Event] = []
         rejected: list[Rejected] = []
-        for kind, topic, payload in batch:
-            if kind == "status":
-                try:
-                    self.ingestor.handle_status(topic, payload)
-                except Exception:  # one bad status must not cost the batch its events
-                    logger.exception("status on %s not stored", topic)
-                continue
+        for topic, payload in batch:
             try:
                 parsed = self.ingestor.parse_event(topic, payload)
             except Exception as exc:  # a parser bug must cost this message only
@@ -587,8 +682,6 @@ class IngestWorker:
                 events.append(parsed)
             else:
                 rejected.append(parsed)
-        if not events and not rejected:
-            return
         try:
             acks = self.ingestor.store_events(events, rejected)
         except DBAPIError as exc:

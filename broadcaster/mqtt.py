@@ -29,7 +29,7 @@ import ssl
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -402,6 +402,35 @@ class Link:
             refused = self._refused.pop(info.mid, None)
         if refused is not None:
             raise PublishError(f"publish to {topic} refused by the broker: {refused}")
+
+    def publish_many(
+        self, messages: Sequence[tuple[str, bytes]], *, qos: int = 1, timeout: float | None = None
+    ) -> None:
+        """Deliver every message or raise ``PublishError``: all are queued at once and then
+        every PUBACK is awaited (one round trip for the lot, not one each; paho keeps at most
+        its in-flight window on the wire and sends the rest as PUBACKs come back)."""
+        infos = [(t, self.client.publish(t, p, qos=qos)) for t, p in messages]
+        if qos == 0:
+            return
+        wait = self.publish_timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
+        failures: list[str] = []
+        for topic, info in infos:
+            try:
+                info.wait_for_publish(max(deadline - time.monotonic(), 0.001))
+            except (ValueError, RuntimeError) as exc:
+                failures.append(f"publish to {topic} failed: {exc}")
+                continue
+            if not info.is_published():
+                failures.append(f"publish to {topic} not acknowledged in {wait}s")
+                continue
+            with self._lock:
+                refused = self._refused.pop(info.mid, None)
+            if refused is not None:
+                failures.append(f"publish to {topic} refused by the broker: {refused}")
+        if failures:
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            raise PublishError(failures[0] + more)
 
     # -- paho callbacks (network thread) ------------------------------------------------------
 

@@ -6,13 +6,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Publisher(Protocol):
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
         """Deliver or raise; QoS 1 publishes wait for the broker's PUBACK."""
+
+
+@runtime_checkable
+class Pipelining(Protocol):
+    def publish_many(self, messages: Sequence[tuple[str, bytes]], *, qos: int = 1) -> None:
+        """Deliver every message or raise: all are sent, then every PUBACK is awaited."""
+
+
+def publish_many(publisher: Publisher, messages: Sequence[tuple[str, bytes]], qos: int = 1) -> None:
+    """Deliver several messages: pipelined where the publisher can (the Link: one round trip
+    for all of them instead of one each), else one by one."""
+    if isinstance(publisher, Pipelining):
+        publisher.publish_many(messages, qos=qos)
+    else:
+        for topic, payload in messages:
+            publisher.publish(topic, payload, qos=qos)
 
 
 @dataclass

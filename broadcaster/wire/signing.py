@@ -58,9 +58,21 @@ class Signer:
 
     def sign(self, payload: dict[str, Any]) -> bytes:
         """Return the wire bytes of the signed envelope for ``payload``."""
-        sig = self.private_key.sign(canonical_json(payload))
-        envelope = {"payload": payload, "kid": self.kid, "sig": _b64(sig)}
-        return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return self.sign_many([payload])[0]
+
+    def sign_many(self, payloads: list[dict[str, Any]]) -> list[bytes]:
+        """The signed envelopes of several payloads, with the key (and its id) looked up once
+        (ingest signs an ack per site and batch)."""
+        key = self.private_key
+        kid = key_id(public_key_b64(key.public_key()))
+        out = []
+        for payload in payloads:
+            sig = key.sign(canonical_json(payload))
+            envelope = {"payload": payload, "kid": kid, "sig": _b64(sig)}
+            out.append(
+                json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            )
+        return out
 
     @classmethod
     def generate(cls) -> Signer:
