@@ -142,14 +142,16 @@ def pg_cpu(pids: list[int]) -> float:
 class Workers:
     """N ``broadcaster ingest`` processes in the group ``ingest``."""
 
-    def __init__(self, n: int, broker: PrivateBroker, url: str, tmp: Path) -> None:
+    def __init__(
+        self, n: int, broker: PrivateBroker, url: str, tmp: Path, code: Path = ROOT
+    ) -> None:
         key = tmp / "signing-key.pem"
         if not key.exists():
             Signer.generate().save(key)
         self.key = key
         env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCASTER_")}
         env.update(
-            PYTHONPATH=str(ROOT),
+            PYTHONPATH=str(code),
             BROADCASTER_DATABASE_URL=url,
             BROADCASTER_MQTT_PORT=str(broker.server_port),
             BROADCASTER_MQTT_USERNAME=SERVER_USER,
@@ -318,7 +320,7 @@ def run_events(args: argparse.Namespace, broker: PrivateBroker, tmp: Path) -> No
     for n in [int(x) for x in args.workers.split(",")]:
         tag = f"ingestbench-{uuid.uuid4().hex[:6]}"
         db = Database.fresh(sites, tag)
-        workers = Workers(n, broker, db.url, tmp)
+        workers = Workers(n, broker, db.url, tmp, args.code)
         engine = make_engine(db.url)
         factory = session_factory(engine)
         try:
@@ -461,7 +463,7 @@ def run_heartbeats(args: argparse.Namespace, broker: PrivateBroker, tmp: Path) -
         conn.execute(stmt, [{"b_id": s, "b_at": now} for s in sites])
     bare_update = time.perf_counter() - t
     engine.dispose()
-    workers = Workers(1, broker, db.url, tmp)
+    workers = Workers(1, broker, db.url, tmp, args.code)
     ctx = mp.get_context("fork")
     go, ready, stop, results, bare_results = (
         ctx.Event(), ctx.Event(), ctx.Event(), ctx.Queue(), ctx.Queue(),
@@ -549,6 +551,13 @@ def main() -> None:
     hb.add_argument("--compress", type=float, default=10.0)
     hb.add_argument("--periods", type=int, default=3)
     hb.add_argument("--publishers", type=int, default=1)
+    for p in (ev, hb):
+        p.add_argument(
+            "--code",
+            type=Path,
+            default=ROOT,
+            help="the source tree the workers run (e.g. an export of main, for a before figure)",
+        )
     args = ap.parse_args()
     print(f"{platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
