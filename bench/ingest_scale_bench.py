@@ -169,6 +169,7 @@ class Workers:
                     subprocess.Popen(
                         [sys.executable, "-m", "broadcaster.cli", "ingest"],
                         env=dict(env, BROADCASTER_INGEST_WORKER=f"w{i + 1}"),
+                        cwd=code,  # `python -m` puts the working directory first on the path
                         stdout=out,
                         stderr=subprocess.STDOUT,
                     )
@@ -499,7 +500,18 @@ def run_heartbeats(args: argparse.Namespace, broker: PrivateBroker, tmp: Path) -
     t = time.monotonic()
     go.set()
     outcomes = [results.get(timeout=args.periods * period + 120) for _ in pubs]
-    time.sleep(1.0)  # the last statuses stored
+    published = time.monotonic() - t
+    # Sustained means every site's last heartbeat is applied, not merely received.
+    engine = make_engine(db.url)
+    last = 1_764_000_000_000 + args.periods - 1
+    done = select(func.count()).select_from(Site).where(Site.reported_plan_version == last)
+    deadline = time.monotonic() + 600
+    with session_factory(engine)() as s:
+        while (s.scalar(done) or 0) < len(sites) and time.monotonic() < deadline:
+            s.rollback()
+            time.sleep(0.2)
+        applied = s.scalar(done) or 0
+    engine.dispose()
     wall = time.monotonic() - t
     cpu = workers.cpu() - cpu0
     bare_cpu = cpu_seconds(bare.pid) - bare_cpu0
@@ -509,19 +521,16 @@ def run_heartbeats(args: argparse.Namespace, broker: PrivateBroker, tmp: Path) -
     got = bare_results.get(timeout=20)["got"]
     for p in [*pubs, bare]:
         p.join()
-    engine = make_engine(db.url)
-    with session_factory(engine)() as s:
-        online = s.scalar(select(func.count()).select_from(Site).where(Site.state == "online"))
-    engine.dispose()
     workers.stop()
     warnings = workers.errors()
     db.drop()
     sent = sum(o["sent"] for o in outcomes)
-    rate = sent / wall
     print(
         f"heartbeats: {args.sites} sites every {args.interval:g} s, compressed {args.compress:g}× "
-        f"(one every {period:g} s): {sent} statuses in {wall:.1f} s ({rate:,.0f}/s); "
-        f"{online} sites online in the database"
+        f"(one every {period:g} s): {sent} statuses published in {published:.1f} s "
+        f"({sent / published:,.0f}/s), all applied after {wall:.1f} s "
+        f"({applied}/{len(sites)} sites at their last heartbeat); "
+        f"{1e6 * cpu / sent:.0f} µs of ingest CPU a status"
     )
     print(
         f"   ingest worker CPU {cpu:.2f} s / {wall:.1f} s wall = {100 * cpu / wall:.1f} % at "

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, bindparam, select, tuple_, union, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, select, tuple_, union, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcaster import ingest_sql as sql
 from broadcaster.airings import commanded
 from broadcaster.clock import Clock
 from broadcaster.ingest_limits import SiteLimits
@@ -273,8 +273,7 @@ class Ingestor:
             return []
         conn = session.connection()
         rows = [_event_row(unique[i], now, units.get(unique[i].site)) for i in sorted(unique)]
-        stmt = _upsert(conn, EVENTS).on_conflict_do_nothing().returning(EVENTS.c.id)
-        inserted = set(conn.execute(stmt, rows).scalars())
+        inserted = {r.id for r in sql.insert_new(conn, EVENTS, rows, None, [EVENTS.c.id])}
         if len(inserted) < len(unique):
             self._warn_reused_seqs(session, [e for e in unique.values() if e.id not in inserted])
         return [e for e in unique.values() if e.id in inserted]
@@ -344,13 +343,15 @@ class Ingestor:
         conn = session.connection()
         inserts = [r for k, r in sorted(rows.items()) if k not in existing]
         if inserts:
-            stmt = (
-                _upsert(conn, LOGS)
-                .on_conflict_do_nothing(index_elements=["site_id", "item_id"])
-                .returning(LOGS.c.site_id, LOGS.c.item_id)
-            )
             done = {
-                (s, i) for s, i in conn.execute(stmt, [{"updated_at": now, **r} for r in inserts])
+                (r.site_id, r.item_id)
+                for r in sql.insert_new(
+                    conn,
+                    LOGS,
+                    [{"updated_at": now, **r} for r in inserts],
+                    ["site_id", "item_id"],
+                    [LOGS.c.site_id, LOGS.c.item_id],
+                )
             }
             raced = sorted({(r["site_id"], r["item_id"]) for r in inserts} - done)
             if raced:  # another worker inserted them since we looked: fold onto theirs
@@ -376,20 +377,21 @@ class Ingestor:
         missing = [k for k in touched if k not in cursors]
         if missing:
             conn = session.connection()
-            stmt = _upsert(conn, CURSORS).on_conflict_do_nothing()
+            stmt = sql.upsert(conn, CURSORS).on_conflict_do_nothing()
             conn.execute(stmt, [{"site_id": s, "outbox": o, "acked_seq": 0} for s, o in missing])
             cursors.update(_locked_cursors(session, missing))
         moved = dict(cursors)
-        for chunk in _chunks(touched):
+        conn = session.connection()
+        for chunk in sql.chunks(conn, touched):
             floor = min(cursors[k] for k in chunk)
             stored = select(PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq).where(
-                tuple_(PlaybackEvent.site_id, PlaybackEvent.outbox).in_(chunk),
+                sql.keys_in(conn, [PlaybackEvent.site_id, PlaybackEvent.outbox], chunk),
                 PlaybackEvent.seq > floor,
             )
             refused = select(
                 RejectedMessage.site_id, RejectedMessage.outbox, RejectedMessage.seq
             ).where(
-                tuple_(RejectedMessage.site_id, RejectedMessage.outbox).in_(chunk),
+                sql.keys_in(conn, [RejectedMessage.site_id, RejectedMessage.outbox], chunk),
                 RejectedMessage.seq > floor,
             )
             both = union(stored, refused).subquery()
@@ -412,20 +414,19 @@ class Ingestor:
         return [Ack(site=s, outbox=o, seq=moved[(s, o)], issued_at=now) for s, o in touched]
 
 
-def _upsert(conn: Connection, table: Table) -> Any:
-    """The dialect's INSERT, which has ``on_conflict_do_nothing`` (PostgreSQL, SQLite)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 def _touch_sites(session: Session, sites: list[str], now: datetime) -> dict[str, int]:
     """Mark the sites seen now and return their units (what their new events and airings
     are recorded under). The first statement of a batch, and a write: SQLite takes its write
     lock at once; PostgreSQL locks the rows in id order (a status batch does the same)."""
     out: dict[str, int] = {}
-    for chunk in _chunks(sites):
-        ids = select(Site.id).where(Site.id.in_(chunk)).order_by(Site.id).with_for_update()
+    conn = session.connection()
+    for chunk in sql.chunks(conn, sites):
+        ids = (
+            select(Site.id)
+            .where(sql.keys_in(conn, [Site.id], chunk))
+            .order_by(Site.id)
+            .with_for_update()
+        )
         rows = session.execute(
             update(Site)
             .where(Site.id.in_(ids.scalar_subquery()))
@@ -442,10 +443,11 @@ def _locked_log_rows(
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """The playback rows of ``keys`` (sorted), locked in that order, as dicts."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for chunk in _chunks(keys):
+    conn = session.connection()
+    for chunk in sql.chunks(conn, keys):
         for r in session.execute(
             select(*LOG_COLUMNS)
-            .where(tuple_(Playback.site_id, Playback.item_id).in_(chunk))
+            .where(sql.keys_in(conn, [Playback.site_id, Playback.item_id], chunk))
             .order_by(Playback.site_id, Playback.item_id)
             .with_for_update()
         ):
@@ -456,10 +458,11 @@ def _locked_log_rows(
 def _locked_cursors(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """The ack cursors of ``keys`` (sorted), locked in that order."""
     out: dict[tuple[str, str], int] = {}
-    for chunk in _chunks(keys):
+    conn = session.connection()
+    for chunk in sql.chunks(conn, keys):
         for site, outbox, acked in session.execute(
             select(IngestCursor.site_id, IngestCursor.outbox, IngestCursor.acked_seq)
-            .where(tuple_(IngestCursor.site_id, IngestCursor.outbox).in_(chunk))
+            .where(sql.keys_in(conn, [IngestCursor.site_id, IngestCursor.outbox], chunk))
             .order_by(IngestCursor.site_id, IngestCursor.outbox)
             .with_for_update()
         ):

@@ -12,13 +12,13 @@ few transactions a second instead of one each (bench/RESULTS.md, issue 12).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from broadcaster import ingest_sql as sql
 from broadcaster.models import Site
 from broadcaster.wire.messages import Status
 
@@ -41,8 +41,6 @@ UPDATE_SITE = (
     .where(SITES.c.id == bindparam("b_id"))
     .values({name: bindparam(name) for name in FIELDS})
 )
-CHUNK = 500
-T = TypeVar("T")
 
 
 def health_fields(status: Status) -> dict[str, Any]:
@@ -83,9 +81,13 @@ def store_statuses(session: Session, statuses: list[Status], now: datetime) -> i
     sites = sorted({s.site for s in statuses})
     rows: dict[str, dict[str, Any]] = {}
     columns = [SITES.c.id, *(SITES.c[name] for name in FIELDS)]
-    for chunk in _chunks(sites):
+    conn = session.connection()
+    for chunk in sql.chunks(conn, sites):
         for r in session.execute(
-            select(*columns).where(SITES.c.id.in_(chunk)).order_by(SITES.c.id).with_for_update()
+            select(*columns)
+            .where(sql.keys_in(conn, [SITES.c.id], chunk))
+            .order_by(SITES.c.id)
+            .with_for_update()
         ):
             rows[r.id] = dict(r._mapping)
     changed: set[str] = set()
@@ -102,8 +104,3 @@ def store_statuses(session: Session, statuses: list[Status], now: datetime) -> i
             [{"b_id": site, **{n: rows[site][n] for n in FIELDS}} for site in sorted(changed)],
         )
     return len(changed)
-
-
-def _chunks(items: list[T], size: int = CHUNK) -> Iterator[list[T]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

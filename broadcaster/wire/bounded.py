@@ -65,9 +65,12 @@ def _constant(name: str) -> Any:
     raise _refuse(f"{name} is not JSON")
 
 
-def check_value(value: Any, name: str = "payload") -> None:
+def check_value(value: Any, name: str = "payload", *, plain_text: bool = False) -> None:
     """Raise ProtocolError unless ``value`` (already parsed, or built by hand) is within the
-    bounds: depth, list and object sizes, string lengths and code points, finite numbers."""
+    bounds: depth, list and object sizes, string lengths and code points, finite numbers.
+    ``plain_text``: its strings are known to hold no NUL and no lone surrogate (parsed from
+    UTF-8 JSON without a ``\\u`` escape), so only their lengths are checked."""
+    check = _check_length if plain_text else check_text
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         v, depth = stack.pop()
@@ -78,7 +81,7 @@ def check_value(value: Any, name: str = "payload") -> None:
                 raise _refuse(f"{name}: object of {len(v)} members")
             for k, item in v.items():
                 if isinstance(k, str):
-                    check_text(k, name)
+                    check(k, name)
                 stack.append((item, depth + 1))
         elif isinstance(v, list):
             if depth > MAX_DEPTH:
@@ -87,11 +90,16 @@ def check_value(value: Any, name: str = "payload") -> None:
                 raise _refuse(f"{name}: list of {len(v)} entries")
             stack.extend((item, depth + 1) for item in v)
         elif isinstance(v, str):
-            check_text(v, name)
+            check(v, name)
         elif isinstance(v, float) and not math.isfinite(v):
             raise _refuse(f"{name}: number {v} out of range")
         elif isinstance(v, int) and not isinstance(v, bool) and not -MAX_INT - 1 <= v <= MAX_INT:
             raise _refuse(f"{name}: integer out of range")
+
+
+def _check_length(value: str, name: str) -> None:
+    if len(value) > MAX_STRING:
+        raise _refuse(f"{name}: string of {len(value)} characters (at most {MAX_STRING})")
 
 
 def check_text(value: str, name: str, max_len: int = MAX_STRING) -> str:
@@ -125,5 +133,8 @@ def loads(data: bytes | str, max_bytes: int = MAX_BYTES) -> Any:
         raise _refuse(f"not JSON: {exc}") from None
     except RecursionError:  # unreachable after depth_of; kept as the last line of defence
         raise _refuse(f"nested deeper than {MAX_DEPTH}") from None
-    check_value(value)
+    # Bytes that decode as UTF-8 hold no lone surrogate, and json refuses raw control
+    # characters: only a \u escape can put a NUL or a lone surrogate in a string then (the
+    # common case has none). A str argument may hold anything.
+    check_value(value, plain_text=isinstance(data, bytes) and "\\u" not in text)
     return value

@@ -1,0 +1,98 @@
+"""Ingest's bulk statements on either database: a batch's rows and keys as PostgreSQL arrays.
+
+A batch of 2,000 events written as one multi-row INSERT (SQLAlchemy's "insertmanyvalues") or
+looked up with ``(a, b) IN ((…), (…), …)`` is a statement with tens of thousands of
+placeholders, and psycopg rewrites such a statement's text in Python on every execution (it is
+too long for its cache): that rewriting was the largest single cost of storing events. On
+PostgreSQL the rows and keys therefore travel as one array per column (``unnest``), which keeps
+the statements short and their placeholders few whatever the batch; SQLite (one commune, one
+worker) keeps the portable forms, in chunks under its bound-parameter limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+CHUNK = 500  # rows per IN (...) list on SQLite: well under its 32,766 bound parameters
+T = TypeVar("T")
+
+
+def is_postgresql(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def chunks(conn: Connection, items: Sequence[T]) -> Iterator[list[T]]:
+    """``items`` in pieces a statement can take: all at once on PostgreSQL (arrays)."""
+    size = max(len(items), 1) if is_postgresql(conn) else CHUNK
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+def upsert(conn: Connection, table: Table) -> Any:
+    """The dialect's INSERT, which has ``on_conflict_do_nothing`` (PostgreSQL, SQLite)."""
+    if is_postgresql(conn):
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def keys_in(
+    conn: Connection, columns: Sequence[KeyedColumnElement[Any]], keys: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``columns`` (one or several) IN ``keys`` (values, or tuples of values)."""
+    if not is_postgresql(conn):
+        if len(columns) == 1:
+            return columns[0].in_(list(keys))
+        return tuple_(*columns).in_(list(keys))
+    rows = [k if len(columns) > 1 else (k,) for k in keys]
+    arrays = [
+        bindparam(None, [r[i] for r in rows], type_=postgresql.ARRAY(c.type))
+        for i, c in enumerate(columns)
+    ]
+    names = [f"k{i}" for i in range(len(columns))]
+    found = postgresql_unnest(arrays, names)
+    if len(columns) == 1:
+        return columns[0].in_(select(found.c.k0))
+    return tuple_(*columns).in_(select(*found.c))
+
+
+def postgresql_unnest(arrays: list[Any], names: list[str]) -> Any:
+    """``unnest(a, b, …) AS anon(names…)``: arrays side by side as rows."""
+    from sqlalchemy import func
+
+    return func.unnest(*arrays).table_valued(*names).render_derived()
+
+
+def insert_new(
+    conn: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    conflict: list[str] | None,
+    returning: Sequence[KeyedColumnElement[Any]],
+) -> list[Row[Any]]:
+    """Insert ``rows`` (dicts with the same keys), skipping those that clash with a stored
+    row (on ``conflict``'s columns; None: any unique constraint); the ``returning`` columns of
+    those inserted. A row another transaction is inserting waits for it, then is skipped."""
+    if not rows:
+        return []
+    if not is_postgresql(conn):
+        stmt = upsert(conn, table).on_conflict_do_nothing(index_elements=conflict)
+        return list(conn.execute(stmt.returning(*returning), rows))
+    names = list(rows[0])
+    arrays = [
+        bindparam(None, [r[n] for r in rows], type_=postgresql.ARRAY(table.c[n].type))
+        for n in names
+    ]
+    source = postgresql_unnest(arrays, names)
+    stmt = (
+        postgresql.insert(table)
+        .from_select(names, select(*source.c))
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(*returning)
+    )
+    return list(conn.execute(stmt))
