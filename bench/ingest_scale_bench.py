@@ -34,6 +34,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -192,7 +193,9 @@ class Workers:
             out += [
                 line
                 for line in log.read_text(errors="replace").splitlines()
-                if " ERROR " in line or "Traceback" in line or " WARNING " in line
+                if " ERROR " in line
+                or " WARNING " in line
+                or re.match(r"[A-Za-z_.]+(Error|Exception)\b", line)
             ]
         return out
 
