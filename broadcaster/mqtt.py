@@ -416,7 +416,7 @@ class Link:
         failures: list[str] = []
         for topic, info in infos:  # each in ``wait`` after the one before: they go in turn
             try:
-                info.wait_for_publish(wait)
+                info.wait_for_publish(0 if failures else wait)  # after a failure, no more waits
             except (ValueError, RuntimeError) as exc:
                 failures.append(f"publish to {topic} failed: {exc}")
                 continue
