@@ -102,6 +102,38 @@ def test_publish_waits_for_the_puback_and_reaches_the_subscriber(
     assert inbox.get() == (topic, b"plan-1")
 
 
+def test_publish_many_delivers_them_all_and_reports_a_refusal(
+    broker: PrivateBroker, links: Links, protocol: str
+) -> None:
+    """Acks go out together (ingest): every one arrives, in order; on MQTT 5 one the ACL
+    refuses is an error after the others were sent."""
+    account = broker.add_agent("a", ["z"])
+    broker.start()
+    inbox = Inbox()
+    sub = links(server_options(broker, protocol))
+    sub.subscribe(f"{broker.topics.root}/sites/+/ack", inbox)
+    assert sub.start(wait=5)
+    pub = links(server_options(broker, protocol))
+    assert pub.start(wait=5)
+    sent = [(broker.topics.ack(f"s{n % 7}"), f"ack-{n}".encode()) for n in range(300)]
+    pub.publish_many(sent)
+    assert [inbox.get() for _ in sent] == sent
+    agent = links(
+        server_options(
+            broker, protocol, port=broker.port, username=account.username,
+            password=account.password,
+        )
+    )  # fmt: skip
+    assert agent.start(wait=5)
+    mixed = [(broker.topics.events("a"), b"ok"), (broker.topics.ack("a"), b"forged")]
+    if protocol == "5":
+        with pytest.raises(PublishError, match="refused"):
+            agent.publish_many(mixed)
+    else:
+        agent.publish_many(mixed)
+    assert inbox.empty_after(0.5)
+
+
 def test_a_publish_the_acl_refuses(broker: PrivateBroker, links: Links, protocol: str) -> None:
     """MQTT 5 reports the refusal in the PUBACK and publish() raises; 3.1.1 has no way to say
     so: Mosquitto acknowledges and drops the message."""
