@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Connection, Table, bindparam, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 CHUNK = 500  # rows per IN (...) list on SQLite: well under its 32,766 bound parameters
@@ -41,8 +42,11 @@ def upsert(conn: Connection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
+Column = KeyedColumnElement[Any] | QueryableAttribute[Any]
+
+
 def keys_in(
-    conn: Connection, columns: Sequence[KeyedColumnElement[Any]], keys: Sequence[Any]
+    conn: Connection, columns: Sequence[Column], keys: Sequence[Any]
 ) -> ColumnElement[bool]:
     """``columns`` (one or several) IN ``keys`` (values, or tuples of values)."""
     if not is_postgresql(conn):
