@@ -600,6 +600,9 @@ class IngestWorker:
     ingestor: Ingestor
     batch_size: int = 2000
     limits: SiteLimits | None = None  # per-site admission, before anything else
+    # A batch waits this long for more messages after its first: under load a batch of a few
+    # messages costs nearly what one of hundreds does (its statements, its round trips).
+    linger_s: float = 0.05
     status_linger_s: float = 1.0
     _queue: queue.Queue[tuple[str, str, bytes] | None] = field(default_factory=queue.Queue)
     _thread: threading.Thread | None = None
@@ -635,11 +638,18 @@ class IngestWorker:
         if item is None:
             return [], True
         batch = [item]
+        until = time.monotonic() + self.linger_s
         while len(batch) < self.batch_size:
             try:
                 nxt = self._queue.get_nowait()
             except queue.Empty:
-                break
+                left = until - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    nxt = self._queue.get(timeout=left)
+                except queue.Empty:
+                    break
             if nxt is None:
                 return batch, True
             batch.append(nxt)

@@ -52,6 +52,7 @@ SESSION_TAKEN_OVER = 0x8E  # MQTT 5 DISCONNECT reason: another client connected 
 SHORT_CONNECTION_S = 5.0
 SHORT_CONNECTIONS = 3
 _MAX_REFUSED = 1024  # PUBACK refusals remembered for publish() to report
+_MAX_MATCHED = 100_000  # topics whose matching wildcard filters are remembered
 
 
 class MqttConfigError(ValueError):
@@ -225,6 +226,7 @@ class Link:
         self.subscriptions: dict[str, Handler] = {}
         self._wildcards: list[tuple[str, Handler]] = []
         self._exact: dict[str, tuple[str, Handler]] = {}  # topic -> (filter, handler)
+        self._matched: dict[str, list[tuple[str, Handler]]] = {}  # topic -> its wildcard matches
         self._qos: dict[str, int] = {}
         self._stopping = False
         self._connected_at = 0.0
@@ -307,14 +309,18 @@ class Link:
 
     def _index_filters(self) -> None:
         """Filters with wildcards are matched one by one; plain topics (shared or not) by one
-        lookup (ingest subscribes to every site's topics by name)."""
-        self._wildcards, self._exact = [], {}
-        for f, h in self.subscriptions.items():
+        lookup (ingest subscribes to every site's topics by name). Built aside and swapped in,
+        the remembered matches last: the network thread reads them meanwhile."""
+        wildcards: list[tuple[str, Handler]] = []
+        exact: dict[str, tuple[str, Handler]] = {}
+        for f, h in list(self.subscriptions.items()):
             topic = _unshared(f)
             if "+" in topic or "#" in topic:
-                self._wildcards.append((f, h))
+                wildcards.append((f, h))
             else:
-                self._exact[topic] = (f, h)
+                exact[topic] = (f, h)
+        self._wildcards, self._exact = wildcards, exact
+        self._matched = {}
 
     def _send_subscribe(self, topic_filters: list[str]) -> None:
         _rc, mid = self.client.subscribe([(t, self._qos[t]) for t in topic_filters])
@@ -530,9 +536,17 @@ class Link:
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         payload = bytes(msg.payload)
-        matching = [
-            (f, h) for f, h in self._wildcards if mqtt.topic_matches_sub(_unshared(f), msg.topic)
-        ]
+        remembered = self._matched  # before the filters: a reindex swaps it in last
+        matched = remembered.get(msg.topic)
+        if matched is None:  # remembered per topic: ingest sees the same few per site
+            if len(remembered) >= _MAX_MATCHED:
+                remembered.clear()
+            matched = remembered[msg.topic] = [
+                (f, h)
+                for f, h in self._wildcards
+                if mqtt.topic_matches_sub(_unshared(f), msg.topic)
+            ]
+        matching = list(matched)
         exact = self._exact.get(msg.topic)
         if exact is not None:
             matching.append(exact)
