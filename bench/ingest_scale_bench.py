@@ -368,7 +368,8 @@ def run_events(args: argparse.Namespace, broker: PrivateBroker, tmp: Path) -> No
                 p.start()
             time.sleep(2.0)  # payloads built, connected, subscribed
             pg_pids = backend_pids(tag)
-            cpu0, pg0 = workers.cpu(), pg_cpu(pg_pids)
+            assert broker.process is not None
+            cpu0, pg0, mq0 = workers.cpu(), pg_cpu(pg_pids), cpu_seconds(broker.process.pid)
             t = time.monotonic()
             go.set()
             stored, stored_at = 0, None
@@ -382,6 +383,7 @@ def run_events(args: argparse.Namespace, broker: PrivateBroker, tmp: Path) -> No
                 time.sleep(0.05)
             outcomes = [results.get(timeout=240) for _ in pubs]
             cpu = workers.cpu() - cpu0
+            mq = cpu_seconds(broker.process.pid) - mq0  # publishers' traffic included
             pg_pids = sorted(set(pg_pids) | set(backend_pids(tag)))
             pg = pg_cpu(pg_pids) - pg0
             for p in pubs:
@@ -409,7 +411,7 @@ def run_events(args: argparse.Namespace, broker: PrivateBroker, tmp: Path) -> No
         )
         print(
             f"   workers' CPU {cpu:.2f} s → {total / cpu:,.0f} events per worker-CPU-second; "
-            f"their PostgreSQL backends {pg:.2f} s. Ratio to executemany: "
+            f"their PostgreSQL backends {pg:.2f} s; Mosquitto {mq:.2f} s. Ratio to executemany: "
             f"{rate_acked / bare.many:.2f} (wall), {total / cpu / bare.many_cpu:.2f} (per client "
             f"CPU); to COPY {rate_acked / bare.copied:.2f}, {total / cpu / bare.copied_cpu:.2f}"
         )
