@@ -383,16 +383,12 @@ class Ingestor:
         moved = dict(cursors)
         conn = session.connection()
         for chunk in sql.chunks(conn, touched):
-            floor = min(cursors[k] for k in chunk)
-            stored = select(PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq).where(
-                sql.keys_in(conn, [PlaybackEvent.site_id, PlaybackEvent.outbox], chunk),
-                PlaybackEvent.seq > floor,
+            floors = [(s, o, cursors[(s, o)]) for s, o in chunk]
+            stored = sql.seqs_after(
+                conn, [PlaybackEvent.site_id, PlaybackEvent.outbox, PlaybackEvent.seq], floors
             )
-            refused = select(
-                RejectedMessage.site_id, RejectedMessage.outbox, RejectedMessage.seq
-            ).where(
-                sql.keys_in(conn, [RejectedMessage.site_id, RejectedMessage.outbox], chunk),
-                RejectedMessage.seq > floor,
+            refused = sql.seqs_after(
+                conn, [RejectedMessage.site_id, RejectedMessage.outbox, RejectedMessage.seq], floors
             )
             both = union(stored, refused).subquery()
             seqs = session.execute(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import QueryableAttribute
@@ -70,6 +70,29 @@ def postgresql_unnest(arrays: list[Any], names: list[str]) -> Any:
     from sqlalchemy import func
 
     return func.unnest(*arrays).table_valued(*names).render_derived()
+
+
+def seqs_after(
+    conn: Connection, columns: Sequence[Column], floors: Sequence[tuple[str, str, int]]
+) -> Select[Any]:
+    """(site, outbox, seq) of the rows whose seq is above their outbox's floor, for ``floors``
+    (site, outbox, floor): each outbox is read from its own cursor on, however far behind
+    another outbox of the batch is (a new one starts at 0). On SQLite, one floor per call:
+    the lowest (call it on chunks)."""
+    site, outbox, seq = columns
+    if not is_postgresql(conn):
+        return select(site, outbox, seq).where(
+            tuple_(site, outbox).in_([(s, o) for s, o, _ in floors]),
+            seq > min(f for _, _, f in floors),
+        )
+    arrays = [
+        bindparam(None, [row[i] for row in floors], type_=postgresql.ARRAY(c.type))
+        for i, c in enumerate(columns)
+    ]
+    keys = postgresql_unnest(arrays, ["s", "o", "f"])
+    return select(site, outbox, seq).join(
+        keys, and_(site == keys.c.s, outbox == keys.c.o, seq > keys.c.f)
+    )
 
 
 def insert_new(
