@@ -151,7 +151,9 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
     mode = spec["mode"]
     samples: list[tuple[str, str, float, float]] = []  # site, key, t, processing seconds
     clients: list[mqtt.Client] = []
-    subscribed = [0]
+    subscribed: set[int] = set()  # clients with every subscription granted
+    lost: list[tuple[float, mqtt.Client]] = []  # clients the broker dropped: reconnect later
+    drops = [0]
     root = Path(spec["root"])
     sending: dict[tuple[int, int | None], list[str]] = {}  # (client, SUBSCRIBE id) -> its filters
     retry: list[tuple[float, mqtt.Client, list[str]]] = []  # refused filters, sent again later
@@ -174,7 +176,13 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
             retry.append((time.monotonic() + delay, c, failed))
             retry.sort(key=lambda r: r[0])
         else:
-            subscribed[0] += 1
+            subscribed.add(id(c))
+
+    def on_disconnect(c: mqtt.Client, *_: Any) -> None:
+        # like the agent's link: back in a second (the broker dropped it, e.g. when busy)
+        if not stopping:
+            drops[0] += 1
+            lost.append((time.monotonic() + 1.0, c))
 
     for site, password in spec["agents"]:
         if mode == "agent":
@@ -215,12 +223,15 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
 
         client.on_connect = on_connect
         client.on_subscribe = on_subscribe
+        client.on_disconnect = on_disconnect
         clients.append(client)
 
     sel = selectors.DefaultSelector()
     # raw clients log in as the server: its listener (an agent's client id is its name)
     ports = spec["ports"] if spec["mode"] == "agent" else spec["server_ports"]
     connected: list[mqtt.Client] = []
+    registered: dict[int, Any] = {}  # client -> the socket registered for it
+    stopping = False
     t_start = time.monotonic()
     ready_sent = False
     last_misc = time.monotonic()
@@ -234,10 +245,25 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
         while len(connected) < min(due, len(clients)):
             c = clients[len(connected)]
             c.connect("127.0.0.1", ports[len(connected) % len(ports)], keepalive=60)
-            sel.register(c.socket(), selectors.EVENT_READ, c)  # type: ignore[arg-type]
             connected.append(c)
+        now = time.monotonic()
+        while lost and lost[0][0] <= now:
+            _, c = lost.pop(0)
+            try:
+                c.reconnect()
+            except OSError:
+                lost.append((now + 1.0, c))
         for c in connected:
-            if c.want_write():
+            sock = c.socket()
+            old = registered.get(id(c))
+            if old is not sock:  # connected, reconnected or dropped since the last turn
+                if old is not None:
+                    sel.unregister(old)
+                    del registered[id(c)]
+                if sock is not None:
+                    sel.register(sock, selectors.EVENT_READ, c)
+                    registered[id(c)] = sock
+            if sock is not None and c.want_write():
                 c.loop_write()
         for key, _ in sel.select(timeout=0.005):
             key.data.loop_read()
@@ -249,13 +275,14 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
             for c in connected:
                 c.loop_misc()
             last_misc = now
-        if not ready_sent and subscribed[0] == len(clients):
+        if not ready_sent and len(subscribed) == len(clients):
             conn.send(("ready", refused[0]))
             ready_sent = True
         if conn.poll():
             if conn.recv() == "stop":
                 break
-    conn.send(samples)
+    stopping = True
+    conn.send((samples, drops[0]))
     for c in clients:
         c.disconnect()
         try:
@@ -280,6 +307,7 @@ class Result:
     refused: int  # subscriptions the broker refused and the clients sent again
     broker_cpu: float  # CPUs the broker's processes used during the rounds (1.0 = one core)
     missing: int  # answers (echo or `started`) not at the server within the timeout, all rounds
+    drops: int  # connections the broker closed (the client connected again a second later)
 
 
 def _broker_pids(broker: Any) -> list[int]:
@@ -462,7 +490,9 @@ def run(
             broker_cpu = (_cpu_seconds(_broker_pids(broker)) - cpu0) / (time.monotonic() - wall0)
             for p in pipes:
                 p.send("stop")
-            worker_samples = [s for p in pipes for s in p.recv()]
+            replies = [p.recv() for p in pipes]
+            worker_samples = [s for samples, _ in replies for s in samples]
+            drops = sum(d for _, d in replies)
             for proc in procs:
                 proc.join(10)
             one_way = [(t - sent[k]) * 1000 for _, k, t, _ in worker_samples if k in sent]
@@ -486,6 +516,7 @@ def run(
                     refused,
                     broker_cpu,
                     missing,
+                    drops,
                 )
             )
         server.close()
@@ -549,7 +580,8 @@ def report(
         lines.append(
             f"- N={r.n}, {r.mode}: {r.ready_s:.1f} s; {r.refused} subscriptions refused by"
             f" the broker and sent again; the broker used {r.broker_cpu:.2f} CPUs during the"
-            f" rounds; {r.missing} of {r.n * rounds} answers missing after {timeout:.0f} s"
+            f" rounds; {r.missing} of {r.n * rounds} answers missing after {timeout:.0f} s;"
+            f" {r.drops} connections dropped by the broker"
         )
     lines += [
         "",
