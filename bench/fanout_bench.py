@@ -160,8 +160,10 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
     refused = [0]
     attempts: dict[int, int] = {}
 
+    qos0 = set(spec["qos0"])  # filters subscribed at QoS 0 (--qos0: no JetStream consumer)
+
     def subscribe(c: mqtt.Client, filters: list[str]) -> None:
-        _, mid = c.subscribe([(f, 1) for f in filters])
+        _, mid = c.subscribe([(f, 0 if f.rsplit("/", 1)[-1] in qos0 else 1) for f in filters])
         sending[(id(c), mid)] = filters
 
     def on_subscribe(c: mqtt.Client, _u: Any, mid: int, codes: list[Any], *_: Any) -> None:
@@ -253,6 +255,9 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
                 c.reconnect()
             except OSError:
                 lost.append((now + 1.0, c))
+        # a dropped client's closed socket may have left its number to another client's new
+        # one: unregister every stale socket before registering any new one
+        fresh = []
         for c in connected:
             sock = c.socket()
             old = registered.get(id(c))
@@ -261,9 +266,12 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
                     sel.unregister(old)
                     del registered[id(c)]
                 if sock is not None:
-                    sel.register(sock, selectors.EVENT_READ, c)
-                    registered[id(c)] = sock
-            if sock is not None and c.want_write():
+                    fresh.append((c, sock))
+        for c, sock in fresh:
+            sel.register(sock, selectors.EVENT_READ, c)
+            registered[id(c)] = sock
+        for c in connected:
+            if id(c) in registered and c.want_write():
                 c.loop_write()
         for key, _ in sel.select(timeout=0.005):
             key.data.loop_read()
@@ -357,6 +365,9 @@ class _Server:
             self.received.setdefault(key, []).append((site, t))
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        deadline = time.monotonic() + 30
+        while not self.client.is_connected() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the broker dropped the server's connection: paho reconnects
         self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(10)
 
     def wait(self, key: str, n: int, timeout: float = 60.0) -> list[tuple[str, float]]:
@@ -383,6 +394,7 @@ def run(
     keep: bool = False,
     connect_rate: float = 0.0,
     timeout: float = 60.0,
+    qos0: tuple[str, ...] = (),
 ) -> list[Result]:
     from broadcaster.broker import SERVER_USER, PrivateBroker
     from broadcaster.commands import CommandPublisher, play_now_item
@@ -452,6 +464,7 @@ def run(
                     "server_user": SERVER_USER,
                     "server_password": broker.server_password,
                     "rate": connect_rate / workers,
+                    "qos0": qos0,
                 }
                 proc = mp.Process(target=_worker, args=(spec, child), daemon=True)
                 proc.start()
@@ -643,6 +656,13 @@ def main() -> None:
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for every answer of a round"
     )
+    parser.add_argument(
+        "--qos0",
+        nargs="*",
+        default=[],
+        choices=["keys", "plan", "ack"],
+        help="the agents subscribe to these (retained or resent) topics at QoS 0, not 1",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the brokers' files and logs")
     args = parser.parse_args()
     nats_mqtt = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.nats_mqtt)}
@@ -657,6 +677,7 @@ def main() -> None:
             args.keep,
             args.connect_rate,
             args.timeout,
+            tuple(args.qos0),
         )
         print(f"N={n} done", flush=True)
     print(report(results, args.rounds, args.workers, args.broker, nats_mqtt, args.timeout))

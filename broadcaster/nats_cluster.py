@@ -32,6 +32,11 @@ CLUSTER_NAME = "broadcaster"
 # $MQTT.sub; a subscriber needs to be allowed those (an MQTT client cannot subscribe to them by
 # topic: "$MQTT/sub/#" is refused like any topic outside its permissions).
 MQTT_DELIVERY = "$MQTT.sub.>"
+# Extra settings of every node's mqtt block (the bench overrides them: --nats-mqtt). None on
+# purpose: each QoS 1 subscription of an MQTT session is a JetStream consumer, replicated like
+# the streams (3 nodes); "consumer_replicas": 1 connects 1,000 agents far faster but keeps a
+# consumer on one node, and the sessions whose consumer was on a killed node missed an
+# emergency (docs/decisions.md, "NATS: MQTT consumers stay replicated").
 MQTT_SETTINGS: dict[str, Any] = {}
 
 
