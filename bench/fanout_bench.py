@@ -180,11 +180,17 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
         else:
             subscribed.add(id(c))
 
+    backoff: dict[int, float] = {}  # client -> its next reconnection delay
+
     def on_disconnect(c: mqtt.Client, *_: Any) -> None:
-        # like the agent's link: back in a second (the broker dropped it, e.g. when busy)
+        # the broker dropped it (NATS does when it cannot load or store the session in 4 s):
+        # back after 1, 2, 4… 30 s, as paho's reconnection in the agent's link
         if not stopping:
             drops[0] += 1
-            lost.append((time.monotonic() + 1.0, c))
+            delay = backoff.get(id(c), 1.0)
+            backoff[id(c)] = min(30.0, delay * 2)
+            lost.append((time.monotonic() + delay, c))
+            lost.sort(key=lambda r: r[0])
 
     for site, password in spec["agents"]:
         if mode == "agent":
@@ -220,8 +226,12 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
 
             client.on_message = on_message
 
-        def on_connect(c: mqtt.Client, *_: Any, filters: list[str] = filters) -> None:
-            subscribe(c, filters)
+        def on_connect(
+            c: mqtt.Client, _u: Any, _f: Any, code: Any, *_: Any, filters: list[str] = filters
+        ) -> None:
+            if not code.is_failure:
+                backoff.pop(id(c), None)
+                subscribe(c, filters)
 
         client.on_connect = on_connect
         client.on_subscribe = on_subscribe
@@ -254,7 +264,7 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
             try:
                 c.reconnect()
             except OSError:
-                lost.append((now + 1.0, c))
+                on_disconnect(c)
         # a dropped client's closed socket may have left its number to another client's new
         # one: unregister every stale socket before registering any new one
         fresh = []
