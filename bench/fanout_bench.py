@@ -2,11 +2,19 @@
 fan-out of a message of the same size to N plain paho subscribers, in the same run.
 
     .venv/bin/python -m bench.fanout_bench [--agents 100 1000] [--rounds 5] [--workers 4]
-        [--broker mosquitto|nats]
+        [--broker mosquitto|nats] [--timeout 60] [--connect-rate PER_S]
+        [--nats-mqtt KEY=JSON ...] [--qos0 keys plan ack] [--keep]
 
 ``--broker nats``: a 3-node NATS cluster (``broadcaster.nats_cluster``, JetStream, MQTT 3.1.1)
 instead of one Mosquitto; the server publishes through node 1 and the agents (and the raw
 subscribers) are spread over the three nodes, so most messages cross a cluster route.
+``--nats-mqtt`` overrides a setting of the nodes' mqtt block; ``--qos0`` has the agents
+subscribe to those topics at QoS 0 (NATS then makes no JetStream consumer for them);
+``--connect-rate`` connects the clients gradually instead of all at once.
+
+Like the agent's link, a client sends a subscription the broker refuses again (2, 4, 8… s) and
+connects again after 1, 2, 4… 30 s when the broker drops it; answers still missing after
+``--timeout`` are counted, not waited for.
 
 One private Mosquitto (passwords + per-agent ACL, as in production). N agents in one zone, so
 one publish to the zone's command topic reaches all of them. Worker processes host the agents
