@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import random
 import re
 import secrets
 import socket
@@ -53,6 +54,9 @@ SHORT_CONNECTION_S = 5.0
 SHORT_CONNECTIONS = 3
 _MAX_REFUSED = 1024  # PUBACK refusals remembered for publish() to report
 _MAX_MATCHED = 100_000  # topics whose matching wildcard filters are remembered
+
+# A refused subscription is sent again after 2, 4, 8… s (at most this), less a random part.
+RESUBSCRIBE_MAX_S = 60.0
 
 
 class MqttConfigError(ValueError):
@@ -233,6 +237,8 @@ class Link:
         self._short_connections = 0
         self._refused: OrderedDict[int, str] = OrderedDict()
         self._subscribing: dict[int, list[str]] = {}  # SUBSCRIBE message id -> its filters
+        self._refusals: dict[str, int] = {}  # filter -> times refused in a row
+        self._retries: set[threading.Timer] = set()
         self._lock = threading.Lock()
         self._addresses = self.options.addresses
         self._address = 0  # index of the broker node in use
@@ -361,6 +367,10 @@ class Link:
     def stop(self) -> None:
         """Disconnect cleanly (no last will) and stop the network thread."""
         self._stopping = True
+        with self._lock:
+            retries, self._retries = self._retries, set()
+        for timer in retries:
+            timer.cancel()
         self.client.disconnect()
         self.client.loop_stop()
         self.connected.clear()
@@ -511,9 +521,49 @@ class Link:
     ) -> None:
         with self._lock:
             topic_filters = self._subscribing.pop(mid, [])
+        refused = []
         for topic, code in zip(topic_filters, reason_codes, strict=False):
             if code.is_failure:
-                logger.error("subscription to %s refused: %s", topic, code)
+                refused.append((topic, code))
+            else:
+                self._refusals.pop(topic, None)
+        if refused:
+            self._subscribe_later(refused)
+
+    def _subscribe_later(self, refused: list[tuple[str, Any]]) -> None:
+        """A broker can refuse a subscription for a while: NATS does when it cannot create the
+        session's JetStream consumer within its 4 s (hundreds of agents connecting at once).
+        Connected without it, the link would miss those messages until its next connect; so
+        send the filters again after a growing delay, less a random part so that the agents
+        refused together do not all come back together."""
+        tries = 1 + max(self._refusals.get(topic, 0) for topic, _ in refused)
+        delay = min(RESUBSCRIBE_MAX_S, 2.0**tries) * random.uniform(0.5, 1.0)  # noqa: S311
+        for topic, code in refused:
+            self._refusals[topic] = tries
+            logger.error(
+                "subscription to %s refused by %s: %s; subscribing again in %.1f s",
+                topic,
+                self.where,
+                code,
+                delay,
+            )
+        timer = threading.Timer(delay, _guarded(self._resubscribe), args=([t for t, _ in refused],))
+        timer.daemon = True
+        with self._lock:
+            if self._stopping:
+                return
+            self._retries.add(timer)
+        timer.start()
+
+    def _resubscribe(self, topic_filters: list[str]) -> None:
+        with self._lock:
+            self._retries = {
+                t for t in self._retries if t.is_alive() and t is not threading.current_thread()
+            }
+        wanted = [t for t in topic_filters if t in self.subscriptions]
+        # when not connected, the next connect subscribes to every filter anyway
+        if wanted and self.connected.is_set() and not self._stopping:
+            self._send_subscribe(wanted)
 
     def _on_publish(
         self,

@@ -32,6 +32,12 @@ CLUSTER_NAME = "broadcaster"
 # $MQTT.sub; a subscriber needs to be allowed those (an MQTT client cannot subscribe to them by
 # topic: "$MQTT/sub/#" is refused like any topic outside its permissions).
 MQTT_DELIVERY = "$MQTT.sub.>"
+# Extra settings of every node's mqtt block (the bench overrides them: --nats-mqtt). None on
+# purpose: each QoS 1 subscription of an MQTT session is a JetStream consumer, replicated like
+# the streams (3 nodes); "consumer_replicas": 1 connects 1,000 agents far faster but keeps a
+# consumer on one node, and the sessions whose consumer was on a killed node missed an
+# emergency (docs/decisions.md, "NATS: MQTT consumers stay replicated").
+MQTT_SETTINGS: dict[str, Any] = {}
 
 
 def subject(topic: str) -> str:
@@ -100,6 +106,7 @@ class NatsCluster:
     # A users file written by provisioning (``broadcaster.provision.nats_files``) that every node
     # includes instead of ``users()``; it must hold SERVER_USER with ``server_password``.
     users_file: Path | None = None
+    mqtt: dict[str, Any] = field(default_factory=lambda: dict(MQTT_SETTINGS))
 
     def add_agent(self, site: str, zones: Iterable[str]) -> AgentAccount:
         account = AgentAccount(site, tuple(zones), secrets.token_urlsafe(16))
@@ -147,7 +154,7 @@ class NatsCluster:
                     "listen": f"127.0.0.1:{node.cluster_port}",
                     "routes": routes,
                 },
-                "mqtt": {"listen": f"127.0.0.1:{node.mqtt_port}"},
+                "mqtt": {"listen": f"127.0.0.1:{node.mqtt_port}", **self.mqtt},
             }
             if self.users_file is None:
                 conf["authorization"] = {"users": self.users()}

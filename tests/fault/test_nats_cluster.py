@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -191,3 +192,41 @@ def _outbox_left(state_dir: str) -> int:
     path = Path(state_dir) / "agent.sqlite3"
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
         return int(c.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+
+def test_a_refused_subscription_is_sent_again_until_granted(
+    cluster: NatsCluster, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """NATS refuses a subscription (SUBACK 0x80) when it cannot create the session's JetStream
+    consumer within its 4 s, as when hundreds of agents connect at once (bench/RESULTS.md);
+    here its permissions refuse it until reloaded. The link subscribes again, on the same
+    connection, and gets the message."""
+    caplog.set_level("INFO", logger="broadcaster.mqtt")
+    account = cluster.add_agent("site-a", ["thon-1"])
+    cluster.start()
+    topics = Topics()
+    on_n1 = settings.replace(mqtt_port=cluster.nodes[0].mqtt_port, mqtt_protocol="3.1.1")
+    agent_options = on_n1.replace(
+        mqtt_username=account.username, mqtt_password=account.password
+    ).mqtt_options()
+    server_options = on_n1.replace(
+        mqtt_username=SERVER_USER, mqtt_password=cluster.server_password
+    ).mqtt_options()
+    got: list[tuple[str, bytes]] = []
+    agent = Link(agent_options, account.username, persistent=True)
+    agent.subscribe(topics.zone_cmd("thon-2"), lambda t, p: got.append((t, p)))  # not its zone
+    server = Link(server_options, unique_client_id("test"))
+    try:
+        assert agent.start(wait=10)
+        wait_for(lambda: "subscribing again" in caplog.text, 20, "the refusal logged")
+        assert server.start(wait=10)
+        server.publish(topics.zone_cmd("thon-2"), b"alarm", retain=True)
+        cluster.agents[0] = replace(account, zones=("thon-1", "thon-2"))
+        cluster.write_configs()
+        cluster.reload()
+        wait_for(lambda: got, 90, "the zone's message after the reload")
+        assert got == [(topics.zone_cmd("thon-2"), b"alarm")]
+        assert caplog.text.count(f"as {account.username} (session") == 1  # one connection
+    finally:
+        agent.stop()
+        server.stop()
