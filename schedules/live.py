@@ -61,7 +61,7 @@ def start_live(
             f"user {speaker.username!r} ({speaker.role}) cannot speak live", "cannot-go-live"
         )
     if priority not in LIVE_PRIORITIES:
-        raise WorkflowError(f"unknown priority {priority!r}", "bad-priority")
+        raise WorkflowError(f"unknown priority {priority!r}", "unknown-priority")
     if not zone_ids:
         raise WorkflowError("pick at least one zone", "no-zone")
     scope = Scope.of(session, speaker)

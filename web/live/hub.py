@@ -7,10 +7,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
-from base64 import b64encode
 from pathlib import Path
+
+import requests
 
 from broadcaster.config import Settings
 from broadcaster.live.feed import LiveFeed
@@ -55,15 +54,13 @@ class LiveHub:
     def wait_for_mount(self, mount: str, user: str, token: str, stop: threading.Event) -> bool:
         """True once the streaming server serves ``mount`` (the feed is connected)."""
         url = self.options.public_url.rstrip("/") + mount
-        login = b64encode(f"{user}:{token}".encode()).decode()
         deadline = time.monotonic() + MOUNT_WAIT_S
         while time.monotonic() < deadline and not stop.is_set():
-            request = urllib.request.Request(url, headers={"Authorization": f"Basic {login}"})
             try:
-                with urllib.request.urlopen(request, timeout=2) as answer:  # noqa: S310 - our own
-                    if answer.status == 200:
+                with requests.get(url, auth=(user, token), stream=True, timeout=2) as answer:
+                    if answer.status_code == 200:
                         return True
-            except (urllib.error.URLError, OSError):
+            except requests.RequestException:
                 pass
             stop.wait(0.1)
         return False

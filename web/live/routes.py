@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
@@ -23,6 +24,7 @@ from broadcaster.models import Announcement, LiveSession, Zone
 from broadcaster.scope import Scope
 from schedules import live as service
 from schedules.workflow import NotAllowed, WorkflowError
+from web.announcements.messages import explain
 from web.i18n import format_local
 from web.live.forms import StartForm
 from web.live.hub import LiveHub
@@ -85,7 +87,8 @@ def start() -> ResponseReturnValue:
     if not hub().enabled:
         return jsonify(error={"code": "live-off", "message": _off()}), 503
     if not form.validate_on_submit():
-        message = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        # not the fields' own messages: they repeat the values asked for (another unit's zone)
+        message = _("Pick at least one zone.") if form.zones.errors else _not_started()
         return jsonify(error={"code": "invalid", "message": message}), 400
     try:
         live = service.start_live(
@@ -93,7 +96,7 @@ def start() -> ResponseReturnValue:
         )
     except (NotAllowed, WorkflowError) as exc:
         db().rollback()
-        return jsonify(error={"code": exc.code, "message": str(exc)}), 400
+        return jsonify(error={"code": exc.code, "message": explain(exc)}), 400
     db().commit()
     return jsonify(
         id=live.id,
@@ -104,9 +107,11 @@ def start() -> ResponseReturnValue:
 
 
 def _off() -> str:
-    from flask_babel import gettext as _
-
     return _("Live broadcasting is not set up on this server.")
+
+
+def _not_started() -> str:
+    return _("The live session could not start.")
 
 
 @bp.route("/<int:live_id>/stop", methods=["POST"])
