@@ -5,46 +5,27 @@ and its recording archived."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from audio.store import MediaStore
 from broadcaster.broker import PrivateBroker
-from broadcaster.clock import SystemClock
 from broadcaster.config import Settings
-from broadcaster.db import transaction
-from broadcaster.keys import load_or_create_signer
 from broadcaster.live.icecast import PrivateIcecast
-from broadcaster.models import LiveSession, PlaybackEvent, Site
-from broadcaster.processes import IngestPart
-from schedules.programme_import import import_demo
-from tests.support.agents import AgentProcess, file_agent_config, wait_for
+from broadcaster.models import LiveSession, PlaybackEvent
+from tests.support.agents import wait_for
 from tests.support.browser import FAKE_MICROPHONE_ARGS, chromium_page, login
+from tests.support.live_site import DEMO_SITES as SITES
+from tests.support.live_site import LiveSite, live_site
 from tests.support.tone import make_tone_wav, tone_seconds
-from tests.web.conftest import FakeRenderer
-from web import create_app
 
 from .conftest import TONE_HZ
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-SITES = ("cum-loa-t1", "dai-xa")  # the sites of thon-1
-
-
-@dataclass
-class Rig:
-    app: Flask
-    base: str
-    agents: list[AgentProcess]
-    db: sessionmaker[Session]
 
 
 @pytest.fixture
@@ -54,58 +35,9 @@ def rig(
     broker: PrivateBroker,
     icecast: PrivateIcecast,
     tmp_path: Path,
-) -> Iterator[Rig]:
-    from werkzeug.serving import make_server
-
-    with transaction(db) as session:
-        import_demo(session)
-    for site in SITES:
-        broker.add_agent(site, ("thon-1",))
-    broker.start()
-    assert icecast.listeners is not None
-    settings = settings.replace(
-        **broker.server_mqtt(),
-        live_icecast_source_url=icecast.source_url(""),
-        live_icecast_public_url=icecast.url,
-        live_listeners_file=str(icecast.listeners.path),
-        live_dir=str(tmp_path / "live"),
-        live_stall_s=3,
-    )
-    app = create_app(
-        settings, renderer=FakeRenderer(MediaStore(settings.media_dir), b""), sessions=db
-    )
-    app.config.update(TESTING=True)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    ingest = IngestPart(settings, SystemClock())
-    ingest.start()
-    signer = load_or_create_signer(settings.signing_key_file)
-    agents = []
-    try:
-        for account in broker.agents:
-            base = tmp_path / "agents" / account.site
-            base.mkdir(parents=True)
-            agent = AgentProcess(file_agent_config(account, broker.port, signer, base), base)
-            agent.start()
-            agents.append(agent)
-
-        def online() -> bool:
-            with db() as s:
-                return all(s.get(Site, site).state == "online" for site in SITES)  # type: ignore[union-attr]
-
-        wait_for(online, 20, "agents online")
-        yield Rig(app, f"http://127.0.0.1:{server.server_port}", agents, db)
-    finally:
-        for agent in agents:
-            code = agent.stop()
-            if code != 0:
-                print(agent.log())
-        ingest.stop()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-        app.extensions["broadcaster"].close()
+) -> Iterator[LiveSite]:
+    with live_site(settings, db, broker, icecast, tmp_path, agents=2) as site:
+        yield site
 
 
 @pytest.fixture
@@ -129,7 +61,7 @@ def _kinds(db: sessionmaker[Session], item_id: str) -> dict[str, list[str]]:
     return out
 
 
-def test_go_live_from_a_phone_to_two_agents_and_stop(rig: Rig, page) -> None:  # noqa: ANN001
+def test_go_live_from_a_phone_to_two_agents_and_stop(rig: LiveSite, page) -> None:  # noqa: ANN001
     login(page, rig.base, "pheduyet", "pheduyet123")
     page.goto(f"{rig.base}/live/")
     page.locator('input[name="zones"][value="thon-1"]').check()

@@ -148,8 +148,10 @@ def status_json(live_id: int) -> ResponseReturnValue:
 
 
 def _same_origin() -> bool:
+    """A page of another site may not open the socket with our cookie (browsers send Origin;
+    compared by host name: some clients leave the port out of Host)."""
     origin = request.headers.get("Origin", "")
-    return not origin or urlsplit(origin).netloc == request.host
+    return not origin or urlsplit(origin).hostname == request.host.rsplit(":", 1)[0]
 
 
 @sock.route("/<int:live_id>/audio", bp=bp)
@@ -161,12 +163,14 @@ def audio(ws: Any, live_id: int) -> None:
         or current_user.role not in service.LIVE_ROLES
         or not _same_origin()
     ):
+        logger.warning("live socket %d refused: not an approver of this site", live_id)
         ws.close(1008, "forbidden")
         return
     svc, live_hub = services(), hub()
     with svc.sessions() as dbs:
         live = Scope.of(dbs, current_user.model).get(dbs, LiveSession, live_id)
         if live is None or live.speaker_id != current_user.id or live.ended_at is not None:
+            logger.warning("live socket %d refused to %s", live_id, current_user.username)
             ws.close(1008, "not your session, or it has ended")
             return
         name, mount = live.name, live.mount
