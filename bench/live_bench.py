@@ -186,9 +186,10 @@ def bare(icecast: object, work: Path, seconds: float, period: float, warmup: flo
 
 
 def full(
-    agents: int, work: Path, seconds: float, period: float, warmup: float
+    agents: int, work: Path, seconds: float, period: float, warmup: float, stops: list[float]
 ) -> tuple[list[float], list[float]]:
-    """Latencies over every agent, and each agent's median."""
+    """Latencies over every agent, and each agent's median; ``stops`` gets, per agent, the
+    time from "Dừng" to its player stopped."""
     from broadcaster.broker import PrivateBroker
     from broadcaster.config import Settings
     from broadcaster.db import make_engine, session_factory, upgrade
@@ -225,8 +226,18 @@ def full(
             time.sleep(2)
             done.set()
             follower.join()
-            client.stop(started["stop_url"])
+            outs = [Path(a.config.output_dir) for a in site.agents]
+            asked = time.monotonic()
+            client.stop(started["stop_url"])  # "Dừng": the stop command, then the socket closes
+            silent: dict[int, float] = {}
+            while len(silent) < len(outs) and time.monotonic() - asked < 10:
+                for n, out in enumerate(outs):
+                    if n not in silent and not list(out.glob(".*.part")):
+                        silent[n] = time.monotonic() - asked  # its player has stopped
+                time.sleep(0.005)
             ws.close()
+            stops.extend(silent.values())
+            print(f"stop: {len(silent)} of {len(outs)} players stopped within 10 s")
             per_agent = [latencies(x.onsets, t0, period, warmup) for x in listeners]
             heard = sum(1 for x in per_agent if x)
             print(f"full: {heard} of {agents} agents heard the bursts")
@@ -260,7 +271,10 @@ def main() -> None:
             bare_lat = bare(icecast, work / "bare", args.seconds, args.period, args.warmup)
         finally:
             icecast.stop()
-        full_lat, medians = full(args.agents, work / "full", args.seconds, args.period, args.warmup)
+        stops: list[float] = []
+        full_lat, medians = full(
+            args.agents, work / "full", args.seconds, args.period, args.warmup, stops
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load = os.getloadavg()[0]
@@ -268,7 +282,14 @@ def main() -> None:
     print("| path | p50 | p90 | p99 | max | bursts |")
     print("| --- | --- | --- | --- | --- | --- |")
     print(row("bare: feed → Icecast → one listener (the agents' player)", bare_lat))
-    print(row(f"full: WebSocket → web → Icecast, command over MQTT → {args.agents} agents", full_lat))
+    print(
+        row(f"full: WebSocket → web → Icecast, command over MQTT → {args.agents} agents", full_lat)
+    )
+    print(
+        row('"Dừng" → the player stopped, per agent (target ≤ 2 s)', stops).replace(
+            f"| {len(stops)} |", f"| {len(stops)} agents |"
+        )
+    )
     if medians:
         print(
             f"agents' own medians: {min(medians) * 1000:.0f}–{max(medians) * 1000:.0f} ms; "
