@@ -256,6 +256,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--period", type=float, default=4.0)
     parser.add_argument("--warmup", type=float, default=8.0)
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
     args = parser.parse_args()
     import logging
 
@@ -276,7 +277,10 @@ def main() -> None:
             args.agents, work / "full", args.seconds, args.period, args.warmup, stops
         )
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     load = os.getloadavg()[0]
     print(f"\n{platform.node()}: {os.cpu_count()} cores, load average {load:.1f}")
     print("| path | p50 | p90 | p99 | max | bursts |")

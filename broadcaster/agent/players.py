@@ -139,13 +139,20 @@ def _judge_stream(name: str, code: int | None, err: str, played: float, duration
 
 
 def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then a second one: ffmpeg lets its first signal wait for a blocking network
+    read to return (seconds on a stalled stream) and breaks off on the second, still closing
+    its output properly; then SIGKILL."""
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(5)
+            proc.wait(0.2)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 class MpvPlayer:
