@@ -66,10 +66,10 @@ def test_a_session_fed_over_the_socket_is_sent_ended_and_archived(
         with site.db() as s:
             return bool(s.get(LiveSession, started["id"]).command_id)  # type: ignore[union-attr]
 
-    wait_for(sent, 15, "the live command sent")
+    wait_for(sent, 40, "the live command sent")
     wait_for(
         lambda: approver.http.get(f"{site.base}{started['status_url']}").json()["live_sites"],
-        15,
+        40,
         "the agent playing",
     )
     time.sleep(3)
@@ -82,7 +82,7 @@ def test_a_session_fed_over_the_socket_is_sent_ended_and_archived(
             live = s.scalars(select(LiveSession)).one()
             return live if live.announcement.media_sha256 else None
 
-    live = wait_for(archived, 20, "the recording archived")
+    live = wait_for(archived, 40, "the recording archived")
     assert live.end_reason == "the announcer's connection closed"
     assert live.priority == "emergency"
     status = approver.http.get(f"{site.base}{started['status_url']}").json()
