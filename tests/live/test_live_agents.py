@@ -117,6 +117,28 @@ def test_a_cut_stream_stops_the_agents_and_they_say_why(
         assert "live stream lost" in agent.log()
 
 
+def test_a_stalled_stream_stops_the_agents_and_they_say_why(
+    two_agents: tuple[ServerClient, list[AgentProcess], Signer],
+    icecast: PrivateIcecast,
+    tone_webm: Path,
+    tmp_path: Path,
+) -> None:
+    """The announcer's connection stays open but sends nothing: within the command's stall_s
+    (3 s; or Icecast's source timeout, 3 s here) the agents stop and log it."""
+    server, agents, signer = two_agents
+    session = open_session(icecast, tmp_path / "feed", stall_s=3)
+    commands = CommandPublisher(signer, server, server.topics)
+    sender = session.send(tone_webm.read_bytes(), 12.0)
+    commands.live(zones=["thon-1"], live=session.live)
+    _wait_kind(server, session.live.item_id, "started")
+    time.sleep(2)
+    sender.stop.set()  # silence, with the feed still connected
+    cut = _wait_kind(server, session.live.item_id, "interrupted")
+    for event in cut.values():
+        assert str(event["detail"]).startswith("live stream lost: "), event["detail"]
+    session.feed.close()
+
+
 def test_a_live_command_that_is_not_ours_is_rejected_and_nothing_plays(
     two_agents: tuple[ServerClient, list[AgentProcess], Signer],
     icecast: PrivateIcecast,
