@@ -160,6 +160,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _PortTaken(RuntimeError):
+    """Icecast could not bind the port it was given."""
+
+
 class PrivateIcecast:
     """Debian's icecast2 on a free loopback port with a generated config (tests, bench, demo).
 
@@ -184,7 +188,19 @@ class PrivateIcecast:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> None:
+    def start(self, timeout: float = 10.0, tries: int = 3) -> None:
+        """Start on a free port; another process taking the port first (a race between
+        choosing and binding it) costs a try on another port."""
+        for attempt in range(tries):
+            try:
+                self._start_once(timeout)
+                return
+            except _PortTaken:
+                logger.warning("icecast2 could not bind its port; try %d of %d", attempt + 1, tries)
+                self.stop()
+        raise RuntimeError(f"icecast2 could not bind a free port in {tries} tries")
+
+    def _start_once(self, timeout: float) -> None:
         binary = self.binary()
         if binary is None:
             raise RuntimeError("icecast2 is not installed: run scripts/bootstrap.sh")
@@ -220,13 +236,21 @@ class PrivateIcecast:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if "Could not create listener socket" in self.log():
+                    raise _PortTaken()
                 raise RuntimeError(f"icecast2 exited with {self.process.returncode}: {self.log()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    logger.info("icecast2 listening on 127.0.0.1:%d", self.port)
-                    return
+                    pass
             except OSError:
                 time.sleep(0.05)
+                continue
+            # the port answers; but it could be another process's, and then icecast2 exits
+            # at once ("Could not create listener socket")
+            time.sleep(0.3)
+            if self.process.poll() is None:
+                logger.info("icecast2 listening on 127.0.0.1:%d", self.port)
+                return
         self.stop()
         raise RuntimeError(f"icecast2 did not listen on port {self.port} within {timeout}s")
 

@@ -28,6 +28,10 @@ def icecast() -> Iterator[PrivateIcecast]:
     try:
         yield server
     finally:
+        print(
+            f"icecast2 (running: {server.process is not None and server.process.poll() is None}):"
+        )
+        print(server.log())
         server.stop()
 
 

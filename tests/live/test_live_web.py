@@ -87,3 +87,13 @@ def test_a_session_fed_over_the_socket_is_sent_ended_and_archived(
     assert live.priority == "emergency"
     status = approver.http.get(f"{site.base}{started['status_url']}").json()
     assert status["ended"] and status["live_sites"] == []
+    # officers find it like any airing: the log, the proof (with the speaker), the recording
+    officer = LiveClient(site.base, "canbo", "canbo1234")
+    title = "Phát trực tiếp: Trần Văn Hùng (phê duyệt)"
+    wait_for(
+        lambda: title in officer.http.get(f"{site.base}/logs/").text, 20, "the airing in the log"
+    )
+    proof = officer.http.get(f"{site.base}/logs/proof/{live.announcement_id}").text
+    assert title in proof and "cum-loa-t1" in proof or "Cụm loa thôn 1" in proof
+    detail = officer.http.get(f"{site.base}/announcements/{live.announcement_id}").text
+    assert live.announcement.media_sha256 in detail and "<audio" in detail
