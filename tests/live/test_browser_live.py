@@ -20,7 +20,7 @@ from broadcaster.models import LiveSession, PlaybackEvent
 from tests.support.agents import wait_for
 from tests.support.browser import FAKE_MICROPHONE_ARGS, chromium_page, login
 from tests.support.live_site import DEMO_SITES as SITES
-from tests.support.live_site import LiveSite, live_site
+from tests.support.live_site import LiveSite, heard_seconds, live_site
 from tests.support.tone import make_tone_wav, tone_seconds
 
 from .conftest import TONE_HZ
@@ -76,7 +76,7 @@ def test_go_live_from_a_phone_to_two_agents_and_stop(rig: LiveSite, page) -> Non
             live.announcement.schedule[0].start_at
         )
         assert live.speaker.username == "pheduyet"
-    page.wait_for_timeout(4000)  # some seconds of the tone at the speakers
+    wait_for(lambda: all(heard_seconds(a) >= 3.0 for a in rig.agents), 30, "3 s heard at each site")
     page.get_by_role("button", name="Dừng").click()
     wait_for(
         lambda: (

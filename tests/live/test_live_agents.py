@@ -19,6 +19,7 @@ from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.signing import Signer
 from tests.agent.conftest import ServerClient
 from tests.support.agents import AgentProcess, file_agent_config, wait_for
+from tests.support.live_site import heard_seconds
 from tests.support.tone import tone_seconds
 
 from .conftest import TONE_HZ, open_session
@@ -81,7 +82,7 @@ def test_live_tone_reaches_both_agents_and_stop_ends_both(
     command = commands.live(zones=["thon-1"], live=session.live, reason="họp thôn")
     started = _wait_kind(server, session.live.item_id, "started")
     assert all(e["command"] == command.id for e in started.values())
-    time.sleep(4)  # let them hear some seconds of the tone
+    wait_for(lambda: all(heard_seconds(a) >= 3.0 for a in agents), 30, "3 s heard at each site")
     commands.stop(zones=["thon-1"], item_id=session.live.item_id, reason="hết")
     cut = _wait_kind(server, session.live.item_id, "interrupted")
     assert {e["detail"] for e in cut.values()} == {"stopped by command: hết"}

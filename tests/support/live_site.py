@@ -41,6 +41,14 @@ class LiveSite:
     db: sessionmaker[Session]
 
 
+def heard_seconds(agent: AgentProcess) -> float:
+    """Seconds of sound the agent's file player has written so far into the live item's WAV
+    (48 kHz 16-bit mono, still growing)."""
+    out = Path(agent.config.output_dir)
+    parts = list(out.glob(".*.part")) if out.exists() else []
+    return max((p.stat().st_size - 44) / 96000 for p in parts) if parts else 0.0
+
+
 def _add_sites(db: sessionmaker[Session], count: int) -> tuple[str, ...]:
     """The demo's sites of thon-1, then more of the same commune, up to ``count``."""
     sites = list(DEMO_SITES[:count])
