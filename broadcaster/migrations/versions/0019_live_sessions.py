@@ -1,7 +1,7 @@
 """live sessions: who spoke live, where, from when to when (issue 14)
 
 Revision ID: 0019
-Revises: 0023 (main's head when rebased; first written on 0012)
+Revises: 0018 (main's head when rebased; first written on 0012)
 Create Date: 2026-12-05 21:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import broadcaster.models
 
 revision = "0019"
-down_revision = "0023"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
