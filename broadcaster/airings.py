@@ -4,7 +4,8 @@ An airing is sent to a site by its published plan (``broadcaster.publish`` write
 ``scheduled`` playback row for each plan item) or by a play command sent to the site (today the
 emergency commands: ``schedules.emergency.publish_emergency`` sends the occurrence of the
 emergency's announcement to its zones; the Emergency row is committed before the command goes
-out, so the first event back always finds it). Ingest asks :func:`commanded` about an event whose airing
+out, so the first event back always finds it; and live sessions' commands,
+``schedules.live``, the same way with their LiveSession row). Ingest asks :func:`commanded` about an event whose airing
 has no playback row yet; anything else a site reports is stored unverified.
 """
 
@@ -16,7 +17,13 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcaster.models import Emergency, ScheduleItem, announcement_zones, site_zones
+from broadcaster.models import (
+    Emergency,
+    LiveSession,
+    ScheduleItem,
+    announcement_zones,
+    site_zones,
+)
 
 Claim = tuple[str, str, int | None]  # (site, item id, announcement id) as an event states them
 T = TypeVar("T")
@@ -29,19 +36,20 @@ def commanded(session: Session, claims: Iterable[Claim]) -> set[Claim]:
     wanted = set(claims)
     anns = sorted({a for _, _, a in wanted if a is not None})
     sent: set[Claim] = set()
-    for chunk in _chunks(anns):
-        rows = session.execute(
-            select(ScheduleItem, site_zones.c.site_id)
-            .join(Emergency, Emergency.announcement_id == ScheduleItem.announcement_id)
-            .join(
-                announcement_zones,
-                announcement_zones.c.announcement_id == Emergency.announcement_id,
+    for model in (Emergency, LiveSession):
+        for chunk in _chunks(anns):
+            rows = session.execute(
+                select(ScheduleItem, site_zones.c.site_id)
+                .join(model, model.announcement_id == ScheduleItem.announcement_id)
+                .join(
+                    announcement_zones,
+                    announcement_zones.c.announcement_id == model.announcement_id,
+                )
+                .join(site_zones, site_zones.c.zone_id == announcement_zones.c.zone_id)
+                .where(model.announcement_id.in_(chunk))
             )
-            .join(site_zones, site_zones.c.zone_id == announcement_zones.c.zone_id)
-            .where(Emergency.announcement_id.in_(chunk))
-        )
-        for item, site in rows:
-            sent.add((site, item.occurrence_id(item.start_at), item.announcement_id))
+            for item, site in rows:
+                sent.add((site, item.occurrence_id(item.start_at), item.announcement_id))
     return wanted & sent
 
 

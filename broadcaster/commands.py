@@ -30,6 +30,7 @@ from typing import Any
 from broadcaster.clock import SYSTEM_CLOCK, Clock
 from broadcaster.publisher import Publisher
 from broadcaster.wire.commands import MAX_COMMAND_TTL, Command
+from broadcaster.wire.live import LiveStream
 from broadcaster.wire.plan import Media, PlanItem
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics, valid_id
@@ -108,6 +109,19 @@ class CommandPublisher:
         """Play ``item`` at once at every targeted site. ``item.priority`` decides: emergency
         interrupts whatever plays; priority and normal play as soon as the current item ends."""
         return self._issue("play", zones, sites, reason, ttl, item=item)
+
+    def live(
+        self,
+        *,
+        zones: Iterable[str] = (),
+        sites: Iterable[str] = (),
+        live: LiveStream,
+        reason: str = "",
+        ttl: timedelta = timedelta(minutes=2),
+    ) -> Command:
+        """Play a live session's stream at once (``live.priority``: an emergency interrupts
+        whatever plays). A site that gets the command after ``ttl`` does not join."""
+        return self._issue("live", zones, sites, reason, ttl, live=live)
 
     def stop(
         self,

@@ -26,7 +26,14 @@ TTS_VOICES = ("north", "central", "south")
 AUDIO_FORMATS = ("mp3", "opus")
 # Paths anchored at the working directory when relative.
 BROKER_KINDS = ("mosquitto", "nats")  # what `sites provision` writes users and permissions for
-PATH_KEYS = ("media_dir", "signing_key_file", "render_cache_dir", "broker_dir")
+PATH_KEYS = (
+    "media_dir",
+    "signing_key_file",
+    "render_cache_dir",
+    "broker_dir",
+    "live_listeners_file",
+    "live_dir",
+)
 # Paths anchored at the working directory when set (empty means "none").
 OPTIONAL_PATH_KEYS = ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file")
 # Secrets: a value from an example file (or a short one) would let anyone who read the example
@@ -107,6 +114,15 @@ class Settings:
     # again (same id) and raises an alert; the scheduler checks every emergency_check_interval_s
     emergency_resend_after_s: float = 30.0
     emergency_check_interval_s: float = 5.0
+    # Live sessions (issue 14): the Icecast the web feeds (source) and agents listen to
+    # (public, a URL agents reach); its listeners' password file, which the web process writes;
+    # a stream silent this long is stopped at the agents; the longest session
+    live_icecast_source_url: str = ""  # icecast://source:<password>@127.0.0.1:8000; empty: off
+    live_icecast_public_url: str = ""  # e.g. http://server:8000
+    live_listeners_file: str = "instance/icecast-listeners"
+    live_stall_s: int = 5
+    live_max_s: int = 3600
+    live_dir: str = "instance/live"  # each session's archive while it runs
     # Audio
     # gtts | espeak | piper | offline (piper when installed, else espeak) | auto (gtts, then offline)
     tts_engine: str = "auto"

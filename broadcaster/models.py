@@ -566,6 +566,32 @@ class Emergency(Base):
     stopped_by: Mapped[User | None] = relationship(foreign_keys=[stopped_by_id])
 
 
+class LiveSession(Base):
+    """A live broadcast (issue 14): who spoke, where (its announcement's zones), from when to
+    when and why it ended. ``name`` is the session's id on the wire (the live item's id and the
+    streaming server's login); ``mount`` its unguessable mount. The announcement (approved,
+    ``tts_engine`` "live", airing at the start) carries it into the log and the proof, and gets
+    the recording as its media when the session ends."""
+
+    __tablename__ = "live_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    announcement_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements.id", ondelete="CASCADE"), index=True
+    )
+    speaker_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    priority: Mapped[str] = mapped_column(String(16))
+    mount: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str] = mapped_column(Text, default="")
+    command_id: Mapped[str] = mapped_column(String(64), default="")
+
+    announcement: Mapped[Announcement] = relationship()
+    speaker: Mapped[User] = relationship()
+
+
 class EmergencyDelivery(Base):
     """One target site's confirmation of an emergency command: sent, re-sent while the site is
     silent, confirmed by its first event for the airing (issue 10)."""

@@ -23,6 +23,7 @@ from broadcaster.models import (
     ApiToken,
     Campaign,
     Emergency,
+    LiveSession,
     Playback,
     PlaybackEvent,
     Relay,
@@ -132,6 +133,11 @@ class Scope:
             return true()
         return Emergency.announcement_id.in_(self.announcement_ids())
 
+    def live_sessions(self) -> ColumnElement[bool]:
+        if self.everything:
+            return true()
+        return LiveSession.announcement_id.in_(self.announcement_ids())
+
     def playbacks(self) -> ColumnElement[bool]:
         """Airings counted under the unit they aired under (kept through merges)."""
         return self.on(Playback.unit_id)
@@ -158,6 +164,7 @@ class Scope:
             Campaign: self.campaigns,
             Relay: self.relays,
             Emergency: self.emergencies,
+            LiveSession: self.live_sessions,
             Playback: self.playbacks,
             PlaybackEvent: self.events,
             SiteAlert: self.alerts,

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto mosquitto-clients nats-server ffmpeg espeak-ng mpv sox chromium fonts-dejavu-core nginx poppler-utils)
+APT_PACKAGES=(mosquitto mosquitto-clients nats-server ffmpeg espeak-ng mpv sox chromium fonts-dejavu-core nginx poppler-utils icecast2)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -88,6 +88,8 @@ def create_app(
     from web.emergency.routes import bp as emergency_bp
     from web.health.routes import bp as health_bp
     from web.lexicon.routes import bp as lexicon_bp
+    from web.live.hub import LiveHub
+    from web.live.routes import bp as live_bp
     from web.logs.routes import bp as logs_bp
     from web.media.routes import bp as media_bp
     from web.places.routes import bp as places_bp
@@ -115,6 +117,8 @@ def create_app(
     app.register_blueprint(today_bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(places_bp)
+    app.register_blueprint(live_bp)
+    app.extensions["live"] = LiveHub(settings)
     app.add_url_rule("/", "index", _index)
     return app
 

@@ -19,6 +19,7 @@ from broadcaster.wire.commands import Command
 from broadcaster.wire.errors import ProtocolError
 
 from .hardware import AlsaMixer, HardwareError
+from .live import live_item
 from .reporter import Reporter
 from .runner import Runner, Urgent
 from .store import StaleError, Store, StoreError
@@ -106,7 +107,7 @@ class CommandHandler:
             reject("command", "replayed", f"command {cid} was received before", cid)
             return
         now = self.clock.now()
-        item = command.item
+        item = command.item if command.live is None else live_item(command.live)
         state = self.runner.item_state(item.id) if item is not None else None
         item_fields: dict[str, object] = {}
         if item is not None and state is None:
@@ -154,6 +155,8 @@ class CommandHandler:
             detail = f"{what}: item {item.id} already {state}"
         elif item is not None and command.action == "play":
             detail = f"{what}: {item.priority} item {item.id} plays now"
+        elif item is not None and command.live is not None:
+            detail = f"{what}: {item.priority} live session {command.live.session} plays now"
         elif command.action == "volume":
             detail = f"{what}: volume {command.volume}"
         else:
@@ -186,6 +189,16 @@ class CommandHandler:
         if command.action == "play" and command.item is not None:
             self.runner.submit(
                 Urgent(command.item, command.id, command.issued_at, command.expires_at)
+            )
+        elif command.action == "live" and command.live is not None:
+            self.runner.submit(
+                Urgent(
+                    live_item(command.live),
+                    command.id,
+                    command.issued_at,
+                    command.expires_at,
+                    live=command.live,
+                )
             )
         elif command.action == "stop":
             stopped = self.runner.stop_playing(command.id, command.item_id, command.reason)

@@ -295,6 +295,11 @@ class IdleMpvPlayer:
     ) -> str:
         return self._streams.play_stream(url, duration_s, stop, label=label)
 
+    def play_live(
+        self, url: str, stop: threading.Event, *, stall_s: float, max_s: float, label: str = ""
+    ) -> str:
+        return self._streams.play_live(url, stop, stall_s=stall_s, max_s=max_s, label=label)
+
     def close(self) -> None:
         """Stop mpv."""
         with self._lock:

@@ -7,6 +7,11 @@ Players may also relay a live HTTP stream for a fixed time (``play_stream``); th
 :class:`StreamError` (with how long the stream played) when it cannot be opened or drops early,
 and the runner then plays the item's stored fallback.
 
+``play_live`` plays a live session's stream (``broadcaster.agent.live``) until ``stop`` is set,
+the stream ends, or no audio came for ``stall_s`` seconds (:class:`StreamError` for the last two),
+or ``max_s`` passed (finished). It reads as fast as audio arrives, so nothing piles up between
+the microphone and the speaker.
+
 * ``IdleMpvPlayer`` (``mpv_ipc.py``): one mpv kept running, driven over IPC (the default).
 * ``MpvPlayer``: an mpv launch per file or stream (``IdleMpvPlayer`` relays streams with it).
 * ``AplayPlayer``: ffmpeg decodes to WAV on a pipe into ``aplay`` (ALSA only, no mpv needed).
@@ -95,6 +100,35 @@ def _stream_outcome(
     return _judge_stream(name, proc.returncode, err, played, duration_s)
 
 
+def _live_outcome(
+    name: str, proc: subprocess.Popen[bytes], outcome: str, began: float, max_s: float
+) -> str:
+    """A live stream ends only by ``stop`` or ``max_s``; any other end is a StreamError."""
+    played = time.monotonic() - began
+    if outcome == INTERRUPTED or played >= max_s:
+        return outcome
+    err = proc.stderr.read().decode(errors="replace").strip()[-300:] if proc.stderr else ""
+    why = f"{name} exited with {proc.returncode}" + (f": {err}" if err else "")
+    raise StreamError(f"live stream ended after {played:.1f} s ({why})", played)
+
+
+def _live_input(url: str, stall_s: float) -> list[str]:
+    """ffmpeg's input options for a live stream: no probing delay, a read timeout of
+    ``stall_s`` (a stream that sends nothing that long fails)."""
+    return [
+        "-fflags",
+        "nobuffer",
+        "-probesize",
+        "32768",
+        "-analyzeduration",
+        "0",
+        "-rw_timeout",
+        str(int(stall_s * 1e6)),
+        "-i",
+        url,
+    ]
+
+
 def _judge_stream(name: str, code: int | None, err: str, played: float, duration_s: float) -> str:
     """A failed exit before the end, or an end well before the duration, is a StreamError."""
     if code not in (0, None) and played < duration_s:
@@ -105,13 +139,20 @@ def _judge_stream(name: str, code: int | None, err: str, played: float, duration
 
 
 def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then a second one: ffmpeg lets its first signal wait for a blocking network
+    read to return (seconds on a stalled stream) and breaks off on the second, still closing
+    its output properly; then SIGKILL."""
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(5)
+            proc.wait(0.2)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 class MpvPlayer:
@@ -145,6 +186,17 @@ class MpvPlayer:
         with _spawn(cmd, StreamError) as proc:
             outcome = _watch(proc, stop, self.poll_s, duration_s + STREAM_TIMEOUT_S)
             return _stream_outcome("mpv", proc, outcome, began, duration_s)
+
+    def play_live(
+        self, url: str, stop: threading.Event, *, stall_s: float, max_s: float, label: str = ""
+    ) -> str:
+        cmd = self._command()
+        cmd += [f"--network-timeout={stall_s:.0f}", "--cache=no"]
+        cmd += ["--demuxer-lavf-o=fflags=+nobuffer", url]
+        began = time.monotonic()
+        with _spawn(cmd, StreamError) as proc:
+            outcome = _watch(proc, stop, min(self.poll_s, 0.05), max_s)
+            return _live_outcome("mpv", proc, outcome, began, max_s)
 
 
 class AplayPlayer:
@@ -207,6 +259,16 @@ class AplayPlayer:
             return INTERRUPTED
         return _judge_stream("ffmpeg", code, err, time.monotonic() - began, duration_s)
 
+    def play_live(
+        self, url: str, stop: threading.Event, *, stall_s: float, max_s: float, label: str = ""
+    ) -> str:
+        began = time.monotonic()
+        outcome, code, err = self._pipeline(_live_input(url, stall_s), stop, max_s)
+        played = time.monotonic() - began
+        if outcome == INTERRUPTED or played >= max_s:
+            return outcome
+        raise StreamError(f"live stream ended after {played:.1f} s (ffmpeg {code}: {err})", played)
+
 
 class FilePlayer:
     """Decodes each file to ``output_dir/<local time>_<label>.wav`` with ffmpeg, then waits the
@@ -244,6 +306,27 @@ class FilePlayer:
                     part.unlink(missing_ok=True)
         logger.info("relayed stream %s into %s", url, name)
         return result
+
+    def play_live(
+        self, url: str, stop: threading.Event, *, stall_s: float, max_s: float, label: str = ""
+    ) -> str:
+        """Write the live stream into a WAV as it arrives (flushed packet by packet, so the
+        file grows as a speaker would sound); what was heard is kept even when cut short."""
+        began = time.monotonic()
+        name = _stamped(self.output_dir, label or "live")
+        part = self.output_dir / f".{name}.part"
+        cmd = [self.ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+        cmd += [*_live_input(url, stall_s), "-flush_packets", "1", "-f", "wav", str(part)]
+        with _spawn(cmd, StreamError) as proc:
+            outcome = _watch(proc, stop, 0.05, max_s)
+            try:
+                return _live_outcome("ffmpeg", proc, outcome, began, max_s)
+            finally:
+                if part.exists() and part.stat().st_size > 44:
+                    part.replace(self.output_dir / name)
+                    logger.info("live stream written into %s", name)
+                else:
+                    part.unlink(missing_ok=True)
 
     def _decode(self, source: list[str], label: str, what: str) -> Path:
         name = _stamped(self.output_dir, label)

@@ -38,11 +38,13 @@ from pathlib import Path
 
 from broadcaster.clock import Clock, SystemClock
 from broadcaster.wire.fields import from_wire_time
+from broadcaster.wire.live import LiveStream
 from broadcaster.wire.messages import Event
 from broadcaster.wire.plan import Plan, PlanItem, priority_rank
 
 from .fetch import MediaCache, MediaError
 from .hardware import AlsaMixer, HardwareError, NoRelay, Relay
+from .live import play_live
 from .players import FINISHED, Player, PlayerError, StreamError
 from .store import Store, StoreError
 
@@ -53,13 +55,14 @@ MAX_SLEEP_S = 60.0  # re-check at least this often (wall-clock jumps, NTP correc
 
 @dataclass
 class Urgent:
-    """A play-now item from a command."""
+    """A play-now item from a command (``live``: a live session's stream, not a file)."""
 
     item: PlanItem
     command: str
     issued_at: datetime
     expires_at: datetime
     order: int = 0
+    live: LiveStream | None = None
 
 
 @dataclass
@@ -428,6 +431,9 @@ class Runner:
                 command=urgent.command,
             )
             return
+        if urgent.live is not None:
+            self._play(item, None, due=urgent.issued_at, command=urgent.command, urgent=urgent)
+            return
         try:
             path: Path | None = self._media_path(item)
         except MediaError as exc:
@@ -468,7 +474,12 @@ class Runner:
         # A player that reports when sound starts (mpv --idle over IPC) gets the `started` event
         # emitted at that moment, so `late_ms` is due time → audible start; others get it just
         # before they are asked to play (due time → the start decision).
-        deferred = bool(getattr(self.player, "reports_start", False)) and item.stream is None
+        live = urgent.live if urgent is not None else None
+        deferred = (
+            bool(getattr(self.player, "reports_start", False))
+            and item.stream is None
+            and live is None
+        )
         reported: list[bool] = []  # set once `started` was emitted
 
         def report_start(player_s: float | None = None) -> None:
@@ -479,6 +490,8 @@ class Runner:
             what = (
                 f"stream {item.stream.url} for {item.stream.duration_ms // 1000} s; "
                 if (item.stream)
+                else f"live session {live.session}; "
+                if live is not None
                 else ""
             )
             player = "" if player_s is None else f" (player started in {player_s * 1000:.0f} ms)"
@@ -498,7 +511,14 @@ class Runner:
             self._set_volume(item)
             if not deferred:
                 report_start()
-            outcome, note = self._perform(item, path, playing, report_start if deferred else None)
+            if live is not None:
+                outcome, note = play_live(self.player, live, playing.interrupt, item.id)
+                if outcome != FINISHED and not playing.interrupt.is_set():
+                    playing.cut(note)  # the stream was lost: that is why it stopped
+                    note = ""
+            else:
+                started = report_start if deferred else None
+                outcome, note = self._perform(item, path, playing, started)
             if outcome == FINISHED:
                 report_start()  # a player that finished without reporting its start
         except PlayerError as exc:

@@ -1,4 +1,4 @@
-"""Protocol v1 server→agent commands (play, stop, volume, ping) and trusted-keys updates."""
+"""Protocol v1 server→agent commands (play, live, stop, volume, ping) and trusted-keys updates."""
 
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ from .fields import (
     require,
     to_wire_time,
 )
+from .live import LiveStream
 from .plan import PlanItem
 
-COMMAND_ACTIONS = ("play", "stop", "volume", "ping")
+COMMAND_ACTIONS = ("play", "live", "stop", "volume", "ping")
 # Every command expires; agents refuse one that claims to live longer than this, so the ids they
 # remember against replays can be forgotten a day after expiry.
 MAX_COMMAND_TTL = timedelta(hours=24)
@@ -41,8 +42,10 @@ class Command:
     command expires; an expired one is reported (event ``expired``) and never acted on.
 
     Actions: ``play`` (``item`` plays at once; an emergency interrupts whatever plays),
-    ``stop`` (stops ``item_id``, or whatever plays when it is None), ``volume`` (sets the default
-    ``volume`` 0..100) and ``ping`` (answered by a ``received`` event).
+    ``live`` (``live`` names a live stream, played at once with its priority: see
+    :mod:`broadcaster.wire.live`), ``stop`` (stops ``item_id``, or whatever plays when it is
+    None), ``volume`` (sets the default ``volume`` 0..100) and ``ping`` (answered by a
+    ``received`` event).
     """
 
     id: str  # UUID4
@@ -56,6 +59,7 @@ class Command:
     item_id: str | None = None  # stop: only this item
     volume: int | None = None  # volume
     reason: str = ""
+    live: LiveStream | None = None  # live
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sites", tuple(self.sites))
@@ -80,6 +84,10 @@ class Command:
             raise ProtocolError("malformed", f"command: lives longer than {MAX_COMMAND_TTL}")
         if self.action == "play" and self.item is None:
             raise ProtocolError("malformed", "command: play without an item")
+        if self.action == "live" and self.live is None:
+            raise ProtocolError("malformed", "command: live without a stream")
+        if self.live is not None:
+            self.live.validate()
         if self.action == "volume" and (self.volume is None or not 0 <= self.volume <= 100):
             raise ProtocolError("malformed", "command: volume needs volume 0..100")
         if self.item is not None and not ID_RE.match(self.item.id):
@@ -109,12 +117,15 @@ class Command:
             d["item_id"] = self.item_id
         if self.volume is not None:
             d["volume"] = self.volume
+        if self.live is not None:
+            d["live"] = self.live.to_dict()
         return d
 
     @classmethod
     def from_dict(cls, d: Any) -> Command:
         check_header(d, "command")
         item = d.get("item")
+        live = d.get("live")
         reason = optional(d, "reason", str, "command") or ""
         return cls(
             id=require(d, "id", str, "command", SHORT),
@@ -128,6 +139,7 @@ class Command:
             item_id=optional(d, "item_id", str, "command", SHORT),
             volume=optional(d, "volume", int, "command", Bounds(lo=0, hi=100)),
             reason=reason[:500],
+            live=LiveStream.from_dict(live) if live is not None else None,
         ).validate()
 
 

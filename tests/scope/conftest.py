@@ -19,7 +19,7 @@ from broadcaster.models import Playback, User
 from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
-from schedules import campaigns, emergency, workflow
+from schedules import campaigns, emergency, live, workflow
 from tests.web.conftest import (  # noqa: F401  (fixtures reused from the web tests)
     PASSWORDS,
     FakeRenderer,
@@ -42,6 +42,7 @@ class Commune:
     submitted: int  # one waiting for approval
     campaign: int
     emergency: int
+    live: int  # a live session on air
     media: str  # sha256 of the approved one's audio
     marker: str
     user: int  # its editor's user id
@@ -111,6 +112,8 @@ def _commune(
         render=render,
         now=now,
     )
+    on_air = live.start_live(session, approver, [zone], "priority", now=now)
+    on_air.command_id = f"live-command-{suffix}"  # as if its stream were up
     session.add(
         Playback(
             site_id=site,
@@ -132,6 +135,7 @@ def _commune(
         submitted=submitted.id,  # type: ignore[attr-defined]
         campaign=camp.id,
         emergency=em.id,
+        live=on_air.id,
         media=approved.media_sha256,  # type: ignore[attr-defined]
         marker=marker,
         user=editor.id,

@@ -28,7 +28,7 @@ ENGLISH_WORDS = re.compile(
 )
 # Shown on purpose: the names of the two languages, and what users typed that is not prose.
 ALLOWED = ("English",)
-SKIP_ENDPOINTS = {"api.openapi", "media.get"}  # for machines, not pages
+SKIP_ENDPOINTS = {"api.openapi", "media.get", "live.audio"}  # for machines, not pages
 
 
 class _Visible(HTMLParser):

@@ -1,0 +1,1 @@
+"""Going live from the browser (issue 14)."""
