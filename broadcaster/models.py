@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     MetaData,
@@ -423,6 +424,65 @@ class Playback(Base):
     verified: Mapped[bool] = mapped_column(default=True, server_default=true())
     # The unit the airing aired under (the site's at ingest): reports count it there for good.
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+
+
+class ReportSiteDay(Base):
+    """A day's airings per (unit aired under, site): the report's zone and site roll-ups.
+
+    Kept from ``playbacks`` by ``broadcaster.rollups`` (refreshed where ``report_marks`` say a
+    day changed; rebuilt by ``broadcaster reports rebuild``). ``day`` is the local date in the
+    configured timezone; ``unit_id`` 0 stands for an airing without a unit. Verified airings
+    only: a site's word alone is never counted."""
+
+    __tablename__ = "report_site_days"
+    __table_args__ = (Index("ix_report_site_days_unit_day", "unit_id", "day"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    planned: Mapped[int]  # site-airings planned (playback rows)
+    finished: Mapped[int]  # played fully
+    interrupted: Mapped[int]  # played in part
+    aired_s: Mapped[float] = mapped_column(Float)  # seconds aired (full and partial)
+
+
+class ReportAnnouncementDay(Base):
+    """A day's airings per (unit aired under, announcement): the report's totals, units,
+    categories, campaigns and planned vs achieved frequency. ``announcement_id`` 0: none.
+
+    ``items_planned``/``items_finished`` count distinct airings (occurrences) in that unit that
+    day; an occurrence belongs to one day, so they add up over days (not over units: the
+    frequency is per commune)."""
+
+    __tablename__ = "report_announcement_days"
+    __table_args__ = (
+        Index("ix_report_announcement_days_unit_day", "unit_id", "day"),
+        Index("ix_report_announcement_days_announcement_day", "announcement_id", "day"),
+    )
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    announcement_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    planned: Mapped[int]
+    finished: Mapped[int]
+    interrupted: Mapped[int]
+    aired_s: Mapped[float] = mapped_column(Float)
+    items_planned: Mapped[int]
+    items_finished: Mapped[int]
+
+
+class ReportMark(Base):
+    """A (unit, UTC day) whose playbacks changed since the roll-ups were last refreshed.
+
+    Written by database triggers on ``playbacks`` (every writer: ingest, plan publishing, a
+    merge, psql); ``tx`` is the writing transaction on PostgreSQL (so concurrent writers never
+    wait on each other's mark) and 0 on SQLite (one writer at a time)."""
+
+    __tablename__ = "report_marks"
+
+    unit_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    tx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
 
 
 class RejectedMessage(Base):

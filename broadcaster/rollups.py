@@ -1,0 +1,202 @@
+"""Daily roll-ups of the playback log for reports (issue 12): ``report_site_days`` and
+``report_announcement_days``, one row per local day and unit aired under.
+
+Triggers on ``playbacks`` (migration 0016) mark each (unit, UTC day) a write touches, in the
+writer's own transaction. :func:`refresh` takes the committed marks away and recomputes those
+days from the log, in one transaction: a mark committed later is left for the next refresh, so
+no change is lost, and a day is only ever rebuilt whole (late events from an agent back from an
+outage, a merge moving planned airings, anything done with psql). The scheduler refreshes
+every ``rollup_refresh_interval_s``, and a report refreshes what is still pending before it
+reads, so reports always equal the log. :func:`rebuild` recomputes every day of a period
+(``broadcaster reports rebuild``): after a change of timezone, or to check.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    case,
+    delete,
+    distinct,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session
+
+from broadcaster.models import Playback, ReportAnnouncementDay, ReportMark, ReportSiteDay
+from broadcaster.queries.sqltime import seconds_between
+
+logger = logging.getLogger(__name__)
+
+AIRED = ("finished", "interrupted")
+NO_UNIT = 0  # the roll-ups' unit id for an airing without a unit
+# pg_advisory_xact_lock's two-int key: this class, and the schema's hash (one refresh at a time)
+ADVISORY_CLASS = 0x524F4C4C  # "ROLL"
+
+
+def refresh(session: Session, tz: str) -> int:
+    """Recompute the days the pending marks name; the number of (unit, day) recomputed.
+
+    Flushed, not committed: the caller commits (a refresh that fails leaves its marks)."""
+    _lock(session)
+    marks = session.execute(delete(ReportMark).returning(ReportMark.unit_id, ReportMark.day)).all()
+    if not marks:
+        return 0
+    days: dict[date, set[int]] = defaultdict(set)
+    for unit_id, utc_day in marks:
+        for day in local_days(utc_day, tz):
+            days[day].add(unit_id)
+    for day, units in sorted(days.items()):
+        recompute(session, tz, day, units)
+    done = sum(len(u) for u in days.values())
+    logger.debug("report roll-ups: %d marks, %d (unit, day) recomputed", len(marks), done)
+    return done
+
+
+def rebuild(session: Session, tz: str, start: date | None, end: date | None) -> int:
+    """Recompute every day from ``start`` to ``end`` (default: the log's first and last days;
+    with neither, every roll-up row outside the log goes too). The number of days."""
+    _lock(session)
+    if start is None or end is None:
+        first, last = session.execute(
+            select(func.min(Playback.scheduled_at), func.max(Playback.scheduled_at))
+        ).one()
+        zone = ZoneInfo(tz)
+        if start is None:
+            start = first.astimezone(zone).date() if first else None
+        if end is None:
+            end = last.astimezone(zone).date() if last else None
+    if start is None or end is None:  # an empty log
+        session.execute(delete(ReportSiteDay))
+        session.execute(delete(ReportAnnouncementDay))
+        return 0
+    for model in (ReportSiteDay, ReportAnnouncementDay):
+        session.execute(delete(model).where(or_(model.day < start, model.day > end)))
+    n = 0
+    day = start
+    while day <= end:
+        recompute(session, tz, day, None)
+        day += timedelta(days=1)
+        n += 1
+    return n
+
+
+def local_days(utc_day: date, tz: str) -> list[date]:
+    """The local dates a UTC day overlaps (one or two)."""
+    zone = ZoneInfo(tz)
+    lo = datetime.combine(utc_day, time(), UTC)
+    hi = lo + timedelta(days=1) - timedelta(microseconds=1)
+    return sorted({lo.astimezone(zone).date(), hi.astimezone(zone).date()})
+
+
+def local_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
+    """A local date → its UTC half-open range [lo, hi)."""
+    zone = ZoneInfo(tz)
+    lo = datetime.combine(day, time(), zone).astimezone(UTC)
+    hi = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+    return lo, hi
+
+
+def recompute(session: Session, tz: str, day: date, units: Iterable[int] | None) -> None:
+    """Replace ``day``'s roll-up rows of ``units`` (None: every unit) with the log's figures."""
+    lo, hi = local_bounds(day, tz)
+    where: list[ColumnElement[bool]] = [
+        Playback.scheduled_at >= lo,
+        Playback.scheduled_at < hi,
+        Playback.verified.is_(True),  # a site's word alone is never counted
+    ]
+    unit_ids = None if units is None else sorted(set(units))
+    if unit_ids is not None:
+        real = [u for u in unit_ids if u != NO_UNIT]
+        clauses: list[ColumnElement[bool]] = [Playback.unit_id.in_(real)] if real else []
+        if NO_UNIT in unit_ids:
+            clauses.append(Playback.unit_id.is_(None))
+        where.append(or_(*clauses))
+    unit = func.coalesce(Playback.unit_id, NO_UNIT)
+    the_day = literal(day, Date)
+    for model in (ReportSiteDay, ReportAnnouncementDay):
+        gone = delete(model).where(model.day == day)
+        if unit_ids is not None:
+            gone = gone.where(model.unit_id.in_(unit_ids))
+        session.execute(gone)
+    site_q = (
+        select(the_day, unit, Playback.site_id, *_measures())
+        .where(*where)
+        .group_by(unit, Playback.site_id)
+    )
+    session.execute(
+        insert(ReportSiteDay).from_select(
+            ["day", "unit_id", "site_id", "planned", "finished", "interrupted", "aired_s"],
+            site_q,
+        )
+    )
+    ann = func.coalesce(Playback.announcement_id, 0)
+    finished_item = case((Playback.status == "finished", Playback.item_id), else_=None)
+    ann_q = (
+        select(
+            the_day,
+            unit,
+            ann,
+            *_measures(),
+            func.count(distinct(Playback.item_id)),
+            func.count(distinct(finished_item)),
+        )
+        .where(*where)
+        .group_by(unit, ann)
+    )
+    session.execute(
+        insert(ReportAnnouncementDay).from_select(
+            [
+                "day",
+                "unit_id",
+                "announcement_id",
+                "planned",
+                "finished",
+                "interrupted",
+                "aired_s",
+                "items_planned",
+                "items_finished",
+            ],
+            ann_q,
+        )
+    )
+
+
+def _measures() -> list[Any]:
+    aired_s = case(
+        (Playback.status.in_(AIRED), seconds_between(Playback.started_at, Playback.finished_at)),
+        else_=0.0,
+    )
+    return [
+        func.count(),
+        func.sum(case((Playback.status == "finished", 1), else_=0)),
+        func.sum(case((Playback.status == "interrupted", 1), else_=0)),
+        func.coalesce(func.sum(aired_s), 0.0),
+    ]
+
+
+def pending(session: Session) -> int:
+    """How many marks wait for a refresh."""
+    return session.scalar(select(func.count()).select_from(ReportMark)) or 0
+
+
+def _lock(session: Session) -> None:
+    """One refresh or rebuild at a time (two would each rebuild a day from their own snapshot);
+    SQLite's one writer does it there."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:c, hashtext(current_schema()))"),
+            {"c": ADVISORY_CLASS},
+        )
