@@ -1,23 +1,34 @@
-"""Reports on SQLite and PostgreSQL: counts, minutes, frequency, coverage."""
+"""Reports on SQLite and PostgreSQL: counts, minutes, frequency, coverage; each read from the
+playback log and from the daily roll-ups (which must say the same)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
-from broadcaster.queries.reports import ReportFilter, report
+import pytest
+
+from broadcaster.queries import reports, rollup_reports
+from broadcaster.queries.reports import Report, ReportFilter
 
 TZ = "Asia/Ho_Chi_Minh"
 PERIOD = ReportFilter(start=date(2026, 11, 22), end=date(2026, 11, 23))
 
 
-def test_totals_and_minutes(seeded) -> None:
+@pytest.fixture(params=["log", "rollups"])
+def report(request: pytest.FixtureRequest) -> Callable[..., Report]:
+    """The report read from the playback log, or from the roll-ups (refreshed first)."""
+    return reports.report if request.param == "log" else rollup_reports.report
+
+
+def test_totals_and_minutes(seeded, report) -> None:
     with seeded.factory() as s:
         r = report(s, PERIOD, TZ)
     assert (r.total.planned, r.total.broadcasts, r.total.partial) == (7, 3, 1)
     assert r.total.minutes == 8.0  # four airings of 2 min (3 full + 1 interrupted)
 
 
-def test_by_dimension(seeded) -> None:
+def test_by_dimension(seeded, report) -> None:
     with seeded.factory() as s:
         r = report(s, PERIOD, TZ)
     zones = {x.key: (x.planned, x.broadcasts) for x in r.by["zone"]}
@@ -36,7 +47,7 @@ def test_by_dimension(seeded) -> None:
     assert (commune.label, commune.planned) == ("Xã Đắk Hà", 7)
 
 
-def test_campaign_frequency_and_coverage(seeded) -> None:
+def test_campaign_frequency_and_coverage(seeded, report) -> None:
     with seeded.factory() as s:
         r = report(s, ReportFilter(start=date(2026, 11, 17), end=date(2026, 11, 23)), TZ)
     [c] = r.campaigns
@@ -47,7 +58,7 @@ def test_campaign_frequency_and_coverage(seeded) -> None:
     assert cov == {seeded.vaccine: (3, 1), seeded.flood: (3, 1)}
 
 
-def test_filters_narrow_the_report(seeded) -> None:
+def test_filters_narrow_the_report(seeded, report) -> None:
     with seeded.factory() as s:
         by_campaign = report(
             s, ReportFilter(PERIOD.start, PERIOD.end, campaign=seeded.campaign), TZ
