@@ -123,6 +123,9 @@ class Settings:
     live_stall_s: int = 5
     live_max_s: int = 3600
     live_dir: str = "instance/live"  # each session's archive while it runs
+    # Reports: the scheduler brings the daily roll-ups up to date this often (a report also
+    # refreshes what is still pending before it reads)
+    rollup_refresh_interval_s: float = 60.0
     # Audio
     # gtts | espeak | piper | offline (piper when installed, else espeak) | auto (gtts, then offline)
     tts_engine: str = "auto"
@@ -206,6 +209,8 @@ class Settings:
             raise ConfigError(
                 "emergency_resend_after_s and emergency_check_interval_s must be more than 0"
             )
+        if self.rollup_refresh_interval_s <= 0:
+            raise ConfigError("rollup_refresh_interval_s must be more than 0")
         if not self.topic_root or self.topic_root.endswith("/") or "#" in self.topic_root:
             raise ConfigError(f"topic_root {self.topic_root!r} is not a valid topic prefix")
         self._validate_mqtt()

@@ -65,25 +65,9 @@ def refresh(session: Session, tz: str) -> int:
     return done
 
 
-def rebuild(session: Session, tz: str, start: date | None, end: date | None) -> int:
-    """Recompute every day from ``start`` to ``end`` (default: the log's first and last days;
-    with neither, every roll-up row outside the log goes too). The number of days."""
+def rebuild(session: Session, tz: str, start: date, end: date) -> int:
+    """Recompute every day from ``start`` to ``end``; the number of days. Flushed."""
     _lock(session)
-    if start is None or end is None:
-        first, last = session.execute(
-            select(func.min(Playback.scheduled_at), func.max(Playback.scheduled_at))
-        ).one()
-        zone = ZoneInfo(tz)
-        if start is None:
-            start = first.astimezone(zone).date() if first else None
-        if end is None:
-            end = last.astimezone(zone).date() if last else None
-    if start is None or end is None:  # an empty log
-        session.execute(delete(ReportSiteDay))
-        session.execute(delete(ReportAnnouncementDay))
-        return 0
-    for model in (ReportSiteDay, ReportAnnouncementDay):
-        session.execute(delete(model).where(or_(model.day < start, model.day > end)))
     n = 0
     day = start
     while day <= end:
@@ -91,6 +75,28 @@ def rebuild(session: Session, tz: str, start: date | None, end: date | None) -> 
         day += timedelta(days=1)
         n += 1
     return n
+
+
+def log_days(session: Session, tz: str) -> tuple[date | None, date | None]:
+    """The local days of the log's first and last airings (None, None: an empty log)."""
+    first, last = session.execute(
+        select(func.min(Playback.scheduled_at), func.max(Playback.scheduled_at))
+    ).one()
+    zone = ZoneInfo(tz)
+    return (
+        first.astimezone(zone).date() if first else None,
+        last.astimezone(zone).date() if last else None,
+    )
+
+
+def clear(session: Session, start: date | None, end: date | None) -> None:
+    """Remove the roll-up rows outside ``start``..``end`` (every row when either is None)."""
+    _lock(session)
+    for model in (ReportSiteDay, ReportAnnouncementDay):
+        gone = delete(model)
+        if start is not None and end is not None:
+            gone = gone.where(or_(model.day < start, model.day > end))
+        session.execute(gone)
 
 
 def local_days(utc_day: date, tz: str) -> list[date]:

@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from audio.renderer import Renderer, make_renderer
+from broadcaster import rollups
 from broadcaster.alerts import Notifier
 from broadcaster.clock import Clock
 from broadcaster.config import Settings
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 PUBLISH_JOB = "publish-plans"
 DELIVERY_JOB = "emergency-deliveries"
 NOTICE_JOB = "workflow-notices"
+ROLLUP_JOB = "report-rollups"
 MISFIRE_GRACE_S = 30
 # Relays added while running (an import without a renderer) get their fallback this soon.
 FALLBACK_CHECK = timedelta(minutes=5)
@@ -191,6 +193,7 @@ class SchedulerRuntime:
         )
         self._every(DELIVERY_JOB, self._deliveries_job, self.settings.emergency_check_interval_s)
         self._every(NOTICE_JOB, self._notices_job, self.settings.notify_check_interval_s)
+        self._every(ROLLUP_JOB, self._rollups_job, self.settings.rollup_refresh_interval_s)
 
     def job(self, job_id: str = PUBLISH_JOB):  # type: ignore[no-untyped-def]
         """The APScheduler job with that id (for checks and tests)."""
@@ -217,6 +220,20 @@ class SchedulerRuntime:
             )
         except Exception:  # the next run retries; the job must stay scheduled
             logger.exception("sending workflow notices failed; will retry")
+
+    def refresh_rollups(self) -> int:
+        """Bring the reports' daily roll-ups up to date; the (unit, day)s recomputed."""
+        with self.factory() as session, session.begin():
+            return rollups.refresh(session, self.settings.timezone)
+
+    def _rollups_job(self) -> None:
+        try:
+            done = self.refresh_rollups()
+        except Exception:  # the marks stay; the next run retries
+            logger.exception("refreshing the report roll-ups failed; will retry")
+            return
+        if done:
+            logger.info("report roll-ups: %d (unit, day) recomputed", done)
 
     def _deliveries_job(self) -> None:
         assert self.deliveries is not None

@@ -68,6 +68,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "audio.commands:render_command",
         "Render an announcement to a mastered audio file; print engine, duration and loudness.",
     ),
+    "reports": LazyCommand(
+        "broadcaster.cli.reports:reports",
+        "The reports' daily roll-ups: rebuild them from the playback log, or catch up.",
+    ),
     "scheduler": LazyCommand(
         "broadcaster.cli.services:scheduler",
         "Run the scheduler and site-health alerts (exactly one per installation).",

@@ -12,9 +12,9 @@ from broadcaster.alerts import Thresholds, annotate
 from broadcaster.queries import proof as proofs
 from broadcaster.queries.health import site_health
 from broadcaster.queries.logs import LogFilter, page
-from broadcaster.queries.reports import ReportFilter, report, today_local
 from web.api.auth import api_access
 from web.api.openapi import document
+from web.reports.current import current_report
 from web.scope import scope
 from web.services import db, now, services
 
@@ -164,6 +164,4 @@ def health() -> ResponseReturnValue:
 @bp.route("/v1/reports")
 @api_access
 def reports() -> ResponseReturnValue:
-    tz = services().settings.timezone
-    f = ReportFilter.from_args(request.args, today_local(tz, now()))
-    return jsonify(report(db(), f, tz, scope()).as_dict())
+    return jsonify(current_report().as_dict())

@@ -6,31 +6,26 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
 from broadcaster.models import COMMUNE_KINDS, Announcement, Campaign, Unit
-from broadcaster.queries.reports import Report, ReportFilter, report, today_local
+from broadcaster.queries.reports import Report
 from broadcaster.roles import ROLES
 from web.exports.pdf import PdfFontMissing
 from web.reports.charts import bars
+from web.reports.current import current_report
 from web.reports.exports import report_pdf, report_xlsx
 from web.scope import scope
 from web.security import roles_required
-from web.services import db, now, services
+from web.services import db
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
 
 logger = logging.getLogger(__name__)
-
-
-def current_report() -> Report:
-    tz = services().settings.timezone
-    f = ReportFilter.from_args(request.args, today_local(tz, now()))
-    return report(db(), f, tz, scope())
 
 
 def _choices() -> dict[str, Any]:
