@@ -4,6 +4,7 @@ keep the unit they aired under (recorded at ingest), and a report across the mer
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from broadcaster.db import make_engine, session_factory, transaction, upgrade
 from broadcaster.ingest import Ingestor
 from broadcaster.models import Announcement, Playback, Site, Unit, User, Zone
 from broadcaster.publisher import MemoryPublisher
+from broadcaster.queries import rollup_reports
 from broadcaster.queries.reports import ReportFilter, report
 from broadcaster.scope import Scope
 from broadcaster.units import add_unit, by_code
@@ -56,9 +58,8 @@ def _units_of(session: Session, model: type, ids: list[str]) -> set[str]:
     return {r.unit.code for r in rows}
 
 
-def test_merging_moves_the_commune_and_keeps_the_history(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/db.sqlite3"
-    upgrade(url)
+def test_merging_moves_the_commune_and_keeps_the_history(any_db_url: str) -> None:
+    url = any_db_url
     engine = make_engine(url)
     factory = session_factory(engine)
     with transaction(factory) as s:
@@ -86,8 +87,9 @@ def test_merging_moves_the_commune_and_keeps_the_history(tmp_path: Path) -> None
     _aired(ingestor, A_SITE, "a-1", BEFORE, 1)
     _aired(ingestor, B_SITE, "b-1", BEFORE, 1)
     whole = ReportFilter(start=date(2026, 11, 1), end=date(2026, 11, 30))
-    with factory() as s:
+    with factory() as s, s.begin():
         assert report(s, whole, TZ).total.broadcasts == 2
+        assert rollup_reports.report(s, whole, TZ).total.broadcasts == 2  # and refreshed
 
     result = CliRunner().invoke(
         main,
@@ -129,6 +131,26 @@ def test_merging_moves_the_commune_and_keeps_the_history(tmp_path: Path) -> None
         assert report(s, whole, TZ, Scope.of(s, officer)).total.broadcasts == 3
         other = s.scalars(select(Unit).where(Unit.code == "62")).one()
         assert other.merged_into is None
+        # The roll-ups say the same, through the merge, for the province and the merged commune
+        # (whose roll-up lines hold its predecessors), and as the merged commune's officer.
+        for f in (whole, merged, replace(whole, unit="62009"), replace(whole, unit="62")):
+            assert rollup_reports.report(s, f, TZ).as_dict() == report(s, f, TZ).as_dict(), f
+        as_officer = rollup_reports.report(s, whole, TZ, Scope.of(s, officer))
+        assert as_officer.total.broadcasts == 3 and as_officer.unit.code == "62009"
+        below = {x.label: x.broadcasts for x in as_officer.by["unit"]}
+        assert below == {"Xã Đắk Hà Mar": 1, "Xã Đắk Hà": 1, "Xã Đắk Mar": 1}
+        province = rollup_reports.report(s, replace(whole, unit="62"), TZ)
+        assert {x.label: x.broadcasts for x in province.by["unit"]} == {"Xã Đắk Hà Mar": 3}
+        s.commit()
+    # A rebuild gives the same figures as the roll-ups kept along the way.
+    with factory() as s:
+        kept = rollup_reports.report(s, whole, TZ).as_dict()
+    rebuilt = CliRunner().invoke(
+        main, ["reports", "rebuild"], env={"BROADCASTER_DATABASE_URL": url}
+    )
+    assert rebuilt.exit_code == 0, rebuilt.output
+    with factory() as s:
+        assert rollup_reports.report(s, whole, TZ, fresh=False).as_dict() == kept
     engine.dispose()
 
 
