@@ -41,7 +41,7 @@ AIRED = ("finished", "interrupted")
 DIMENSIONS = ("unit", "commune", "zone", "site", "category", "campaign")
 # Zones (and sites) are listed for a subtree of at most this many zones: a commune or a few,
 # not a province's thousands of hamlets (choose a commune to see them).
-ZONE_LIMIT = 400
+ZONE_LIMIT = 100
 COVERAGE_LIMIT = 200  # the newest announcements aired in the period
 NO_UNIT = 0  # an airing without a unit (a site since deleted)
 

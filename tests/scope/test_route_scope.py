@@ -125,10 +125,10 @@ def pdf_inputs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     def spy(module: Any, name: str) -> None:
         real = getattr(module, name)
 
-        def wrapped(data: Any) -> bytes:
+        def wrapped(data: Any, *rest: Any) -> bytes:
             shown = {k: v for k, v in vars(data).items() if k != "filter"}  # not the query
-            seen.append(repr(shown))
-            return real(data)  # type: ignore[no-any-return]
+            seen.append(repr((shown, rest)))
+            return real(data, *rest)  # type: ignore[no-any-return]
 
         monkeypatch.setattr(module, name, wrapped)
 

@@ -47,6 +47,8 @@ REPORT_PARAMS = [
     _q("campaign", "Campaign id", INT),
     _q("category", "Category", STR),
     _q("commune", "Commune name", STR),
+    _q("unit", "Unit code: the report over its subtree (default: the top of your units)", STR),
+    _q("zone", "Zone id: the report over its sites", STR),
 ]
 
 LINE = {
@@ -161,9 +163,11 @@ SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "properties": {
                     k: {"type": "array", "items": {"$ref": "#/components/schemas/Line"}}
-                    for k in ("commune", "zone", "category", "campaign")
+                    for k in ("unit", "commune", "zone", "site", "category", "campaign")
                 },
             },
+            "unit": {"type": "object", "nullable": True},
+            "skipped": {"type": "array", "items": STR},
             "campaigns": {"type": "array", "items": {"type": "object"}},
             "coverage": {"type": "array", "items": {"type": "object"}},
         },
@@ -218,7 +222,8 @@ def document(server: str = "") -> dict[str, Any]:
             "/api/v1/announcements/{ann_id}/proof": proof,
             "/api/v1/health": _op("Every site's health and its alerts", "Health", [], "getHealth"),
             "/api/v1/reports": _op(
-                "Broadcasts and minutes per commune, zone, category, campaign; frequency; coverage",
+                "Broadcasts and minutes per unit below, commune, zone, site, category, campaign; "
+                "frequency per commune; coverage (read from the daily roll-ups)",
                 "Report",
                 REPORT_PARAMS,
                 "getReport",
