@@ -20,11 +20,11 @@ def subtree_ids(session: Session, unit_id: int) -> frozenset[int]:
     return frozenset(session.scalars(subtree_select(unit_id)))
 
 
-def subtree_select(unit_id: int | Select[int]) -> Select[int]:
+def subtree_select(unit_id: int | Select[int], name: str = "subtree") -> Select[int]:
     """A select of the ids of ``unit_id`` (or of every unit a select gives) and everything
-    below it (a recursive CTE)."""
+    below it (a recursive CTE called ``name``: two in one query need two names)."""
     seed = Unit.id.in_(unit_id) if isinstance(unit_id, Select) else Unit.id == unit_id
-    tree = select(Unit.id).where(seed).cte("subtree", recursive=True)
+    tree = select(Unit.id).where(seed).cte(name, recursive=True)
     tree = tree.union_all(select(Unit.id).where(Unit.parent_id == tree.c.id))
     return select(tree.c.id)
 

@@ -308,7 +308,8 @@ def unit_clause(
     if f.commune:
         out.append(column.in_(named_subtree(f.commune)))
     if f.unit:
-        out.append(column.in_(subtree_select(select(Unit.id).where(Unit.code == f.unit))))
+        units = select(Unit.id).where(Unit.code == f.unit)
+        out.append(column.in_(subtree_select(units, name="report_unit")))
     return out
 
 

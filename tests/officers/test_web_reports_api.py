@@ -121,3 +121,24 @@ def test_api_needs_a_session_or_a_token(token_app) -> None:
     )
     assert ok.status_code == 200 and "total" in ok.get_json()
     assert anon.get("/api/openapi.json").status_code == 200  # the document itself is public
+
+
+def test_roll_up_from_the_province_down_to_a_zone(officer) -> None:
+    """Province → commune → zone → site through the one scope, each level adding up."""
+    province = officer.get(f"/api/v1/reports?{PERIOD}").get_json()
+    assert province["unit"]["code"] == "62"
+    below = {x["key"]: x["planned"] for x in province["by"]["unit"]}
+    assert below == {"62001": 7}  # everything aired in Đắk Hà
+    page = officer.get(f"/reports/?{PERIOD}").get_data(as_text=True)
+    assert "unit=62001" in page  # a link down to the commune
+    commune = officer.get(f"/api/v1/reports?{PERIOD}&unit=62001").get_json()
+    assert commune["unit"]["name"] == "Xã Đắk Hà" and commune["total"]["planned"] == 7
+    sites = {x["key"]: x["planned"] for x in commune["by"]["site"]}
+    assert sum(sites.values()) == commune["total"]["planned"]
+    zone = officer.get(f"/api/v1/reports?{PERIOD}&unit=62001&zone=thon-1").get_json()
+    assert (zone["total"]["planned"], zone["total"]["broadcasts"]) == (5, 3)
+    assert {x["key"] for x in zone["by"]["zone"]} == {"thon-1"}
+    page = officer.get(f"/reports/?{PERIOD}&unit=62001&zone=thon-1").get_data(as_text=True)
+    assert 'id="unit-path"' in page and "Thôn 1" in page
+    other = officer.get(f"/api/v1/reports?{PERIOD}&unit=62002").get_json()
+    assert other["total"]["planned"] == 0 and other["by"]["site"] == []

@@ -173,7 +173,13 @@ def test_commune_staff_reach_nothing_of_the_other_commune(
     _login(client, username)
     form = _form(b, clock)
     checked = 0
-    query = {"commune": "Xã Đắk Mar", "zone": b.zone, "site": b.site, "announcement": b.approved}
+    query = {
+        "commune": "Xã Đắk Mar",
+        "unit": b.code,
+        "zone": b.zone,
+        "site": b.site,
+        "announcement": b.approved,
+    }
     for rule in _rules(app):
         with app.test_request_context():
             url = url_for(rule.endpoint, **_args(rule, b))
