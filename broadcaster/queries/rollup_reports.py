@@ -47,10 +47,21 @@ def report(
         return log.report(session, f, tz, sc)
     tree = Tree(session)
     root = tree.root(f, sc)
-    rows = session.execute(
-        _where(select(Day.unit_id, *_sums(Day)).group_by(Day.unit_id), Day, f, sc)
-    )
-    total, below, aired = log.unit_lines(tree, root, rows)
+    # One pass over the period's (unit, announcement) roll-ups; the rest is sums in Python.
+    q = select(
+        Day.unit_id,
+        Day.announcement_id,
+        *_sums(Day),
+        func.sum(Day.items_planned),
+        func.sum(Day.items_finished),
+    ).group_by(Day.unit_id, Day.announcement_id)
+    rows = session.execute(_where(q, Day, f, sc)).all()
+    per_unit: dict[int, list[float]] = {}
+    for unit_id, _ann, *m, _ip, _if in rows:
+        acc = per_unit.setdefault(unit_id, [0, 0, 0, 0.0])
+        for i in range(4):
+            acc[i] += m[i] or 0
+    total, below, aired = log.unit_lines(tree, root, [(u, *m) for u, m in per_unit.items()])
     out = Report(filter=f, total=total, unit=root, path=tree.path(root, sc))
     out.by["unit"], out.by["commune"] = below, aired
     if not log.zones_listed(session, root, sc, f):
@@ -60,36 +71,56 @@ def report(
         out.by["zone"], out.by["site"] = log.log_zones_and_sites(session, f, tz, sc)
     else:
         out.by["zone"], out.by["site"] = _zones_and_sites(session, f, sc)
-    q = (
-        select(Announcement.category, Announcement.campaign_id, *_sums(Day))
-        .join(Announcement, Announcement.id == Day.announcement_id)
-        .group_by(Announcement.category, Announcement.campaign_id)
-    )
+    known = _announcements(session, {int(r[1]) for r in rows if r[1]})
     out.by["category"], out.by["campaign"] = log.category_campaign_lines(
-        session, session.execute(_where(q, Day, f, sc))
+        session,
+        [(*known[ann], *m) for _u, ann, *m, _ip, _if in rows if ann in known],
     )
     for c in log.campaigns_in(session, f, sc):
-        sub = replace(
-            f,
-            start=max(c.starts_on, f.start),
-            end=min(c.ends_on, f.end),
-            campaign=c.id,
-            category="",
-        )
-        q2 = select(
-            Day.unit_id, func.sum(Day.items_planned), func.sum(Day.items_finished)
-        ).group_by(Day.unit_id)
-        rows2 = session.execute(_where(q2, Day, sub, sc))
-        out.campaigns.append(log.campaign_line(session, tree, c, f, sc, rows2))
-    newest = (
-        _where(select(Day.announcement_id), Day, f, sc)
-        .where(Day.announcement_id != rollups.NO_UNIT)
-        .distinct()
-        .order_by(Day.announcement_id.desc())
-        .limit(log.COVERAGE_LIMIT)
-    )
-    out.coverage = log.coverage(session, f, tz, sc, list(session.scalars(newest)))
+        if c.starts_on <= f.start and c.ends_on >= f.end:  # the whole period: the same rows
+            freq = [
+                (u, ip, i_f)
+                for u, ann, *_m, ip, i_f in rows
+                if ann in known and known[ann][1] == c.id
+            ]
+        else:
+            sub = replace(
+                f,
+                start=max(c.starts_on, f.start),
+                end=min(c.ends_on, f.end),
+                campaign=c.id,
+                category="",
+            )
+            q2 = select(
+                Day.unit_id, func.sum(Day.items_planned), func.sum(Day.items_finished)
+            ).group_by(Day.unit_id)
+            freq = [(u, p, a) for u, p, a in session.execute(_where(q2, Day, sub, sc))]
+        out.campaigns.append(log.campaign_line(session, tree, c, f, sc, _by_unit(freq)))
+    newest = sorted({int(r[1]) for r in rows if r[1]}, reverse=True)[: log.COVERAGE_LIMIT]
+    out.coverage = log.coverage(session, f, tz, sc, newest)
     return log.finish(out)
+
+
+def _by_unit(rows: list[Any]) -> list[tuple[int, int, int]]:
+    """(unit, airings planned, achieved) summed per unit."""
+    out: dict[int, list[int]] = {}
+    for unit_id, planned, achieved in rows:
+        acc = out.setdefault(unit_id, [0, 0])
+        acc[0] += int(planned or 0)
+        acc[1] += int(achieved or 0)
+    return [(u, p, a) for u, (p, a) in out.items()]
+
+
+def _announcements(session: Session, ids: set[int]) -> dict[int, tuple[str, int | None]]:
+    """Each announcement's (category, campaign): one range read when there are many."""
+    if not ids:
+        return {}
+    q = select(Announcement.id, Announcement.category, Announcement.campaign_id)
+    if len(ids) > 500:
+        q = q.where(Announcement.id.between(min(ids), max(ids)))
+    else:
+        q = q.where(Announcement.id.in_(sorted(ids)))
+    return {int(a): (str(cat), camp) for a, cat, camp in session.execute(q) if a in ids}
 
 
 def _sums(model: type[Day] | type[SiteDay]) -> list[Any]:
