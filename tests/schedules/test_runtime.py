@@ -15,6 +15,7 @@ from schedules.runtime import (
     MISFIRE_GRACE_S,
     NOTICE_JOB,
     PUBLISH_JOB,
+    ROLLUP_JOB,
     SchedulerRuntime,
 )
 from tests.schedules.conftest import DEMO_SITES
@@ -75,12 +76,33 @@ def test_jobs_have_stable_ids_coalescing_and_misfire_grace(settings, db) -> None
         runtime.add_jobs()  # a restart re-registers under the same id instead of duplicating
         job = runtime.job()
         ids = sorted(j.id for j in runtime._scheduler.get_jobs())
-        assert job.id == PUBLISH_JOB and ids == sorted([PUBLISH_JOB, DELIVERY_JOB, NOTICE_JOB])
+        assert job.id == PUBLISH_JOB and ids == sorted(
+            [PUBLISH_JOB, DELIVERY_JOB, NOTICE_JOB, ROLLUP_JOB]
+        )
         assert job.coalesce is True and job.max_instances == 1
         assert job.misfire_grace_time == MISFIRE_GRACE_S
         assert job.next_run_time == NOW  # first run at the injected clock's now
         deliveries = runtime.job(DELIVERY_JOB)
         assert deliveries.coalesce is True and deliveries.max_instances == 1
         assert deliveries.misfire_grace_time == MISFIRE_GRACE_S
+        rollup = runtime.job(ROLLUP_JOB)
+        assert rollup.trigger.interval.total_seconds() == settings.rollup_refresh_interval_s
     finally:
         runtime.stop()
+
+
+def test_the_rollup_job_refreshes_what_was_marked(settings, db) -> None:
+    """The scheduler's job brings the reports' roll-ups up to date, and commits."""
+    from broadcaster import rollups
+    from broadcaster.models import Playback, ReportSiteDay
+    from schedules.programme_import import import_demo
+
+    with db() as s, s.begin():
+        import_demo(s)
+        s.add(Playback(site_id="dai-xa", item_id="x-1", scheduled_at=NOW, status="finished"))
+    plans = PlanPublisher(Signer.generate(), MemoryPublisher(), Topics("t"), timedelta(hours=1))
+    runtime = SchedulerRuntime(settings, db, plans, FakeClock(NOW))
+    assert runtime.refresh_rollups() >= 1
+    with db() as s:
+        assert rollups.pending(s) == 0
+        assert s.query(ReportSiteDay).count() == 1
