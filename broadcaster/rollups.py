@@ -46,12 +46,22 @@ NO_UNIT = 0  # the roll-ups' unit id for an airing without a unit
 ADVISORY_CLASS = 0x524F4C4C  # "ROLL"
 
 
-def refresh(session: Session, tz: str) -> int:
+def refresh(session: Session, tz: str, within: tuple[date, date] | None = None) -> int:
     """Recompute the days the pending marks name; the number of (unit, day) recomputed.
+    ``within`` (local days): only the marks of those days (a report's period; the scheduler's
+    job takes the rest).
 
     Flushed, not committed: the caller commits (a refresh that fails leaves its marks)."""
     _lock(session)
-    marks = session.execute(delete(ReportMark).returning(ReportMark.unit_id, ReportMark.day)).all()
+    taken = delete(ReportMark)
+    if within is not None:  # the UTC days that overlap the local ones
+        taken = taken.where(
+            ReportMark.day >= within[0] - timedelta(days=1),
+            ReportMark.day <= within[1] + timedelta(days=1),
+        )
+    marks = session.execute(taken.returning(ReportMark.unit_id, ReportMark.day)).all()
+    if session.get_bind().dialect.name == "postgresql":  # this transaction's own marks went too
+        session.execute(text("SELECT set_config('broadcaster.report_marks', '', true)"))
     if not marks:
         return 0
     days: dict[date, set[int]] = defaultdict(set)

@@ -39,10 +39,10 @@ def report(
     session: Session, f: ReportFilter, tz: str, sc: Scope | None = None, *, fresh: bool = True
 ) -> Report:
     """The whole report for ``f`` over the airings in ``sc`` (default: every unit). ``fresh``:
-    first bring the roll-ups up to date (the caller commits that work, or not)."""
+    first bring the period's roll-ups up to date (the caller commits that work, or not)."""
     sc = sc or Scope.whole()
     if fresh:
-        rollups.refresh(session, tz)
+        rollups.refresh(session, tz, (f.start, f.end))
     if f.zone:
         return log.report(session, f, tz, sc)
     tree = Tree(session)

@@ -96,6 +96,10 @@ def test_late_events_and_edits_land_in_their_day(seeded: Seeded) -> None:
     with seeded.factory() as s, s.begin():
         marks = {(u, d) for u, d in s.execute(select(ReportMark.unit_id, ReportMark.day))}
         assert {day for _, day in marks} == {OUTAGE.date()}  # only the outage's day
+        # A report of other days leaves those marks to the scheduler's job (and is right).
+        waiting = rollups.pending(s)  # on PostgreSQL, one per writing transaction
+        _same_report(s, ReportFilter(start=date(2026, 11, 22), end=date(2026, 11, 23)))
+        assert rollups.pending(s) == waiting
         assert rollups.refresh(s, TZ) >= 1
     with seeded.factory() as s:
         after = _same_report(s, MONTH)
@@ -150,3 +154,20 @@ def test_a_rebuild_gives_the_same_rows_as_the_incremental_path(seeded: Seeded) -
         obj=_Ctx(None, FakeClock(NOW)),
     )
     assert bad.exit_code == 2 and "is not a date" in bad.output
+
+
+def test_a_refresh_inside_a_writing_transaction_leaves_later_writes_marked(seeded: Seeded) -> None:
+    """A transaction's marks are written once per (unit, day) (PostgreSQL remembers which in
+    the transaction); a refresh in the same transaction takes them, so later writes mark anew."""
+    with seeded.factory() as s, s.begin():
+        rollups.refresh(s, TZ)
+        add_playback(s, "dai-xa", seeded.flood, OUTAGE, "finished", item_id="t-1")
+        add_playback(s, "dai-xa", seeded.vaccine, OUTAGE, "finished", item_id="t-2")
+        s.flush()
+        assert rollups.pending(s) == 1
+        assert rollups.refresh(s, TZ) >= 1 and rollups.pending(s) == 0
+        add_playback(s, "dai-xa", seeded.flood, OUTAGE + timedelta(minutes=5), "finished")
+        s.flush()
+        assert rollups.pending(s) == 1
+        rollups.refresh(s, TZ)
+        assert _same_report(s, MONTH)["total"]["planned"] == 10  # type: ignore[index]

@@ -1,5 +1,5 @@
-"""The report this request asks for (the page, its exports and the JSON API): the roll-ups
-brought up to date and committed (so the next request does not redo it), then read."""
+"""The report this request asks for (the page, its exports and the JSON API): the period's
+roll-ups brought up to date and committed (so the next request does not redo it), then read."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def current_report() -> Report:
     f = ReportFilter.from_args(request.args, today_local(tz, now()))
     sc = scope()
     session = db()
-    if rollups.refresh(session, tz):
+    if rollups.refresh(session, tz, (f.start, f.end)):
         session.commit()
     else:
         session.rollback()  # ends the transaction (and PostgreSQL's refresh lock)

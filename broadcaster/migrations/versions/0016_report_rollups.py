@@ -35,19 +35,44 @@ WATCHED = (
     "item_id",
 )
 
+# A transaction marks each (unit, day) once: the keys it marked are kept in a setting local to
+# the transaction (";unit:day;" each), so a batch of ingest's updates inserts a mark per commune
+# and day, not per row. A savepoint rolled back takes its setting and its marks back together;
+# a refresh (which takes the marks away) empties it.
 _PG_FUNCTION = """
 CREATE FUNCTION report_mark() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    seen text := COALESCE(current_setting('broadcaster.report_marks', true), '');
+    unit bigint;
+    day date;
+    key text;
 BEGIN
-    IF TG_OP <> 'DELETE' AND NEW.scheduled_at IS NOT NULL THEN
-        INSERT INTO report_marks (unit_id, day, tx)
-        VALUES (COALESCE(NEW.unit_id, 0), NEW.scheduled_at::date, txid_current())
-        ON CONFLICT DO NOTHING;
-    END IF;
-    IF TG_OP <> 'INSERT' AND OLD.scheduled_at IS NOT NULL THEN
-        INSERT INTO report_marks (unit_id, day, tx)
-        VALUES (COALESCE(OLD.unit_id, 0), OLD.scheduled_at::date, txid_current())
-        ON CONFLICT DO NOTHING;
-    END IF;
+    FOR i IN 1..2 LOOP
+        IF i = 1 AND TG_OP <> 'DELETE' AND NEW.scheduled_at IS NOT NULL THEN
+            unit := COALESCE(NEW.unit_id, 0);
+            day := NEW.scheduled_at::date;
+        -- An update that keeps the row's unit and day needs no second mark (ingest's updates).
+        ELSIF i = 2 AND OLD.scheduled_at IS NOT NULL AND (TG_OP = 'DELETE' OR (
+            TG_OP = 'UPDATE' AND (
+                NEW.scheduled_at IS NULL
+                OR OLD.unit_id IS DISTINCT FROM NEW.unit_id
+                OR OLD.scheduled_at::date <> NEW.scheduled_at::date
+            ))) THEN
+            unit := COALESCE(OLD.unit_id, 0);
+            day := OLD.scheduled_at::date;
+        ELSE
+            CONTINUE;
+        END IF;
+        key := ';' || unit || ':' || day || ';';
+        IF position(key IN seen) = 0 THEN
+            INSERT INTO report_marks (unit_id, day, tx)
+            VALUES (unit, day, txid_current()) ON CONFLICT DO NOTHING;
+            IF length(seen) < 8000 THEN  -- a bulk update of many days: no list, no O(n^2)
+                seen := seen || key;
+                PERFORM set_config('broadcaster.report_marks', seen, true);
+            END IF;
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $$
@@ -73,8 +98,14 @@ SQLITE_TRIGGERS = {
     ),
     "report_mark_playbacks_update": (
         "CREATE TRIGGER report_mark_playbacks_update AFTER UPDATE ON playbacks "
-        f"FOR EACH ROW WHEN {_changed('IS NOT')} "
-        f"BEGIN {_sqlite_mark('NEW')} {_sqlite_mark('OLD')} END"
+        f"FOR EACH ROW WHEN {_changed('IS NOT')} BEGIN {_sqlite_mark('NEW')} END"
+    ),
+    # The old (unit, day) too when the update moves the row to another (a merge, a fix).
+    "report_mark_playbacks_move": (
+        "CREATE TRIGGER report_mark_playbacks_move AFTER UPDATE ON playbacks "
+        "FOR EACH ROW WHEN OLD.unit_id IS NOT NEW.unit_id "
+        "OR date(OLD.scheduled_at) IS NOT date(NEW.scheduled_at) "
+        f"BEGIN {_sqlite_mark('OLD')} END"
     ),
     "report_mark_playbacks_delete": (
         "CREATE TRIGGER report_mark_playbacks_delete AFTER DELETE ON playbacks "
