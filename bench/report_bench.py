@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster import rollups
 from broadcaster.db import make_engine, session_factory, upgrade
+from broadcaster.models import User
 from broadcaster.queries import reports, rollup_reports
 from broadcaster.queries.reports import Report, ReportFilter
 from broadcaster.scope import Scope
@@ -53,7 +54,9 @@ def reference(engine: Engine, communes: int) -> None:
     weeks = DAYS // 7 + 1
     t0 = datetime(2025, 12, 1)
     with engine.begin() as c:
-        c.execute(text("INSERT INTO units (id, kind, code, name) VALUES (1, 'province', 'p', 'Tỉnh')"))
+        c.execute(
+            text("INSERT INTO units (id, kind, code, name) VALUES (1, 'province', 'p', 'Tỉnh')")
+        )
         c.execute(
             text("INSERT INTO units (id, parent_id, kind, code, name) VALUES (:id, 1, 'commune', :code, :n)"),
             [{"id": k + 2, "code": f"c{k}", "n": f"Xã {k}"} for k in range(communes)],
@@ -98,9 +101,25 @@ def reference(engine: Engine, communes: int) -> None:
         for w in range(weeks):
             base = 1 + w * (communes + 2)
             for k in range(communes):
-                anns.append({"id": base + k, "t": f"Tin tuần {w + 1} xã {k}", "c": NEWS_CATEGORIES[(w + k) % 4], "camp": None, "u": k + 2})
+                anns.append(
+                    {
+                        "id": base + k,
+                        "t": f"Tin tuần {w + 1} xã {k}",
+                        "c": NEWS_CATEGORIES[(w + k) % 4],
+                        "camp": None,
+                        "u": k + 2,
+                    }
+                )
             for i in range(len(CAMPAIGNS)):
-                anns.append({"id": base + communes + i, "t": f"{CAMPAIGNS[i][0]}, tuần {w + 1}", "c": CAMPAIGNS[i][1], "camp": i + 1, "u": 1})
+                anns.append(
+                    {
+                        "id": base + communes + i,
+                        "t": f"{CAMPAIGNS[i][0]}, tuần {w + 1}",
+                        "c": CAMPAIGNS[i][1],
+                        "camp": i + 1,
+                        "u": 1,
+                    }
+                )
         c.execute(
             text("INSERT INTO announcements (id, title, body, category, priority, status, "
                  "author_id, created_at, reject_reason, tts_engine, campaign_id, unit_id, repeat) "
@@ -184,7 +203,9 @@ def load(engine: Engine, n: int, communes: int, per_day: int) -> float:
     with engine.begin() as c:
         for name, ddl in indexes:
             if dialect == "postgresql" and name.startswith("uq_"):
-                c.execute(text(f"ALTER TABLE playbacks ADD CONSTRAINT {name} UNIQUE (site_id, item_id)"))
+                c.execute(
+                    text(f"ALTER TABLE playbacks ADD CONSTRAINT {name} UNIQUE (site_id, item_id)")
+                )
             else:
                 c.execute(text(ddl))
         for _, ddl in triggers:
@@ -196,7 +217,11 @@ def load(engine: Engine, n: int, communes: int, per_day: int) -> float:
 def analyze(engine: Engine, *tables: str) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
         for t in tables:
-            c.execute(text(f"VACUUM ANALYZE {t}" if engine.dialect.name == "postgresql" else f"ANALYZE {t}"))
+            c.execute(
+                text(
+                    f"VACUUM ANALYZE {t}" if engine.dialect.name == "postgresql" else f"ANALYZE {t}"
+                )
+            )
 
 
 def build_rollups(engine: Engine) -> float:
@@ -213,7 +238,9 @@ def build_rollups(engine: Engine) -> float:
     return time.perf_counter() - t
 
 
-def timed(engine: Engine, run: Callable[[Session], Report], times: int) -> tuple[list[float], Report]:
+def timed(
+    engine: Engine, run: Callable[[Session], Report], times: int
+) -> tuple[list[float], Report]:
     out, last = [], None
     for _ in range(times):
         with session_factory(engine)() as s:
@@ -273,16 +300,20 @@ def main() -> None:
                 print(f"{kind}: loaded in {loaded:.0f} s; roll-ups rebuilt in {built:.0f} s; "
                       + ", ".join(f"{t} {n:,}" for t, n in sizes.items()))  # fmt: skip
                 with session_factory(engine)() as s:
-                    commune = Scope.of(s, s.get(__import__("broadcaster.models").models.User, 2))
+                    commune = Scope.of(s, s.get(User, 2))  # type: ignore[arg-type]
                 cases: dict[str, Callable[[Session], Report]] = {
                     "province-year, roll-ups": lambda s: rollup_reports.report(s, YEAR, TZ),
-                    "commune-year, roll-ups (commune officer)": lambda s: rollup_reports.report(s, YEAR, TZ, commune),
+                    "commune-year, roll-ups (commune officer)": lambda s, sc=commune: rollup_reports.report(s, YEAR, TZ, sc),
                 }  # fmt: skip
                 res = {name: timed(engine, run, args.runs) for name, run in cases.items()}
                 raw, raw_r = timed(engine, lambda s: reports.report(s, YEAR, TZ), args.log_runs)
-                craw, craw_r = timed(engine, lambda s: reports.report(s, YEAR, TZ, commune), args.log_runs)
+                craw, craw_r = timed(
+                    engine, lambda s, sc=commune: reports.report(s, YEAR, TZ, sc), args.log_runs
+                )
                 same = res["province-year, roll-ups"][1].as_dict() == raw_r.as_dict()
-                same_c = res["commune-year, roll-ups (commune officer)"][1].as_dict() == craw_r.as_dict()
+                same_c = (
+                    res["commune-year, roll-ups (commune officer)"][1].as_dict() == craw_r.as_dict()
+                )
                 print(f"  same figures as the log's report: province {same}, commune {same_c}")
                 print("  | report | p50 ms | p95 ms | log's report (bare) ms | ratio |")
                 print("  | --- | --- | --- | --- | --- |")
