@@ -55,12 +55,20 @@ def report(
         func.sum(Day.items_planned),
         func.sum(Day.items_finished),
     ).group_by(Day.unit_id, Day.announcement_id)
-    rows = session.execute(_where(q, Day, f, sc)).all()
+    # Core rows (no ORM row processing: a province-year gives some 50,000 of them)
+    rows = session.connection().execute(_where(q, Day, f, sc)).all()
     per_unit: dict[int, list[float]] = {}
-    for unit_id, _ann, *m, _ip, _if in rows:
-        acc = per_unit.setdefault(unit_id, [0, 0, 0, 0.0])
-        for i in range(4):
-            acc[i] += m[i] or 0
+    per_ann: dict[int, list[float]] = {}
+    for unit_id, ann, n, full, part, secs, _ip, _if in rows:
+        for into, key in ((per_unit, unit_id), (per_ann, ann)):
+            acc = into.get(key)
+            if acc is None:
+                into[key] = [n or 0, full or 0, part or 0, secs or 0.0]
+            else:
+                acc[0] += n or 0
+                acc[1] += full or 0
+                acc[2] += part or 0
+                acc[3] += secs or 0.0
     total, below, aired = log.unit_lines(tree, root, [(u, *m) for u, m in per_unit.items()])
     out = Report(filter=f, total=total, unit=root, path=tree.path(root, sc))
     out.by["unit"], out.by["commune"] = below, aired
@@ -71,18 +79,18 @@ def report(
         out.by["zone"], out.by["site"] = log.log_zones_and_sites(session, f, tz, sc)
     else:
         out.by["zone"], out.by["site"] = _zones_and_sites(session, f, sc)
-    known = _announcements(session, {int(r[1]) for r in rows if r[1]})
+    known = _announcements(session, {int(a) for a in per_ann if a})
     out.by["category"], out.by["campaign"] = log.category_campaign_lines(
-        session,
-        [(*known[ann], *m) for _u, ann, *m, _ip, _if in rows if ann in known],
+        session, [(*known[ann], *m) for ann, m in per_ann.items() if ann in known]
     )
+    by_campaign: dict[int, list[tuple[int, int, int]]] = {}
+    for u, ann, *_m, ip, i_f in rows:
+        campaign = known[ann][1] if ann in known else None
+        if campaign is not None:
+            by_campaign.setdefault(campaign, []).append((u, ip, i_f))
     for c in log.campaigns_in(session, f, sc):
         if c.starts_on <= f.start and c.ends_on >= f.end:  # the whole period: the same rows
-            freq = [
-                (u, ip, i_f)
-                for u, ann, *_m, ip, i_f in rows
-                if ann in known and known[ann][1] == c.id
-            ]
+            freq = by_campaign.get(c.id, [])
         else:
             sub = replace(
                 f,
@@ -96,7 +104,7 @@ def report(
             ).group_by(Day.unit_id)
             freq = [(u, p, a) for u, p, a in session.execute(_where(q2, Day, sub, sc))]
         out.campaigns.append(log.campaign_line(session, tree, c, f, sc, _by_unit(freq)))
-    newest = sorted({int(r[1]) for r in rows if r[1]}, reverse=True)[: log.COVERAGE_LIMIT]
+    newest = sorted((int(a) for a in per_ann if a), reverse=True)[: log.COVERAGE_LIMIT]
     out.coverage = log.coverage(session, f, tz, sc, newest)
     return log.finish(out)
 
