@@ -32,10 +32,10 @@ from sqlalchemy.orm import Session
 
 from broadcaster import rollups
 from broadcaster.db import make_engine, session_factory, upgrade
-from broadcaster.models import User
 from broadcaster.queries import reports, rollup_reports
 from broadcaster.queries.reports import Report, ReportFilter
 from broadcaster.scope import Scope
+from broadcaster.units import subtree_ids
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TZ = "Asia/Ho_Chi_Minh"
@@ -272,6 +272,34 @@ def fresh(kind: str, tmp: Path) -> tuple[str, str | None]:
     return url, schema
 
 
+def measure(engine: Engine, runs: int, log_runs: int) -> None:
+    """Time the year's report from the roll-ups, and from the log ``log_runs`` times."""
+    with session_factory(engine)() as s:
+        commune = Scope(subtree_ids(s, 2))  # the commune officer's (user 2's unit)
+    cases: dict[str, Callable[[Session], Report]] = {
+        "province-year, roll-ups": lambda s: rollup_reports.report(s, YEAR, TZ),
+        "commune-year, roll-ups (commune officer)": lambda s: rollup_reports.report(
+            s, YEAR, TZ, commune
+        ),
+    }
+    res = {name: timed(engine, run, runs) for name, run in cases.items()}
+    if not log_runs:
+        for name, (xs, _) in res.items():
+            print(f"  | {name} | {pct(xs, 50):.0f} | {pct(xs, 95):.0f} |")
+        return
+    raw, raw_r = timed(engine, lambda s: reports.report(s, YEAR, TZ), log_runs)
+    craw, craw_r = timed(engine, lambda s: reports.report(s, YEAR, TZ, commune), log_runs)
+    same = res["province-year, roll-ups"][1].as_dict() == raw_r.as_dict()
+    same_c = res["commune-year, roll-ups (commune officer)"][1].as_dict() == craw_r.as_dict()
+    print(f"  same figures as the log's report: province {same}, commune {same_c}")
+    print("  | report | p50 ms | p95 ms | log's report (bare) ms | ratio |")
+    print("  | --- | --- | --- | --- | --- |")
+    for (name, (xs, _)), base in zip(res.items(), (raw, craw), strict=True):
+        b = statistics.median(base)
+        print(f"  | {name} | {pct(xs, 50):.0f} | {pct(xs, 95):.0f} | {b:.0f} | "
+              f"{b / pct(xs, 50):.0f}× faster |")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000_000)
@@ -280,7 +308,15 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--log-runs", type=int, default=1)
     ap.add_argument("--dir", default=None, help="where the SQLite file goes (default: a temp dir)")
+    ap.add_argument("--reuse", default="", help="time an already loaded database (its URL)")
     args = ap.parse_args()
+    if args.reuse:
+        engine = make_engine(args.reuse)
+        try:
+            measure(engine, args.runs, args.log_runs)
+        finally:
+            engine.dispose()
+        return
     sites = args.communes * SITES_PER_COMMUNE
     per_day = max(3, round(args.rows / (sites * DAYS)))
     print(f"{platform.machine()}, Python {platform.python_version()}; {args.rows:,} rows = "
@@ -299,28 +335,7 @@ def main() -> None:
                              for t in ("playbacks", "report_site_days", "report_announcement_days")}  # fmt: skip
                 print(f"{kind}: loaded in {loaded:.0f} s; roll-ups rebuilt in {built:.0f} s; "
                       + ", ".join(f"{t} {n:,}" for t, n in sizes.items()))  # fmt: skip
-                with session_factory(engine)() as s:
-                    commune = Scope.of(s, s.get(User, 2))  # type: ignore[arg-type]
-                cases: dict[str, Callable[[Session], Report]] = {
-                    "province-year, roll-ups": lambda s: rollup_reports.report(s, YEAR, TZ),
-                    "commune-year, roll-ups (commune officer)": lambda s, sc=commune: rollup_reports.report(s, YEAR, TZ, sc),
-                }  # fmt: skip
-                res = {name: timed(engine, run, args.runs) for name, run in cases.items()}
-                raw, raw_r = timed(engine, lambda s: reports.report(s, YEAR, TZ), args.log_runs)
-                craw, craw_r = timed(
-                    engine, lambda s, sc=commune: reports.report(s, YEAR, TZ, sc), args.log_runs
-                )
-                same = res["province-year, roll-ups"][1].as_dict() == raw_r.as_dict()
-                same_c = (
-                    res["commune-year, roll-ups (commune officer)"][1].as_dict() == craw_r.as_dict()
-                )
-                print(f"  same figures as the log's report: province {same}, commune {same_c}")
-                print("  | report | p50 ms | p95 ms | log's report (bare) ms | ratio |")
-                print("  | --- | --- | --- | --- | --- |")
-                for (name, (xs, _)), base in zip(res.items(), (raw, craw), strict=True):
-                    b = statistics.median(base)
-                    print(f"  | {name} | {pct(xs, 50):.0f} | {pct(xs, 95):.0f} | {b:.0f} | "
-                          f"{b / pct(xs, 50):.0f}× faster |")  # fmt: skip
+                measure(engine, args.runs, args.log_runs)
             finally:
                 engine.dispose()
                 if schema:
