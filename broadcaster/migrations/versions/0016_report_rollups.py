@@ -2,7 +2,7 @@
 marks that say which (unit, day) changed since they were last refreshed (issue 12)
 
 Revision ID: 0016
-Revises: 0018 (written on 0012; follows main's head)
+Revises: 0019 (written on 0012; follows main's head)
 Create Date: 2026-12-05 21:15:00
 
 Triggers on ``playbacks`` write the marks, so every writer (ingest, plan publishing, a merge,
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
