@@ -58,5 +58,5 @@ def test_a_forged_airing_is_marked_and_not_counted(officer, seeded_sqlite: Seede
     text = officer.get(f"/logs/export.csv?announcement={vaccine}").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert [r[12] for r in rows[1:] if r[0] == "forged-1"] == [
-        "finished (chưa xác minh / unverified)"
+        "Đã phát (chưa xác minh / unverified)"
     ]
