@@ -37,6 +37,7 @@ from broadcaster.demo_settings import (
 )
 from broadcaster.exit_status import ExitStatus
 from broadcaster.keys import load_or_create_signer
+from broadcaster.live.icecast import PrivateIcecast
 from broadcaster.models import Media, Playback, Site, SitePlan, User
 from broadcaster.processes import Part, build_parts, start_parts, stop_parts
 
@@ -89,6 +90,7 @@ class Demo:
     agents: list[AgentProcess] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)
     watch: BrokerWatch | None = None  # restarts the broker if it dies
+    icecast: PrivateIcecast | None = None  # for going live (issue 14), when icecast2 is here
     # The configuration (--config, BROADCASTER_*); None: the defaults, ignoring the environment.
     config: Settings | None = None
     schema: str = DEMO_SCHEMA  # the demo's own schema when the database is PostgreSQL
@@ -118,6 +120,7 @@ class Demo:
             self.broker.add_agent(site_id, zones)
         self.broker.write_config()
         settings = settings.replace(**self.broker.server_mqtt())
+        settings = self._live(settings)
         for account in self.broker.agents:
             base = self.workdir / "agents" / account.site
             base.mkdir(parents=True)
@@ -139,6 +142,22 @@ class Demo:
             )
         return settings
 
+    def _live(self, settings: Settings) -> Settings:
+        """Going live needs a streaming server: a private Icecast on a free loopback port, as the
+        tests run it. Without icecast2 installed the demo runs and says going live is off."""
+        if PrivateIcecast.binary() is None:
+            logger.warning("icecast2 is not installed: going live is off in the demo")
+            return settings
+        self.icecast = PrivateIcecast()
+        self.icecast.start()
+        assert self.icecast.listeners is not None
+        return settings.replace(
+            live_icecast_source_url=self.icecast.source_url(""),
+            live_icecast_public_url=self.icecast.url,
+            live_listeners_file=str(self.icecast.listeners.path),
+            live_dir=str(self.workdir / "live"),
+        )
+
     def start(self, settings: Settings) -> None:
         assert self.broker is not None
         if self.broker.process is None:
@@ -159,6 +178,8 @@ class Demo:
             self.watch.stop()
         if self.broker:
             self.broker.stop()
+        if self.icecast:
+            self.icecast.stop()
 
 
 def run_demo(
@@ -346,6 +367,9 @@ def _print_banner(demo: Demo, settings: Settings) -> None:
         f"  Broker:      mosquitto on 127.0.0.1:{demo.broker.port if demo.broker else '-'} "
         f"(agents: per-agent passwords, ACL, client id = user), :{settings.mqtt_port} (server); "
         "restarted if it dies",
+        f"  Going live:  icecast2 on {demo.icecast.url}"
+        if demo.icecast
+        else "  Going live:  off (icecast2 is not installed)",
         "  Agents (what each speaker plays is written as WAV files):",
         *(f"    {a.site:<12} {a.output_dir.resolve()}" for a in demo.agents),
         f"  Logs:        {demo.workdir.resolve()}/server.log and agents/*/agent.log",
