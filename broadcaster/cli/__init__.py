@@ -76,6 +76,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "broadcaster.cli.services:scheduler",
         "Run the scheduler and site-health alerts (exactly one per installation).",
     ),
+    "live": LazyCommand(
+        "broadcaster.cli.live:live",
+        "Going live: the streaming server (Icecast) the web feeds and the agents play.",
+    ),
     "serve": LazyCommand(
         "broadcaster.cli.services:serve",
         "Run web, scheduler and ingest in one process (one commune, SQLite).",
