@@ -13,6 +13,7 @@ SELECT of one day's newest 50 rows from the playbacks table alone (no joins, no 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import platform
 import random
 import statistics
@@ -35,8 +36,11 @@ from broadcaster.scope import Scope
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TZ = "Asia/Ho_Chi_Minh"
-SITES, ITEMS_PER_DAY, SITES_PER_ZONE, ZONES_PER_COMMUNE = 2000, 14, 5, 4
-COMMUNES = SITES // (SITES_PER_ZONE * ZONES_PER_COMMUNE)
+# Issue 11's province: 300 communes × 15 sites (3 zones of 5); 6 airings a site a day, so
+# 10 M rows ≈ a year (issue 12's province-year).
+COMMUNES, ZONES_PER_COMMUNE, SITES_PER_ZONE, ITEMS_PER_DAY = 300, 3, 5, 6
+SITES = COMMUNES * ZONES_PER_COMMUNE * SITES_PER_ZONE
+PRIORITIES = ("normal", "normal", "priority", "emergency")  # announcement a: PRIORITIES[a % 4]
 ANNOUNCEMENTS, CAMPAIGNS = 6000, 12
 CATEGORIES = ("giam-ngheo", "y-te", "thien-tai", "hanh-chinh", "sinh-ke", "khac")
 FIRST_DAY = date(2025, 12, 1)
@@ -46,6 +50,7 @@ INDEXES = (
     "ix_playbacks_announcement_scheduled",
     "ix_playbacks_status_scheduled",
     "ix_playbacks_unit_scheduled",
+    "ix_playbacks_priority_scheduled",
     "ix_playbacks_announcement_id",
     "uq_playback_site_item",
 )
@@ -66,7 +71,7 @@ def rows(n: int, seed: int = 6) -> Iterator[tuple]:
     rng = random.Random(seed)
     i = 0
     day = 0
-    slots = [timedelta(hours=5, minutes=30) + timedelta(minutes=50 * k) for k in range(14)]
+    slots = [timedelta(hours=5, minutes=30) + timedelta(minutes=150 * k) for k in range(6)]
     while True:
         base = datetime.combine(FIRST_DAY + timedelta(days=day), datetime.min.time(), UTC)
         base -= timedelta(hours=7)  # local midnight in UTC
@@ -83,7 +88,7 @@ def rows(n: int, seed: int = 6) -> Iterator[tuple]:
                 started = at + timedelta(seconds=1) if st in ("finished", "interrupted") else None
                 finished = at + timedelta(seconds=95) if started else None
                 yield (i, f"site-{s:04d}", f"s{ann}-{int((base + slot).timestamp())}", ann, at,
-                       started, finished, st, "", at, commune + 2)  # fmt: skip
+                       started, finished, st, "", at, commune + 2, PRIORITIES[ann % 4])  # fmt: skip
         day += 1
 
 
@@ -134,14 +139,14 @@ def setup_reference(engine: Engine) -> None:
                  "author_id, created_at, reject_reason, tts_engine, campaign_id, unit_id) VALUES "
                  "(:id, :t, '', :c, :p, 'approved', 1, :at, '', '', :camp, 1)"),
             [{"id": a, "t": f"Bản tin {a}", "c": CATEGORIES[a % 6],
-              "p": ("normal", "normal", "priority", "emergency")[a % 4], "at": datetime(2025, 1, 1),
+              "p": PRIORITIES[a % 4], "at": datetime(2025, 1, 1),
               "camp": (a % CAMPAIGNS) + 1 if a % 3 else None}
              for a in range(1, ANNOUNCEMENTS + 1)],
         )  # fmt: skip
 
 
 COLS = ("id, site_id, item_id, announcement_id, scheduled_at, started_at, finished_at, status, "
-        "detail, updated_at, unit_id")  # fmt: skip
+        "detail, updated_at, unit_id, priority")  # fmt: skip
 
 
 def load(engine: Engine, n: int) -> float:
@@ -169,7 +174,7 @@ def load(engine: Engine, n: int) -> float:
         try:
             cur = raw.cursor()
             batch: list[tuple] = []
-            sql = f"INSERT INTO playbacks ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+            sql = f"INSERT INTO playbacks ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
             for r in rows(n):
                 batch.append(tuple(v.isoformat(" ") if isinstance(v, datetime) else v for v in r))
                 if len(batch) >= 200_000:
@@ -295,19 +300,41 @@ def measure(
     return out, statistics.median(bare)
 
 
-def fresh(kind: str, tmp: Path) -> tuple[str, str | None]:
+def report_run(engine: Engine, days: int, runs: int) -> None:
+    res, bare = measure(engine, days, runs)
+    print(f"  bare SELECT of one day's newest 50 rows: p50 {bare:.1f} ms")
+    for name, by in res.items():
+        print(f"  | {name} | {by} |")
+
+
+def fresh(kind: str, where: Path, keep: bool, n: int) -> tuple[str, str | None, bool]:
+    """A migrated database: (url, PostgreSQL schema, already loaded). With ``keep``, a loaded
+    database of the same size from an earlier run is used again (and kept for the next)."""
     if kind == "sqlite":
-        url = f"sqlite:///{tmp}/logs.sqlite3"
+        path = where / f"logs-{n}.sqlite3"
+        url = f"sqlite:///{path}"
+        loaded = keep and path.exists()
         upgrade(url)
-        return url, None
+        return url, None, loaded
     import psycopg
 
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    schema = f"bench_logs_{n}" if keep else f"bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG.replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
+        found = conn.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (schema,)
+        ).fetchone()
+        if not found:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
     url = f"{PG}?options=-csearch_path%3D{schema}"
     upgrade(url)
-    return url, schema
+    return url, schema, bool(found)
+
+
+def drop_schema(schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def main() -> None:
@@ -316,35 +343,37 @@ def main() -> None:
     ap.add_argument("--db", default="sqlite,postgresql")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--dir", default=None, help="where the SQLite file goes (default: a temp dir)")
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the loaded databases (the SQLite file in --dir, the PostgreSQL schema "
+        "bench_logs_<rows>) and use them again on the next run with the same --rows",
+    )
+    ap.add_argument("--load-only", action="store_true", help="load (with --keep), do not measure")
     args = ap.parse_args()
+    if args.keep and not args.dir:
+        ap.error("--keep needs --dir")
     days = max(1, args.rows // (SITES * ITEMS_PER_DAY))
     print(f"{platform.machine()}, Python {platform.python_version()}; {args.rows:,} rows "
-          f"= {SITES} sites × {ITEMS_PER_DAY}/day × {days} days; {args.runs} runs per view")  # fmt: skip
-    with tempfile.TemporaryDirectory(dir=args.dir) as d:
+          f"= {COMMUNES} communes × {SITES // COMMUNES} sites × {ITEMS_PER_DAY}/day × {days} "
+          f"days; {args.runs} runs per view")  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        where = Path(args.dir) if args.keep else Path(stack.enter_context(
+            tempfile.TemporaryDirectory(dir=args.dir)))  # fmt: skip
         for kind in args.db.split(","):
-            url, schema = fresh(kind, Path(d))
+            url, schema, loaded = fresh(kind, where, args.keep, args.rows)
             engine = make_engine(url)
             try:
                 print(f"{kind}:")
-                setup_reference(engine)
-                load(engine, args.rows)
-                res, bare = measure(engine, days, args.runs)
-                print(f"  bare SELECT of one day's newest 50 rows: p50 {bare:.1f} ms")
-                print("  | view | p50 ms | p95 ms | p50 / bare | province p50 (÷ no scope) |"
-                      " commune p50 (÷ no scope) |")  # fmt: skip
-                print("  | --- | --- | --- | --- | --- | --- |")
-                for name, by in res.items():
-                    p50, p95 = by["no scope"]
-                    prov, comm = by["province"][0], by["commune"][0]
-                    print(f"  | {name} | {p50:.1f} | {p95:.1f} | {p50 / bare:.1f}× | "
-                          f"{prov:.1f} ({prov / p50:.2f}) | {comm:.1f} ({comm / p50:.2f}) |")  # fmt: skip
+                if not loaded:
+                    setup_reference(engine)
+                    load(engine, args.rows)
+                if not args.load_only:
+                    report_run(engine, days, args.runs)
             finally:
                 engine.dispose()
-                if schema:
-                    import psycopg
-
-                    with psycopg.connect(PG.replace("+psycopg", ""), autocommit=True) as conn:
-                        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+                if schema and not args.keep:
+                    drop_schema(schema)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,14 @@ from broadcaster.clock import Clock
 from broadcaster.ingest_limits import SiteLimits
 from broadcaster.ingest_status import store_statuses
 from broadcaster.metrics.process import EVENTS_STORED
-from broadcaster.models import IngestCursor, Playback, PlaybackEvent, RejectedMessage, Site
+from broadcaster.models import (
+    Announcement,
+    IngestCursor,
+    Playback,
+    PlaybackEvent,
+    RejectedMessage,
+    Site,
+)
 from broadcaster.publisher import Publisher, publish_many
 from broadcaster.wire import bounded
 from broadcaster.wire.errors import ProtocolError
@@ -339,7 +346,8 @@ class Ingestor:
             if e.item_id is not None and (e.site, e.item_id) not in existing
         }
         sent = commanded(session, claims) if claims else set()
-        _fold_all(rows, events, now, units, sent)
+        priorities = _priorities(session, {a for _, _, a in claims if a is not None})
+        _fold_all(rows, events, now, units, sent, priorities)
         conn = session.connection()
         inserts = [r for k, r in sorted(rows.items()) if k not in existing]
         if inserts:
@@ -472,8 +480,11 @@ def _fold_all(
     now: datetime,
     units: dict[str, int],
     sent: set[tuple[str, str, int | None]],
+    priorities: dict[int, str] | None = None,
 ) -> None:
-    """Fold ``events`` (in order) into ``rows``, making the rows that are missing."""
+    """Fold ``events`` (in order) into ``rows``, making the rows that are missing (with their
+    announcement's priority, from ``priorities``)."""
+    priorities = priorities or {}
     for e in events:
         if e.item_id is None:
             continue
@@ -492,6 +503,9 @@ def _fold_all(
                 # sent it this airing.
                 "verified": (e.site, e.item_id, e.announcement_id) in sent,
                 "unit_id": units.get(e.site),  # the unit it airs under, kept for good
+                "priority": (
+                    priorities.get(e.announcement_id) if e.announcement_id is not None else None
+                ),
             }
         if row["status"] == "scheduled":  # its first report: the unit it airs under
             row["unit_id"] = units.get(e.site, row["unit_id"])
@@ -560,6 +574,17 @@ def fold_event(row: dict[str, Any], event: Event) -> None:
     row["status"] = event.kind
     if event.detail:
         row["detail"] = event.detail
+
+
+def _priorities(session: Session, announcements: set[int]) -> dict[int, str]:
+    """The priority of each announcement: what an airing only events made is logged with."""
+    out: dict[int, str] = {}
+    for chunk in _chunks(sorted(announcements)):
+        rows = session.execute(
+            select(Announcement.id, Announcement.priority).where(Announcement.id.in_(chunk))
+        )
+        out.update({ann: prio for ann, prio in rows})
+    return out
 
 
 def _event_row(event: Event, received_at: datetime, unit_id: int | None) -> dict[str, Any]:

@@ -406,6 +406,8 @@ class Playback(Base):
         Index("ix_playbacks_announcement_scheduled", "announcement_id", "scheduled_at"),
         Index("ix_playbacks_status_scheduled", "status", "scheduled_at"),
         Index("ix_playbacks_unit_scheduled", "unit_id", "scheduled_at"),
+        # The priority filter's own path (issue 12; a quarter of a year's rows can match).
+        Index("ix_playbacks_priority_scheduled", "priority", "scheduled_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -424,6 +426,9 @@ class Playback(Base):
     verified: Mapped[bool] = mapped_column(default=True, server_default=true())
     # The unit the airing aired under (the site's at ingest): reports count it there for good.
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # The airing's priority (its plan item's, or its announcement's when only events made the
+    # row), copied here so the log's priority filter walks its own index (issue 12).
+    priority: Mapped[str | None] = mapped_column(String(16))
 
 
 class ReportSiteDay(Base):
@@ -854,15 +859,26 @@ def default_commune(session: Session, what: str) -> Unit:
         return commune
 
 
+def _default_airing(session: Session, obj: Playback) -> None:
+    """An airing added without them: its site's unit now and its announcement's priority (as
+    ingest does)."""
+    with session.no_autoflush:
+        if obj.unit_id is None:
+            obj.unit_id = session.scalar(select(Site.unit_id).where(Site.id == obj.site_id))
+        if obj.priority is None and obj.announcement_id is not None:
+            obj.priority = session.scalar(
+                select(Announcement.priority).where(Announcement.id == obj.announcement_id)
+            )
+
+
 @event.listens_for(Session, "before_flush")
 def _place_in_units(session: Session, _context: Any, _instances: Any) -> None:
     """Rows added without a unit get the installation's only one: a zone or a site its
     commune (a site first its zones'), a user or a campaign the top unit, an announcement its
     author's, an airing its site's. With several candidates this refuses rather than guess."""
     for obj in list(session.new):
-        if isinstance(obj, Playback) and obj.unit_id is None:
-            with session.no_autoflush:  # an airing: its site's unit now (as ingest does)
-                obj.unit_id = session.scalar(select(Site.unit_id).where(Site.id == obj.site_id))
+        if isinstance(obj, Playback):
+            _default_airing(session, obj)
             continue
         if not isinstance(obj, Zone | Site | User | Announcement | Campaign):
             continue

@@ -135,7 +135,7 @@ def _expect_playbacks(session: Session, site_id: str, items: Sequence[PlanItem])
         ):
             item = by_id[row.item_id]
             row.verified, row.announcement_id = True, item.announcement_id
-            row.scheduled_at = item.start
+            row.scheduled_at, row.priority = item.start, item.priority
     unit_id = session.scalar(select(Site.unit_id).where(Site.id == site_id))
     new = [
         {
@@ -146,6 +146,7 @@ def _expect_playbacks(session: Session, site_id: str, items: Sequence[PlanItem])
             "status": "scheduled",
             "updated_at": item.start,
             "unit_id": unit_id,  # the unit it will air under (a merge moves it, ingest keeps it)
+            "priority": item.priority,
         }
         for item in items
         if item.id not in known

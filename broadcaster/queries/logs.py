@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVarTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, UnaryExpression, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from broadcaster.models import (
     Announcement,
@@ -31,6 +31,7 @@ SORTS = {
 }
 PER_PAGE_CHOICES = (25, 50, 100, 200)
 COUNT_CAP = 10_000  # counting beyond this is slow at 10 M rows and tells an officer nothing
+SEARCH_MAX = 100  # characters of a search kept
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,13 @@ class LogFilter:
     category: str = ""
     priority: str = ""
     status: str = ""
+    q: str = ""  # search: in the announcement's title, the site's name or id
     sort: str = "scheduled"
     desc: bool = True
-    page: int = 1
+    page: int = 1  # offset paging, for links made before the cursors
     per_page: int = 50
+    after: int | None = None  # keyset paging: the rows after (or before) the row with this id
+    before: int | None = None
 
     @classmethod
     def from_args(cls, args: Any) -> LogFilter:
@@ -84,10 +88,13 @@ class LogFilter:
             category=str(args.get("category", "")).strip(),
             priority=str(args.get("priority", "")).strip(),
             status=str(args.get("status", "")).strip(),
+            q=str(args.get("q", "")).strip()[:SEARCH_MAX],
             sort=sort if sort in SORTS else "scheduled",
             desc=str(args.get("dir", "desc")) != "asc",
             page=max(1, integer("page", 1) or 1),
             per_page=per_page if per_page in PER_PAGE_CHOICES else 50,
+            after=integer("after"),
+            before=integer("before"),
         )
 
     def to_args(self, **changes: Any) -> dict[str, str]:
@@ -145,6 +152,9 @@ class LogPage:
     has_next: bool
     total: int  # capped at COUNT_CAP
     total_capped: bool
+    has_prev: bool = False
+    next_after: int | None = None  # the cursor of the next page (?after=…), if there is one
+    prev_before: int | None = None  # and of the previous one (?before=…)
 
     @property
     def pages(self) -> int:
@@ -165,14 +175,13 @@ def sites_in(zone: str) -> Select[str]:
 
 
 def announcements_where(f: LogFilter) -> Select[int] | None:
-    """Ids of the announcements matching the announcement-level filters, or None for all."""
-    if not (f.campaign or f.category or f.priority):
+    """Ids of the announcements matching the announcement-level filters, or None for all (the
+    priority is the airing's own column: see ``_where``)."""
+    if not (f.campaign or f.category):
         return None
     q = select(Announcement.id)
     if f.campaign:
         q = q.where(Announcement.campaign_id == f.campaign)
-    if f.priority:
-        q = q.where(Announcement.priority == f.priority)
     if f.category:
         in_campaign = select(Campaign.id).where(Campaign.category == f.category)
         q = q.where(
@@ -206,13 +215,28 @@ def _where(q: Select[*Row], f: LogFilter, tz: str, scope: Scope) -> Select[*Row]
     anns = announcements_where(f)
     if anns is not None:
         q = q.where(Playback.announcement_id.in_(anns))
+    if f.priority:
+        q = q.where(Playback.priority == f.priority)
     if f.status:
         q = q.where(Playback.status == f.status)
+    if f.q:
+        q = q.where(searched(f.q))
     return q
 
 
+def searched(text: str) -> ColumnElement[bool]:
+    """Airings whose announcement's title, or whose site's name or id, holds ``text`` (case
+    folded where the database folds it: PostgreSQL for all letters, SQLite for ASCII)."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    titles = select(Announcement.id).where(Announcement.title.ilike(pattern, escape="\\"))
+    sites = select(Site.id).where(
+        or_(Site.name.ilike(pattern, escape="\\"), Site.id.ilike(pattern, escape="\\"))
+    )
+    return or_(Playback.announcement_id.in_(titles), Playback.site_id.in_(sites))
+
+
 def _rows_query(
-    f: LogFilter, tz: str, scope: Scope
+    f: LogFilter, tz: str, scope: Scope, *, reverse: bool = False
 ) -> Select[Playback, str | None, str | None, str | None, str | None, str | None]:
     q = (
         select(
@@ -228,12 +252,48 @@ def _rows_query(
         .outerjoin(Campaign, Campaign.id == Announcement.campaign_id)
     )
     q = _where(q, f, tz, scope)
+    down = f.desc != reverse
+    return q.order_by(*(c.desc() if down else c.asc() for c in _order(f)))
+
+
+def _order(f: LogFilter) -> list[InstrumentedAttribute[Any]]:
+    """The view's sort columns, most significant first; the id makes the order total."""
     key = SORTS[f.sort]
-    order: list[UnaryExpression[Any]] = [key.desc() if f.desc else key.asc()]
-    if f.sort != "scheduled":
-        order.append(Playback.scheduled_at.desc() if f.desc else Playback.scheduled_at.asc())
-    order.append(Playback.id.desc() if f.desc else Playback.id.asc())
-    return q.order_by(*order)
+    return ([key] if f.sort != "scheduled" else []) + [Playback.scheduled_at, Playback.id]
+
+
+def _beyond(
+    cols: Sequence[InstrumentedAttribute[Any]], values: Sequence[Any], down: bool, nulls_high: bool
+) -> ColumnElement[bool]:
+    """The rows strictly after ``values`` in the order of ``cols`` (all descending if ``down``).
+
+    NULLs sort where the database puts them (``nulls_high``: above every value, PostgreSQL;
+    below, SQLite). The redundant bound (``col <= v``) lets the index range start at the cursor.
+    """
+    col, v = cols[0], values[0]
+    rest: ColumnElement[bool] = (
+        _beyond(cols[1:], values[1:], down, nulls_high) if len(cols) > 1 else false()
+    )
+    null_first = nulls_high == down
+    if v is None:
+        return or_(col.is_not(None), and_(col.is_(None), rest)) if null_first else and_(
+            col.is_(None), rest
+        )  # fmt: skip
+    bound = col <= v if down else col >= v
+    after = and_(bound, or_(col != v, rest))
+    return after if null_first else or_(after, col.is_(None))
+
+
+def _cursor(session: Session, f: LogFilter, scope: Scope) -> tuple[list[Any], bool] | None:
+    """The sort values of the cursor row and whether the page goes backwards, or None when
+    there is no cursor (or it names no row in scope: the view starts from its first page)."""
+    row_id, backwards = (f.before, True) if f.before is not None else (f.after, False)
+    if row_id is None:
+        return None
+    row = session.execute(
+        select(*_order(f)).where(Playback.id == row_id, scope.playbacks())
+    ).first()
+    return (list(row), backwards) if row is not None else None
 
 
 def _row(pb: Playback, site: str | None, title: str | None, cat: str | None, prio: str | None,
@@ -259,19 +319,39 @@ def _row(pb: Playback, site: str | None, title: str | None, cat: str | None, pri
 
 def page(session: Session, f: LogFilter, tz: str, scope: Scope | None = None) -> LogPage:
     """One page of the filtered, sorted log in ``scope`` (default: every unit), and the
-    (capped) number of matching rows."""
+    (capped) number of matching rows.
+
+    With a cursor (``after``/``before``: a row id) the page is the ``per_page`` rows after or
+    before that row (keyset paging: as fast on the hundredth page as on the first); else
+    ``page`` counts pages from the start (OFFSET, for older links)."""
     scope = scope or Scope.whole()
-    q = _rows_query(f, tz, scope).limit(f.per_page + 1).offset((f.page - 1) * f.per_page)
+    cursor = _cursor(session, f, scope)
+    backwards = cursor is not None and cursor[1]
+    q = _rows_query(f, tz, scope, reverse=backwards).limit(f.per_page + 1)
+    if cursor is not None:
+        nulls_high = session.get_bind().dialect.name == "postgresql"
+        q = q.where(_beyond(_order(f), cursor[0], f.desc != backwards, nulls_high))
+    else:
+        q = q.offset((f.page - 1) * f.per_page)
     rows = [_row(*r) for r in session.execute(q)]
+    more = len(rows) > f.per_page
+    rows = rows[: f.per_page]
+    if backwards:
+        rows.reverse()
+    has_next = True if backwards else more
+    has_prev = more if backwards else (cursor is not None or f.page > 1)
     capped = filtered(f, tz, scope).limit(COUNT_CAP + 1).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     return LogPage(
-        rows=rows[: f.per_page],
-        page=f.page,
+        rows=rows,
+        page=f.page if cursor is None else 1,
         per_page=f.per_page,
-        has_next=len(rows) > f.per_page,
+        has_next=has_next and bool(rows),
         total=min(total, COUNT_CAP),
         total_capped=total > COUNT_CAP,
+        has_prev=has_prev and bool(rows),
+        next_after=rows[-1].id if has_next and rows else None,
+        prev_before=rows[0].id if has_prev and rows else None,
     )
 
 

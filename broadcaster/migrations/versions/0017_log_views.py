@@ -1,0 +1,40 @@
+"""log views at 10 M rows: the airing's priority on playbacks, indexed with the time (issue 12)
+
+Revision ID: 0017
+Revises: 0012
+Create Date: 2026-12-05 21:10:00
+
+The log's priority filter was ``announcement_id IN (announcements of that priority)``: a
+quarter of a year's rows match, and no index serves both the filter and the time order (741 ms
+p95 on SQLite at 10 M rows). The airing's priority is now a column of its own, filled from the
+announcements for the rows already there.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0017"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # A plain ADD COLUMN (no batch rebuild on SQLite: playbacks has no plan_marks triggers, and
+    # a copy of 10 M rows is not needed for a nullable column).
+    op.add_column("playbacks", sa.Column("priority", sa.String(length=16), nullable=True))
+    op.execute(
+        "UPDATE playbacks SET priority = (SELECT announcements.priority FROM announcements "
+        "WHERE announcements.id = playbacks.announcement_id) WHERE announcement_id IS NOT NULL"
+    )
+    op.create_index(
+        "ix_playbacks_priority_scheduled", "playbacks", ["priority", "scheduled_at"], unique=False
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_playbacks_priority_scheduled", table_name="playbacks")
+    with op.batch_alter_table("playbacks") as batch_op:
+        batch_op.drop_column("priority")
