@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.models import (
@@ -40,8 +41,61 @@ class Merged:
     moved: dict[str, int]
 
 
-def merge_units(session: Session, sources: list[Unit], into: Unit, now: datetime) -> Merged:
-    """Merge ``sources`` into ``into`` (all commune-level, none merged before); flushed."""
+@dataclass(frozen=True)
+class MergePlan:
+    """What a merge would move to ``into``: shown before an administrator confirms it."""
+
+    sources: tuple[Unit, ...]
+    into: Unit
+    zones: list[str]  # names
+    sites: list[str]
+    users: list[str]  # usernames
+    announcements: int  # the programme: every announcement owned by A or B
+    open_announcements: list[str]  # titles of those still in the workflow (draft, submitted)
+    campaigns: list[str]
+    planned_airings: int  # airings planned after now, not yet reported
+
+
+OPEN_STATES = ("draft", "submitted")
+
+
+def plan_merge(session: Session, sources: list[Unit], into: Unit, now: datetime) -> MergePlan:
+    """What ``merge_units`` would move, checked the same way; nothing is changed."""
+    check_merge(sources, into)
+    ids = [u.id for u in sources]
+
+    def names(column: Any, unit_column: Any) -> list[str]:
+        return list(session.scalars(select(column).where(unit_column.in_(ids)).order_by(column)))
+
+    return MergePlan(
+        sources=tuple(sources),
+        into=into,
+        zones=names(Zone.name, Zone.unit_id),
+        sites=names(Site.name, Site.unit_id),
+        users=names(User.username, User.unit_id),
+        announcements=session.scalar(select(func.count()).where(Announcement.unit_id.in_(ids)))
+        or 0,
+        open_announcements=list(
+            session.scalars(
+                select(Announcement.title)
+                .where(Announcement.unit_id.in_(ids), Announcement.status.in_(OPEN_STATES))
+                .order_by(Announcement.id)
+            )
+        ),
+        campaigns=names(Campaign.name, Campaign.unit_id),
+        planned_airings=session.scalar(select(func.count()).where(_planned(ids, now))) or 0,
+    )
+
+
+def _planned(ids: list[int], now: datetime) -> ColumnElement[bool]:
+    """Airings of ``ids`` not yet reported and still to come: they move with the merge."""
+    return and_(
+        Playback.unit_id.in_(ids), Playback.status == "scheduled", Playback.scheduled_at > now
+    )
+
+
+def check_merge(sources: list[Unit], into: Unit) -> None:
+    """Refuse a merge that cannot be done (UnitError, with the codes)."""
     if not sources:
         raise UnitError("name at least one unit to merge")
     for unit in (*sources, into):
@@ -51,6 +105,14 @@ def merge_units(session: Session, sources: list[Unit], into: Unit, now: datetime
             raise UnitError(f"unit {unit.code} was merged already")
     if into in sources or len({u.id for u in sources}) != len(sources):
         raise UnitError(f"unit {into.code} cannot merge into itself; name each unit once")
+
+
+def merge_units(
+    session: Session, sources: list[Unit], into: Unit, now: datetime, by: str | None = None
+) -> Merged:
+    """Merge ``sources`` into ``into`` (all commune-level, none merged before); flushed.
+    ``by``: the username of who asked (the web), recorded on each merged unit."""
+    check_merge(sources, into)
     ids = [u.id for u in sources]
     moved: dict[str, int] = {}
     for model in MOVED:
@@ -61,25 +123,21 @@ def merge_units(session: Session, sources: list[Unit], into: Unit, now: datetime
         moved[model.__tablename__] = result.rowcount  # type: ignore[attr-defined]
     # Airings not yet reported will air under the merged unit; reported ones keep theirs.
     result = session.execute(
-        update(Playback)
-        .where(
-            Playback.unit_id.in_(ids),
-            Playback.status == "scheduled",
-            Playback.scheduled_at > now,
-        )
-        .values(unit_id=into.id),
+        update(Playback).where(_planned(ids, now)).values(unit_id=into.id),
         execution_options={"synchronize_session": False},
     )
     moved["playbacks"] = result.rowcount  # type: ignore[attr-defined]
     for unit in sources:
         unit.merged_into = into
         unit.merged_at = now
+        unit.merged_by = by
         unit.parent = into  # its history stays inside the merged commune's subtree
     session.flush()
     logger.warning(
-        "units %s merged into %s: %s",
+        "units %s merged into %s by %s: %s",
         ", ".join(u.code for u in sources),
         into.code,
+        by or "the command line",
         ", ".join(f"{k} {v}" for k, v in moved.items()),
     )
     return Merged(into.code, tuple(u.code for u in sources), moved)

@@ -116,6 +116,8 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(200))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who merged it (a username; empty: the CLI), kept as text so it outlives the account.
+    merged_by: Mapped[str | None] = mapped_column(String(64))
 
     parent: Mapped[Unit | None] = relationship(
         remote_side=[id], foreign_keys=[parent_id], back_populates="children"

@@ -98,6 +98,7 @@ def create_app(
     from web.schedule.routes import bp as schedule_bp
     from web.today.routes import bp as today_bp
     from web.tokens.routes import bp as tokens_bp
+    from web.units.routes import bp as units_bp
     from web.users.routes import bp as users_bp
 
     app.register_blueprint(auth_bp)
@@ -119,6 +120,7 @@ def create_app(
     app.register_blueprint(places_bp)
     app.register_blueprint(live_bp)
     app.extensions["live"] = LiveHub(settings)
+    app.register_blueprint(units_bp)
     app.add_url_rule("/", "index", _index)
     return app
 

@@ -1,4 +1,5 @@
-"""log views at 10 M rows: the airing's priority on playbacks, indexed with the time (issue 12)
+"""log views at 10 M rows: the airing's priority on playbacks, indexed with the time (issue 12);
+who merged a unit (issue 11)
 
 Revision ID: 0017
 Revises: 0012
@@ -7,7 +8,8 @@ Create Date: 2026-12-05 21:10:00
 The log's priority filter was ``announcement_id IN (announcements of that priority)``: a
 quarter of a year's rows match, and no index serves both the filter and the time order (741 ms
 p95 on SQLite at 10 M rows). The airing's priority is now a column of its own, filled from the
-announcements for the rows already there.
+announcements for the rows already there. ``units.merged_by`` records who merged a commune
+from the web (the CLI leaves it empty).
 """
 
 from __future__ import annotations
@@ -32,9 +34,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_playbacks_priority_scheduled", "playbacks", ["priority", "scheduled_at"], unique=False
     )
+    op.add_column("units", sa.Column("merged_by", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("units") as batch_op:
+        batch_op.drop_column("merged_by")
     op.drop_index("ix_playbacks_priority_scheduled", table_name="playbacks")
     with op.batch_alter_table("playbacks") as batch_op:
         batch_op.drop_column("priority")

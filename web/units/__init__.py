@@ -1,0 +1,1 @@
+"""Administrative units in the web: merging communes (issue 11)."""
