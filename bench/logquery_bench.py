@@ -1,13 +1,17 @@
 """Benchmark: the officers' common log views on a year of a province, on SQLite and PostgreSQL.
 
 Run: .venv/bin/python -m bench.logquery_bench [--rows 10000000] [--db sqlite,postgresql]
+     [--keep --dir DIR] [--others]
 
-Generates ``--rows`` playback rows shaped like 2,000 sites × 14 items a day (over as many days
-as the row count needs; 10 M ≈ one year): COPY on PostgreSQL, executemany in big transactions
-on SQLite, indexes built after the load, then ANALYZE. Each view runs ``--runs`` times with
-varying parameters through broadcaster.queries.logs.page (the page query plus the capped count),
-exactly what the web page and the API run. The bare figure, in the same run, is a raw SQL
-SELECT of one day's newest 50 rows from the playbacks table alone (no joins, no count).
+Generates ``--rows`` playback rows shaped like issue 11's province, 300 communes × 15 sites,
+6 airings a site a day (10 M ≈ one year): COPY on PostgreSQL, executemany in big transactions
+on SQLite, indexes built after the load, then ANALYZE (``--keep``: the loaded databases stay for
+the next run). Each view runs ``--runs`` times with varying parameters through
+broadcaster.queries.logs.page (the page query, the cursor lookup, the capped count), exactly
+what the web page and the API run, asked four ways: without a scope, as the province's officer,
+as one commune's officer, and without a scope for that same commune (``commune`` filter). The
+bare figure, in the same run, is the same filter's page of ids from the playbacks table alone
+(no joins, no count).
 """
 
 from __future__ import annotations
@@ -21,16 +25,17 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, or_, select, text
 from sqlalchemy.orm import Session
 
 from broadcaster.db import make_engine, session_factory, upgrade
 from broadcaster.models import Playback, User
 from broadcaster.queries.health import site_health
-from broadcaster.queries.logs import LogFilter, page
+from broadcaster.queries.logs import LogFilter, filtered, page
 from broadcaster.queries.reports import ReportFilter, report
 from broadcaster.scope import Scope
 
@@ -203,6 +208,9 @@ def load(engine: Engine, n: int) -> float:
 
 
 def views(days: int, rng: random.Random) -> dict[str, Callable[[], LogFilter]]:
+    """The officers' common views (issue 12): each filter of the log page and the API alone,
+    the period, a few combinations, search, and paging (offset and cursor)."""
+
     def day() -> date:
         return FIRST_DAY + timedelta(days=rng.randrange(days))
 
@@ -213,30 +221,63 @@ def views(days: int, rng: random.Random) -> dict[str, Callable[[], LogFilter]]:
     def site() -> str:
         return f"site-{rng.randrange(SITES):04d}"
 
+    def zone() -> str:
+        return f"z{rng.randrange(SITES // SITES_PER_ZONE):03d}"
+
+    def commune() -> str:
+        return f"Xã {rng.randrange(COMMUNES)}"
+
     return {
         "newest (no filter)": lambda: LogFilter(),
         "one day": lambda: LogFilter(start=(d := day()), end=d),
-        "one day, page 20": lambda: LogFilter(start=(d := day()), end=d, page=20),
+        "one month": lambda: LogFilter(*span(30)),
+        "one day, page 20 (offset)": lambda: LogFilter(start=(d := day()), end=d, page=20),
+        "one month, page 20 (cursor)": lambda: LogFilter(*span(30), after=PAGE_20),
         "site, one month": lambda: LogFilter(*span(30), site=site()),
         "site, all time": lambda: LogFilter(site=site()),
-        "failed, one week": lambda: LogFilter(*span(7), status="failed"),
+        "zone, one week": lambda: LogFilter(*span(7), zone=zone()),
+        "commune, one week": lambda: LogFilter(*span(7), commune=commune()),
+        "commune, all time": lambda: LogFilter(commune=commune()),
+        "status failed, one week": lambda: LogFilter(*span(7), status="failed"),
+        "status failed, all time": lambda: LogFilter(status="failed"),
+        "priority emergency, one month": lambda: LogFilter(*span(30), priority="emergency"),
+        "priority emergency, all time": lambda: LogFilter(priority="emergency"),
+        "priority + status failed, one month": lambda: LogFilter(
+            *span(30), priority="priority", status="failed"
+        ),
+        "commune + priority, one month": lambda: LogFilter(
+            *span(30), commune=commune(), priority="emergency"
+        ),
         "announcement, all time": lambda: LogFilter(announcement=rng.randrange(1, ANNOUNCEMENTS)),
-        "zone, one day": lambda: LogFilter(
-            start=(d := day()), end=d, zone=f"z{rng.randrange(SITES // SITES_PER_ZONE):03d}"
-        ),  # fmt: skip
-        "commune, one week": lambda: LogFilter(*span(7), commune=f"Xã {rng.randrange(COMMUNES)}"),
         "category, one week": lambda: LogFilter(*span(7), category=rng.choice(CATEGORIES)),
         "campaign, one month": lambda: LogFilter(*span(30), campaign=rng.randrange(1, CAMPAIGNS)),
-        "emergency, one month": lambda: LogFilter(*span(30), priority="emergency"),
+        "search a title, one month": lambda: LogFilter(
+            *span(30), q=f"Bản tin {rng.randrange(100, 1000)}"
+        ),
+        "search a site, all time": lambda: LogFilter(q=f"Cụm loa {rng.randrange(SITES)}"),
     }
 
 
-def extras(days: int) -> dict[str, Callable[[Session, Scope | None], object]]:
-    """The other officers' pages: site health of every site, and period reports."""
+PAGE_20 = -1  # placeholder: the cursor of page 20, found (untimed) before the view is timed
+
+
+def page_20(session: Session, f: LogFilter) -> LogFilter:
+    """``f`` with ``after`` at the 20th page's cursor, found by paging through (not timed)."""
+    g = replace(f, after=None)
+    for _ in range(19):
+        p = page(session, g, TZ)
+        if p.next_after is None:
+            break
+        g = replace(g, after=p.next_after)
+    return g
+
+
+def others(days: int) -> dict[str, Callable[[Session, Scope | None], object]]:
+    """The other officers' pages (``--others``): site health of every site, period reports."""
     last = FIRST_DAY + timedelta(days=days - 1)
     now = datetime.combine(last, datetime.min.time(), UTC) + timedelta(hours=12)
     return {
-        "site health, all 2,000 sites": lambda s, sc: site_health(s, now, scope=sc),
+        f"site health, all {SITES:,} sites": lambda s, sc: site_health(s, now, scope=sc),
         "report, one month": lambda s, sc: report(
             s, ReportFilter(last - timedelta(days=29), last), TZ, sc
         ),
@@ -249,62 +290,101 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
 
 
-# Who asks (issue 11): nobody (no scope), the province's officer, one commune's officer. The
-# scoped figures include finding the user's scope (Scope.of), as every web request does.
-WHO = {"no scope": None, "province": 1, "commune": 2}
+# Who asks (issue 11): nobody (no scope), the province's officer (every unit: nothing is
+# filtered), one commune's officer. The scoped figures include finding the user's scope
+# (Scope.of), as every web request does. The commune officer's views are compared with the
+# same view for the same commune without a scope (the ``commune`` filter instead).
+PROVINCE_OFFICER, COMMUNE_OFFICER, OFFICERS_COMMUNE = 1, 2, "Xã 0"
 
 
 def scoped(s: Session, who: int | None) -> Scope | None:
     return None if who is None else Scope.of(s, s.get(User, who))  # type: ignore[arg-type]
 
 
-def measure(
-    engine: Engine, days: int, runs: int
-) -> tuple[dict[str, dict[str, tuple[float, float]]], float]:
+@dataclass
+class Timing:
+    """One view's figures in ms: p50 and p95 of each way of asking."""
+
+    runs: dict[str, list[float]]
+
+    def p50(self, way: str) -> float:
+        return statistics.median(self.runs[way])
+
+    def p95(self, way: str) -> float:
+        return pct(self.runs[way], 0.95)
+
+
+def bare(session: Session, f: LogFilter) -> None:
+    """The bare part of a view: the ids of its page from the playbacks table alone (the same
+    filter, order and cursor), without the joins for the names, the cursor lookup or the count."""
+    q = filtered(session, f, TZ).order_by(Playback.scheduled_at.desc(), Playback.id.desc())
+    if f.after is not None:
+        at = session.scalar(select(Playback.scheduled_at).where(Playback.id == f.after))
+        q = q.where(
+            Playback.scheduled_at <= at,
+            or_(Playback.scheduled_at != at, Playback.id < f.after),
+        )
+    session.execute(q.limit(f.per_page).offset((f.page - 1) * f.per_page)).all()
+
+
+def timed(factory: Callable[[], Session], run: Callable[[Session], object]) -> float:
+    with factory() as s:
+        t = time.perf_counter()
+        run(s)
+        return (time.perf_counter() - t) * 1000
+
+
+def measure(engine: Engine, days: int, runs: int, with_others: bool) -> dict[str, Timing]:
+    """Every view ``runs`` times with random parameters, each way of asking interleaved (so a
+    burst of load on the machine hits them alike)."""
     factory = session_factory(engine)
     rng = random.Random(7)
-    out: dict[str, dict[str, tuple[float, float]]] = {}
+    out: dict[str, Timing] = {}
     for name, make in views(days, rng).items():
         filters = [make() for _ in range(runs)]
-        out[name] = {}
-        for label, who in WHO.items():
-            times = []
-            for f in filters:
-                with factory() as s:
-                    t = time.perf_counter()
-                    page(s, f, TZ, scoped(s, who))
-                    times.append((time.perf_counter() - t) * 1000)
-            out[name][label] = (statistics.median(times), pct(times, 0.95))
-    for name, run in extras(days).items():
-        out[name] = {}
-        for label, who in WHO.items():
-            times = []
+        if any(f.after == PAGE_20 for f in filters):
+            with factory() as s:
+                filters = [page_20(s, f) for f in filters]
+        t = Timing({w: [] for w in ("bare", "none", "province", "commune", "commune unscoped")})
+        for f in filters:
+            mine = replace(f, commune=OFFICERS_COMMUNE)
+            t.runs["bare"].append(timed(factory, lambda s, f=f: bare(s, f)))
+            t.runs["none"].append(timed(factory, lambda s, f=f: page(s, f, TZ)))
+            t.runs["province"].append(timed(factory, lambda s, f=f: page(
+                s, f, TZ, scoped(s, PROVINCE_OFFICER))))  # fmt: skip
+            t.runs["commune"].append(timed(factory, lambda s, f=f: page(
+                s, replace(f, commune=""), TZ, scoped(s, COMMUNE_OFFICER))))  # fmt: skip
+            t.runs["commune unscoped"].append(timed(factory, lambda s, m=mine: page(s, m, TZ)))
+        out[name] = t
+    if with_others:
+        for name, run in others(days).items():
+            t = Timing({w: [] for w in ("none", "province", "commune")})
             for _ in range(max(3, runs // 5)):
-                with factory() as s:
-                    t = time.perf_counter()
-                    run(s, scoped(s, who))
-                    times.append((time.perf_counter() - t) * 1000)
-            out[name][label] = (statistics.median(times), pct(times, 0.95))
-    bare = []
-    with engine.connect() as c:
-        for _ in range(runs):
-            d = FIRST_DAY + timedelta(days=rng.randrange(days))
-            lo = datetime.combine(d, datetime.min.time()) - timedelta(hours=7)
-            t = time.perf_counter()
-            c.execute(
-                text("SELECT id, site_id, scheduled_at, status FROM playbacks WHERE "
-                     "scheduled_at >= :lo AND scheduled_at < :hi ORDER BY scheduled_at DESC "
-                     "LIMIT 50"), {"lo": lo, "hi": lo + timedelta(days=1)},
-            ).all()  # fmt: skip
-            bare.append((time.perf_counter() - t) * 1000)
-    return out, statistics.median(bare)
+                for way, who in (("none", None), ("province", 1), ("commune", 2)):
+                    t.runs[way].append(timed(factory, lambda s, w=who, r=run: r(s, scoped(s, w))))
+            out[name] = t
+    return out
 
 
-def report_run(engine: Engine, days: int, runs: int) -> None:
-    res, bare = measure(engine, days, runs)
-    print(f"  bare SELECT of one day's newest 50 rows: p50 {bare:.1f} ms")
-    for name, by in res.items():
-        print(f"  | {name} | {by} |")
+def report_run(engine: Engine, days: int, runs: int, with_others: bool) -> None:
+    res = measure(engine, days, runs, with_others)
+    print("  | view | bare p50 | p50 | p95 | p95 ÷ bare p50 | province p50 (÷ no scope) | "
+          "commune p50 (÷ same commune unscoped) |")  # fmt: skip
+    print("  | --- | --- | --- | --- | --- | --- | --- |")
+    for name, t in res.items():
+        if "bare" not in t.runs:
+            print(f"  | {name} | | {t.p50('none'):.1f} | {t.p95('none'):.1f} | | "
+                  f"{t.p50('province'):.1f} ({t.p50('province') / t.p50('none'):.2f}) | "
+                  f"{t.p50('commune'):.1f} |")  # fmt: skip
+            continue
+        bare50 = t.p50("bare")
+        prov, none = t.p50("province"), t.p50("none")
+        comm, alone = t.p50("commune"), t.p50("commune unscoped")
+        print(f"  | {name} | {bare50:.1f} | {none:.1f} | {t.p95('none'):.1f} | "
+              f"{t.p95('none') / bare50:.1f}× | {prov:.1f} ({prov / none:.2f}) | "
+              f"{comm:.1f} ({comm / alone:.2f}) |")  # fmt: skip
+    worst = max((t.p95("none"), n) for n, t in res.items() if "bare" in t.runs)
+    print(f"  slowest log view p95: {worst[0]:.1f} ms ({worst[1]})")
 
 
 def fresh(kind: str, where: Path, keep: bool, n: int) -> tuple[str, str | None, bool]:
@@ -349,6 +429,7 @@ def main() -> None:
         help="keep the loaded databases (the SQLite file in --dir, the PostgreSQL schema "
         "bench_logs_<rows>) and use them again on the next run with the same --rows",
     )
+    ap.add_argument("--others", action="store_true", help="also site health and reports")
     ap.add_argument("--load-only", action="store_true", help="load (with --keep), do not measure")
     args = ap.parse_args()
     if args.keep and not args.dir:
@@ -369,7 +450,7 @@ def main() -> None:
                     setup_reference(engine)
                     load(engine, args.rows)
                 if not args.load_only:
-                    report_run(engine, days, args.runs)
+                    report_run(engine, days, args.runs, args.others)
             finally:
                 engine.dispose()
                 if schema and not args.keep:

@@ -32,14 +32,21 @@ LOG_PARAMS = [
     _q("category", "Announcement or campaign category", STR),
     _q("priority", "Priority", {"type": "string", "enum": list(PRIORITIES)}),
     _q("status", "Playback status", {"type": "string", "enum": list(PLAYBACK_STATES)}),
+    _q("q", "Search in the announcement's title and the site's name or id", STR),
     _q(
         "sort",
         "Sort key",
         {"type": "string", "enum": ["scheduled", "site", "status", "announcement"]},
     ),
     _q("dir", "Sort direction", {"type": "string", "enum": ["asc", "desc"]}),
-    _q("page", "Page number from 1", {"type": "integer", "minimum": 1}),
+    _q(
+        "page",
+        "Page number from 1 (offset paging; prefer after/before)",
+        {"type": "integer", "minimum": 1},
+    ),
     _q("per_page", "Rows per page", {"type": "integer", "enum": [25, 50, 100, 200]}),
+    _q("after", "Keyset paging: the rows after this playback id (a page's next_after)", INT),
+    _q("before", "Keyset paging: the rows before this playback id (a page's prev_before)", INT),
 ]
 REPORT_PARAMS = [
     _q("start", "First local day; default 29 days before end", DATE),
@@ -72,6 +79,9 @@ SCHEMAS: dict[str, Any] = {
             "page": INT,
             "per_page": INT,
             "has_next": {"type": "boolean"},
+            "has_prev": {"type": "boolean"},
+            "next_after": {"type": "integer", "nullable": True},
+            "prev_before": {"type": "integer", "nullable": True},
             "total": INT,
             "total_capped": {"type": "boolean"},
             "items": {

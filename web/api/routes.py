@@ -51,6 +51,9 @@ def logs() -> ResponseReturnValue:
         page=p.page,
         per_page=p.per_page,
         has_next=p.has_next,
+        has_prev=p.has_prev,
+        next_after=p.next_after,
+        prev_before=p.prev_before,
         total=p.total,
         total_capped=p.total_capped,
         items=[

@@ -120,7 +120,7 @@ def index() -> ResponseReturnValue:
         permalink=request.host_url.rstrip("/") + link(),
         link=link,
         sort_link=sort_link,
-        export_query=urlencode(f.to_args(page=1)),
+        export_query=urlencode(f.to_args(page=1, after=None, before=None)),
         **_choices(),
     )
 
