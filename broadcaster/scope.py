@@ -1,7 +1,7 @@
 """The one scope every read and write passes through (issue 11).
 
 A user's role applies to their unit and everything below it. ``Scope.of(session, user)`` finds
-that subtree once (a recursive query, ``broadcaster.units.subtree_ids``); its methods are the
+that subtree once (a recursive query, ``broadcaster.units.subtree_select``); its methods are the
 WHERE clauses of each kind of row, and ``get`` is the lookup by id that answers None for a row
 outside the scope (the web turns that into 404, as for a row that does not exist).
 
@@ -35,7 +35,7 @@ from broadcaster.models import (
     announcement_zones,
     relay_zones,
 )
-from broadcaster.units import subtree_ids
+from broadcaster.units import subtree_select
 
 T = TypeVar("T")
 
@@ -63,10 +63,12 @@ class Scope:
 
     @classmethod
     def below(cls, session: Session, unit_id: int) -> Scope:
-        """Unit ``unit_id`` and everything below it (a user's, an API token's)."""
-        ids = subtree_ids(session, unit_id)
-        total = session.scalar(select(func.count()).select_from(Unit)) or 0
-        return cls(ids, everything=len(ids) >= total)
+        """Unit ``unit_id`` and everything below it (a user's, an API token's): one query, the
+        subtree's ids each with the number of units, as every request runs it."""
+        total = select(func.count()).select_from(Unit).scalar_subquery()
+        rows = session.execute(subtree_select(unit_id).add_columns(total)).all()
+        ids = frozenset(i for i, _ in rows)
+        return cls(ids, everything=bool(rows) and len(ids) >= rows[0][1])
 
     def covers(self, unit_id: int | None) -> bool:
         return self.everything or unit_id in self.unit_ids

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 from pathlib import Path
 
@@ -113,3 +114,22 @@ def test_log_requires_login(app) -> None:
 def test_a_submitted_form_redirects_to_the_short_permalink(officer) -> None:
     r = officer.get("/logs/?start=&site=dai-xa&status=&sort=scheduled&dir=desc&per_page=50")
     assert r.status_code == 302 and r.headers["Location"] == "/logs/?site=dai-xa"
+
+
+def test_pages_by_cursor_and_search(officer, seeded_sqlite) -> None:
+    """The pager's links carry the cursor (?after= / ?before=); the search box filters."""
+    from broadcaster.queries.logs import LogFilter, page
+
+    with seeded_sqlite.factory() as s:
+        first = page(s, LogFilter(per_page=2), "Asia/Ho_Chi_Minh")
+    assert first.next_after is not None
+    html = officer.get(f"/logs/?after={first.next_after}").get_data(as_text=True)
+    assert 'rel="first" href="/logs/"' in html and "Trang đầu" in html
+    assert 'rel="prev" href="/logs/?before=' in html
+    assert "Trang 1 /" not in html  # a cursor's page has no number
+    export = re.search(r'href="(/logs/export\.csv[^"]*)"', html)
+    assert export and "after" not in export[1]  # an export is the whole view, not one page
+    found = officer.get("/logs/?q=lũ+quét").get_data(as_text=True)
+    assert "3 lượt phát khớp" in found and 'value="lũ quét"' in found
+    api = officer.get("/api/v1/logs?per_page=25&q=dai-xa").get_json()
+    assert api["total"] == 3 and api["next_after"] is None and api["has_prev"] is False
