@@ -53,7 +53,7 @@ INDEXES = (
     "ix_playbacks_scheduled_at",
     "ix_playbacks_site_scheduled",
     "ix_playbacks_announcement_scheduled",
-    "ix_playbacks_status_scheduled",
+    "ix_playbacks_status_scheduled_priority",
     "ix_playbacks_unit_scheduled",
     "ix_playbacks_priority_scheduled",
     "ix_playbacks_announcement_id",

@@ -406,7 +406,8 @@ class Playback(Base):
         # The officers' common views at 10 M rows (issue #6, bench/RESULTS.md).
         Index("ix_playbacks_site_scheduled", "site_id", "scheduled_at"),
         Index("ix_playbacks_announcement_scheduled", "announcement_id", "scheduled_at"),
-        Index("ix_playbacks_status_scheduled", "status", "scheduled_at"),
+        # With the priority: a status and a priority filter together count from the index.
+        Index("ix_playbacks_status_scheduled_priority", "status", "scheduled_at", "priority"),
         Index("ix_playbacks_unit_scheduled", "unit_id", "scheduled_at"),
         # The priority filter's own path (issue 12; a quarter of a year's rows can match).
         Index("ix_playbacks_priority_scheduled", "priority", "scheduled_at"),
