@@ -54,7 +54,7 @@ INDEXES = (
     "ix_playbacks_site_scheduled",
     "ix_playbacks_announcement_scheduled",
     "ix_playbacks_status_scheduled_priority",
-    "ix_playbacks_unit_scheduled",
+    "ix_playbacks_unit_scheduled_status_priority",
     "ix_playbacks_priority_scheduled",
     "ix_playbacks_announcement_id",
     "uq_playback_site_item",

@@ -408,7 +408,15 @@ class Playback(Base):
         Index("ix_playbacks_announcement_scheduled", "announcement_id", "scheduled_at"),
         # With the priority: a status and a priority filter together count from the index.
         Index("ix_playbacks_status_scheduled_priority", "status", "scheduled_at", "priority"),
-        Index("ix_playbacks_unit_scheduled", "unit_id", "scheduled_at"),
+        # A commune's views (its officer's scope, the commune filter) with a status or a
+        # priority: checked and counted in the index (issue 12).
+        Index(
+            "ix_playbacks_unit_scheduled_status_priority",
+            "unit_id",
+            "scheduled_at",
+            "status",
+            "priority",
+        ),
         # The priority filter's own path (issue 12; a quarter of a year's rows can match).
         Index("ix_playbacks_priority_scheduled", "priority", "scheduled_at"),
     )

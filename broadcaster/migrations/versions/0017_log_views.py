@@ -43,12 +43,24 @@ def upgrade() -> None:
         ["status", "scheduled_at", "priority"],
         unique=False,
     )
+    # And so does the unit index, for a commune's views with a status or a priority.
+    op.drop_index("ix_playbacks_unit_scheduled", table_name="playbacks")
+    op.create_index(
+        "ix_playbacks_unit_scheduled_status_priority",
+        "playbacks",
+        ["unit_id", "scheduled_at", "status", "priority"],
+        unique=False,
+    )
     op.add_column("units", sa.Column("merged_by", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("units") as batch_op:
         batch_op.drop_column("merged_by")
+    op.drop_index("ix_playbacks_unit_scheduled_status_priority", table_name="playbacks")
+    op.create_index(
+        "ix_playbacks_unit_scheduled", "playbacks", ["unit_id", "scheduled_at"], unique=False
+    )
     op.drop_index("ix_playbacks_status_scheduled_priority", table_name="playbacks")
     op.create_index(
         "ix_playbacks_status_scheduled", "playbacks", ["status", "scheduled_at"], unique=False
