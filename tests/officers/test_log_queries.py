@@ -11,6 +11,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from broadcaster.models import Playback
+from broadcaster.queries import logs
 from broadcaster.queries.logs import LogFilter, iter_rows, page
 from broadcaster.scope import Scope
 
@@ -66,6 +67,18 @@ def test_announcement_and_campaign_filters(seeded) -> None:
     assert len(statuses(seeded, commune="Xã Đắk Hà")) == 7
 
 
+@pytest.mark.parametrize("few", [True, False], ids=["sorted-here", "sorted-by-sql"])
+def test_offset_pages_agree_with_the_order(seeded, few: bool, monkeypatch) -> None:
+    if not few:
+        monkeypatch.setattr(logs, "SORT_FEW", 0)
+    with seeded.factory() as s:
+        for sort in ("scheduled", "site", "status"):
+            f = LogFilter(sort=sort, per_page=3)
+            everything = [r.id for r in iter_rows(s, f, TZ, limit=100)]
+            pages = [[r.id for r in page(s, replace(f, page=n), TZ).rows] for n in (1, 2, 3)]
+            assert [i for chunk in pages for i in chunk] == everything
+
+
 def test_sort_and_pagination(seeded) -> None:
     with seeded.factory() as s:
         first = page(s, LogFilter(sort="site", desc=False, per_page=25), TZ)
@@ -94,9 +107,16 @@ def test_permalink_round_trips(seeded) -> None:
 
 @pytest.mark.parametrize("sort", ["scheduled", "site", "status", "announcement"])
 @pytest.mark.parametrize("desc", [True, False])
-def test_keyset_paging_walks_every_row_once_both_ways(seeded, sort: str, desc: bool) -> None:
+@pytest.mark.parametrize("few", [True, False], ids=["sorted-here", "sorted-by-sql"])
+def test_keyset_paging_walks_every_row_once_both_ways(
+    seeded, sort: str, desc: bool, few: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Pages by cursor (after the last row, before the first) cover the view in its order,
-    ties (three airings at the same minute) and a NULL announcement included."""
+    ties (three airings at the same minute) and a NULL announcement included; both when the
+    page is sorted in Python (few matches) and by the database's ORDER BY with the cursor's
+    condition (many)."""
+    if not few:
+        monkeypatch.setattr(logs, "SORT_FEW", 0)
     with seeded.factory() as s, s.begin():
         add_playback(s, "dai-xa", None, LATE, "failed", item_id="orphan")  # type: ignore[arg-type]
     with seeded.factory() as s:
