@@ -2,7 +2,7 @@
 who merged a unit (issue 11)
 
 Revision ID: 0017
-Revises: 0022
+Revises: 0018
 Create Date: 2026-12-05 21:10:00
 
 The log's priority filter was ``announcement_id IN (announcements of that priority)``: a
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0022"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
