@@ -2,7 +2,7 @@
 who merged a unit (issue 11)
 
 Revision ID: 0017
-Revises: 0018
+Revises: 0016
 Create Date: 2026-12-05 21:10:00
 
 The log's priority filter was ``announcement_id IN (announcements of that priority)``: a
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0018"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
@@ -55,8 +55,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("units") as batch_op:
-        batch_op.drop_column("merged_by")
+    # Plain DROP COLUMN (SQLite ≥ 3.35 and PostgreSQL): a batch rebuild on SQLite would drop
+    # the triggers 0014 and 0016 keep on these tables.
+    op.execute("ALTER TABLE units DROP COLUMN merged_by")
     op.drop_index("ix_playbacks_unit_scheduled_status_priority", table_name="playbacks")
     op.create_index(
         "ix_playbacks_unit_scheduled", "playbacks", ["unit_id", "scheduled_at"], unique=False
@@ -66,5 +67,4 @@ def downgrade() -> None:
         "ix_playbacks_status_scheduled", "playbacks", ["status", "scheduled_at"], unique=False
     )
     op.drop_index("ix_playbacks_priority_scheduled", table_name="playbacks")
-    with op.batch_alter_table("playbacks") as batch_op:
-        batch_op.drop_column("priority")
+    op.execute("ALTER TABLE playbacks DROP COLUMN priority")
