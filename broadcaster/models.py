@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     select,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -258,6 +259,10 @@ class Announcement(Base):
     repeat: Mapped[int] = mapped_column(default=lambda ctx: default_repeat_for(ctx))
     # The unit that owns it (its author's); it targets only zones in this unit's subtree.
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    # Among airings of the same priority: a bulletin sent from above goes ahead of the commune's
+    # own items (0) until the commune's staff put it behind them (2); everything else is 1
+    # (schedules/conflicts.py, broadcaster/bulletins.py).
+    precedence: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     unit: Mapped[Unit] = relationship()
@@ -824,6 +829,73 @@ class AnnouncementVersion(Base):
     announcement: Mapped[Announcement] = relationship(back_populates="versions")
     media: Mapped[Media] = relationship()
     created_by: Mapped[User | None] = relationship()
+
+
+# --- Bulletins down the tree (issue 11) -------------------------------------------------------
+
+# written (rendered, waiting for a second person of the sending unit) → approved | rejected
+BULLETIN_STATES = ("submitted", "approved", "rejected")
+# One commune's copy: "pending" until the bulletin is approved; then by priority "inbox" (normal:
+# the commune decides) → "accepted" | "declined"; "placed" (priority: in the next slot);
+# "sent" (emergency: played at once).
+DELIVERY_STATES = ("pending", "inbox", "accepted", "declined", "placed", "sent")
+
+
+class Bulletin(Base):
+    """A bulletin an upper unit (a province, …) sends down to some of its communes, with one of
+    Thông tư 39/2020's classes as its priority (normal, priority, emergency)."""
+
+    __tablename__ = "bulletins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)  # the sender
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reject_reason: Mapped[str] = mapped_column(Text, default="")
+    media_sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"))
+    # The emergency it became (priority "emergency", once approved).
+    emergency_id: Mapped[int | None] = mapped_column(ForeignKey("emergencies.id"))
+
+    unit: Mapped[Unit] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
+    media: Mapped[Media] = relationship()
+    emergency: Mapped[Emergency | None] = relationship()
+    deliveries: Mapped[list[BulletinDelivery]] = relationship(
+        back_populates="bulletin", cascade="all, delete-orphan", order_by="BulletinDelivery.id"
+    )
+
+
+class BulletinDelivery(Base):
+    """A bulletin at one target commune: its inbox item, who accepted or declined it and when,
+    and the announcement it airs as there (an ordinary approved announcement of the commune, which
+    the planner and the agents play like any other)."""
+
+    __tablename__ = "bulletin_deliveries"
+    __table_args__ = (UniqueConstraint("bulletin_id", "unit_id", name="uq_delivery_commune"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)  # the commune
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")  # why it was declined
+    announcement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("announcements.id", ondelete="SET NULL")
+    )
+
+    bulletin: Mapped[Bulletin] = relationship(back_populates="deliveries")
+    unit: Mapped[Unit] = relationship()
+    decided_by: Mapped[User | None] = relationship()
+    announcement: Mapped[Announcement | None] = relationship()
 
 
 # --- Default units: an installation of one commune needs no unit set-up -----------------------

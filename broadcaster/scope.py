@@ -21,6 +21,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from broadcaster.models import (
     Announcement,
     ApiToken,
+    Bulletin,
+    BulletinDelivery,
     Campaign,
     Emergency,
     LiveSession,
@@ -147,6 +149,14 @@ class Scope:
     def events(self) -> ColumnElement[bool]:
         return self.on(PlaybackEvent.unit_id)
 
+    def bulletins(self) -> ColumnElement[bool]:
+        """Bulletins sent by a unit in scope (the communes see theirs as inbox items)."""
+        return self.on(Bulletin.unit_id)
+
+    def deliveries(self) -> ColumnElement[bool]:
+        """Inbox items of communes in scope, once their bulletin is approved."""
+        return and_(self.on(BulletinDelivery.unit_id), BulletinDelivery.state != "pending")
+
     def alerts(self) -> ColumnElement[bool]:
         if self.everything:
             return true()
@@ -170,6 +180,8 @@ class Scope:
             Playback: self.playbacks,
             PlaybackEvent: self.events,
             SiteAlert: self.alerts,
+            Bulletin: self.bulletins,
+            BulletinDelivery: self.deliveries,
         }
         if model not in clauses:
             raise TypeError(f"no scope rule for {model.__name__}")

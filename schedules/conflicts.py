@@ -3,6 +3,9 @@
 Pure functions, no I/O. The order in which airings claim time (docs/decisions.md, issue #5):
 
 1. priority: emergency, then priority, then normal;
+1b. then precedence: among one priority, a bulletin sent down from an upper unit goes ahead of
+   the commune's own items until the commune's staff put it behind them
+   (``Announcement.precedence``: 0 ahead, 1 the commune's own, 2 behind);
 2. then campaign: an airing that belongs to a campaign before one that does not;
 3. then time of approval: earlier first; then nominal start, then id (deterministic).
 
@@ -39,10 +42,12 @@ class Candidate:
     approved_at: datetime | None = None
     window_end: datetime | None = None  # slot airings: must end by then
     payload: Any = field(default=None, compare=False)
+    precedence: int = 1  # Announcement.precedence
 
-    def rank(self) -> tuple[int, int, datetime, datetime, str]:
+    def rank(self) -> tuple[int, int, int, datetime, datetime, str]:
         return (
             priority_rank(self.priority),
+            self.precedence,
             0 if self.campaign_id is not None else 1,
             self.approved_at or _EPOCH,
             self.nominal,

@@ -87,6 +87,7 @@ class Airing:
             approved_at=ann.decided_at or NOT_YET_APPROVED,
             window_end=self.window_end,
             payload=self,
+            precedence=1 if ann.precedence is None else ann.precedence,
         )
 
 
