@@ -83,6 +83,7 @@ def create_app(
     from web.announcements.routes import bp as announcements_bp
     from web.api.routes import bp as api_bp
     from web.auth.routes import bp as auth_bp
+    from web.bulletins.routes import bp as bulletins_bp
     from web.calendar.routes import bp as calendar_bp
     from web.campaigns.routes import bp as campaigns_bp
     from web.emergency.routes import bp as emergency_bp
@@ -113,6 +114,7 @@ def create_app(
     app.register_blueprint(calendar_bp)
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(emergency_bp)
+    app.register_blueprint(bulletins_bp)
     app.register_blueprint(lexicon_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(today_bp)

@@ -62,6 +62,7 @@ CONFLICTS = frozenset(
         "no-such-airing",
         "emergency-fixed",
         "emergency-stopped",
+        "delivery-state",
     }
 )
 

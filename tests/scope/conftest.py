@@ -19,7 +19,7 @@ from broadcaster.models import Playback, User
 from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
-from schedules import campaigns, emergency, live, workflow
+from schedules import bulletins, campaigns, emergency, live, workflow
 from tests.web.conftest import (  # noqa: F401  (fixtures reused from the web tests)
     PASSWORDS,
     FakeRenderer,
@@ -47,6 +47,9 @@ class Commune:
     marker: str
     user: int  # its editor's user id
     token: int  # an API token that reads it
+    bulletin: int  # the province's bulletin to this commune only
+    delivery: int  # its item in this commune's inbox
+    unit: int  # the commune's unit id
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,17 @@ def _commune(
             updated_at=now,
         )
     )
+    bulletin = bulletins.write_bulletin(
+        session,
+        _user(session, "bientap"),
+        title=f"Tin tỉnh gửi {marker}",
+        body=f"Tỉnh thông báo cho {marker}.",
+        priority="normal",
+        commune_ids=[editor.unit_id],
+        render=render,
+        now=now,
+    )
+    bulletins.approve_bulletin(session, bulletin, _user(session, "pheduyet"), now=now)
     session.flush()
     return Commune(
         code=editor.unit.code,
@@ -140,6 +154,9 @@ def _commune(
         marker=marker,
         user=editor.id,
         token=api_tokens.issue(session, f"Hệ thống {marker}", editor.unit, editor, now)[0].id,
+        bulletin=bulletin.id,
+        delivery=bulletin.deliveries[0].id,
+        unit=editor.unit_id,
     )
 
 

@@ -21,7 +21,15 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from broadcaster.clock import Clock
-from broadcaster.models import Announcement, Campaign, Emergency, LiveSession, announcement_zones
+from broadcaster.models import (
+    Announcement,
+    Bulletin,
+    BulletinDelivery,
+    Campaign,
+    Emergency,
+    LiveSession,
+    announcement_zones,
+)
 from tests.scope.conftest import PASSWORDS, Commune, Province
 from web.i18n import to_local
 
@@ -65,6 +73,8 @@ def _args(rule: Rule, b: Commune) -> dict[str, Any]:
         "version_id": 1,
         "user_id": b.user,
         "token_id": b.token,
+        "bulletin_id": b.bulletin,
+        "delivery_id": b.delivery,
     }
     missing = set(rule.arguments) - set(known)
     assert not missing, f"{rule.rule}: say which of commune B's rows {missing} should name"
@@ -91,6 +101,8 @@ def _form(b: Commune, clock: Clock) -> dict[str, Any]:
         "media": b.media,
         "announcement_id": str(b.approved),
         "language": "bahnar",
+        "communes": [str(b.unit)],
+        "slot": "1",
     }
 
 
@@ -155,6 +167,9 @@ def _b_state(db: sessionmaker[Session], b: Commune) -> tuple[Any, ...]:
             s.scalar(select(func.count()).select_from(Campaign)),
             s.get(Campaign, b.campaign).name,  # type: ignore[union-attr]
             s.get(LiveSession, b.live).ended_at,  # type: ignore[union-attr]
+            s.scalar(select(func.count()).select_from(Bulletin)),
+            s.get(BulletinDelivery, b.delivery).state,  # type: ignore[union-attr]
+            s.get(BulletinDelivery, b.delivery).announcement_id,  # type: ignore[union-attr]
         )
 
 
@@ -208,6 +223,7 @@ def test_own_commune_and_province_see_what_is_theirs(
     a, b = province.a, province.b
     _login(client, "canbo-dh")
     assert client.get(f"/announcements/{a.approved}").status_code == 200
+    assert a.marker in client.get(f"/bulletins/inbox/{a.delivery}").get_data(as_text=True)
     assert a.site in client.get("/logs/").get_data(as_text=True)
     client.post("/logout")
     _login(client, "canbo")
@@ -219,6 +235,8 @@ def test_own_commune_and_province_see_what_is_theirs(
         assert client.get(f"/announcements/{commune.approved}").status_code == 200
         assert client.get(f"/emergency/{commune.emergency}").status_code == 200
         assert client.get(f"/campaigns/{commune.campaign}").status_code == 200
+        assert commune.marker in client.get(f"/bulletins/{commune.bulletin}").get_data(as_text=True)
+        assert client.get(f"/bulletins/inbox/{commune.delivery}").status_code == 200
         assert client.get(f"/api/v1/announcements/{commune.approved}/proof").status_code == 200
 
 

@@ -100,6 +100,17 @@ _BY_CODE = {
     "emergency-stopped": _l("This emergency broadcast was stopped already."),
     "campaign-name-empty": _l("The campaign needs a name."),
     "campaign-ends-before-start": _l("The campaign must end on or after its first day."),
+    # Bulletins down the tree (schedules/bulletins.py)
+    "not-upper-unit": _l("Bulletins are sent from a province or another upper unit."),
+    "no-commune": _l("Pick at least one commune."),
+    "unknown-communes": _l("Unknown communes: %(communes)s."),
+    "not-sending-unit": _l("Another approver of the sending unit decides on this bulletin."),
+    "no-slot": _l("There is no programme slot to place a priority bulletin in."),
+    "cannot-accept": _l("Your role cannot take bulletins into the programme."),
+    "not-commune-staff": _l("Only the commune's own staff decide on its inbox."),
+    "delivery-state": _l("This bulletin has already been handled in this commune."),
+    "slot-or-time": _l("Choose a programme slot or a time."),
+    "decline-reason-required": _l("A reason is required to decline."),
 }
 
 
