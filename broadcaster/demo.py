@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import BrokerWatch, PrivateBroker, free_port
@@ -211,8 +212,11 @@ def run_demo(
         demo.stop()
 
 
-def check_demo(demo: Demo, settings: Settings, timeout: float = 90.0) -> str:
-    """Air one announcement ~20 s ahead through the workflow and verify every speaker."""
+def check_demo(
+    demo: Demo, settings: Settings, timeout: float = 90.0, *, bulletins: bool = True
+) -> str:
+    """Air one announcement ~20 s ahead through the workflow and verify every speaker; then
+    (``bulletins``) one bulletin of each class from the province to both communes."""
     from audio.renderer import make_renderer
     from schedules import workflow
 
@@ -268,12 +272,39 @@ def check_demo(demo: Demo, settings: Settings, timeout: float = 90.0) -> str:
                 _check_wav(agent.site, wavs, duration_ms)
             elif wavs:
                 raise DemoCheckFailed(f"{agent.site} is not in {CHECK_ZONE} but played {wavs}")
+        sent = _check_bulletins(demo, settings, factory) if bulletins else ""
     finally:
         engine.dispose()
     return (
         f"announcement {ann_id} spoken by {engine_name} ({duration_ms / 1000:.1f} s) "
-        f"played at {', '.join(targets)}; log rows finished; {time.monotonic() - t0:.0f} s"
+        f"played at {', '.join(targets)}; log rows finished; {sent + '; ' if sent else ''}"
+        f"{time.monotonic() - t0:.0f} s"
     )
+
+
+def _check_bulletins(demo: Demo, settings: Settings, factory: sessionmaker[Session]) -> str:
+    """One bulletin of each class (schedules/demo_bulletins.py), its emergency command sent
+    over a connection of the check's own."""
+    from audio.renderer import make_renderer
+    from broadcaster.commands import CommandPublisher
+    from broadcaster.keys import following_signer
+    from broadcaster.mqtt import Link, unique_client_id
+    from broadcaster.wire.topics import Topics
+    from schedules.demo_bulletins import CheckFailed, check_bulletins, send_bulletins
+
+    link = Link(settings.mqtt_options(), unique_client_id("demo-check"))
+    link.start(wait=5.0)
+    try:
+        commands = CommandPublisher(
+            following_signer(settings.signing_key_file), link, Topics(settings.topic_root)
+        )
+        render = make_renderer(settings)
+        sent, window = send_bulletins(factory, render, demo.clock, commands, settings.public_url)
+        return check_bulletins(factory, sent, window)
+    except CheckFailed as exc:
+        raise DemoCheckFailed(str(exc)) from exc
+    finally:
+        link.stop()
 
 
 def _check_wav(site: str, wavs: list[Path], expected_ms: int) -> None:
