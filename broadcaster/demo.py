@@ -300,7 +300,7 @@ def _check_bulletins(demo: Demo, settings: Settings, factory: sessionmaker[Sessi
         )
         render = make_renderer(settings)
         sent, window = send_bulletins(factory, render, demo.clock, commands, settings.public_url)
-        return check_bulletins(factory, sent, window)
+        return check_bulletins(factory, sent, window, demo.clock)
     except CheckFailed as exc:
         raise DemoCheckFailed(str(exc)) from exc
     finally:

@@ -25,10 +25,11 @@ from audio.renderer import Renderer
 from broadcaster.clock import Clock
 from broadcaster.commands import CommandPublisher
 from broadcaster.db import transaction
-from broadcaster.models import Bulletin, Playback, Slot, User
+from broadcaster.models import Announcement, Bulletin, Playback, Slot, User
 from schedules import bulletins, workflow
 from schedules.bulletin_status import commune_status
-from schedules.recurrence import DEFAULT_TZ, to_local, to_utc
+from schedules.recurrence import DEFAULT_TZ, to_local
+from schedules.slots import SlotSpec, next_window
 
 A, B = "62001", "62002"  # the demo's communes (schedules/demo_programme.yaml)
 A_SITES = frozenset({"dai-xa", "cum-loa-t1", "cum-loa-t2"})
@@ -71,24 +72,38 @@ def _send(s: Session, render: Renderer, priority: str, title: str, now: datetime
 
 
 def _own_priority(
-    s: Session, render: Renderer, suffix: str, zone: str, slot: int, now: datetime
+    factory: sessionmaker[Session],
+    render: Renderer,
+    suffix: str,
+    zone: str,
+    slot: int,
+    clock: Clock,
 ) -> int:
-    """A commune's own priority item in the slot, approved before the province's arrives."""
-    editor = _user(s, f"bientap-{suffix}")
-    ann = workflow.create_announcement(
-        s,
-        editor,
-        title=f"Tin ưu tiên của xã ({suffix})",
-        body="Xã thông báo lịch phun thuốc khử trùng.",
-        zone_ids=[zone],
-        start_at=now + timedelta(seconds=20),
-        slot_id=slot,
-        priority="priority",
-        now=now,
-    )
-    workflow.submit(s, ann, editor, render, now=now)
-    workflow.approve(s, ann, _user(s, f"pheduyet-{suffix}"), now=now)
-    return ann.id
+    """A commune's own priority item in the slot, approved before the province's arrives
+    (written, rendered and approved in transactions of their own: no write lock is held while
+    the text is spoken)."""
+    with transaction(factory) as s:
+        ann = workflow.create_announcement(
+            s,
+            _user(s, f"bientap-{suffix}"),
+            title=f"Tin ưu tiên của xã ({suffix})",
+            body="Xã thông báo lịch phun thuốc khử trùng.",
+            zone_ids=[zone],
+            start_at=clock.now() + timedelta(seconds=15),
+            slot_id=slot,
+            priority="priority",
+            now=clock.now(),
+        )
+        ann_id = ann.id
+    with transaction(factory) as s:
+        written = s.get(Announcement, ann_id)
+        assert written is not None
+        workflow.submit(s, written, _user(s, f"bientap-{suffix}"), render, now=clock.now())
+    with transaction(factory) as s:
+        submitted = s.get(Announcement, ann_id)
+        assert submitted is not None
+        workflow.approve(s, submitted, _user(s, f"pheduyet-{suffix}"), now=clock.now())
+    return ann_id
 
 
 def slot_window(now: datetime, tz: str = DEFAULT_TZ) -> tuple[datetime, datetime]:
@@ -134,7 +149,7 @@ def send_bulletins(
     public_url: str,
 ) -> tuple[Sent, tuple[datetime, datetime]]:
     """Send the three bulletins (the emergency waits until it has aired everywhere); returns
-    what was sent and the slot's local window."""
+    what was sent and the UTC window of the slot the priority one goes to."""
     with transaction(factory) as s:
         em_id = _send(s, render, "emergency", "Cảnh báo lũ quét", clock.now()).id
     with transaction(factory) as s:
@@ -146,13 +161,16 @@ def send_bulletins(
 
     opens, closes = slot_window(clock.now())
     with transaction(factory) as s:
-        slot = Slot(name="Khung giờ kiểm tra", start=opens.time(), end=closes.time())
-        s.add(slot)
-        s.flush()
-        own = {
-            A: _own_priority(s, render, "dh", "thon-1", slot.id, clock.now()),
-            B: _own_priority(s, render, "dm", "dm-thon-3", slot.id, clock.now()),
-        }
+        s.add(Slot(name="Khung giờ kiểm tra", start=opens.time(), end=closes.time()))
+    with factory() as s:  # the check's slot, or a demo slot that happens to open sooner
+        slot = bulletins.next_slot(s, clock.now() + timedelta(seconds=15))
+        assert slot is not None
+        window = next_window(SlotSpec.of(slot), clock.now() + timedelta(seconds=15))
+        assert window is not None
+    own = {
+        A: _own_priority(factory, render, "dh", "thon-1", slot.id, clock),
+        B: _own_priority(factory, render, "dm", "dm-thon-3", slot.id, clock),
+    }
     with transaction(factory) as s:
         normal = _send(s, render, "normal", "Lịch tiêm phòng gia súc", clock.now())
         by_code = {d.unit.code: d for d in normal.deliveries}
@@ -167,11 +185,11 @@ def send_bulletins(
         by_code = {d.unit.code: d for d in priority.deliveries}
         bulletins.set_order(s, by_code[B], _user(s, "bientap-dm"), ahead=False, now=clock.now())
         priority_id = priority.id
-    return Sent(em_id, normal_id, priority_id, own), (opens, closes)
+    return Sent(em_id, normal_id, priority_id, own), (window.start, window.end)
 
 
 def check_bulletins(
-    factory: sessionmaker[Session], sent: Sent, window: tuple[datetime, datetime]
+    factory: sessionmaker[Session], sent: Sent, window: tuple[datetime, datetime], clock: Clock
 ) -> str:
     """Wait for every airing and check each class's behaviour; returns a one-line summary."""
     with factory() as s:
@@ -184,7 +202,7 @@ def check_bulletins(
     normal, prio = copies[sent.normal], copies[sent.priority]
     if normal[B] is not None:
         raise CheckFailed("the declined bulletin became an airing in Đắk Mar")
-    wait = SLOT_LEAD.total_seconds() + 150
+    wait = max(0.0, (window[0] - clock.now()).total_seconds()) + 150
     _wait(lambda: set(_finished(factory, normal[A])) == A_SITES, wait, "the normal bulletin")
     _wait(lambda: set(_finished(factory, prio[A])) == A_SITES, wait, "the priority one (A)")
     _wait(lambda: set(_finished(factory, prio[B])) == B_SITES, 60, "the priority one (B)")
@@ -196,7 +214,7 @@ def check_bulletins(
         raise CheckFailed("at Đắk Hà the province's priority bulletin did not go first")
     if not own_b < province_b:
         raise CheckFailed("at Đắk Mar the commune's own priority item did not go first")
-    opens, closes = (to_utc(t) for t in window)
+    opens, closes = window
     if not opens <= province_a < closes:
         raise CheckFailed(f"the priority bulletin aired at {province_a}, outside the slot")
     with factory() as s:

@@ -37,9 +37,9 @@ from schedules.planner import materialize
 from schedules.programme_import import import_demo
 from schedules.workflow import NotAllowed, WorkflowError
 
-# 05:00 in Kon Tum on Tuesday 8 December 2026; the morning slot opens at 06:00 (23:00 UTC).
+# 05:00 in Kon Tum on Tuesday 8 December 2026; the test's slot opens at 05:50 (22:50 UTC).
 NOW = datetime(2026, 12, 7, 22, 0, tzinfo=UTC)
-SLOT_OPENS = datetime(2026, 12, 7, 23, 0, tzinfo=UTC)
+SLOT_OPENS = datetime(2026, 12, 7, 22, 50, tzinfo=UTC)
 A_SITES = {"dai-xa", "cum-loa-t1", "cum-loa-t2"}
 B_SITES = {"dm-cum-loa-t3", "dm-cum-loa-kt"}
 
@@ -65,7 +65,7 @@ def session(any_db_url: str) -> Iterator[Session]:
     engine = make_engine(any_db_url)
     with session_factory(engine)() as s:
         import_demo(s)
-        s.add(Slot(name="Buổi sáng", start=time(6, 0), end=time(7, 0)))
+        s.add(Slot(name="Sáng sớm", start=time(5, 50), end=time(7, 0)))  # before the demo's 06:00
         s.flush()
         yield s
     engine.dispose()
@@ -104,7 +104,7 @@ def plan_order(s: Session, site: str) -> list[int]:
 
 def own(s: Session, username: str, approver: str, title: str, priority: str) -> int:
     """The commune's own item in the morning slot, approved a minute ago."""
-    slot = s.scalars(select(Slot)).one()
+    slot = s.scalars(select(Slot).where(Slot.name == "Sáng sớm")).one()
     ann = workflow.create_announcement(
         s,
         user(s, username),
@@ -194,7 +194,7 @@ def test_normal_arrives_in_the_inboxes_and_each_commune_decides(session: Session
         bulletins.decline(s, m, user(s, "pheduyet-dm"), "  ", now=NOW)
     assert werr.value.code == "decline-reason-required"
 
-    slot = s.scalars(select(Slot)).one()
+    slot = s.scalars(select(Slot).where(Slot.name == "Sáng sớm")).one()
     later = NOW + timedelta(minutes=2)
     ann = bulletins.accept(s, a, user(s, "bientap-dh"), now=later, slot_id=slot.id)
     bulletins.decline(s, m, user(s, "pheduyet-dm"), "Trùng lịch họp thôn", now=later)
@@ -272,7 +272,8 @@ def test_priority_goes_ahead_in_the_next_slot_until_the_commune_reorders(
 
 def test_priority_needs_a_slot(session: Session) -> None:
     s = session
-    s.delete(s.scalars(select(Slot)).one())
+    for slot in s.scalars(select(Slot)):
+        s.delete(slot)
     b = write(s, "priority")
     with pytest.raises(WorkflowError) as werr:
         bulletins.approve_bulletin(s, b, user(s, "pheduyet"), now=NOW)

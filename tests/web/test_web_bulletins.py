@@ -20,6 +20,7 @@ from broadcaster.models import Bulletin, BulletinDelivery, Slot, Unit
 from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
+from schedules import bulletins
 from tests.web.conftest import Auth
 
 
@@ -145,7 +146,8 @@ def test_priority_bulletin_is_placed_and_the_commune_may_reorder(
         d = s.get(BulletinDelivery, a)
         assert d is not None and d.announcement is not None
         assert d.announcement.precedence == 2
-        assert d.announcement.schedule[0].slot_id == slot
+        placed_in = bulletins.next_slot(s, d.received_at)  # type: ignore[arg-type]
+        assert placed_in is not None and d.announcement.schedule[0].slot_id == placed_in.id
 
 
 def test_emergency_bulletin_sends_the_command_on_approval(
