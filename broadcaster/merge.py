@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.models import (
     Announcement,
+    BulletinDelivery,
     Campaign,
     Playback,
     Site,
@@ -127,6 +128,7 @@ def merge_units(
         execution_options={"synchronize_session": False},
     )
     moved["playbacks"] = result.rowcount  # type: ignore[attr-defined]
+    moved["bulletin_deliveries"] = _move_open_deliveries(session, ids, into.id)
     for unit in sources:
         unit.merged_into = into
         unit.merged_at = now
@@ -141,3 +143,31 @@ def merge_units(
         ", ".join(f"{k} {v}" for k, v in moved.items()),
     )
     return Merged(into.code, tuple(u.code for u in sources), moved)
+
+
+# A bulletin the commune can still act on: not yet approved, in its inbox, or placed in a slot
+# (its staff may still reorder it). Decided ones keep the unit that decided them.
+OPEN_DELIVERIES = ("pending", "inbox", "placed")
+
+
+def _move_open_deliveries(session: Session, ids: list[int], into_id: int) -> int:
+    """Open bulletins move to the merged commune, once per bulletin: a second undecided copy
+    of a bulletin the merged commune already has is dropped."""
+    rows = session.scalars(
+        select(BulletinDelivery)
+        .where(BulletinDelivery.unit_id.in_([*ids, into_id]))
+        .order_by(BulletinDelivery.id)
+    ).all()
+    have = {d.bulletin_id for d in rows if d.unit_id == into_id}
+    moved = 0
+    for d in rows:
+        if d.unit_id == into_id or d.state not in OPEN_DELIVERIES:
+            continue
+        if d.bulletin_id in have:
+            if d.state != "placed":  # a placed copy has its airing: keep it where it is
+                session.delete(d)
+            continue
+        d.unit_id = into_id
+        have.add(d.bulletin_id)
+        moved += 1
+    return moved

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from audio.render import Rendered
 from broadcaster.commands import CommandPublisher
 from broadcaster.db import make_engine, session_factory
+from broadcaster.merge import merge_units
 from broadcaster.models import (
     Announcement,
     Bulletin,
@@ -29,6 +30,7 @@ from broadcaster.models import (
 )
 from broadcaster.publisher import MemoryPublisher
 from broadcaster.scope import Scope
+from broadcaster.units import add_unit, by_code
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 from schedules import bulletins, workflow
@@ -302,3 +304,32 @@ def test_emergency_is_sent_at_once_to_every_target_site(session: Session) -> Non
     for site in A_SITES | B_SITES:
         assert [i.priority for i in plans[site]] == ["emergency"]
     assert s.get(Announcement, em.announcement_id).unit.code == "62"  # type: ignore[union-attr]
+
+
+def test_a_merge_moves_the_open_inbox_to_the_merged_commune(session: Session) -> None:
+    """Đắk Hà and Đắk Mar merge into a new commune: the open inbox item moves there (once per
+    bulletin) and its staff, now the merged commune's, decide it; a decided one stays put."""
+    s = session
+    decided = write(s, "normal")
+    bulletins.approve_bulletin(s, decided, user(s, "pheduyet"), now=NOW)
+    bulletins.decline(s, delivery(decided, "62001"), user(s, "bientap-dh"), "Không", now=NOW)
+    open_one = write(s, "normal")
+    bulletins.approve_bulletin(s, open_one, user(s, "pheduyet"), now=NOW)
+    province = by_code(s, "62")
+    merged = add_unit(s, "commune", "62009", "Xã Đắk Hà Mar", province)
+    a, m = by_code(s, "62001"), by_code(s, "62002")
+    result = merge_units(s, [a, m], merged, NOW)
+    s.expire_all()
+    assert result.moved["bulletin_deliveries"] == 2  # decided's Đắk Mar copy and open_one's
+    assert [d.unit.code for d in open_one.deliveries] == ["62009"]
+    assert delivery(decided, "62001").state == "declined"  # history keeps its unit
+    bulletins.accept(
+        s, open_one.deliveries[0], user(s, "bientap-dh"), now=NOW, start_at=NOW + timedelta(hours=1)
+    )
+    assert {z.id for z in open_one.deliveries[0].announcement.zones} == {  # type: ignore[union-attr]
+        "thon-1",
+        "thon-2",
+        "thon-5",
+        "dm-thon-3",
+        "dm-kon-teo",
+    }
