@@ -38,6 +38,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "broadcaster.cli.alerts:alerts",
         "Site health alerts (offline, repeated failures, stale plan, clock drift).",
     ),
+    "bulletins": LazyCommand(
+        "schedules.bulletin_commands:bulletins",
+        "Bulletins sent down to communes (Thông tư 39/2020's classes) and their state.",
+    ),
     "db": LazyCommand("broadcaster.cli.db:db", "Database maintenance."),
     "demo": LazyCommand(
         "broadcaster.cli.demo:demo",

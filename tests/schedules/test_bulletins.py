@@ -10,14 +10,17 @@ import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audio.render import Rendered
+from broadcaster.cli import main
 from broadcaster.commands import CommandPublisher
-from broadcaster.db import make_engine, session_factory
+from broadcaster.db import make_engine, session_factory, transaction
 from broadcaster.merge import merge_units
 from broadcaster.models import (
     Announcement,
@@ -333,3 +336,30 @@ def test_a_merge_moves_the_open_inbox_to_the_merged_commune(session: Session) ->
         "dm-thon-3",
         "dm-kon-teo",
     }
+
+
+def test_the_cli_lists_and_shows_each_commune(
+    any_db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    engine = make_engine(any_db_url)
+    with transaction(session_factory(engine)) as s:
+        import_demo(s)
+        b = write(s, "normal")
+        bulletins.approve_bulletin(s, b, user(s, "pheduyet"), now=NOW)
+        bulletins.decline(s, delivery(b, "62002"), user(s, "bientap-dm"), "Trùng lịch", now=NOW)
+        bulletin_id = b.id
+    engine.dispose()
+    monkeypatch.setenv("BROADCASTER_DATABASE_URL", any_db_url)
+    monkeypatch.setenv("BROADCASTER_MEDIA_DIR", str(tmp_path / "media"))
+    runner = CliRunner()
+    listed = runner.invoke(main, ["bulletins", "list"], catch_exceptions=False)
+    assert listed.exit_code == 0
+    assert "Tin tỉnh (normal)" in listed.output and "1 declined, 1 inbox" in listed.output
+    shown = runner.invoke(main, ["bulletins", "show", str(bulletin_id)], catch_exceptions=False)
+    assert shown.exit_code == 0
+    lines = shown.output.splitlines()
+    assert "62001    inbox" in lines[1] and "aired 0/3" in lines[1]
+    assert "62002    declined  by bientap-dm 2026-12-08 05:00" in lines[2]
+    assert lines[2].endswith("(Trùng lịch)")
+    missing = runner.invoke(main, ["bulletins", "show", "999"], catch_exceptions=False)
+    assert missing.exit_code == 1
