@@ -38,6 +38,7 @@ from broadcaster.models import (
     User,
     Zone,
 )
+from broadcaster.roles import APPROVE_ROLES, EDIT_ROLES
 from broadcaster.scope import Scope
 from broadcaster.units import subtree_ids
 from broadcaster.wire.plan import PRIORITIES
@@ -45,7 +46,7 @@ from schedules import emergency
 from schedules.recurrence import DEFAULT_TZ
 from schedules.rendering import store_rendered
 from schedules.slots import SlotSpec, next_window
-from schedules.workflow import APPROVE_ROLES, EDIT_ROLES, MIN_LEAD, NotAllowed, WorkflowError
+from schedules.workflow import MIN_LEAD, NotAllowed, WorkflowError
 
 logger = logging.getLogger(__name__)
 

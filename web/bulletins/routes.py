@@ -17,11 +17,10 @@ from wtforms.fields.choices import SelectChoice
 from broadcaster.commands import CommandError
 from broadcaster.models import Bulletin, BulletinDelivery, Slot
 from broadcaster.mqtt import PublishError
-from broadcaster.roles import ROLES
+from broadcaster.roles import APPROVE_ROLES, EDIT_ROLES, ROLES
 from broadcaster.units import subtree_ids
 from schedules import bulletins as service
 from schedules.bulletin_status import commune_status, scheduled_for
-from schedules.workflow import APPROVE_ROLES, EDIT_ROLES
 from web import errors
 from web.bulletins.forms import (
     CLASS_LABELS,
