@@ -859,6 +859,7 @@ class Bulletin(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reject_reason: Mapped[str] = mapped_column(Text, default="")
     media_sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"))
+    tts_engine: Mapped[str] = mapped_column(String(32), default="")
     # The emergency it became (priority "emergency", once approved).
     emergency_id: Mapped[int | None] = mapped_column(ForeignKey("emergencies.id"))
 

@@ -132,6 +132,7 @@ def write_bulletin(
         author_id=author.id,
         created_at=now,
         media_sha256=media.sha256,
+        tts_engine=rendered.engine,
         deliveries=[BulletinDelivery(unit_id=u.id, state="pending") for u in communes],
     )
     session.add(bulletin)
@@ -220,8 +221,9 @@ def approve_bulletin(
             d.state = "inbox"
         elif bulletin.priority == "priority":
             assert slot is not None
-            d.announcement = _airing(session, bulletin, d, now, slot_id=slot.id, start_at=None)
-            d.announcement.precedence = AHEAD
+            d.announcement = _airing(
+                session, bulletin, d, now, slot_id=slot.id, start_at=None, precedence=AHEAD
+            )
             d.state = "placed"
         else:
             assert bulletin.emergency is not None
@@ -375,6 +377,7 @@ def _airing(
     *,
     slot_id: int | None,
     start_at: datetime | None,
+    precedence: int = OWN,
 ) -> Announcement:
     """The commune's approved announcement that airs the bulletin on every zone it has."""
     units = subtree_ids(session, delivery.unit_id)
@@ -395,10 +398,10 @@ def _airing(
         submitted_at=bulletin.created_at,
         decided_at=now,
         media_sha256=bulletin.media_sha256,
-        tts_engine="bulletin",
+        tts_engine=bulletin.tts_engine,
         zones=zones,
         repeat=DEFAULT_REPEAT[bulletin.priority],
-        precedence=OWN,
+        precedence=precedence,
     )
     ann.schedule.append(ScheduleItem(start_at=when, slot_id=slot_id))
     session.add(ann)

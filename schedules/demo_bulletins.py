@@ -25,16 +25,16 @@ from audio.renderer import Renderer
 from broadcaster.clock import Clock
 from broadcaster.commands import CommandPublisher
 from broadcaster.db import transaction
-from broadcaster.models import Announcement, Bulletin, Playback, Slot, User
+from broadcaster.models import Announcement, Bulletin, BulletinDelivery, Playback, Slot, User
 from schedules import bulletins, workflow
 from schedules.bulletin_status import commune_status
-from schedules.recurrence import DEFAULT_TZ, to_local
+from schedules.recurrence import DEFAULT_TZ, to_local, to_utc
 from schedules.slots import SlotSpec, next_window
 
 A, B = "62001", "62002"  # the demo's communes (schedules/demo_programme.yaml)
 A_SITES = frozenset({"dai-xa", "cum-loa-t1", "cum-loa-t2"})
 B_SITES = frozenset({"dm-cum-loa-t3", "dm-cum-loa-kt"})
-SLOT_LEAD = timedelta(seconds=60)  # the check's slot opens this long after it is made
+SLOT_LEAD = timedelta(seconds=30)  # the check's slot opens this long after it is placed
 SLOT_LENGTH = timedelta(minutes=4)
 _FAILED = ("failed", "skipped", "interrupted", "rejected", "expired")
 
@@ -55,10 +55,10 @@ def _user(s: Session, username: str) -> User:
     return s.scalars(select(User).where(User.username == username)).one()
 
 
-def _send(s: Session, render: Renderer, priority: str, title: str, now: datetime) -> Bulletin:
-    """Written by the province's editor for both communes, approved by its approver."""
+def _write(s: Session, render: Renderer, priority: str, title: str, now: datetime) -> Bulletin:
+    """Written (and spoken) by the province's editor for both communes."""
     editor = _user(s, "bientap")
-    b = bulletins.write_bulletin(
+    return bulletins.write_bulletin(
         s,
         editor,
         title=title,
@@ -68,7 +68,13 @@ def _send(s: Session, render: Renderer, priority: str, title: str, now: datetime
         render=render,
         now=now,
     )
-    return bulletins.approve_bulletin(s, b, _user(s, "pheduyet"), now=now)
+
+
+def _approve(factory: sessionmaker[Session], bulletin_id: int, now: datetime) -> Bulletin:
+    with transaction(factory) as s:
+        b = s.get(Bulletin, bulletin_id)
+        assert b is not None
+        return bulletins.approve_bulletin(s, b, _user(s, "pheduyet"), now=now)
 
 
 def _own_priority(
@@ -80,7 +86,7 @@ def _own_priority(
     clock: Clock,
 ) -> int:
     """A commune's own priority item in the slot, approved before the province's arrives
-    (written, rendered and approved in transactions of their own: no write lock is held while
+    (written, spoken and approved in transactions of their own: no write lock is held while
     the text is spoken)."""
     with transaction(factory) as s:
         ann = workflow.create_announcement(
@@ -102,7 +108,14 @@ def _own_priority(
     with transaction(factory) as s:
         submitted = s.get(Announcement, ann_id)
         assert submitted is not None
-        workflow.approve(s, submitted, _user(s, f"pheduyet-{suffix}"), now=clock.now())
+        now = clock.now()  # it asks for the slot's next window from 15 s on
+        workflow.approve(
+            s,
+            submitted,
+            _user(s, f"pheduyet-{suffix}"),
+            start_at=now + timedelta(seconds=15),
+            now=now,
+        )
     return ann_id
 
 
@@ -114,6 +127,25 @@ def slot_window(now: datetime, tz: str = DEFAULT_TZ) -> tuple[datetime, datetime
         start = datetime.combine((start + SLOT_LENGTH).date(), datetime.min.time())
         start += timedelta(seconds=30)
     return start, start + SLOT_LENGTH
+
+
+def _open_the_slot(
+    factory: sessionmaker[Session], slot_id: int, clock: Clock
+) -> tuple[datetime, datetime]:
+    """Move the check's slot to open SLOT_LEAD from now; first let a demo slot that would open
+    sooner begin (a window that has begun is no longer "the next"). Its UTC window."""
+    with factory() as s:
+        first = bulletins.next_slot(s, clock.now())
+        soonest = next_window(SlotSpec.of(first), clock.now()) if first is not None else None
+    if soonest is not None and soonest.start <= clock.now() + SLOT_LEAD + timedelta(seconds=10):
+        if first is not None and first.id != slot_id:
+            time.sleep(max(0.0, (soonest.start - clock.now()).total_seconds()) + 1)
+    opens, closes = slot_window(clock.now())
+    with transaction(factory) as s:
+        slot = s.get(Slot, slot_id)
+        assert slot is not None
+        slot.start, slot.end = opens.time(), closes.time()
+    return to_utc(opens), to_utc(closes)
 
 
 def _finished(factory: sessionmaker[Session], ann_id: int | None) -> dict[str, datetime]:
@@ -151,7 +183,8 @@ def send_bulletins(
     """Send the three bulletins (the emergency waits until it has aired everywhere); returns
     what was sent and the UTC window of the slot the priority one goes to."""
     with transaction(factory) as s:
-        em_id = _send(s, render, "emergency", "Cảnh báo lũ quét", clock.now()).id
+        em_id = _write(s, render, "emergency", "Cảnh báo lũ quét", clock.now()).id
+    _approve(factory, em_id, clock.now())
     with transaction(factory) as s:
         em = s.get(Bulletin, em_id)
         assert em is not None and em.emergency is not None
@@ -159,33 +192,46 @@ def send_bulletins(
         em_ann = em.emergency.announcement_id
     _wait(lambda: set(_finished(factory, em_ann)) >= A_SITES | B_SITES, 60, "the emergency")
 
-    opens, closes = slot_window(clock.now())
+    # The check's slot; it is put SLOT_LEAD ahead once everything is written and spoken (a
+    # loaded machine takes tens of seconds to speak), before the priority bulletin's approval.
+    opens, closes = slot_window(clock.now() + timedelta(hours=1))
     with transaction(factory) as s:
-        s.add(Slot(name="Khung giờ kiểm tra", start=opens.time(), end=closes.time()))
-    with factory() as s:  # the check's slot, or a demo slot that happens to open sooner
-        slot = bulletins.next_slot(s, clock.now() + timedelta(seconds=15))
-        assert slot is not None
-        window = next_window(SlotSpec.of(slot), clock.now() + timedelta(seconds=15))
-        assert window is not None
+        slot = Slot(name="Khung giờ kiểm tra", start=opens.time(), end=closes.time())
+        s.add(slot)
+        s.flush()
+        slot_id = slot.id
     own = {
-        A: _own_priority(factory, render, "dh", "thon-1", slot.id, clock),
-        B: _own_priority(factory, render, "dm", "dm-thon-3", slot.id, clock),
+        A: _own_priority(factory, render, "dh", "thon-1", slot_id, clock),
+        B: _own_priority(factory, render, "dm", "dm-thon-3", slot_id, clock),
     }
     with transaction(factory) as s:
-        normal = _send(s, render, "normal", "Lịch tiêm phòng gia súc", clock.now())
-        by_code = {d.unit.code: d for d in normal.deliveries}
+        normal_id = _write(s, render, "normal", "Lịch tiêm phòng gia súc", clock.now()).id
+    _approve(factory, normal_id, clock.now())
+    with transaction(factory) as s:
+        by_code = {
+            d.unit.code: d
+            for d in s.scalars(
+                select(BulletinDelivery).where(BulletinDelivery.bulletin_id == normal_id)
+            )
+        }
         now = clock.now()
         bulletins.accept(
             s, by_code[A], _user(s, "bientap-dh"), now=now, start_at=now + timedelta(seconds=20)
         )
         bulletins.decline(s, by_code[B], _user(s, "pheduyet-dm"), "Trùng lịch họp thôn", now=now)
-        normal_id = normal.id
     with transaction(factory) as s:
-        priority = _send(s, render, "priority", "Phòng chống dịch tả lợn", clock.now())
-        by_code = {d.unit.code: d for d in priority.deliveries}
+        priority_id = _write(s, render, "priority", "Phòng chống dịch tả lợn", clock.now()).id
+    window = _open_the_slot(factory, slot_id, clock)
+    _approve(factory, priority_id, clock.now())
+    with transaction(factory) as s:
+        placed = s.scalars(
+            select(BulletinDelivery).where(BulletinDelivery.bulletin_id == priority_id)
+        ).all()
+        by_code = {d.unit.code: d for d in placed}
+        if {d.announcement.schedule[0].slot_id for d in placed if d.announcement} != {slot_id}:
+            raise CheckFailed("the priority bulletin was not placed in the slot that opens next")
         bulletins.set_order(s, by_code[B], _user(s, "bientap-dm"), ahead=False, now=clock.now())
-        priority_id = priority.id
-    return Sent(em_id, normal_id, priority_id, own), (window.start, window.end)
+    return Sent(em_id, normal_id, priority_id, own), window
 
 
 def check_bulletins(

@@ -20,7 +20,7 @@ from broadcaster.mqtt import PublishError
 from broadcaster.roles import APPROVE_ROLES, EDIT_ROLES, ROLES
 from broadcaster.units import subtree_ids
 from schedules import bulletins as service
-from schedules.bulletin_status import commune_status, scheduled_for
+from schedules.bulletin_status import commune_status, inbox_count, scheduled_for
 from web import errors
 from web.bulletins.forms import (
     CLASS_LABELS,
@@ -55,7 +55,22 @@ DELIVERY = {
 
 @bp.app_context_processor
 def _labels() -> dict[str, object]:
-    return {"bulletin_status": STATUS, "delivery_state": DELIVERY, "class_labels": CLASS_LABELS}
+    return {
+        "bulletin_status": STATUS,
+        "delivery_state": DELIVERY,
+        "class_labels": CLASS_LABELS,
+        "bulletin_inbox_count": _inbox_count,
+    }
+
+
+def _inbox_count() -> int:
+    """Bulletins waiting for this commune staff member's decision (the navigation's badge)."""
+    user = current_user
+    if not user.is_authenticated or user.role not in service.ACCEPT_ROLES:
+        return 0
+    if not user.model.unit.holds_zones:
+        return 0  # an upper unit's staff do not decide for the communes
+    return inbox_count(db(), subtree_ids(db(), user.model.unit_id))
 
 
 # --- The sending unit ------------------------------------------------------------------------
@@ -221,7 +236,8 @@ def _item_page(
     user = current_user
     mine = user.role in service.ACCEPT_ROLES and user.model.unit_id in subtree_ids(db(), d.unit_id)
     ann = d.announcement
-    when = scheduled_for(ann.schedule[0]) if ann is not None and ann.schedule else None
+    tz = services().settings.timezone
+    when = scheduled_for(ann.schedule[0], tz) if ann is not None and ann.schedule else None
     media = d.bulletin.media
     return (
         render_template(

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("decided_at", broadcaster.models.UTCDateTime(), nullable=True),
         sa.Column("reject_reason", sa.Text(), nullable=False),
         sa.Column("media_sha256", sa.String(length=64), nullable=False),
+        sa.Column("tts_engine", sa.String(length=32), nullable=False),
         sa.Column("emergency_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["approver_id"], ["users.id"], name=op.f("fk_bulletins_approver_id_users")
