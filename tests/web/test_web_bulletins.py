@@ -97,6 +97,8 @@ def test_normal_bulletin_accepted_by_one_commune_declined_by_the_other(
     # Commune A's staff see their own inbox item only.
     auth.login("bientap-dh")
     inbox = client.get("/bulletins/inbox").get_data(as_text=True)
+    badge = re.search(r'id="nav-bulletins">[^<]*<span class="badge"[^>]*>(\d+)<', inbox)
+    assert badge is not None and badge.group(1) == "1"  # waiting for Đắk Hà's decision
     assert f"/bulletins/inbox/{a}" in inbox and f"/bulletins/inbox/{b}" not in inbox
     assert client.get(f"/bulletins/inbox/{b}").status_code == 404
     assert client.get(f"/bulletins/{bulletin_id}").status_code == 404  # the sender's page
@@ -108,6 +110,7 @@ def test_normal_bulletin_accepted_by_one_commune_declined_by_the_other(
     resp = client.post(f"/bulletins/inbox/{a}/accept", data={"slot": str(slot)})
     assert resp.status_code == 302
     assert _state(db, a) == "accepted"
+    assert 'id="nav-bulletins">Tin cấp trên</a>' in client.get("/bulletins/").get_data(as_text=True)
     auth.logout()
     # Commune B's approver declines, with a reason (required).
     auth.login("pheduyet-dm")
