@@ -9,7 +9,11 @@ import click
 
 
 @click.command()
-@click.option("--check", is_flag=True, help="Run headless: air one announcement and a bulletin of each class, verify, exit.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Run headless: air one announcement and a bulletin of each class, verify, exit.",
+)
 @click.option(
     "--dir",
     "workdir",
