@@ -2,7 +2,7 @@
 announcements' precedence among airings of one priority (issue 11)
 
 Revision ID: 0015
-Revises: 0016 (written on 0012; follows main's head)
+Revises: 0017 (written on 0012; follows main's head)
 Create Date: 2026-12-05 21:15:00
 
 ``announcements.precedence`` is added with a plain ALTER TABLE (no batch on SQLite), so the
@@ -17,7 +17,7 @@ from alembic import op
 import broadcaster.models
 
 revision = "0015"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
