@@ -16,7 +16,7 @@ demo-check: bootstrap
 # tests mostly wait on brokers, agents and ffmpeg, so 3 on 2 cores is about twice as fast as 1).
 TEST_WORKERS ?= 3
 test: bootstrap
-	$(VENV)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
+	$(VENV)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=25
 
 # Subsets: only the fault tests (kill brokers and agents), or everything but them.
 test-fault: bootstrap

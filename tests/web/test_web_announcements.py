@@ -40,7 +40,15 @@ def _draft_and_submit(client: FlaskClient, auth, username: str = "bientap") -> i
     return ann_id
 
 
-def test_new_form_defaults_to_five_minutes_ahead_without_slots(client: FlaskClient, auth) -> None:
+def test_new_form_defaults_to_five_minutes_ahead_without_slots(
+    client: FlaskClient, auth, db: sessionmaker[Session]
+) -> None:
+    from sqlalchemy import delete
+
+    from broadcaster.models import Slot
+
+    with db() as s, s.begin():
+        s.execute(delete(Slot))  # a commune with no daily programme slots
     auth.login("bientap")
     page = client.get("/announcements/new").get_data(as_text=True)
     assert "Soạn bản tin" in page and "Gửi duyệt" not in page
@@ -48,9 +56,25 @@ def test_new_form_defaults_to_five_minutes_ahead_without_slots(client: FlaskClie
         assert label in page
     value = re.search(r'type="datetime-local" value="([^"]+)"', page)
     assert value
-    # No programme slot in the demo: five minutes ahead (the next slot otherwise, issue 13).
     soon, later = auth.local_input(timedelta(minutes=4)), auth.local_input(timedelta(minutes=7))
     assert soon < value[1] <= later
+
+
+def test_new_form_defaults_to_the_next_slot(client: FlaskClient, auth) -> None:
+    """The demo's slots open at 06:00, 11:00 and 17:00: the default is the first of them at
+    least five minutes ahead (issue 13), whatever the time of day the test runs."""
+    auth.login("bientap")
+    page = client.get("/announcements/new").get_data(as_text=True)
+    value = re.search(r'type="datetime-local" value="([^"]+)"', page)
+    assert value
+    ahead = auth.local_input(timedelta(minutes=5))  # this minute: the rule's edge
+    starts = [
+        auth.local_input(timedelta(days=d))[:11] + f"{slot:02d}:00"
+        for d in (0, 1)
+        for slot in (6, 11, 17)
+    ]
+    expected = min(t for t in starts if t > ahead)
+    assert value[1] == expected or (value[1] == ahead and ahead in starts)
 
 
 def test_editor_creates_and_submits(
