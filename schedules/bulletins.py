@@ -41,12 +41,11 @@ from broadcaster.models import (
 from broadcaster.roles import APPROVE_ROLES, EDIT_ROLES
 from broadcaster.scope import Scope
 from broadcaster.units import subtree_ids
-from broadcaster.wire.plan import PRIORITIES
 from schedules import emergency
 from schedules.recurrence import DEFAULT_TZ
 from schedules.rendering import store_rendered
 from schedules.slots import SlotSpec, next_window
-from schedules.workflow import MIN_LEAD, NotAllowed, WorkflowError
+from schedules.workflow import MIN_LEAD, NotAllowed, WorkflowError, checked_text
 
 logger = logging.getLogger(__name__)
 
@@ -99,24 +98,7 @@ def write_bulletin(
             f"user {author.username!r} is at a commune; bulletins go down from above",
             "not-upper-unit",
         )
-    title, body = title.strip(), body.strip()
-    if not title:
-        raise WorkflowError("title is empty", "title-empty")
-    if len(title) > 200:
-        raise WorkflowError(
-            f"title is {len(title)} characters long; at most 200", "title-long", n=len(title)
-        )
-    if not body:
-        raise WorkflowError("text is empty", "text-empty")
-    if len(body) > max_chars:
-        raise WorkflowError(
-            f"text is {len(body)} characters long; at most {max_chars}",
-            "text-long",
-            n=len(body),
-            max=max_chars,
-        )
-    if priority not in PRIORITIES:
-        raise WorkflowError(f"unknown priority {priority!r}", "unknown-priority")
+    title, body = checked_text(title, body, priority, max_chars)
     communes = _communes(session, author, commune_ids)
     try:
         rendered = render(body, repeat=DEFAULT_REPEAT[priority], lexicon=load_lexicon(session))

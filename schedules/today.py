@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from broadcaster.models import Announcement, Emergency, Playback, ScheduleItem, Site, User
+from broadcaster.queries.waiting import awaiting
 from broadcaster.roles import APPROVE_ROLES
 from broadcaster.scope import Scope
 from schedules.recurrence import next_occurrence
@@ -75,11 +76,7 @@ def today(session: Session, scope: Scope, user: User, now: datetime, tz: str) ->
         waiting = list(
             session.scalars(
                 select(Announcement)
-                .where(
-                    Announcement.status == "submitted",
-                    Announcement.author_id != user.id,
-                    scope.announcements(),
-                )
+                .where(awaiting(scope, user.id))
                 .order_by(Announcement.submitted_at)
                 .options(selectinload(Announcement.author))
             )
@@ -93,9 +90,14 @@ def today(session: Session, scope: Scope, user: User, now: datetime, tz: str) ->
             .limit(WAITING_LIMIT)
         )
     )
-    sites = list(session.scalars(select(Site).where(scope.sites()).order_by(Site.name)))
-    out.sites_total = len(sites)
-    out.offline = [s for s in sites if s.state == "offline"]
+    out.sites_total = (
+        session.scalar(select(func.count()).select_from(Site).where(scope.sites())) or 0
+    )
+    out.offline = list(
+        session.scalars(
+            select(Site).where(Site.state == "offline", scope.sites()).order_by(Site.name)
+        )
+    )
     out.emergencies = list(
         session.scalars(
             select(Emergency)

@@ -138,20 +138,9 @@ def create_announcement(
     return ann
 
 
-def checked_fields(
-    session: Session,
-    user: User,
-    *,
-    title: str,
-    body: str,
-    zone_ids: Sequence[str],
-    priority: str,
-    max_chars: int,
-    campaign_id: int | None,
-    repeat: int | None,
-) -> dict[str, object]:
-    """An announcement's own fields, checked (WorkflowError names what is wrong): title, body,
-    priority, zones and campaign within ``user``'s units, repeat (by priority when None)."""
+def checked_text(title: str, body: str, priority: str, max_chars: int) -> tuple[str, str]:
+    """The title and text stripped, or a WorkflowError: neither empty, neither too long, and a
+    known priority (announcements and bulletins alike)."""
     title, body = title.strip(), body.strip()
     if not title:
         raise WorkflowError("title is empty", "title-empty")
@@ -170,6 +159,24 @@ def checked_fields(
         )
     if priority not in PRIORITIES:
         raise WorkflowError(f"unknown priority {priority!r}", "unknown-priority")
+    return title, body
+
+
+def checked_fields(
+    session: Session,
+    user: User,
+    *,
+    title: str,
+    body: str,
+    zone_ids: Sequence[str],
+    priority: str,
+    max_chars: int,
+    campaign_id: int | None,
+    repeat: int | None,
+) -> dict[str, object]:
+    """An announcement's own fields, checked (WorkflowError names what is wrong): title, body,
+    priority, zones and campaign within ``user``'s units, repeat (by priority when None)."""
+    title, body = checked_text(title, body, priority, max_chars)
     scope = Scope.of(session, user)
     if campaign_id is not None and scope.get(session, Campaign, campaign_id) is None:
         raise WorkflowError(f"unknown campaign {campaign_id}", "unknown-campaign", id=campaign_id)

@@ -116,6 +116,11 @@ def default_airing(when: datetime | None = None) -> datetime:
     return t
 
 
+def label(table: dict[str, Any], code: str | None) -> str:
+    """A code's words in the request's language from one of the tables above ("—" for none)."""
+    return str(table.get(code or "", code or "—"))
+
+
 def format_local(dt: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
     """Jinja filter ``localtime``: an aware datetime shown in the commune's timezone."""
     if dt is None:
@@ -161,9 +166,6 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.before_request(_remember_language)
     app.add_template_filter(format_local, "localtime")
     app.add_template_filter(format_duration, "duration")
-
-    def label(table: dict[str, Any], code: str | None) -> str:
-        return str(table.get(code or "", code or "—"))
 
     app.jinja_env.globals.update(
         status_label=lambda c: label(ANNOUNCEMENT_STATUS, c),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from broadcaster.queries.proof import Airing, Proof
 from web.campaigns.labels import category_label
 from web.exports.pdf import Doc, Letterhead
-from web.i18n import PLAYBACK_STATUS, PRIORITY, format_local, to_local
+from web.i18n import PLAYBACK_STATUS, PRIORITY, format_local, label, to_local
 from web.logs.labels import OUTCOME_COLOUR, outcome_text
 
 
@@ -19,7 +19,7 @@ def proof_pdf(p: Proof, prepared_by: str = "") -> bytes:
     doc.para(
         f"Thông báo số / No. {p.announcement_id} · "
         f"Lĩnh vực / Category: {category_label(p.category) if p.category else '—'} · "
-        f"Mức ưu tiên / Priority: {PRIORITY.get(p.priority, p.priority)} · "
+        f"Mức ưu tiên / Priority: {label(PRIORITY, p.priority)} · "
         f"Chiến dịch / Campaign: {p.campaign or '—'}"
     )
     doc.para(f"Khu vực nhận tin / Target zones: {', '.join(p.zones) or '—'}")

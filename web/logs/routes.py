@@ -38,7 +38,7 @@ from broadcaster.roles import ROLES
 from broadcaster.wire.plan import PRIORITIES
 from web.campaigns.labels import category_label
 from web.exports.tables import csv_chunks, xlsx_bytes
-from web.i18n import PLAYBACK_STATUS, PRIORITY, local_now, to_local
+from web.i18n import PLAYBACK_STATUS, PRIORITY, label, local_now, to_local
 from web.logs.labels import OUTCOME_COLOUR, outcome_text
 from web.scope import scope
 from web.security import roles_required
@@ -159,19 +159,16 @@ def _cells(r: LogRow) -> Sequence[Any]:
         r.announcement_id,
         r.campaign,
         category_label(r.category) if r.category else "",
-        str(PRIORITY.get(r.priority, r.priority)),
+        label(PRIORITY, r.priority),
         _local(r.scheduled_at),
         _local(r.started_at),
         _local(r.finished_at),
         round(r.aired_s) if r.aired_s is not None else None,
-        _status(r.status) if r.verified else f"{_status(r.status)} ({UNVERIFIED})",
+        label(PLAYBACK_STATUS, r.status)
+        if r.verified
+        else f"{label(PLAYBACK_STATUS, r.status)} ({UNVERIFIED})",
         r.detail,
     )
-
-
-def _status(code: str) -> str:
-    """A playback status's label in the request's language (exports carry labels, not codes)."""
-    return str(PLAYBACK_STATUS.get(code, code))
 
 
 def _filename(ext: str) -> str:
