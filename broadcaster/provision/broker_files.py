@@ -85,6 +85,7 @@ class BrokerDir:
 
     root: Path
     kind: ClassVar[str] = ""
+    agent_protocol: ClassVar[str] = "5"  # the MQTT version its agents speak
     group: ClassVar[str] = ""  # the group the broker runs as, which must read the files
 
     @property

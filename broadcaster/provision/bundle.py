@@ -19,6 +19,7 @@ from pathlib import Path
 
 from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import agent_username
+from broadcaster.config import Settings
 from broadcaster.wire.signing import key_id
 from broadcaster.wire.topics import Topics, valid_id
 
@@ -61,6 +62,37 @@ class BundleOptions:
     player: str = "mpv"
     mqtt_protocol: str = "5"  # "3.1.1" for a broker that has no MQTT 5 (NATS 2.9)
     fallback_brokers: str = ""  # a cluster's other nodes, "host:port,host:port"
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        broker: BrokerDir,
+        *,
+        broker_host: str | None = None,
+        broker_port: int | None = None,
+        fallback_brokers: str | None = None,
+        tls: bool | None = None,
+        player: str = "mpv",
+    ) -> BundleOptions:
+        """The options the server's settings give (its topics, the keys agents trust, its
+        broker's address) for ``broker``'s agents; what the caller passes overrides them."""
+        from broadcaster.keys import KeyRing
+
+        version, trusted = KeyRing(settings.signing_key_file).trusted()
+        return cls(
+            topics=Topics(settings.topic_root),
+            trusted_keys=trusted,
+            keys_version=version,
+            broker_host=broker_host or settings.mqtt_host,
+            broker_port=broker_port,
+            tls=tls,
+            player=player,
+            mqtt_protocol=broker.agent_protocol,
+            fallback_brokers=(
+                settings.mqtt_fallback_brokers if fallback_brokers is None else fallback_brokers
+            ),
+        )
 
 
 def check_spec(spec: SiteSpec) -> SiteSpec:
@@ -211,34 +243,10 @@ def _agent_config(
 
 
 def provision_site(
-    *,
-    site: str,
-    zones: Iterable[str],
-    broker: BrokerDir,
-    topics: Topics,
-    trusted_keys: list[str],
-    keys_version: int,
-    out: Path,
-    broker_host: str,
-    broker_port: int | None = None,
-    tls: bool | None = None,
-    player: str = "mpv",
-    mqtt_protocol: str = "5",
-    fallback_brokers: str = "",
+    *, site: str, zones: Iterable[str], broker: BrokerDir, options: BundleOptions, out: Path
 ) -> Bundle:
     """Credentials + registry + rules + bundle for one site; it always makes a new password
     (the old bundle stops working once the broker reloads)."""
-    options = BundleOptions(
-        topics,
-        trusted_keys,
-        keys_version,
-        broker_host,
-        broker_port,
-        tls,
-        player,
-        mqtt_protocol,
-        fallback_brokers,
-    )
     spec = SiteSpec(site, tuple(zones))
     (bundle,) = provision_sites(
         [spec], broker=broker, options=options, out_for=lambda _: out, new_passwords=True

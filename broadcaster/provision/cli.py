@@ -74,8 +74,8 @@ def _zones_from_db(settings: object, site: str) -> list[str] | None:
 @click.option("--broker-port", type=int, help="Default: 8883 with TLS, else 1884.")
 @click.option(
     "--fallback-brokers",
-    default="",
-    help="A cluster's other nodes as the Pis reach them, host:port,host:port.",
+    help="A cluster's other nodes as the Pis reach them, host:port,host:port "
+    "(default: mqtt_fallback_brokers).",
 )
 @click.option("--tls/--no-tls", default=None, help="Default: TLS when the broker has certificates.")
 @click.option(
@@ -101,7 +101,7 @@ def provision_command(
     broker_dir: Path | None,
     broker_host: str | None,
     broker_port: int | None,
-    fallback_brokers: str,
+    fallback_brokers: str | None,
     tls: bool | None,
     player: str,
     new_passwords: bool,
@@ -110,8 +110,6 @@ def provision_command(
     """Create SITE's MQTT credentials and rules at the broker (the broker_kind setting:
     Mosquitto's password file and ACL, or NATS's users file) and write its agent bundle; or
     the same for every site of a CSV file (--from)."""
-    from broadcaster.keys import KeyRing
-
     if (site is None) == (sites_file is None):
         raise click.UsageError("give a SITE or --from FILE (one of them)")
     if sites_file is not None and zones:
@@ -124,21 +122,17 @@ def provision_command(
                 f"site {site!r} is not in the database; load the commune or pass --zone"
             )
         zones = tuple(found)
-    ring = KeyRing(settings.signing_key_file)
-    version, trusted = ring.trusted()
     broker_dir = _broker_dir(ctx, broker_dir)
     try:
         broker = broker_files(settings.broker_kind, broker_dir)
-        options = BundleOptions(
-            topics=Topics(settings.topic_root),
-            trusted_keys=trusted,
-            keys_version=version,
-            broker_host=broker_host or settings.mqtt_host,
+        options = BundleOptions.from_settings(
+            settings,
+            broker,
+            broker_host=broker_host,
             broker_port=broker_port,
+            fallback_brokers=fallback_brokers,
             tls=tls,
             player=player,
-            mqtt_protocol="3.1.1" if broker.kind == "nats" else "5",
-            fallback_brokers=fallback_brokers,
         )
         if sites_file is not None:
             _provision_file(ctx, sites_file, broker, options, out, new_passwords, create_zones)
@@ -149,16 +143,8 @@ def provision_command(
             site=site,
             zones=zones,
             broker=broker,
-            topics=options.topics,
-            trusted_keys=trusted,
-            keys_version=version,
+            options=options,
             out=out or Path("instance/bundles") / site,
-            broker_host=options.broker_host,
-            broker_port=broker_port,
-            tls=tls,
-            player=player,
-            mqtt_protocol=options.mqtt_protocol,
-            fallback_brokers=fallback_brokers,
         )
     except ProvisionError as exc:
         raise click.ClickException(str(exc)) from None

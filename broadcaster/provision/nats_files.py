@@ -36,6 +36,7 @@ NATS_GROUP = "nats"  # the user Debian's nats-server runs as, and its group
 @dataclass(frozen=True)
 class NatsFiles(BrokerDir):
     kind: ClassVar[str] = "nats"
+    agent_protocol: ClassVar[str] = "3.1.1"  # NATS 2.9's MQTT has no MQTT 5
     group: ClassVar[str] = NATS_GROUP
 
     @property

@@ -172,20 +172,17 @@ def site(site_id: str | None = None) -> ResponseReturnValue:
 def bundle(site_id: str) -> ResponseReturnValue:
     """New MQTT credentials for the site at the broker, and its agent bundle as a zip."""
     from broadcaster.broker import SERVER_USER
-    from broadcaster.keys import KeyRing
     from broadcaster.provision.base import ProvisionError
-    from broadcaster.provision.bundle import ensure_server_user, provision_site
+    from broadcaster.provision.bundle import BundleOptions, ensure_server_user, provision_site
     from broadcaster.provision.kinds import broker_files
-    from broadcaster.wire.topics import Topics
 
     row = get_or_404(Site, site_id)
     if not BundleForm().validate_on_submit():
         return redirect(url_for("places.site", site_id=site_id))
     settings = services().settings
-    version, trusted = KeyRing(settings.signing_key_file).trusted()
-    broker = broker_files(settings.broker_kind, Path(settings.broker_dir))
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
         try:
+            broker = broker_files(settings.broker_kind, Path(settings.broker_dir))
             ensure_server_user(
                 broker, settings.mqtt_username or SERVER_USER, settings.mqtt_password
             )
@@ -193,13 +190,8 @@ def bundle(site_id: str) -> ResponseReturnValue:
                 site=row.id,
                 zones=[z.id for z in row.zones],
                 broker=broker,
-                topics=Topics(settings.topic_root),
-                trusted_keys=trusted,
-                keys_version=version,
+                options=BundleOptions.from_settings(settings, broker),
                 out=Path(tmp) / row.id,
-                broker_host=settings.mqtt_host,
-                mqtt_protocol="3.1.1" if broker.kind == "nats" else "5",
-                fallback_brokers=settings.mqtt_fallback_brokers,
             )
         except (ProvisionError, OSError) as exc:
             logger.error("bundle for %s not made: %s", row.id, exc)
