@@ -44,6 +44,7 @@ class GttsEngine:
         backoff_s: float = 1.0,
         min_interval_s: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if timeout <= 0:
             raise ValueError(f"gtts timeout must be positive, not {timeout!r}")
@@ -58,6 +59,7 @@ class GttsEngine:
         self.backoff_s = backoff_s
         self.min_interval_s = min_interval_s
         self._sleep = sleep
+        self._monotonic = monotonic
         self._last_request = -float("inf")
 
     @property
@@ -108,10 +110,10 @@ class GttsEngine:
 
     def _throttle(self) -> None:
         """Space requests at least min_interval_s apart, so a long text does not get us a 429."""
-        wait = self._last_request + self.min_interval_s - time.monotonic()
+        wait = self._last_request + self.min_interval_s - self._monotonic()
         if wait > 0:
             self._sleep(wait)
-        self._last_request = time.monotonic()
+        self._last_request = self._monotonic()
 
     def _retry_delay(self, exc: gTTSError, attempt: int) -> float | None:
         """Seconds to wait before retrying, or None when retrying cannot help."""

@@ -157,20 +157,40 @@ def test_persistent_timeouts_are_a_tts_error() -> None:
     assert slept == [1.0, 2.0]
 
 
+class _Ticks:
+    """A monotonic clock for the throttle: each reading is 1 s after the last, and a sleep
+    moves it on by the time slept."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def test_requests_are_spaced_by_the_minimum_interval(tone_mp3: bytes) -> None:
-    engine, slept = _engine(min_interval_s=5.0)
+    ticks = _Ticks()
+    engine = GttsEngine(min_interval_s=5.0, sleep=ticks.sleep, monotonic=ticks)
     with responses.RequestsMock() as rsps:
         rsps.add(responses.POST, URL, body=batchexecute_body(tone_mp3))
         engine.synthesize("Câu thứ nhất. Câu thứ hai. Câu thứ ba.")
-    assert len(slept) == 0  # three sentences fit one piece
+    assert ticks.slept == []  # three sentences fit one piece
 
-    engine, slept = _engine(min_interval_s=5.0)
+    ticks = _Ticks()
+    engine = GttsEngine(min_interval_s=5.0, sleep=ticks.sleep, monotonic=ticks)
     with responses.RequestsMock() as rsps:
         rsps.add(responses.POST, URL, body=batchexecute_body(tone_mp3))
         engine.synthesize(LONG)
         requests_made = len(rsps.calls)
-    assert len(slept) == requests_made - 1
-    assert all(4.0 < s <= 5.0 for s in slept)
+    assert requests_made > 1
+    # one tick passes between a request's stamp and the next request's check: 5 - 1 = 4 s
+    assert ticks.slept == [4.0] * (requests_made - 1)
 
 
 def test_response_without_audio_is_a_tts_error() -> None:
