@@ -86,8 +86,13 @@ class Settings:
     # "" (a commune: one ingest worker): it subscribes to each site's topics, so a flooding
     # site can be left out at the broker. Several workers share the agents' events through the
     # MQTT shared subscription $share/<ingest_group>/…, each event going to one worker (not on a
-    # broker without shared subscriptions, e.g. NATS 2.9: one worker there).
+    # broker without shared subscriptions, e.g. NATS 2.9: see ingest_nats_servers).
     ingest_group: str = ""
+    # On a NATS cluster: its NATS-protocol URLs, "nats://host:4222,..." (tls:// for TLS, checked
+    # against mqtt_ca_file; the login is mqtt_username/mqtt_password). Workers then take the
+    # agents' events from NATS's queue group <ingest_group> instead of an MQTT subscription
+    # (broadcaster.nats_queue); statuses and acks stay on MQTT. "" = MQTT only.
+    ingest_nats_servers: str = ""
     # Per-site limit at ingest (broadcaster.ingest_limits): messages a second, and the burst a
     # site may send at once (an agent back from a long outage resends its whole outbox: the
     # excess waits for its next resend). A flooding site's excess is dropped on arrival.
@@ -290,6 +295,15 @@ class Settings:
                 f"ingest_group must be empty or 1-32 letters, digits, '-' or '_', "
                 f"not {self.ingest_group!r}"
             )
+        if self.ingest_nats_servers:
+            from broadcaster.nats_queue import parse_servers
+
+            try:
+                parse_servers(self.ingest_nats_servers)
+            except ValueError as exc:
+                raise ConfigError(f"ingest_nats_servers: {exc}") from None
+            if not self.ingest_group:
+                raise ConfigError("ingest_nats_servers needs ingest_group (the queue group)")
 
     def _validate_audio(self) -> None:
         for commune, voice in self.commune_voice_map().items():

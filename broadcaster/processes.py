@@ -22,6 +22,8 @@ from broadcaster.ingest_limits import SiteLimits, SiteLogLimit, SiteSubscription
 from broadcaster.keys import following_signer
 from broadcaster.metrics.process import INGEST_QUEUE, SCHEDULER_LEADING, MetricsListener
 from broadcaster.mqtt import Link, unique_client_id
+from broadcaster.nats_cluster import subject
+from broadcaster.nats_queue import NatsQueue, parse_servers
 from broadcaster.plans_mark import PlansMark
 from broadcaster.publish import PlanPublisher
 from broadcaster.wire.topics import Topics
@@ -166,7 +168,22 @@ class IngestPart:
         self.worker = IngestWorker(ingestor, limits=limits)
         INGEST_QUEUE.set_function(self.worker.queue_depth)
         self.sites: SiteSubscriptions | None = None
-        if self.settings.ingest_group:
+        self.queue: NatsQueue | None = None
+        if self.settings.ingest_nats_servers:
+            # A NATS cluster (no MQTT shared subscriptions): the events through NATS's queue
+            # group, statuses as below (docs/decisions.md, "Ingest workers on NATS").
+            self.queue = NatsQueue(
+                parse_servers(self.settings.ingest_nats_servers),
+                self.settings.ingest_group,
+                subject(topics.all_events()),
+                self.worker.on_event,
+                user=self.settings.mqtt_username,
+                password=self.settings.mqtt_password,
+                ca_file=self.settings.mqtt_ca_file,
+                name=ingest_client_id(self.settings.ingest_worker),
+            )
+            self.conn.subscribe(topics.all_status(), self.worker.on_status)
+        elif self.settings.ingest_group:
             self.conn.subscribe(
                 topics.shared(self.settings.ingest_group, topics.all_events()),
                 self.worker.on_event,
@@ -180,6 +197,8 @@ class IngestPart:
             self.sites.start()
         self.worker.start()
         self.conn.start(wait=10.0)
+        if self.queue is not None and not self.queue.start(wait=10.0):
+            logger.warning("NATS not reached yet; events wait until it is")
 
     def _site_ids(self) -> list[str]:
         from sqlalchemy import select
@@ -192,6 +211,8 @@ class IngestPart:
     def stop(self) -> None:
         if self.sites is not None:
             self.sites.stop()
+        if self.queue is not None:
+            self.queue.stop()
         self.conn.stop()
         self.worker.stop()
         self.engine.dispose()

@@ -1,0 +1,163 @@
+"""Ingest scale-out on a NATS cluster, for real: NATS 2.9's MQTT has no shared subscriptions, so
+three `broadcaster ingest` processes take the agents' events from NATS's queue group through
+its own protocol (``ingest_nats_servers``), each on another node. Three real agents (MQTT 3.1.1)
+play a burst of short items; one worker is SIGKILLed in the middle of it. Every event is stored
+exactly once (each site's seqs 1..N, no gap, no double) and every agent's outbox empties: the
+acks reach the agents."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from broadcaster.broker import SERVER_USER
+from broadcaster.config import ConfigError, Settings
+from broadcaster.db import make_engine, session_factory
+from broadcaster.models import PlaybackEvent, Site
+from broadcaster.mqtt import Link, MqttOptions, unique_client_id
+from broadcaster.nats_cluster import NatsCluster
+from broadcaster.nats_queue import parse_servers, topic_of
+from broadcaster.wire.signing import Signer
+from broadcaster.wire.topics import Topics
+from tests.agent.conftest import MediaServer, make_mp3, make_plan
+from tests.support.agents import AgentProcess, file_agent_config, wait_for
+
+from .test_ingest_workers import IngestProcess, _last_seq, _outbox_left
+
+pytestmark = [
+    pytest.mark.fault,
+    pytest.mark.skipif(
+        not (shutil.which("nats-server") or Path("/usr/sbin/nats-server").exists()),
+        reason="nats-server is not installed (Debian package nats-server; scripts/bootstrap.sh)",
+    ),
+]
+
+SITES = ("cum-loa-a", "cum-loa-b", "cum-loa-c")
+ITEMS = 8
+
+
+def test_the_setting_names_the_queue_group_and_nats_urls() -> None:
+    assert parse_servers(" nats://n1:4222, tls://n2:4222 ") == ["nats://n1:4222", "tls://n2:4222"]
+    assert topic_of("loa.v1.sites.cum-loa-a.events") == "loa/v1/sites/cum-loa-a/events"
+    with pytest.raises(ConfigError, match="needs ingest_group"):
+        Settings(ingest_nats_servers="nats://n1:4222").validate()
+    with pytest.raises(ConfigError, match="ingest_nats_servers"):
+        Settings(ingest_nats_servers="n1:4222", ingest_group="ingest").validate()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+    c = NatsCluster(tmp_path / "nats")
+    yield c
+    c.stop()
+
+
+@pytest.mark.slow
+def test_three_workers_on_nats_one_killed_mid_burst_store_each_event_once(
+    cluster: NatsCluster,
+    postgres_url: str,
+    media_server: MediaServer,
+    tmp_path: Path,
+) -> None:
+    accounts = [cluster.add_agent(site, ["thon-1"]) for site in SITES]
+    cluster.start()
+    mqtt = cluster.mqtt_addresses
+    nats = [f"nats://127.0.0.1:{n.client_port}" for n in cluster.nodes]
+    key = tmp_path / "signing-key.pem"
+    signer = Signer.generate()
+    signer.save(key)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCASTER_")}
+    env.update(
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+        BROADCASTER_DATABASE_URL=postgres_url,
+        BROADCASTER_MQTT_USERNAME=SERVER_USER,
+        BROADCASTER_MQTT_PASSWORD=cluster.server_password,
+        BROADCASTER_MQTT_PROTOCOL="3.1.1",
+        BROADCASTER_SIGNING_KEY_FILE=str(key),
+        BROADCASTER_MEDIA_DIR=str(tmp_path / "media"),
+        BROADCASTER_SECRET_KEY="a-test-secret-key-long-enough-to-pass-checks-0123456789",
+    )
+
+    def on_node(i: int) -> dict[str, str]:
+        """Worker i's MQTT and NATS on node i first, the others after."""
+        order = [i, *(j for j in range(3) if j != i)]
+        return dict(
+            env,
+            BROADCASTER_MQTT_PORT=mqtt[i].rsplit(":", 1)[1],
+            BROADCASTER_MQTT_FALLBACK_BROKERS=",".join(mqtt[j] for j in order[1:]),
+            BROADCASTER_INGEST_NATS_SERVERS=",".join(nats[j] for j in order),
+        )
+
+    engine = make_engine(postgres_url)
+    factory: sessionmaker[Session] = session_factory(engine)
+    with factory() as s, s.begin():
+        s.add_all(Site(id=site, name=site) for site in SITES)
+    workers = [IngestProcess(on_node(n), f"w{n}", tmp_path / f"ingest-{n}.log") for n in range(3)]
+    agents: list[AgentProcess] = []
+    plans = Link(
+        MqttOptions(
+            port=cluster.nodes[0].mqtt_port,
+            username=SERVER_USER,
+            password=cluster.server_password,
+            protocol="3.1.1",
+        ),
+        unique_client_id("scheduler"),
+        publish_timeout=30,
+    )
+    try:
+        for w in workers:
+            wait_for(lambda w=w: "queue group 'ingest'" in w.log(), 30, "ingest on NATS")
+            wait_for(lambda w=w: "connected to MQTT broker" in w.log(), 30, "ingest on MQTT")
+        assert plans.start(wait=10)
+        for i, account in enumerate(accounts):
+            first, *others = mqtt[i:] + mqtt[:i]
+            config = file_agent_config(
+                account,
+                int(first.rsplit(":", 1)[1]),
+                signer,
+                tmp_path / account.site,
+                mqtt_protocol="3.1.1",
+                mqtt_fallback_brokers=",".join(others),
+                keepalive_s=5,
+            )
+            agent = AgentProcess(config, tmp_path / account.site)
+            agent.start()
+            agents.append(agent)
+        media = media_server.add(make_mp3(tmp_path / "blip.mp3", seconds=0.2))
+        for account in accounts:
+            items = [(f"{account.site}-{n}", 4.0 + 0.5 * n, media) for n in range(ITEMS)]
+            plan = make_plan(1, items, site=account.site)
+            plans.publish(Topics().plan(account.site), signer.sign(plan.to_dict()), retain=True)
+
+        def stored() -> int:
+            with factory() as s:
+                return int(s.scalar(select(func.count()).select_from(PlaybackEvent)) or 0)
+
+        wait_for(lambda: stored() >= 6, 40, "the burst under way")
+        workers[0].proc.send_signal(signal.SIGKILL)  # mid-burst, no clean disconnect
+        workers[0].proc.wait()
+        for agent in agents:
+            agent.wait_log(f"item {agent.config.site}-{ITEMS - 1} finished", timeout=60)
+        for agent in agents:
+            wait_for(lambda a=agent: _outbox_left(a.config.state_dir) == 0, 60, "outbox acked")
+        with factory() as s:
+            rows = s.execute(select(PlaybackEvent.site_id, PlaybackEvent.seq)).all()
+        for agent in agents:
+            seqs = sorted(seq for site, seq in rows if site == agent.config.site)
+            assert seqs == list(range(1, _last_seq(agent.config.state_dir) + 1)), seqs
+        per_site = {site: sum(1 for s_, _ in rows if s_ == site) for site in SITES}
+        assert all(n >= 2 * ITEMS for n in per_site.values()), per_site  # started + finished
+    finally:
+        for agent in agents:
+            agent.stop()
+        plans.stop()
+        for w in workers:
+            w.stop()
+        engine.dispose()
