@@ -3,13 +3,16 @@ fan-out of a message of the same size to N plain paho subscribers, in the same r
 
     .venv/bin/python -m bench.fanout_bench [--agents 100 1000] [--rounds 5] [--workers 4]
         [--broker mosquitto|nats] [--timeout 60] [--connect-rate PER_S]
-        [--nats-mqtt KEY=JSON ...] [--qos0 keys plan ack] [--keep]
+        [--nats-mqtt KEY=JSON ...] [--qos0 keys plan ack] [--agent-qos 0|1] [--keep]
 
 ``--broker nats``: a 3-node NATS cluster (``broadcaster.nats_cluster``, JetStream, MQTT 3.1.1)
 instead of one Mosquitto; the server publishes through node 1 and the agents (and the raw
 subscribers) are spread over the three nodes, so most messages cross a cluster route.
 ``--nats-mqtt`` overrides a setting of the nodes' mqtt block; ``--qos0`` has the agents
 subscribe to those topics at QoS 0 (NATS then makes no JetStream consumer for them);
+``--agent-qos 0`` runs the agents with ``mqtt_qos = 0`` (every subscription and every event at
+QoS 0, what ``sites provision`` writes for NATS) and the raw subscribers likewise (subscription
+and echo at QoS 0; the server still publishes at QoS 1);
 ``--connect-rate`` connects the clients gradually instead of all at once.
 
 Like the agent's link, a client sends a subscription the broker refuses again (2, 4, 8… s) and
@@ -73,9 +76,10 @@ class _NoPlayer:
 class _Link:
     """Stands in for MqttLink: events go out on the worker's paho client."""
 
-    def __init__(self, client: mqtt.Client, topic: str, on_started: Any) -> None:
+    def __init__(self, client: mqtt.Client, topic: str, on_started: Any, qos: int) -> None:
         self.client = client
         self.topic = topic
+        self.qos = qos  # the agent's mqtt_qos, as MqttLink
         self.on_started = on_started
         self.arrived = 0.0  # when the command reached this agent's client
 
@@ -83,7 +87,7 @@ class _Link:
         if event.kind == "started":
             self.on_started(event, self.arrived)
         body = json.dumps(event.to_dict(), separators=(",", ":")).encode()
-        self.client.publish(self.topic, body, qos=1)
+        self.client.publish(self.topic, body, qos=self.qos)
         return True
 
     def publish_status(self, state: str) -> None:
@@ -109,6 +113,7 @@ def _make_agent(
     media: Path,
     sha: str,
     on_started: Any,
+    qos: int = 1,
 ) -> tuple[Any, mqtt.Client, list[str]]:
     from broadcaster.agent.agent import Agent
     from broadcaster.agent.config import AgentConfig
@@ -127,12 +132,13 @@ def _make_agent(
         mqtt_password=password,
         player="file",
         output_dir=str(state / "out"),
+        mqtt_qos=qos,
     )
     agent = Agent(config, player=_NoPlayer())  # type: ignore[arg-type]
     parts = agent.open()  # the runner's and prefetcher's threads are not started
     runner = parts.runner
     client = _client(f"agent-{site}", f"agent-{site}", password)
-    link = _Link(client, Topics().events(site), on_started)
+    link = _Link(client, Topics().events(site), on_started, config.mqtt_qos)
     parts.reporter.connect(link)
 
     topics = Topics()
@@ -169,9 +175,10 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
     attempts: dict[int, int] = {}
 
     qos0 = set(spec["qos0"])  # filters subscribed at QoS 0 (--qos0: no JetStream consumer)
+    qos = spec["agent_qos"]  # --agent-qos: every subscription and answer at this QoS
 
     def subscribe(c: mqtt.Client, filters: list[str]) -> None:
-        _, mid = c.subscribe([(f, 0 if f.rsplit("/", 1)[-1] in qos0 else 1) for f in filters])
+        _, mid = c.subscribe([(f, 0 if f.rsplit("/", 1)[-1] in qos0 else qos) for f in filters])
         sending[(id(c), mid)] = filters
 
     def on_subscribe(c: mqtt.Client, _u: Any, mid: int, codes: list[Any], *_: Any) -> None:
@@ -216,6 +223,7 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
                 Path(spec["media"]),
                 spec["sha"],
                 started,
+                qos,
             )
         else:
             client = _client(f"raw-{site}", spec["server_user"], spec["server_password"])
@@ -230,7 +238,7 @@ def _worker(spec: dict[str, Any], conn: Connection) -> None:
                 echo_topic: str = echo_topic,
             ) -> None:
                 samples.append((site, msg.payload[:36].decode(), time.monotonic(), 0.0))
-                c.publish(echo_topic, msg.payload, qos=1)
+                c.publish(echo_topic, msg.payload, qos=qos)
 
             client.on_message = on_message
 
@@ -413,6 +421,7 @@ def run(
     connect_rate: float = 0.0,
     timeout: float = 60.0,
     qos0: tuple[str, ...] = (),
+    agent_qos: int = 1,
 ) -> list[Result]:
     from broadcaster.broker import SERVER_USER, PrivateBroker
     from broadcaster.commands import CommandPublisher, play_now_item
@@ -483,6 +492,7 @@ def run(
                     "server_password": broker.server_password,
                     "rate": connect_rate / workers,
                     "qos0": qos0,
+                    "agent_qos": agent_qos,
                 }
                 proc = mp.Process(target=_worker, args=(spec, child), daemon=True)
                 proc.start()
@@ -681,6 +691,14 @@ def main() -> None:
         choices=["keys", "plan", "ack"],
         help="the agents subscribe to these (retained or resent) topics at QoS 0, not 1",
     )
+    parser.add_argument(
+        "--agent-qos",
+        type=int,
+        choices=[0, 1],
+        default=1,
+        help="the agents' mqtt_qos (0: what `sites provision` writes for NATS) and the raw"
+        " subscribers' QoS",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the brokers' files and logs")
     args = parser.parse_args()
     nats_mqtt = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.nats_mqtt)}
@@ -696,6 +714,7 @@ def main() -> None:
             args.connect_rate,
             args.timeout,
             tuple(args.qos0),
+            args.agent_qos,
         )
         print(f"N={n} done", flush=True)
     print(report(results, args.rounds, args.workers, args.broker, nats_mqtt, args.timeout))

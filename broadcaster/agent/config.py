@@ -47,6 +47,13 @@ class AgentConfig:
     mqtt_key_file: str = ""  # its private key; "" = inside mqtt_cert_file
     # Other nodes of a broker cluster, "host:port,host:port", tried in turn after mqtt_host
     mqtt_fallback_brokers: str = ""
+    # QoS of the agent's subscriptions and of its events: 1, or 0 on a NATS 2.9 cluster, where
+    # each QoS 1 subscription is a replicated JetStream consumer and each QoS 1 publish a
+    # replicated store (`broadcaster sites provision` with broker_kind "nats" writes 0). What
+    # QoS 1 adds is kept end to end without it: keys and plans are retained, events stay in the
+    # outbox until acked, emergencies are re-sent to a silent site (docs/decisions.md, "NATS:
+    # agents at QoS 0"). The retained status stays QoS 1.
+    mqtt_qos: int = 1
     topic_root: str = "loa/v1"
     player: str = "mpv"  # "mpv"/"aplay" play on the speaker; "file" writes WAVs (demo, tests)
     output_dir: str = ""  # where the file player writes WAVs
@@ -115,6 +122,8 @@ class AgentConfig:
             raise ConfigError("the file player needs output_dir")
         if not 0 < self.mqtt_port < 65536:
             raise ConfigError(f"mqtt_port {self.mqtt_port} is out of range")
+        if self.mqtt_qos not in (0, 1):
+            raise ConfigError(f"mqtt_qos must be 0 or 1, not {self.mqtt_qos!r}")
         if not self.topic_root or self.topic_root.endswith("/") or "#" in self.topic_root:
             raise ConfigError(f"topic_root {self.topic_root!r} is not a valid topic prefix")
         if self.late_grace_s < 0 or self.http_timeout_s <= 0 or self.keepalive_s < 5:
@@ -210,6 +219,7 @@ _TYPES: dict[str, type] = {
     "mqtt_cert_file": str,
     "mqtt_key_file": str,
     "mqtt_fallback_brokers": str,
+    "mqtt_qos": int,
     "topic_root": str,
     "player": str,
     "output_dir": str,

@@ -3,7 +3,8 @@ event outbox's delivery.
 
 A persistent session under the stable client id ``agent-<site>`` (MQTT 5: ``clean_start=False``,
 session expiry one week; 3.1.1: ``clean_session=False``), so QoS 1 plans, commands and acks sent
-while a Pi is offline wait on the broker. The retained status is refreshed every ``heartbeat_s``
+while a Pi is offline wait on the broker (``mqtt_qos = 0``, on NATS: they do not; the retained
+keys and plan, the outbox's resends and the server's re-sent emergencies make up for it). The retained status is refreshed every ``heartbeat_s``
 with the agent's health; the last will says "offline".
 """
 
@@ -66,7 +67,7 @@ class MqttLink:
             on_connect=self._on_connect,
         )
         for topic in self.subscriptions:
-            self.link.subscribe(topic, on_message)
+            self.link.subscribe(topic, on_message, qos=config.mqtt_qos)
 
     @property
     def connected(self) -> threading.Event:
@@ -121,7 +122,7 @@ class MqttLink:
         )
 
     def publish_event(self, event: Event) -> bool:
-        """Send one outbox event (QoS 1) if connected; it stays in the outbox until acked."""
+        """Send one outbox event (at ``mqtt_qos``) if connected; it stays in the outbox until acked."""
         return self._publish_events([event]) == 1
 
     def _publish_events(self, events: list[Event]) -> int:
@@ -130,7 +131,7 @@ class MqttLink:
         sent: list[int] = []
         topic = self.topics.events(self.config.site)
         for event in events:
-            if self.link.send(topic, _json(event.to_dict()), qos=1) is None:
+            if self.link.send(topic, _json(event.to_dict()), qos=self.config.mqtt_qos) is None:
                 logger.info("event %d not sent now; will retry", event.seq)
                 break
             sent.append(event.seq)

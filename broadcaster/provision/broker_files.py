@@ -86,6 +86,7 @@ class BrokerDir:
     root: Path
     kind: ClassVar[str] = ""
     agent_protocol: ClassVar[str] = "5"  # the MQTT version its agents speak
+    agent_qos: ClassVar[int] = 1  # the QoS of its agents' subscriptions and events
     group: ClassVar[str] = ""  # the group the broker runs as, which must read the files
 
     @property

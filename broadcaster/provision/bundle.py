@@ -62,6 +62,7 @@ class BundleOptions:
     player: str = "mpv"
     mqtt_protocol: str = "5"  # "3.1.1" for a broker that has no MQTT 5 (NATS 2.9)
     fallback_brokers: str = ""  # a cluster's other nodes, "host:port,host:port"
+    mqtt_qos: int = 1  # 0 on NATS 2.9 (AgentConfig.mqtt_qos)
 
     @classmethod
     def from_settings(
@@ -89,6 +90,7 @@ class BundleOptions:
             tls=tls,
             player=player,
             mqtt_protocol=broker.agent_protocol,
+            mqtt_qos=broker.agent_qos,
             fallback_brokers=(
                 settings.mqtt_fallback_brokers if fallback_brokers is None else fallback_brokers
             ),
@@ -236,6 +238,7 @@ def _agent_config(
         mqtt_tls=use_tls,
         mqtt_ca_file=f"{PI_CONFIG_DIR}/ca.crt" if use_tls else "",
         mqtt_fallback_brokers=options.fallback_brokers,
+        mqtt_qos=options.mqtt_qos,
         topic_root=options.topics.root,
         player=options.player,
         output_dir="/var/lib/broadcaster-agent/out" if options.player == "file" else "",

@@ -37,6 +37,9 @@ NATS_GROUP = "nats"  # the user Debian's nats-server runs as, and its group
 class NatsFiles(BrokerDir):
     kind: ClassVar[str] = "nats"
     agent_protocol: ClassVar[str] = "3.1.1"  # NATS 2.9's MQTT has no MQTT 5
+    # No JetStream consumer per subscription, no stored event (docs/decisions.md, "NATS: agents
+    # at QoS 0")
+    agent_qos: ClassVar[int] = 0
     group: ClassVar[str] = NATS_GROUP
 
     @property

@@ -147,7 +147,7 @@ def test_bulk_mosquitto_logins_work_and_the_acl_holds(
     conf.write_text(text)
     with _mosquitto(conf, agents_port):
         a = _login(tmp_path, "cum-loa-a")
-        assert (a.mqtt_port, a.mqtt_protocol, a.mqtt_tls) == (1884, "5", False)
+        assert (a.mqtt_port, a.mqtt_protocol, a.mqtt_tls, a.mqtt_qos) == (1884, "5", False, 1)
         client = Client(agents_port, a.mqtt_username, a.mqtt_password)
         rc = client.connect()
         try:
@@ -283,6 +283,7 @@ def test_bulk_nats_users_file_on_a_real_cluster(
     users_file = tmp_path / "broker" / "users.conf"
     a = _login(tmp_path, "cum-loa-a")
     assert a.mqtt_protocol == "3.1.1" and a.mqtt_fallback_brokers == "n2:8883,n3:8883"
+    assert a.mqtt_qos == 0  # no JetStream consumer per subscription (docs/decisions.md)
     assert a.mqtt_password not in users_file.read_text()  # bcrypt hashes only
 
     cluster = NatsCluster(
