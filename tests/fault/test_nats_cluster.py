@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -230,3 +231,115 @@ def test_a_refused_subscription_is_sent_again_until_granted(
     finally:
         agent.stop()
         server.stop()
+
+
+RESEND_S = 2.0  # emergency_resend_after_s, shortened
+
+
+class _Kept:
+    """A publisher that sends through ``link`` and keeps what it sent (the command's payload,
+    which the server's emergency tracker sends again: schedules/emergency_delivery.py)."""
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+        self.sent: list[tuple[str, bytes]] = []
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        self.sent.append((topic, payload))
+        self.link.publish(topic, payload, qos=qos, retain=retain)
+
+
+def test_an_agent_at_qos_0_keeps_every_guarantee_through_a_node_failure(
+    cluster: NatsCluster,
+    media_server: MediaServer,
+    db: sessionmaker[Session],
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    """``mqtt_qos = 0`` (what provisioning writes for NATS): no JetStream consumer per
+    subscription and no stored event. The retained plan still arrives, every event is stored
+    once and acknowledged, and an emergency published while the agent's node is dead, which
+    QoS 0 does not keep for it, arrives when the server sends it again to the silent site, as
+    the emergency tracker does, and plays once."""
+    account = cluster.add_agent(SITE, ["thon-1"])
+    cluster.start()
+    n1, n2, n3 = cluster.mqtt_addresses
+    signer = Signer.generate()
+    with db() as s, s.begin():
+        s.add(Site(id=SITE, name="Cụm loa thôn 1"))
+
+    def server_on(first: str, *others: str) -> Settings:
+        return settings.replace(
+            mqtt_port=int(first.rsplit(":", 1)[1]),
+            mqtt_fallback_brokers=",".join(others),
+            mqtt_username=SERVER_USER,
+            mqtt_password=cluster.server_password,
+            mqtt_protocol="3.1.1",
+            ingest_group="",
+        )
+
+    ingest = Ingest(server_on(n2, n3, n1), db, signer)
+    ingest.start()
+    link = Link(
+        server_on(n3, n2, n1).mqtt_options(), unique_client_id("scheduler"), publish_timeout=30
+    )
+    assert link.start(wait=10)
+    config = file_agent_config(
+        account,
+        int(n1.rsplit(":", 1)[1]),
+        signer,
+        tmp_path,
+        mqtt_protocol="3.1.1",
+        mqtt_fallback_brokers=f"{n2},{n3}",
+        mqtt_qos=0,
+        keepalive_s=5,
+        prefetch_retry_s=0.5,
+    )
+    agent = AgentProcess(config, tmp_path)
+    agent.start()
+    try:
+        wait_for(lambda: "connected to MQTT broker" in agent.log(), 20, "the agent connected")
+        media = media_server.add(make_mp3(tmp_path / "half.mp3", seconds=0.5))
+        items = [(f"occ-{n}", offset, media) for n, offset in enumerate([3.0, 5.0])]
+        link.publish(Topics().plan(SITE), signer.sign(make_plan(1, items).to_dict()), retain=True)
+        ingest.wait_kind("occ-1", "finished", 30)
+
+        cluster.kill(cluster.node_at(n1))
+        kept = _Kept(link)
+        commands = CommandPublisher(signer, kept, Topics(), SystemClock())
+        emergency = play_now_item(
+            announcement_id=9,
+            title="Khẩn cấp",
+            media=media,
+            start=SystemClock().now(),
+            priority="emergency",
+        )
+        commands.play_now(zones=["thon-1"], item=emergency, ttl=timedelta(minutes=5))
+        (_, body) = kept.sent[-1]
+        resends: list[float] = []
+
+        def confirmed() -> bool:
+            if any(e.item_id == emergency.id for e in ingest.events()):
+                return True
+            if not resends or time.monotonic() - resends[-1] >= RESEND_S:
+                # the tracker's re-send to the silent site, on its own topic
+                resends.append(time.monotonic())
+                link.publish(Topics().site_cmd(SITE), body)
+            return False
+
+        wait_for(lambda: _connected_to(agent) in (n2, n3), 30, "the agent on another node")
+        wait_for(confirmed, 60, "the emergency confirmed")
+        ingest.wait_kind(emergency.id, "finished", 40)
+        wait_for(lambda: not _outbox_left(config.state_dir), 30, "the outbox acknowledged")
+        events = ingest.events()
+        seqs = [e.seq for e in events]
+        assert seqs == sorted(set(seqs)) == list(range(1, len(seqs) + 1)), seqs
+        assert [e.kind for e in events if e.item_id == emergency.id].count("started") == 1
+        assert len(agent.wavs()) == 3  # two items and the emergency, once
+        assert "subscribing again" not in agent.log()
+        print(f"re-sends before the agent confirmed: {len(resends)}")
+    finally:
+        agent.stop()
+        print(agent.log())
+        link.stop()
+        ingest.stop()
