@@ -38,6 +38,10 @@ MQTT_DELIVERY = "$MQTT.sub.>"
 # consumer on one node, and the sessions whose consumer was on a killed node missed an
 # emergency (docs/decisions.md, "NATS: MQTT consumers stay replicated").
 MQTT_SETTINGS: dict[str, Any] = {}
+# An agent's user may connect over MQTT only: the NATS protocol's port is open to the server's
+# ingest workers (broadcaster.nats_queue), and there an agent's ``$MQTT.sub.>`` permission would
+# let it read other sessions' deliveries.
+AGENT_CONNECTION_TYPES = ["MQTT"]
 
 
 def subject(topic: str) -> str:
@@ -128,6 +132,7 @@ class NatsCluster:
                 "user": a.username,
                 "password": a.password,
                 "permissions": nats_permissions(self.topics, a),
+                "allowed_connection_types": AGENT_CONNECTION_TYPES,
             }
             for a in self.agents
         ]

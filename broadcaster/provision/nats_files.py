@@ -22,7 +22,12 @@ from pathlib import Path
 from typing import ClassVar
 
 from broadcaster.broker import AgentAccount, agent_username
-from broadcaster.nats_cluster import nats_permissions, server_permissions, users_conf
+from broadcaster.nats_cluster import (
+    AGENT_CONNECTION_TYPES,
+    nats_permissions,
+    server_permissions,
+    users_conf,
+)
 from broadcaster.wire.topics import Topics
 
 from .base import ProvisionError
@@ -79,6 +84,7 @@ class NatsFiles(BrokerDir):
                     "user": username,
                     "password": hashes[username],
                     "permissions": nats_permissions(topics, account),
+                    "allowed_connection_types": AGENT_CONNECTION_TYPES,
                 }
             )
         self.stage(staged, self.users_file, users_conf(users))

@@ -7,9 +7,11 @@ acks reach the agents."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +59,39 @@ def cluster(tmp_path: Path) -> Iterator[NatsCluster]:
     c = NatsCluster(tmp_path / "nats")
     yield c
     c.stop()
+
+
+def test_only_the_server_speaks_the_nats_protocol(cluster: NatsCluster) -> None:
+    """The NATS port is open to the ingest workers; an agent's login is refused there (its
+    ``$MQTT.sub.>`` permission would read other sessions' deliveries), and works over MQTT."""
+    account = cluster.add_agent("site-a", ["thon-1"])
+    cluster.start()
+    port = cluster.nodes[0].client_port
+
+    def login(user: str, password: str) -> str:
+        """NATS's answer to CONNECT then PING: PONG, or -ERR."""
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            info = sock.makefile("rb")
+            assert info.readline().startswith(b"INFO ")
+            connect = json.dumps({"user": user, "pass": password, "verbose": False})
+            sock.sendall(f"CONNECT {connect}\r\nPING\r\n".encode())
+            return info.readline().decode().strip()
+
+    assert login(SERVER_USER, cluster.server_password) == "PONG"
+    assert login(account.username, account.password) == "-ERR 'Authorization Violation'"
+    agent = Link(
+        MqttOptions(
+            port=cluster.nodes[0].mqtt_port,
+            username=account.username,
+            password=account.password,
+            protocol="3.1.1",
+        ),
+        account.username,
+    )
+    try:
+        assert agent.start(wait=10)
+    finally:
+        agent.stop()
 
 
 @pytest.mark.slow
