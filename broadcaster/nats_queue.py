@@ -62,6 +62,7 @@ class NatsQueue:
     _thread: threading.Thread | None = None
     _connected: threading.Event = field(default_factory=threading.Event)
     _stop: asyncio.Event | None = None
+    taken: int = 0  # messages NATS gave this member
 
     def start(self, wait: float = 10.0) -> bool:
         """Connect and subscribe on the queue's thread; True if that happened within ``wait``
@@ -97,6 +98,7 @@ class NatsQueue:
         self._stop = asyncio.Event()
 
         async def deliver(msg: Any) -> None:
+            self.taken += 1
             self.on_message(topic_of(msg.subject), msg.data)
 
         async def disconnected() -> None:
@@ -140,3 +142,4 @@ class NatsQueue:
         self._connected.set()
         await self._stop.wait()
         await nc.close()
+        logger.info("left NATS queue group %r: %d messages taken", self.group, self.taken)

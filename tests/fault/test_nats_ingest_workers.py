@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -189,6 +190,10 @@ def test_three_workers_on_nats_one_killed_mid_burst_store_each_event_once(
             assert seqs == list(range(1, _last_seq(agent.config.state_dir) + 1)), seqs
         per_site = {site: sum(1 for s_, _ in rows if s_ == site) for site in SITES}
         assert all(n >= 2 * ITEMS for n in per_site.values()), per_site  # started + finished
+        for w in workers[1:]:  # the survivors competed for the events: each took some
+            w.stop()
+            taken = re.findall(r"left NATS queue group 'ingest': (\d+) messages taken", w.log())
+            assert taken and int(taken[0]) > 0, w.log()[-2000:]
     finally:
         for agent in agents:
             agent.stop()
