@@ -201,3 +201,65 @@ def test_three_workers_on_nats_one_killed_mid_burst_store_each_event_once(
         for w in workers:
             w.stop()
         engine.dispose()
+
+
+def test_the_queue_over_tls_as_deployed(tmp_path: Path) -> None:
+    """``tls://`` servers, the certificate checked against ``mqtt_ca_file`` (the CA of
+    ``broadcaster sites tls-init``), as deploy/nats/nats-server.conf serves port 4222."""
+    import asyncio
+    import ssl
+    import subprocess
+
+    import nats
+
+    from broadcaster.broker import free_port
+    from broadcaster.nats_queue import NatsQueue
+    from broadcaster.provision.tls import make_ca, make_server_cert
+
+    ca_key, ca = make_ca()
+    key, cert = make_server_cert(ca_key, ca, ["localhost"])
+    for name, data in (("ca.crt", ca), ("server.key", key), ("server.crt", cert)):
+        (tmp_path / name).write_bytes(data)
+    port, password = free_port(), "a-server-password-0123456789"
+    conf = {
+        "listen": f"127.0.0.1:{port}",
+        "tls": {
+            "cert_file": str(tmp_path / "server.crt"),
+            "key_file": str(tmp_path / "server.key"),
+        },
+        "authorization": {"users": [{"user": SERVER_USER, "password": password}]},
+    }
+    (tmp_path / "nats.conf").write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in conf.items()))
+    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    log = open(tmp_path / "nats.log", "wb")  # noqa: SIM115 (lives with the process)
+    server = subprocess.Popen([binary, "-c", str(tmp_path / "nats.conf")], stdout=log, stderr=log)
+    log.close()
+    got: list[tuple[str, bytes]] = []
+    queue = NatsQueue(
+        [f"tls://localhost:{port}"],
+        "ingest",
+        "loa.v1.sites.*.events",
+        lambda topic, payload: got.append((topic, payload)),
+        user=SERVER_USER,
+        password=password,
+        ca_file=str(tmp_path / "ca.crt"),
+    )
+    try:
+        assert queue.start(wait=15)
+
+        async def publish() -> None:
+            tls = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
+            nc = await nats.connect(
+                f"tls://localhost:{port}", user=SERVER_USER, password=password, tls=tls
+            )
+            await nc.publish("loa.v1.sites.cum-loa-a.events", b'{"seq":1}')
+            await nc.flush()
+            await nc.close()
+
+        asyncio.run(publish())
+        wait_for(lambda: got, 10, "the event through the TLS queue")
+        assert got == [("loa/v1/sites/cum-loa-a/events", b'{"seq":1}')]
+    finally:
+        queue.stop()
+        server.terminate()
+        server.wait(10)
