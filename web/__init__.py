@@ -97,6 +97,7 @@ def create_app(
     from web.recordings.routes import bp as recordings_bp
     from web.reports.routes import bp as reports_bp
     from web.schedule.routes import bp as schedule_bp
+    from web.slots.routes import bp as slots_bp
     from web.today.routes import bp as today_bp
     from web.tokens.routes import bp as tokens_bp
     from web.units.routes import bp as units_bp
@@ -120,6 +121,7 @@ def create_app(
     app.register_blueprint(today_bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(places_bp)
+    app.register_blueprint(slots_bp)
     app.register_blueprint(live_bp)
     app.extensions["live"] = LiveHub(settings)
     app.register_blueprint(units_bp)

@@ -4,7 +4,7 @@ as each commune's own staff: the ground for the scope tests."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from flask import Flask
@@ -17,9 +17,10 @@ from broadcaster.commands import CommandPublisher
 from broadcaster.db import transaction
 from broadcaster.models import Playback, User
 from broadcaster.publisher import MemoryPublisher
+from broadcaster.scope import Scope
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
-from schedules import bulletins, campaigns, emergency, live, workflow
+from schedules import bulletins, campaigns, emergency, live, programme_edit, workflow
 from tests.web.conftest import (  # noqa: F401  (fixtures reused from the web tests)
     PASSWORDS,
     FakeRenderer,
@@ -50,6 +51,7 @@ class Commune:
     bulletin: int  # the province's bulletin to this commune only
     delivery: int  # its item in this commune's inbox
     unit: int  # the commune's unit id
+    relay: int  # a relay of a radio stream to its zone
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,18 @@ def _commune(
         now=now,
     )
     bulletins.approve_bulletin(session, bulletin, _user(session, "pheduyet"), now=now)
+    relay = programme_edit.save_relay(
+        session,
+        Scope.below(session, editor.unit_id),
+        programme_edit.RelayFields(
+            name=f"Tiếp sóng {marker}",
+            stream_url=f"https://radio.example/{suffix}",
+            start=time(20, 0),
+            minutes=30,
+            zone_ids=(zone,),
+        ),
+        render,
+    )
     session.flush()
     return Commune(
         code=editor.unit.code,
@@ -157,6 +171,7 @@ def _commune(
         bulletin=bulletin.id,
         delivery=bulletin.deliveries[0].id,
         unit=editor.unit_id,
+        relay=relay.id,
     )
 
 

@@ -5,10 +5,7 @@ the web wrote."""
 
 from __future__ import annotations
 
-import io
-import os
 import re
-import zipfile
 from pathlib import Path
 
 from flask import Flask
@@ -16,13 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster import accounts
-from broadcaster.agent.config import AgentConfig
-from broadcaster.broker import free_port
 from broadcaster.models import Site, Unit, Zone
-from broadcaster.provision.broker_files import mosquitto_conf
-from tests.agent.test_provision_bulk import _mosquitto
 from tests.scope.conftest import PASSWORDS, Province
 from tests.support.agents import AgentProcess
+from tests.support.bundle import provisioned_mosquitto, unpack
 
 
 def _unit(db: sessionmaker[Session], code: str) -> int:
@@ -121,32 +115,16 @@ def test_a_bundle_from_the_web_starts_an_agent_on_the_broker_it_provisioned(
     r = admin.post(f"/places/sites/{province.a.site}/bundle")
     assert r.status_code == 200 and r.mimetype == "application/zip", r.get_data(as_text=True)[:500]
     assert r.headers["Cache-Control"] == "no-store"
-    out = tmp_path / "bundle"
-    zipfile.ZipFile(io.BytesIO(r.data)).extractall(out)
-    bundled = AgentConfig.load(out / province.a.site / "agent.toml")
+    bundled = unpack(r.data, tmp_path / "bundle", province.a.site)
     assert bundled.site == province.a.site and list(bundled.zones) == [province.a.zone]
 
-    agents_port = free_port()
-    conf = broker_dir / "mosquitto.conf"
-    text = mosquitto_conf(
-        broker_dir, plain_port=free_port(), tls_port=None, agent_port=agents_port,
-        persistence_dir=f"{broker_dir}/",
-    )  # fmt: skip
-    conf.write_text(text + "log_dest stderr\n" + ("user root\n" if os.geteuid() == 0 else ""))
-    with _mosquitto(conf, agents_port):
-        config = bundled.replace(
-            mqtt_host="127.0.0.1",
-            mqtt_port=agents_port,
-            state_dir=str(tmp_path / "state"),
-            player="file",
-            output_dir=str(tmp_path / "out"),
-        )
-        agent = AgentProcess(config, tmp_path)
+    with provisioned_mosquitto(broker_dir) as broker:
+        agent = AgentProcess(broker.agent_config(bundled, tmp_path), tmp_path)
         agent.start()
         try:
             agent.wait_log("connected", timeout=20)
         finally:
             agent.stop()
-        log = conf.with_suffix(".log").read_text()
+        log = broker.log()
         assert f"as agent-{province.a.site}" in log and "not authorised" not in log
     assert (broker_dir / "server-passwd").read_text().startswith("server:")

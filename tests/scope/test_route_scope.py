@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from broadcaster import accounts
 from broadcaster.clock import Clock
 from broadcaster.models import (
     Announcement,
@@ -28,6 +29,9 @@ from broadcaster.models import (
     Campaign,
     Emergency,
     LiveSession,
+    Relay,
+    Slot,
+    Unit,
     announcement_zones,
 )
 from tests.scope.conftest import PASSWORDS, Commune, Province
@@ -44,7 +48,8 @@ UNSCOPED = {
     "api.docs": "the API's description",
 }
 UNSCOPED_BLUEPRINTS = {"lexicon": "the installation's one pronunciation list (admins only)"}
-COMMUNE_STAFF = ("bientap-dh", "pheduyet-dh", "canbo-dh")
+COMMUNE_STAFF = ("bientap-dh", "pheduyet-dh", "canbo-dh", "quantri-dh")
+COMMUNE_ADMIN_PASSWORD = "quantri-dh-123"  # Đắk Hà's administrator, made by the test
 # The request's own values said back: links with its query, "not a valid choice", "unknown zones".
 ECHO = re.compile(r"\b(zone|site)=[\w-]+|&#39;[\w-]+&#39; |khu vực: [\w, -]+\.")
 
@@ -75,6 +80,8 @@ def _args(rule: Rule, b: Commune) -> dict[str, Any]:
         "token_id": b.token,
         "bulletin_id": b.bulletin,
         "delivery_id": b.delivery,
+        "relay_id": b.relay,
+        "slot_id": 1,  # slots are shared by every commune: only the province's admins change them
     }
     missing = set(rule.arguments) - set(known)
     assert not missing, f"{rule.rule}: say which of commune B's rows {missing} should name"
@@ -150,7 +157,8 @@ def pdf_inputs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _login(client: FlaskClient, username: str) -> None:
-    resp = client.post("/login", data={"username": username, "password": PASSWORDS[username]})
+    password = PASSWORDS.get(username, COMMUNE_ADMIN_PASSWORD)
+    resp = client.post("/login", data={"username": username, "password": password})
     assert resp.status_code == 302, f"{username} could not log in"
 
 
@@ -170,6 +178,8 @@ def _b_state(db: sessionmaker[Session], b: Commune) -> tuple[Any, ...]:
             s.scalar(select(func.count()).select_from(Bulletin)),
             s.get(BulletinDelivery, b.delivery).state,  # type: ignore[union-attr]
             s.get(BulletinDelivery, b.delivery).announcement_id,  # type: ignore[union-attr]
+            s.scalars(select(Relay.name).order_by(Relay.id)).all(),
+            s.scalars(select(Slot.name).order_by(Slot.id)).all(),
         )
 
 
@@ -184,6 +194,10 @@ def test_commune_staff_reach_nothing_of_the_other_commune(
     username: str,
 ) -> None:
     b = province.b
+    if username == "quantri-dh":
+        with db() as s, s.begin():
+            dh = s.get(Unit, province.a.unit)
+            accounts.create_user(s, username, COMMUNE_ADMIN_PASSWORD, "admin", "QT Đắk Hà", dh)
     before = _b_state(db, b)
     _login(client, username)
     form = _form(b, clock)
