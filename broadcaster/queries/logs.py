@@ -57,6 +57,10 @@ class LogFilter:
     per_page: int = 50
     after: int | None = None  # keyset paging: the rows after (or before) the row with this id
     before: int | None = None
+    upcoming: bool = False  # also the airings scheduled after ``until``
+    # Not a query-string parameter: the caller's "now". Given, the view ends there unless
+    # ``upcoming`` (the page and its exports: newest aired first, not next week's airings).
+    until: datetime | None = None
 
     @classmethod
     def from_args(cls, args: Any) -> LogFilter:
@@ -97,6 +101,7 @@ class LogFilter:
             per_page=per_page if per_page in PER_PAGE_CHOICES else 50,
             after=integer("after"),
             before=integer("before"),
+            upcoming=str(args.get("upcoming", "")) in ("1", "on", "true"),
         )
 
     def to_args(self, **changes: Any) -> dict[str, str]:
@@ -105,17 +110,22 @@ class LogFilter:
         out: dict[str, str] = {}
         default = LogFilter()
         for fld in fields(f):
+            if fld.name == "until":
+                continue
             value = getattr(f, fld.name)
             if value == getattr(default, fld.name) or value in (None, ""):
                 continue
             if fld.name == "desc":
                 out["dir"] = "desc" if value else "asc"
+            elif fld.name == "upcoming":
+                out["upcoming"] = "1"
             else:
                 out[fld.name] = value.isoformat() if isinstance(value, date) else str(value)
         return out
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        del d["until"]
         for k in ("start", "end"):
             d[k] = d[k].isoformat() if d[k] else None
         return d
@@ -250,6 +260,8 @@ def _where(
         q = q.where(Playback.scheduled_at >= lo)
     if hi is not None:
         q = q.where(Playback.scheduled_at < hi)
+    if f.until is not None and not f.upcoming:
+        q = q.where(Playback.scheduled_at <= f.until)
     if f.site:
         q = q.where(Playback.site_id == f.site)
     if f.announcement:

@@ -24,13 +24,18 @@ def test_report_exports(officer) -> None:
     assert r.status_code == 200
     assert "bao-cao-" in r.headers["Content-Disposition"]
     wb = load_workbook(io.BytesIO(r.data))
-    assert wb.sheetnames[:4] == ["Tong hop", "Don vi truc thuoc", "Theo xa", "Theo thon"]
-    summary = dict(wb["Tong hop"].iter_rows(values_only=True))
+    assert wb.sheetnames[:4] == [
+        "Tổng hợp",
+        "Theo đơn vị trực thuộc",
+        "Theo xã đã phát",
+        "Theo thôn, khu vực",
+    ]
+    summary = dict(wb["Tổng hợp"].iter_rows(values_only=True))
     assert summary["Kỳ báo cáo / Period"] == "22/11/2026 – 23/11/2026"
-    zone_rows = list(wb["Theo thon"].iter_rows(values_only=True))
+    zone_rows = list(wb["Theo thôn, khu vực"].iter_rows(values_only=True))
     assert ("Thôn 1", 5, 3, 1, 8.0, 60.0) in zone_rows
     # Names, never codes: the category's label
-    categories = {row[0] for row in wb["Theo linh vuc"].iter_rows(values_only=True)}
+    categories = {row[0] for row in wb["Theo lĩnh vực"].iter_rows(values_only=True)}
     assert {"Y tế", "Phòng chống thiên tai"} <= categories and "y-te" not in categories
     pdf = officer.get(f"/reports/report.pdf?{PERIOD}")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
@@ -41,9 +46,9 @@ def test_annual_report_with_frequency_per_commune(officer) -> None:
     frequency per commune (the campaign targets the commune's zones)."""
     r = officer.get("/reports/report.xlsx?start=2026-01-01&end=2026-12-31")
     wb = load_workbook(io.BytesIO(r.data))
-    summary = dict(wb["Tong hop"].iter_rows(values_only=True))
+    summary = dict(wb["Tổng hợp"].iter_rows(values_only=True))
     assert summary["Kỳ báo cáo / Period"].startswith("Năm 2026 / Year 2026")
-    header, *rows = wb["Tan suat theo xa"].iter_rows(values_only=True)
+    header, *rows = wb["Tần suất theo xã"].iter_rows(values_only=True)
     assert header[:2] == ("Chiến dịch / Campaign", "Xã / Commune")
     [(campaign, commune, target, _planned, _achieved, planned, achieved, _pct)] = rows
     assert (campaign, commune, target, planned, achieved) == (

@@ -14,5 +14,9 @@ CATEGORY = {
 }
 
 
+UNCATEGORIZED = _l("Uncategorized")
+
+
 def category_label(code: str) -> str:
-    return str(CATEGORY.get(code, code))
+    """A category's words ("Uncategorized" for none); an unknown code is shown as it is."""
+    return str(CATEGORY.get(code, code)) if code else str(UNCATEGORIZED)

@@ -45,6 +45,15 @@ def _text(v: Cell) -> str:
     return str(v)
 
 
+SHEET_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
+SHEET_MAX = 31
+
+
+def sheet_title(text: str) -> str:
+    """``text`` as an Excel sheet name: without []:*?/\\, at most 31 characters."""
+    return " ".join(text.translate(SHEET_FORBIDDEN).split())[:SHEET_MAX].strip() or "Sheet"
+
+
 def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Cell]]]]) -> bytes:
     """An XLSX workbook with one sheet per (title, header, rows); datetimes must be naive."""
     from openpyxl import Workbook
@@ -53,7 +62,7 @@ def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Cell
 
     wb = Workbook(write_only=True)
     for title, header, rows in sheets:
-        ws = wb.create_sheet(title=title[:31])
+        ws = wb.create_sheet(title=sheet_title(title))
         bold = []
         for h in header:
             c = _xlsx_text(ws, h, WriteOnlyCell)

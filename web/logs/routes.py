@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -93,10 +94,16 @@ def _choices() -> dict[str, Any]:
     }
 
 
+def _filter() -> LogFilter:
+    """The request's view, ending now unless it asks for upcoming airings too (newest aired
+    first, as the page and its exports show it)."""
+    return replace(LogFilter.from_args(request.args), until=now())
+
+
 @bp.route("/")
 @roles_required(*ROLES)
 def index() -> ResponseReturnValue:
-    f = LogFilter.from_args(request.args)
+    f = _filter()
     args = f.to_args()
     if any(v == "" for v in request.args.values()):
         # A submitted filter form sends every field: show the short canonical URL instead.
@@ -118,11 +125,21 @@ def index() -> ResponseReturnValue:
         rows=result.rows,
         refresh=REFRESH_SECONDS if not args else None,
         permalink=request.host_url.rstrip("/") + link(),
+        active_filters=_active_filters(args),
         link=link,
         sort_link=sort_link,
         export_query=urlencode(f.to_args(page=1, after=None, before=None)),
+        category_label=category_label,
         **_choices(),
     )
+
+
+NOT_FILTERS = ("sort", "dir", "page", "after", "before", "per_page")
+
+
+def _active_filters(args: dict[str, str]) -> int:
+    """How many filters the view has (the collapsed filter button says so)."""
+    return sum(1 for k in args if k not in NOT_FILTERS)
 
 
 def _local(dt: datetime | None) -> datetime | None:
@@ -178,7 +195,7 @@ def _filename(ext: str) -> str:
 @bp.route("/export.csv")
 @roles_required(*ROLES)
 def export_csv() -> ResponseReturnValue:
-    f = LogFilter.from_args(request.args)
+    f = _filter()
     sc = scope()
     session = services().sessions()
     tz = _tz()
@@ -200,9 +217,9 @@ def export_csv() -> ResponseReturnValue:
 @bp.route("/export.xlsx")
 @roles_required(*ROLES)
 def export_xlsx() -> ResponseReturnValue:
-    f = LogFilter.from_args(request.args)
+    f = _filter()
     rows = (_cells(r) for r in iter_rows(db(), f, _tz(), XLSX_LIMIT, scope()))
-    data = xlsx_bytes([("Nhật ký phát", HEADER, rows)])
+    data = xlsx_bytes([(_("Playback log"), HEADER, rows)])
     return Response(
         data,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -221,7 +238,13 @@ def _proof(ann_id: int) -> proofs.Proof:
 @roles_required(*ROLES)
 def proof(ann_id: int) -> ResponseReturnValue:
     p = _proof(ann_id)
-    return render_template("logs/proof.html", p=p, outcome_text=outcome_text, colour=OUTCOME_COLOUR)
+    return render_template(
+        "logs/proof.html",
+        p=p,
+        outcome_text=outcome_text,
+        colour=OUTCOME_COLOUR,
+        category_label=category_label,
+    )
 
 
 @bp.route("/proof/<int:ann_id>.pdf")

@@ -2,15 +2,18 @@
 reports sent up the chain ("chế độ báo cáo"), for a unit and a period, annual or ad hoc.
 
 Headings are bilingual (Vietnamese / English) like every export; values are names, never codes
-(a category's label, a unit's name)."""
+(a category's label, a unit's name), and sheets are named in the request's language."""
 
 from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import lazy_pgettext
+
 from broadcaster.queries.reports import CampaignLine, Report
+from web.campaigns.labels import category_label
 from web.exports.pdf import Doc
-from web.exports.tables import xlsx_bytes
+from web.exports.tables import sheet_title, xlsx_bytes
 
 DIM_TITLES = {
     "unit": "Theo đơn vị trực thuộc / By unit below",
@@ -20,23 +23,18 @@ DIM_TITLES = {
     "category": "Theo lĩnh vực / By category",
     "campaign": "Theo chiến dịch / By campaign",
 }
+# Sheet names in the request's language (Excel: at most 31 characters, none of []:*?/\).
 SHEET_NAMES = {
-    "unit": "Don vi truc thuoc",
-    "commune": "Theo xa",
-    "zone": "Theo thon",
-    "site": "Theo cum loa",
-    "category": "Theo linh vuc",
-    "campaign": "Theo chien dich",
-}
-# Campaign categories (broadcaster.models.CAMPAIGN_CATEGORIES) as the report names them.
-CATEGORY_NAMES = {
-    "giam-ngheo": "Giảm nghèo bền vững",
-    "y-te": "Y tế",
-    "thien-tai": "Phòng chống thiên tai",
-    "hanh-chinh": "Hành chính",
-    "sinh-ke": "Sinh kế",
-    "khac": "Khác",
-    "": "Chưa phân loại",
+    "summary": lazy_pgettext("sheet name", "Summary"),
+    "unit": lazy_pgettext("sheet name", "By unit below"),
+    "commune": lazy_pgettext("sheet name", "By commune aired under"),
+    "zone": lazy_pgettext("sheet name", "By zone"),
+    "site": lazy_pgettext("sheet name", "By speaker site"),
+    "category": lazy_pgettext("sheet name", "By category"),
+    "campaign": lazy_pgettext("sheet name", "By campaign"),
+    "frequency": lazy_pgettext("sheet name", "Campaign frequency"),
+    "frequency-commune": lazy_pgettext("sheet name", "Frequency per commune"),
+    "coverage": lazy_pgettext("sheet name", "Coverage"),
 }
 LINE_HEADER = (
     "Mục / Item",
@@ -73,10 +71,6 @@ COVERAGE_HEADER = (
 )
 
 
-def category_name(code: str) -> str:
-    return CATEGORY_NAMES.get(code, code)
-
-
 def period_name(r: Report) -> str:
     """ "Năm 2026" for a calendar year, else the dates."""
     start, end = r.filter.start, r.filter.end
@@ -93,7 +87,7 @@ def unit_name(r: Report, zone_name: str = "") -> str:
 def _lines(r: Report, dim: str) -> list[list[object]]:
     return [
         [
-            category_name(x.key) if dim == "category" else x.label,
+            category_label(x.key) if dim == "category" else x.label,
             x.planned,
             x.broadcasts,
             x.partial,
@@ -108,7 +102,7 @@ def _campaign_rows(r: Report) -> list[list[object]]:
     return [
         [
             c.name,
-            category_name(c.category),
+            category_label(c.category),
             c.target_per_week,
             round(c.planned_per_week, 2),
             round(c.achieved_per_week, 2),
@@ -164,15 +158,18 @@ def _summary(r: Report, made_on: date, zone_name: str) -> list[list[object]]:
 
 
 def report_xlsx(r: Report, made_on: date, zone_name: str = "") -> bytes:
+    def name(key: str) -> str:
+        return sheet_title(str(SHEET_NAMES[key]))
+
     sheets: list[tuple[str, tuple[str, ...] | list[str], list[list[object]]]] = [
-        ("Tong hop", ["Chỉ số / Figure", "Giá trị / Value"], _summary(r, made_on, zone_name))
+        (name("summary"), ["Chỉ số / Figure", "Giá trị / Value"], _summary(r, made_on, zone_name))
     ]
     for dim in DIM_TITLES:
         if dim not in r.skipped:
-            sheets.append((SHEET_NAMES[dim], LINE_HEADER, _lines(r, dim)))
-    sheets.append(("Tan suat chien dich", CAMPAIGN_HEADER, _campaign_rows(r)))
-    sheets.append(("Tan suat theo xa", FREQUENCY_HEADER, _frequency_rows(r)))
-    sheets.append(("Do phu", COVERAGE_HEADER, _coverage_rows(r)))
+            sheets.append((name(dim), LINE_HEADER, _lines(r, dim)))
+    sheets.append((name("frequency"), CAMPAIGN_HEADER, _campaign_rows(r)))
+    sheets.append((name("frequency-commune"), FREQUENCY_HEADER, _frequency_rows(r)))
+    sheets.append((name("coverage"), COVERAGE_HEADER, _coverage_rows(r)))
     return xlsx_bytes(sheets)  # type: ignore[arg-type]
 
 

@@ -29,6 +29,9 @@ bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="temp
 
 logger = logging.getLogger(__name__)
 
+# The page updates in place (static/update-in-place.js) as the roll-ups catch up with the log.
+REFRESH_SECONDS = 60
+
 
 def _choices() -> dict[str, Any]:
     session, sc = db(), scope()
@@ -95,6 +98,10 @@ def index() -> ResponseReturnValue:
         periods=_periods(r),
         category_label=category_label,
         zone_name=zone_name,
+        refresh=REFRESH_SECONDS,
+        active_filters=sum(
+            1 for k in r.filter.to_args() if k in ("campaign", "category", "commune")
+        ),
         **_choices(),
     )
 

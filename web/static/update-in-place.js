@@ -1,7 +1,8 @@
-// Live updates without reloading the page (the playback log, site health): every N seconds
-// (the <main data-live-seconds="N"> attribute) the page is fetched again and its <main> swapped
-// in. Not while the user types in a form on it, nor while the tab is hidden; a failed fetch
-// (the network is gone) is simply tried again next time.
+// Live updates without reloading the page (the playback log, site health, reports): every N
+// seconds (the <main data-live-seconds="N"> attribute) the page is fetched again and its <main>
+// swapped in. Not while the user types in a form on it, nor while the tab is hidden; a failed
+// fetch (the network is gone) is simply tried again next time. A <details id=…> the user opened
+// (the filters) stays open.
 (function () {
   "use strict";
   var main = document.querySelector("main[data-live-seconds]");
@@ -29,7 +30,13 @@
         }
         var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("main");
         if (fresh) {
+          var open = Array.prototype.map.call(
+            main.querySelectorAll("details[id][open]"), function (d) { return d.id; });
           main.innerHTML = fresh.innerHTML;
+          open.forEach(function (id) {
+            var d = document.getElementById(id);
+            if (d) { d.open = true; }
+          });
         }
       })
       .catch(function () { /* offline: next time */ });
