@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,20 @@ def default_airing(when: datetime | None = None) -> datetime:
 def label(table: dict[str, Any], code: str | None) -> str:
     """A code's words in the request's language from one of the tables above ("—" for none)."""
     return str(table.get(code or "", code or "—"))
+
+
+Patterns = tuple[tuple[re.Pattern[str], Any], ...]
+
+
+def worded(patterns: Patterns, text: str) -> str:
+    """``text`` written by a program in fixed English words (an agent's event detail, an
+    alert's) in the request's language: the first pattern it matches whole gives the words, its
+    named groups (ids, figures, what a person typed) kept as they are; else ``text`` itself."""
+    for pattern, words in patterns:
+        m = pattern.fullmatch(text)
+        if m:
+            return str(words) % m.groupdict() if m.groupdict() else str(words)
+    return text
 
 
 def format_local(dt: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:

@@ -35,9 +35,10 @@ def test_officer_filters_the_log_and_opens_proof_health_and_map(live_url, page) 
     page.fill("#password", "canbo1234")
     page.click("button[type=submit], input[type=submit]")
     page.goto(f"{live_url}/logs/")
+    page.click("summary:has-text('Bộ lọc')")  # the filters sit behind one button
     page.select_option("#status", "finished")
     page.select_option("#site", "dai-xa")
-    page.click("text=Lọc")
+    page.get_by_role("button", name="Lọc", exact=True).click()
     assert "status=finished" in page.url and "site=dai-xa" in page.url
     assert page.inner_text("#permalink") == page.url
     assert page.locator("tbody tr").count() == 3

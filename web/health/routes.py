@@ -10,7 +10,7 @@ from markupsafe import Markup
 from broadcaster.alerts import Thresholds, annotate
 from broadcaster.queries.health import site_health
 from broadcaster.roles import ROLES
-from web.health.labels import ALERT, LEVEL
+from web.health.labels import ALERT, LEVEL, alert_detail
 from web.health.svgmap import render
 from web.scope import scope
 from web.security import roles_required
@@ -40,6 +40,7 @@ def index() -> ResponseReturnValue:
         counts=counts,
         levels=LEVEL,
         alert_label=lambda k: str(ALERT.get(k, k)),
+        alert_detail=alert_detail,
         refresh=REFRESH_SECONDS,
         thresholds=Thresholds.from_settings(services().settings),
     )

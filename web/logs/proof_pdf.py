@@ -6,7 +6,7 @@ from broadcaster.queries.proof import Airing, Proof
 from web.campaigns.labels import category_label
 from web.exports.pdf import Doc, Letterhead
 from web.i18n import PLAYBACK_STATUS, PRIORITY, format_local, label, to_local
-from web.logs.labels import OUTCOME_COLOUR, outcome_text
+from web.logs.labels import OUTCOME_COLOUR, detail_text, outcome_text
 
 
 def proof_pdf(p: Proof, prepared_by: str = "") -> bytes:
@@ -59,4 +59,4 @@ def _airing(a: Airing) -> str:
     if a.started_at:
         text += f" ({format_local(a.started_at, '%H:%M:%S')}–"
         text += f"{format_local(a.finished_at, '%H:%M:%S')})"
-    return text + (f" — {a.detail}" if a.detail else "")
+    return text + (f" — {detail_text(a.detail)}" if a.detail else "")

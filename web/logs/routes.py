@@ -40,7 +40,7 @@ from broadcaster.wire.plan import PRIORITIES
 from web.campaigns.labels import category_label
 from web.exports.tables import csv_chunks, xlsx_bytes
 from web.i18n import PLAYBACK_STATUS, PRIORITY, label, local_now, to_local
-from web.logs.labels import OUTCOME_COLOUR, outcome_text
+from web.logs.labels import OUTCOME_COLOUR, detail_text, outcome_text
 from web.scope import scope
 from web.security import roles_required
 from web.services import db, now, services
@@ -55,6 +55,7 @@ bp = Blueprint(
 )
 
 logger = logging.getLogger(__name__)
+bp.add_app_template_global(detail_text, "detail_text")
 
 REFRESH_SECONDS = 10
 CSV_LIMIT = 500_000
@@ -184,7 +185,7 @@ def _cells(r: LogRow) -> Sequence[Any]:
         label(PLAYBACK_STATUS, r.status)
         if r.verified
         else f"{label(PLAYBACK_STATUS, r.status)} ({UNVERIFIED})",
-        r.detail,
+        detail_text(r.detail),
     )
 
 
