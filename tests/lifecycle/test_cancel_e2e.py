@@ -1,5 +1,6 @@
-"""Cancel one airing of a series in the web: the scheduler's next ticks publish a new plan over
-a real Mosquitto, and the real agent's stored plan no longer has that airing (issue 13)."""
+"""Cancel one airing of a series in the web, as a person does it (headless Chromium on a desktop,
+1366×768, and a phone, 390×844): the scheduler's next ticks publish a new plan over a real
+Mosquitto, and the real agent's stored plan no longer has that airing (issue 13)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,10 +28,14 @@ from schedules.runtime import SchedulerRuntime
 from tests.lifecycle.conftest import sqlite_copy
 from tests.programme_web.conftest import TZ, media_row
 from tests.support.agents import AgentProcess, file_agent_config, wait_for
-from tests.support.webapp import PASSWORDS, flask_app
+from tests.support.browser import chromium_page, login
+from tests.support.webapp import PASSWORDS, flask_app, serve
 from tests.web.conftest import FakeRenderer
 
+pytestmark = pytest.mark.browser
+
 SITE = "cum-loa-t1"
+VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.fixture
@@ -79,7 +85,10 @@ def _agent_plan(state_dir: Path, ann_id: int) -> set[str]:
     return {i["id"] for i in items if i.get("announcement_id") == ann_id}
 
 
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 def test_cancelling_one_airing_reaches_the_agents_plan(
+    request: pytest.FixtureRequest,
+    viewport: str,
     settings: Settings,
     db: sessionmaker[Session],
     renderer: FakeRenderer,
@@ -124,17 +133,21 @@ def test_cancelling_one_airing_reaches_the_agents_plan(
                 cancelled = item.occurrence_id(second)
             assert cancelled in before
 
-            client = app.test_client()
-            client.post("/login", data={"username": "pheduyet", "password": PASSWORDS["pheduyet"]})
-            r = client.post(
-                f"/announcements/{ann_id}/cancel",
-                data={
-                    "airing": f"{item.id}:{int(second.timestamp())}",
-                    "scope": "airing",
-                    "reason": "Trùng lịch họp",
-                },
-            )
-            assert r.status_code == 302, r.get_data(as_text=True)
+            with (
+                serve(app) as base,
+                chromium_page(request, viewport=VIEWPORTS[viewport]) as page,
+            ):
+                login(page, base, "pheduyet", PASSWORDS["pheduyet"])
+                page.goto(f"{base}/announcements/{ann_id}")
+                page.get_by_label("Lượt phát", exact=True).select_option(
+                    f"{item.id}:{int(second.timestamp())}"
+                )
+                page.get_by_label("Chỉ lượt phát này").check()
+                page.get_by_label("Lý do hủy").fill("Trùng lịch họp")
+                page.get_by_role("button", name="Hủy lượt phát").click()
+                page.wait_for_load_state()
+                expect(page.get_by_text("Đã hủy lượt phát.")).to_be_visible()
+                expect(page.locator("ul.airings li.cancelled")).to_have_count(1)
             wait_for(
                 lambda: agent_has(lambda ids: cancelled not in ids and ids),
                 30,

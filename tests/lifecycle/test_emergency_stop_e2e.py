@@ -1,15 +1,19 @@
-"""Stop a running emergency end to end: the web test client sends a minute-long emergency, real
+"""Stop a running emergency end to end, as a person does it: in headless Chromium on a desktop
+(1366×768) and a phone (390×844), the approver sends a minute-long emergency in two steps, real
 agent processes (file player) start playing it over a private Mosquitto, the stop button sends
-the signed stop command, and every site's state on the page becomes "stopped" (issue 13)."""
+the signed stop command, and every site's state on the page becomes "stopped" without a reload
+(issue 13)."""
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.broker import PrivateBroker
@@ -19,11 +23,15 @@ from broadcaster.keys import load_or_create_signer
 from broadcaster.models import Site
 from broadcaster.processes import IngestPart
 from tests.lifecycle.conftest import sqlite_copy
-from tests.programme_web.test_emergency_e2e import HIDDEN, served_app
+from tests.programme_web.test_emergency_e2e import served_app
 from tests.support.agents import AgentProcess, file_agent_config, wait_for
+from tests.support.browser import chromium_page, login
 from tests.web.conftest import PASSWORDS, FakeRenderer
 
+pytestmark = pytest.mark.browser
+
 SITES = ("cum-loa-t1", "dai-xa")  # the sites of thon-1
+VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.fixture
@@ -47,7 +55,10 @@ def _minute_of_tone(tmp_path: Path) -> bytes:
     return out.read_bytes()
 
 
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 def test_stopping_an_emergency_stops_the_real_agents(
+    request: pytest.FixtureRequest,
+    viewport: str,
     settings: Settings,
     db: sessionmaker[Session],
     renderer: FakeRenderer,
@@ -77,29 +88,43 @@ def test_stopping_an_emergency_stops_the_real_agents(
 
             wait_for(online, 20, "agents online")
             client = _client(app)
-            confirm = client.post(
-                "/emergency/",
-                data={
-                    "zones": ["thon-1"],
-                    "source": "",
-                    "title": "Cảnh báo lũ",
-                    "text": "Nước sông đang lên. Bà con vùng trũng di chuyển lên chỗ cao.",
-                    "reason": "Tin khẩn",
-                },
-            )
-            sent = client.post("/emergency/send", data=dict(HIDDEN.findall(confirm.text)))
-            page = sent.headers["Location"]
+            with chromium_page(request, viewport=VIEWPORTS[viewport], timeout_ms=30_000) as page:
+                login(page, served.public_url, "pheduyet", PASSWORDS["pheduyet"])
+                page.get_by_role("link", name="Phát khẩn cấp").first.click()
+                page.get_by_label("Thôn 1", exact=True).check()
+                page.get_by_label("Tiêu đề").fill("Cảnh báo lũ")
+                page.get_by_label("Nội dung cần đọc").fill(
+                    "Nước sông đang lên. Bà con vùng trũng di chuyển lên chỗ cao."
+                )
+                page.get_by_label("Lý do", exact=True).fill("Tin khẩn")
+                page.get_by_role("button", name="Xem lại trước khi phát").click()  # step 1
+                page.wait_for_load_state()
+                page.get_by_role("button", name="Phát ngay").click()  # step 2
+                page.wait_for_load_state()
+                em_page = urlsplit(page.url).path
+                assert em_page.startswith("/emergency/")
 
-            def stages() -> dict[str, str]:
-                data = client.get(page + "/status.json").get_json()
-                return {s["site"]: s["stage"] for s in data["sites"]}
+                def stages() -> dict[str, str]:
+                    data = client.get(em_page + "/status.json").get_json()
+                    return {s["site"]: s["stage"] for s in data["sites"]}
 
-            wait_for(lambda: set(stages().values()) == {"playing"}, 30, "both sites playing")
-            em_id = int(page.rsplit("/", 1)[1])
-            r = client.post(f"/emergency/{em_id}/stop", data={"reason": "Tin sai"})
-            assert r.status_code == 302
-            wait_for(lambda: set(stages().values()) == {"stopped"}, 30, "both sites stopped")
-            final = client.get(page + "/status.json").get_json()
+                wait_for(lambda: set(stages().values()) == {"playing"}, 30, "both sites playing")
+                page.reload()
+                page.get_by_label("Lý do dừng phát").fill("Tin sai")
+                page.get_by_role("button", name="Dừng phát khẩn cấp").click()
+                page.wait_for_load_state()
+                expect(page.get_by_text("Đã gửi lệnh dừng.")).to_be_visible()
+                expect(page.locator("#stopped")).to_contain_text("Tin sai")
+                # the page follows each site without a reload until both say "stopped"
+                for site in SITES:
+                    expect(page.locator(f'tr[data-site="{site}"] .badge')).to_have_text(
+                        "Đã dừng", timeout=30_000
+                    )
+                assert page.evaluate(
+                    "document.documentElement.scrollWidth <= window.innerWidth + 1"
+                )
+                assert "stopped by command" not in page.locator("#progress").inner_text()
+            final = client.get(em_page + "/status.json").get_json()
             assert final["stopped"] and final["done"]
             for agent in agents:
                 assert "stop command" in agent.log()

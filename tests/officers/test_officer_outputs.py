@@ -61,9 +61,7 @@ def test_sheet_titles_keep_to_excels_rules() -> None:
 
 def test_log_exports_carry_labels(officer, seeded_sqlite) -> None:
     """Category, priority and status columns: labels; the agents' words in the detail too."""
-    rows = list(
-        csv.reader(io.StringIO(officer.get("/logs/export.csv").get_data(as_text=True)[1:]))
-    )
+    rows = list(csv.reader(io.StringIO(officer.get("/logs/export.csv").get_data(as_text=True)[1:])))
     header, body = rows[0], rows[1:]
     labelled = [header.index(h) for h in header if h.split(" / ")[-1] in LABEL_COLUMNS]
     assert len(labelled) == 3 and len(body) == 7
@@ -137,11 +135,14 @@ def test_the_log_shows_what_aired_newest_first_and_upcoming_on_request(
 
 
 def test_filters_sit_behind_one_button(officer) -> None:
-    for url, form in (("/logs/?site=dai-xa", "log-filters"), (f"/reports/?{PERIOD}", "report-filters")):
+    for url, form in (
+        ("/logs/?site=dai-xa", "log-filters"),
+        (f"/reports/?{PERIOD}", "report-filters"),
+    ):
         page = officer.get(url).get_data(as_text=True)
         details = page.split(f'<details class="filters" id="{form}">')[1].split("</details>")[0]
         assert "<summary" in details and "<form" in details and "Bộ lọc" in details
-        assert page.count("<form method=\"get\"") == 1
+        assert page.count('<form method="get"') == 1
     assert '<span class="badge">1</span>' in officer.get("/logs/?site=dai-xa").get_data(
         as_text=True
     )

@@ -23,6 +23,7 @@ from web import errors
 from web.emergency.forms import ComposeForm, ConfirmForm, StopForm
 from web.i18n import format_local
 from web.limits import parse_id
+from web.logs.labels import detail_text
 from web.scope import get_or_404, scope
 from web.security import roles_required
 from web.services import db, now, services
@@ -226,7 +227,7 @@ def _detail(p: service.SiteProgress) -> str:
     """What the page says beside the stage: a silent site's sends, else the event's detail."""
     if p.stage == service.SILENT:
         return _("Sent %(n)d times; the site has not answered.", n=p.sends)
-    return p.detail
+    return detail_text(p.detail)
 
 
 def _status_page(

@@ -43,15 +43,22 @@ def outcome_text(outcome: str, reason: str = "") -> str:
 # What an agent writes in an event's detail (broadcaster/agent/runner.py), by its fixed words;
 # the variable part (an item id, a reason typed by a person, an error) is kept as it is.
 _DETAILS: Patterns = (
-    (re.compile(r"interrupted by emergency (?P<item>\S+)"), _l("interrupted by emergency %(item)s")),
-    (re.compile(r"stopped by command: (?P<reason>.+) before it played"),
-     _l("stopped by command before it played: %(reason)s")),  # fmt: skip
+    (
+        re.compile(r"interrupted by emergency (?P<item>\S+)"),
+        _l("interrupted by emergency %(item)s"),
+    ),
+    (
+        re.compile(r"stopped by command: (?P<reason>.+) before it played"),
+        _l("stopped by command before it played: %(reason)s"),
+    ),
     (re.compile(r"stopped by command before it played"), _l("stopped by command before it played")),
     (re.compile(r"stopped by command: (?P<reason>.+)"), _l("stopped by command: %(reason)s")),
     (re.compile(r"stopped by command"), _l("stopped by command")),
     (re.compile(r"agent stopping"), _l("the site's player was stopping")),
-    (re.compile(r"agent restarted during playback \(started (?P<at>[^)]+)\)"),
-     _l("the site's player restarted during playback (started %(at)s)")),  # fmt: skip
+    (
+        re.compile(r"agent restarted during playback \(started (?P<at>[^)]+)\)"),
+        _l("the site's player restarted during playback (started %(at)s)"),
+    ),
     (re.compile(r"media unavailable: (?P<reason>.+)"), _l("audio file unavailable: %(reason)s")),
     (re.compile(r"media unavailable"), _l("audio file unavailable")),
 )
