@@ -10,6 +10,7 @@ emergency announcements and show like any airing, with the EMERGENCY category.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
@@ -43,8 +44,12 @@ def zone_calendar(
     public_url: str = "http://localhost",
     tz: str = DEFAULT_TZ,
     now: datetime,
+    labels: Mapping[str, str] | None = None,
 ) -> bytes:
-    """The zone's approved airings and relays as an ``.ics`` file."""
+    """The zone's approved airings and relays as an ``.ics`` file. Each event's category is
+    its priority class (or "relay") named by ``labels`` (the web's, in the user's language),
+    else the code in capitals."""
+    names = labels or {}
     host = urlparse(public_url).hostname or "broadcaster"
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -53,10 +58,10 @@ def zone_calendar(
     cal.add("x-wr-calname", zone.name)
     cal.add("x-wr-timezone", tz)
     for item in _items(session, zone.id):
-        for event in _item_events(item, host, tz, now):
+        for event in _item_events(item, host, tz, now, names):
             cal.add_component(event)
     for relay in _relays(session, zone.id):
-        cal.add_component(_relay_event(relay, host, tz, now))
+        cal.add_component(_relay_event(relay, host, tz, now, names))
     if hasattr(cal, "add_missing_timezones"):  # icalendar >= 6 writes the VTIMEZONE itself
         cal.add_missing_timezones()
     return bytes(cal.to_ical())
@@ -92,7 +97,13 @@ def _duration(ann: Announcement) -> timedelta:
     return timedelta(milliseconds=len(ann.body) * MS_PER_CHAR_ESTIMATE)
 
 
-def _base_event(ann: Announcement, uid: str, start: datetime, tz: str) -> Event:
+def _category(names: Mapping[str, str], code: str) -> str:
+    return names.get(code) or code.upper()
+
+
+def _base_event(
+    ann: Announcement, uid: str, start: datetime, tz: str, names: Mapping[str, str]
+) -> Event:
     event = Event()
     event.add("uid", uid)
     event.add("summary", ann.title)
@@ -101,7 +112,7 @@ def _base_event(ann: Announcement, uid: str, start: datetime, tz: str) -> Event:
     start_local = to_local(start, tz).replace(tzinfo=ZoneInfo(tz))
     event.add("dtstart", start_local)
     event.add("dtend", start_local + _duration(ann))
-    event.add("categories", [ann.priority.upper()])
+    event.add("categories", [_category(names, ann.priority)])
     if ann.priority == "emergency":
         event.add("priority", 1)
     elif ann.priority == "priority":
@@ -109,21 +120,25 @@ def _base_event(ann: Announcement, uid: str, start: datetime, tz: str) -> Event:
     return event
 
 
-def _item_events(item: ScheduleItem, host: str, tz: str, now: datetime) -> list[Event]:
+def _item_events(
+    item: ScheduleItem, host: str, tz: str, now: datetime, names: Mapping[str, str]
+) -> list[Event]:
     ann = item.announcement
     if item.slot_id is None and not (item.rrule and item.valid_until is not None):
-        event = _base_event(ann, f"s{item.id}@{host}", item.start_at, tz)
+        event = _base_event(ann, f"s{item.id}@{host}", item.start_at, tz, names)
         if item.rrule:
             event.add("rrule", vRecur.from_ical(item.rrule.removeprefix("RRULE:")))
         return [event]
     # Slot placement or a validity end: the real airings over the export window.
     return [
-        _base_event(ann, f"{a.item_id}@{host}", a.start, tz)
+        _base_event(ann, f"{a.item_id}@{host}", a.start, tz, names)
         for a in item_airings(item, now - PAST, now + AHEAD, tz)
     ]
 
 
-def _relay_event(relay: Relay, host: str, tz: str, now: datetime) -> Event:
+def _relay_event(
+    relay: Relay, host: str, tz: str, now: datetime, names: Mapping[str, str]
+) -> Event:
     event = Event()
     event.add("uid", f"relay-{relay.id}@{host}")
     event.add("summary", relay.name)
@@ -138,5 +153,5 @@ def _relay_event(relay: Relay, host: str, tz: str, now: datetime) -> Event:
     event.add("dtend", start + timedelta(seconds=relay.duration_s))
     rule: dict[str, object] = {"freq": "weekly", "byday": list(days)}
     event.add("rrule", rule)
-    event.add("categories", ["RELAY"])
+    event.add("categories", [_category(names, "relay")])
     return event

@@ -84,7 +84,7 @@ def test_zone_ics_parses_with_events_times_and_rrule(
     assert str(e["UID"]) == f"s{weekly.schedule[0].id}@127.0.0.1"
 
     e = events["Bão số 3"]
-    assert e["PRIORITY"] == 1 and "EMERGENCY" in e["CATEGORIES"].to_ical().decode()
+    assert e["PRIORITY"] == 1 and "Khẩn cấp" in e["CATEGORIES"].to_ical().decode()
     assert e.decoded("DTSTART") == local(2027, 3, 5, 14, 0)
     assert str(e["UID"]) == f"s{storm.schedule[0].id}@127.0.0.1"
 

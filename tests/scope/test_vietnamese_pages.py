@@ -16,7 +16,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.models import LexiconEntry
+from broadcaster.models import (
+    ANNOUNCEMENT_STATES,
+    CAMPAIGN_CATEGORIES,
+    PLAYBACK_STATES,
+    LexiconEntry,
+)
+from broadcaster.roles import ROLES
+from broadcaster.wire.plan import PRIORITIES
 from tests.scope.conftest import PASSWORDS, Province
 from tests.scope.test_route_scope import _args
 
@@ -25,6 +32,22 @@ ENGLISH_WORDS = re.compile(
     r"\b(the|and|is|are|was|were|of|for|with|not|has|have|this|that|from|by|your|please|"
     r"cannot|must|should|which|been|scheduled|finished|failed|interrupted|skipped|expired)\b",
     re.I,
+)
+# Stored codes shown instead of their labels (issue 13: labels, not codes, on every page).
+RAW_CODES = re.compile(
+    r"(?<![\w/#.-])("
+    + "|".join(
+        sorted(
+            {
+                *PLAYBACK_STATES,
+                *ANNOUNCEMENT_STATES,
+                *PRIORITIES,
+                *CAMPAIGN_CATEGORIES,
+                *ROLES,
+            }
+        )
+    )
+    + r")(?![\w/-])"
 )
 # Shown on purpose: the names of the two languages, and what users typed that is not prose.
 ALLOWED = ("English",)
@@ -118,6 +141,7 @@ def test_no_english_on_any_vietnamese_page(
             text = text.replace(word, "")
         found = [s for s in sources if s in text]
         found += sorted({m.group(0) for m in ENGLISH_WORDS.finditer(text)})
+        found += sorted({m.group(0) for m in RAW_CODES.finditer(text)})
         if found:
             leaks[url] = found[:8]
     assert pages >= 24, f"only {pages} pages walked"

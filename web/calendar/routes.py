@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -14,7 +15,7 @@ from broadcaster.models import Site, Zone
 from broadcaster.roles import ROLES
 from schedules.calendar import Week, monday_of, site_names, site_week, zone_week
 from schedules.ical import zone_calendar
-from web.i18n import local_now
+from web.i18n import PRIORITY, label, local_now
 from web.scope import get_or_404, scope
 from web.security import roles_required
 from web.services import db, now, services
@@ -101,8 +102,15 @@ def site(site_id: str) -> ResponseReturnValue:
 @roles_required(*ROLES)
 def zone_ics(zone_id: str) -> ResponseReturnValue:
     target = get_or_404(Zone, zone_id)
+    labels = {code: label(PRIORITY, code) for code in PRIORITY}
+    labels["relay"] = _("Relay")
     data = zone_calendar(
-        db(), target, public_url=services().settings.public_url, tz=_tz(), now=now()
+        db(),
+        target,
+        public_url=services().settings.public_url,
+        tz=_tz(),
+        now=now(),
+        labels=labels,
     )
     return Response(
         data,
