@@ -88,9 +88,7 @@ def test_rotate_and_retire_after_confirming(
     assert "Đã ngừng dùng" in client.get("/keys/?lang=vi").get_data(as_text=True)
 
 
-def test_the_active_key_cannot_be_retired(
-    client: FlaskClient, auth: Auth, key_file: Path
-) -> None:
+def test_the_active_key_cannot_be_retired(client: FlaskClient, auth: Auth, key_file: Path) -> None:
     auth.login("quantri")
     active = KeyRing(key_file).active()
     resp = client.post("/keys/retire?lang=vi", data={"kid": active.kid}, follow_redirects=True)

@@ -1,4 +1,4 @@
-""""Nghe thử" in headless Chromium on a desktop (1366×768) and a phone (390×844) (issue 13):
+""" "Nghe thử" in headless Chromium on a desktop (1366×768) and a phone (390×844) (issue 13):
 the draft, not saved, is rendered by the real (espeak-ng) renderer; the page is busy while it
 renders, then plays real audio and shows the number in words."""
 

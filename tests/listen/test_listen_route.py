@@ -3,13 +3,20 @@ audio served and its spoken form shown; refusals in Vietnamese; roles and scope 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.models import Announcement, Media
+from audio.render import Rendered
+from broadcaster.models import Announcement, LexiconEntry, Media, User
+from schedules import preview
+from schedules.workflow import WorkflowError
 from tests.web.conftest import Auth, FakeRenderer
 from web.listen import slots
 
@@ -113,3 +120,61 @@ def test_busy_slots_answer_at_once(
     assert status == 429 and "thử lại" in data["error"]
     assert renderer.texts == []
     assert _listen(client, "Họp thôn lúc 8 giờ.")[0] == 200
+
+
+def test_the_bulletin_form_offers_listening_too(
+    client: FlaskClient, auth: Auth, renderer: FakeRenderer
+) -> None:
+    """A province editor writes bulletins; the preview posts the bulletin form as it is."""
+    auth.login("bientap")
+    page = client.get("/bulletins/new?lang=vi").get_data(as_text=True)
+    assert 'data-listen-url="/listen"' in page and "listen.js" in page
+    resp = client.post(
+        "/listen", data={"body": "Từ ngày 1/7, phí 150.000đ.", "priority": "priority"}
+    )
+    assert resp.status_code == 200
+    assert "một trăm năm mươi nghìn đồng" in " ".join(resp.get_json()["spoken"])
+
+
+@dataclass
+class _Said:
+    """A renderer that records what it was asked (the sample MP3 stored as the result)."""
+
+    inner: FakeRenderer
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, text: str, **kwargs: Any) -> Rendered:
+        self.calls.append({"text": text, **kwargs})
+        return self.inner(text, **kwargs)
+
+
+def test_the_communes_voice_and_the_lexicon_as_now(
+    app: Flask, db: sessionmaker[Session], renderer: FakeRenderer
+) -> None:
+    """The zones' commune speaks (else the user's own commune; the province: the default
+    voice), with the admins' lexicon and the repeat asked for, as submitting renders."""
+    said = _Said(renderer)
+    with db() as s, s.begin():
+        s.add(LexiconEntry(term="UBND", spoken="ủy ban nhân dân"))
+    with db() as s:
+        users = {u.username: u for u in s.scalars(select(User))}
+        province = preview.prepare(s, users["bientap"], text="Họp UBND.", zone_ids=["dm-thon-3"])
+        own = preview.prepare(s, users["bientap-dh"], text="Họp UBND.", repeat=3)
+        top = preview.prepare(s, users["bientap"], text="Họp UBND.", priority="emergency")
+    assert (province.commune, own.commune, top.commune) == ("Xã Đắk Mar", "Xã Đắk Hà", None)
+    assert (province.repeat, own.repeat, top.repeat) == (2, 3, 3)
+    assert province.spoken == ["họp ủy ban nhân dân."]
+    preview.render(province, said)
+    assert said.calls == [
+        {
+            "text": "Họp UBND.",
+            "repeat": 2,
+            "lexicon": {"UBND": "ủy ban nhân dân"},
+            "commune": "Xã Đắk Mar",
+        }
+    ]
+    with db() as s:
+        editor_dh = s.scalars(select(User).where(User.username == "bientap-dh")).one()
+        with pytest.raises(WorkflowError) as refused:  # another commune's zone: unknown
+            preview.prepare(s, editor_dh, text="Họp.", zone_ids=["dm-thon-3"])
+        assert refused.value.code == "unknown-zones"
