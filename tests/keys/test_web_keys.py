@@ -141,3 +141,13 @@ def test_only_the_top_units_administrator(
     assert client.get("/keys/").status_code == 404
     assert client.post("/keys/rotate").status_code == 404
     assert not key_file.exists() or KeyRing(key_file).journal() == []
+
+
+def test_a_rotation_needs_the_confirm_pages_token(
+    client: FlaskClient, auth: Auth, key_file: Path
+) -> None:
+    auth.login("quantri")
+    k1 = KeyRing(key_file).active()
+    client.application.config["WTF_CSRF_ENABLED"] = True
+    assert client.post("/keys/rotate").status_code == 400
+    assert KeyRing(key_file).active().kid == k1.kid and KeyRing(key_file).journal() == []
