@@ -27,6 +27,7 @@ from web import create_app
 pytestmark = pytest.mark.browser
 
 VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+RENDER_WAIT_MS = 120_000  # espeak-ng and mastering on a machine shared with other tests
 DRAFT = "Sáng mai, các hộ mang 25 con bò ra nhà văn hóa thôn để tiêm phòng."
 
 
@@ -90,7 +91,10 @@ def test_listen_to_a_draft_with_a_number(
     page.unroute("**/listen")
 
     audio = page.locator("audio.listen-audio")
-    expect(audio).to_have_attribute("src", re.compile(r"^/media/[0-9a-f]{64}\.mp3$"))
+    # Rendering takes seconds (longer on a loaded machine): wait for the answer, not a time.
+    expect(audio).to_have_attribute(
+        "src", re.compile(r"^/media/[0-9a-f]{64}\.mp3$"), timeout=RENDER_WAIT_MS
+    )
     expect(box).to_have_attribute("aria-busy", "false")
     expect(button).to_be_enabled()
     expect(page.locator(".listen-spoken")).to_contain_text("hai mươi lăm con bò")
@@ -113,6 +117,8 @@ def test_listen_to_a_draft_with_a_number(
     # Text with nothing to read: said in Vietnamese, and the form is still there to fix it.
     page.get_by_label("Nội dung cần đọc").fill("… !!! ---")
     button.click()
-    expect(page.locator(".listen-status")).to_contain_text("Nội dung không có gì để đọc")
+    expect(page.locator(".listen-status")).to_contain_text(
+        "Nội dung không có gì để đọc", timeout=RENDER_WAIT_MS
+    )
     expect(button).to_be_enabled()
     _fits_the_screen(page)
