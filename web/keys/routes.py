@@ -116,7 +116,6 @@ def index() -> ResponseReturnValue:
     ring = _ring()
     version, _trusted = ring.trusted()
     states = ring.keys()
-    active = next(k for k in states if k.state == "active")
     total, late, behind = _sites_behind(version)
     return render_template(
         "keys/index.html",
@@ -125,7 +124,6 @@ def index() -> ResponseReturnValue:
         behind=behind,
         version=version,
         keys=states,
-        active=active,
         old=[k for k in states if k.state == "trusted"],
         journal=[(e, _when(e)) for e in ring.journal()],
         states=STATES,
