@@ -12,7 +12,7 @@ from audio.loudness import LoudnessTarget
 from audio.mastering import MASTERING_VERSION, master
 from audio.normalize import normalize_text
 from audio.speak import Progress, speak, voice_id
-from audio.split import sentence_pieces
+from audio.split import sentence_pieces, speakable
 from audio.store import MediaStore
 from audio.tts.auto import AutoEngine
 from audio.tts.base import TTSEngine
@@ -53,6 +53,12 @@ def spoken_pieces(text: str, lexicon: Mapping[str, str] | None = None) -> list[s
     if not pieces:
         raise ValueError("announcement text has nothing to say once normalized")
     return pieces
+
+
+def spoken_form(text: str, lexicon: Mapping[str, str] | None = None) -> list[str]:
+    """The sentences of text as they will be read out (numbers, dates, units in words): what
+    "Nghe thử" shows beside the audio. ValueError when there is nothing to say."""
+    return [speakable(p) for p in spoken_pieces(text.strip(), lexicon)]
 
 
 def render_text(

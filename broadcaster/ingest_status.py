@@ -30,6 +30,7 @@ FIELDS = (
     "state_at",
     "reported_plan_version",
     "agent_version",
+    "keys_version",
     "last_seen_at",
     "last_error",
     "disk_free_bytes",
@@ -53,6 +54,8 @@ def health_fields(status: Status) -> dict[str, Any]:
         out["cpu_temp_c"] = status.cpu_temp_c
     if status.clock_offset_ms is not None:
         out["clock_offset_ms"] = round(status.clock_offset_ms)
+    if status.keys_version is not None:
+        out["keys_version"] = status.keys_version
     return out
 
 

@@ -12,18 +12,27 @@ rotation without touching a Pi.
 
 Processes that sign (scheduler, ingest, web) should use :func:`following_signer`, which re-reads
 the key file when it changes, so they sign with the new key right after ``keys rotate``.
+
+The operations as a person runs them (:func:`rotate`, :func:`retire`, :func:`republish`) are
+shared by ``broadcaster keys`` and the web's key page (``web/keys/``): each takes the ring's lock
+(two administrators cannot interleave), publishes through the given function (the broker's
+retained ``…/keys``: :func:`broker_publisher`), records the list, and notes who did it in
+``<stem>.journal.jsonl`` (and the log).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -31,9 +40,16 @@ from broadcaster.wire.commands import KeysUpdate
 from broadcaster.wire.files import write_atomic
 from broadcaster.wire.signing import Signer, key_id
 
+if TYPE_CHECKING:
+    from broadcaster.config import Settings
+
 logger = logging.getLogger(__name__)
 
 KEYS_TTL = timedelta(days=365)
+JOURNAL_SHOWN = 20
+
+# Publishes a signed keys message (retained, QoS 1) or raises KeysPublishError.
+Publish = Callable[[bytes], None]
 
 
 def load_or_create_signer(path: str | Path) -> Signer:
@@ -113,6 +129,23 @@ class KeyRing:
         stem = self.key_file.stem
         self.trusted_file = self.key_file.with_name(f"{stem}.trusted.json")
         self.next_file = self.key_file.with_name(f"{stem}.next.pem")
+        self.journal_file = self.key_file.with_name(f"{stem}.journal.jsonl")
+        self.lock_file = self.key_file.with_name(f"{stem}.lock")
+
+    def retired_file(self, kid: str) -> Path:
+        """Where a key that signed before the last rotation is archived."""
+        return self.key_file.with_name(f"{self.key_file.stem}.{kid}.retired.pem")
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the ring while an operation changes it (processes and threads alike)."""
+        self.key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def active(self) -> Signer:
         return load_or_create_signer(self.key_file)
@@ -158,8 +191,7 @@ class KeyRing:
         """After the list is published: record it, archive the old key, activate the new one
         (an atomic rename, which following signers notice)."""
         self._save_trusted(rotation.update.version, list(rotation.update.keys))
-        archive = self.key_file.with_name(f"{self.key_file.stem}.{rotation.old.kid}.retired.pem")
-        rotation.old.save(archive)
+        rotation.old.save(self.retired_file(rotation.old.kid))
         os.replace(self.next_file, self.key_file)
         logger.info("signing key rotated: %s → %s", rotation.old.kid, rotation.new.kid)
 
@@ -200,3 +232,140 @@ class KeyRing:
                 {"kid": key_id(k), "public": k, "active": key_id(k) == active.kid} for k in keys
             ],
         }
+
+    def keys(self) -> list[KeyState]:
+        """Every key the ring knows, for a person: the active one, the ones agents still trust,
+        a next key left by a rotation cut short, and the archived ones no longer trusted."""
+        version, trusted = self.trusted()
+        active = self.active()
+        out: list[KeyState] = []
+        for public in trusted:
+            kid = key_id(public)
+            out.append(KeyState(kid, public, "active" if kid == active.kid else "trusted"))
+        if active.public_b64 not in trusted:  # only before the first published list
+            out.insert(0, KeyState(active.kid, active.public_b64, "active"))
+        if self.next_file.exists():
+            nxt = Signer.load(self.next_file)
+            if nxt.public_b64 not in trusted:
+                out.append(KeyState(nxt.kid, nxt.public_b64, "next"))
+        known = {k.kid for k in out}
+        suffix = ".retired.pem"
+        for path in sorted(self.key_file.parent.glob(f"{self.key_file.stem}.*{suffix}")):
+            old = Signer.load(path)
+            if old.kid not in known:
+                out.append(KeyState(old.kid, old.public_b64, "retired"))
+                known.add(old.kid)
+        return out
+
+    def note(self, action: str, by: str, at: datetime, **details: Any) -> None:
+        """Append who did what to the journal (and say it in the log)."""
+        entry = {"at": at.isoformat(), "action": action, "by": by, **details}
+        self.key_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.journal_file.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+        logger.info("keys: %s by %s %s", action, by or "?", details)
+
+    def journal(self, limit: int = JOURNAL_SHOWN) -> list[dict[str, Any]]:
+        """The newest ``limit`` journal entries, newest first (unreadable lines skipped)."""
+        try:
+            lines = self.journal_file.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        entries: list[dict[str, Any]] = []
+        for line in reversed(lines):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                entries.append(entry)
+            if len(entries) >= limit:
+                break
+        return entries
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """A key as a person sees it: ``state`` is ``active`` (signs now), ``trusted`` (agents
+    still accept it: retire it once every site has the newest list), ``next`` (made by a
+    rotation that did not finish; rotating again uses it) or ``retired``."""
+
+    kid: str
+    public: str
+    state: str
+
+
+class KeysPublishError(RuntimeError):
+    """The keys message did not reach the broker (nothing was changed)."""
+
+
+def broker_publisher(settings: Settings) -> Publish:
+    """Publish on the broker's retained ``…/keys`` topic over a connection of its own, and wait
+    for the broker's PUBACK (KeysPublishError otherwise)."""
+
+    def publish(payload: bytes) -> None:
+        from broadcaster.mqtt import Link, PublishError, unique_client_id
+        from broadcaster.wire.topics import Topics
+
+        conn = Link(settings.mqtt_options(), unique_client_id("keys"))
+        try:
+            if not conn.start(wait=10):
+                raise KeysPublishError(
+                    f"MQTT broker {settings.mqtt_host}:{settings.mqtt_port} not reachable"
+                )
+            conn.publish(Topics(settings.topic_root).keys(), payload, qos=1, retain=True)
+        except PublishError as exc:
+            raise KeysPublishError(str(exc)) from None
+        finally:
+            conn.stop()
+
+    return publish
+
+
+def rotate(
+    ring: KeyRing, now: datetime, publish: Publish, *, by: str, ttl: timedelta = KEYS_TTL
+) -> Rotation:
+    """Make the next key, publish old + new signed by the old key, then sign with the new one
+    (the old key stays trusted until :func:`retire`)."""
+    with ring.lock():
+        rotation = ring.begin_rotation(now, ttl)
+        publish(rotation.message)
+        ring.finish_rotation(rotation)
+        ring.note(
+            "rotate",
+            by,
+            now,
+            old=rotation.old.kid,
+            new=rotation.new.kid,
+            version=rotation.update.version,
+        )
+    return rotation
+
+
+def retire(
+    ring: KeyRing,
+    kid: str,
+    now: datetime,
+    publish: Publish,
+    *,
+    by: str,
+    ttl: timedelta = KEYS_TTL,
+) -> KeysUpdate:
+    """Publish the list without ``kid``, signed by the active key, and record it (ValueError:
+    ``kid`` is the active key or not trusted)."""
+    with ring.lock():
+        update, message = ring.retire(kid, now, ttl)
+        publish(message)
+        ring.record(update)
+        ring.note("retire", by, now, kid=kid, version=update.version)
+    return update
+
+
+def republish(ring: KeyRing, now: datetime, publish: Publish, *, by: str) -> KeysUpdate:
+    """Publish the current list again (retained), e.g. after the broker lost it."""
+    with ring.lock():
+        update, message = ring.current_message(now)
+        publish(message)
+        ring.record(update)
+        ring.note("publish", by, now, version=update.version)
+    return update

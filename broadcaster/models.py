@@ -208,6 +208,8 @@ class Site(Base):
     state_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reported_plan_version: Mapped[int] = mapped_column(BigInteger, default=0)  # ms, like versions
     agent_version: Mapped[str] = mapped_column(String(64), default="")
+    # The trusted-keys list the agent uses (its heartbeat's keys_version; None before one says)
+    keys_version: Mapped[int | None] = mapped_column(BigInteger)
     # Site health (issue #6): where it is, and what its status heartbeat last said.
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]

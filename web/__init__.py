@@ -88,7 +88,9 @@ def create_app(
     from web.campaigns.routes import bp as campaigns_bp
     from web.emergency.routes import bp as emergency_bp
     from web.health.routes import bp as health_bp
+    from web.keys.routes import bp as keys_bp
     from web.lexicon.routes import bp as lexicon_bp
+    from web.listen.routes import bp as listen_bp
     from web.live.hub import LiveHub
     from web.live.routes import bp as live_bp
     from web.logs.routes import bp as logs_bp
@@ -123,6 +125,8 @@ def create_app(
     app.register_blueprint(places_bp)
     app.register_blueprint(slots_bp)
     app.register_blueprint(live_bp)
+    app.register_blueprint(listen_bp)
+    app.register_blueprint(keys_bp)
     app.extensions["live"] = LiveHub(settings)
     app.register_blueprint(units_bp)
     app.add_url_rule("/", "index", _index)

@@ -1,10 +1,11 @@
-"""`broadcaster keys show|rotate|retire|publish`: the server's signing keys."""
+"""`broadcaster keys show|rotate|retire|publish`: the server's signing keys (the same
+operations as the web's key page: ``broadcaster.keys``)."""
 
 from __future__ import annotations
 
-import click
+import getpass
 
-from broadcaster.config import Settings
+import click
 
 
 @click.group()
@@ -12,22 +13,12 @@ def keys() -> None:
     """The server's Ed25519 signing keys and the list agents trust (rotation: docs/protocol.md)."""
 
 
-def _publish_keys(settings: Settings, payload: bytes) -> None:
-    """Publish a signed keys list, retained, QoS 1, and wait for the broker's PUBACK."""
-    from broadcaster.mqtt import Link, PublishError, unique_client_id
-    from broadcaster.wire.topics import Topics
-
-    conn = Link(settings.mqtt_options(), unique_client_id("keys"))
+def _by() -> str:
+    """Who ran the command, for the keys journal."""
     try:
-        if not conn.start(wait=10):
-            raise click.ClickException(
-                f"MQTT broker {settings.mqtt_host}:{settings.mqtt_port} not reachable"
-            )
-        conn.publish(Topics(settings.topic_root).keys(), payload, qos=1, retain=True)
-    except PublishError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        conn.stop()
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return "cli"
 
 
 @keys.command("show")
@@ -44,6 +35,9 @@ def keys_show(ctx: click.Context) -> None:
     click.echo(f"trusted keys (version {info['version']}):")
     for key in info["keys"]:
         click.echo(f"  {key['kid']} {key['public']}{'  (active)' if key['active'] else ''}")
+    for key in ring.keys():
+        if key.state in ("next", "retired"):
+            click.echo(f"{key.state}: {key.kid}")
 
 
 @keys.command("rotate")
@@ -54,13 +48,20 @@ def keys_rotate(ctx: click.Context, ttl_days: int) -> None:
     with the new one. The old key stays trusted until `keys retire`."""
     from datetime import timedelta
 
-    from broadcaster.keys import KeyRing
+    from broadcaster.keys import KeyRing, KeysPublishError, broker_publisher, rotate
 
     settings = ctx.obj.settings
     ring = KeyRing(settings.signing_key_file)
-    rotation = ring.begin_rotation(ctx.obj.clock.now(), timedelta(days=ttl_days))
-    _publish_keys(settings, rotation.message)
-    ring.finish_rotation(rotation)
+    try:
+        rotation = rotate(
+            ring,
+            ctx.obj.clock.now(),
+            broker_publisher(settings),
+            by=_by(),
+            ttl=timedelta(days=ttl_days),
+        )
+    except KeysPublishError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"published trusted keys v{rotation.update.version} (signed by {rotation.old.kid})")
     click.echo(f"signing key is now {rotation.new.kid}; {rotation.old.kid} stays trusted")
     click.echo(
@@ -77,16 +78,21 @@ def keys_retire(ctx: click.Context, kid: str, ttl_days: int) -> None:
     """Stop trusting key KID (publishes the list without it, signed by the active key)."""
     from datetime import timedelta
 
-    from broadcaster.keys import KeyRing
+    from broadcaster.keys import KeyRing, KeysPublishError, broker_publisher, retire
 
     settings = ctx.obj.settings
     ring = KeyRing(settings.signing_key_file)
     try:
-        update, message = ring.retire(kid, ctx.obj.clock.now(), timedelta(days=ttl_days))
-    except ValueError as exc:
+        update = retire(
+            ring,
+            kid,
+            ctx.obj.clock.now(),
+            broker_publisher(settings),
+            by=_by(),
+            ttl=timedelta(days=ttl_days),
+        )
+    except (ValueError, KeysPublishError) as exc:
         raise click.ClickException(str(exc)) from None
-    _publish_keys(settings, message)
-    ring.record(update)
     click.echo(f"published trusted keys v{update.version} without {kid}")
 
 
@@ -94,11 +100,12 @@ def keys_retire(ctx: click.Context, kid: str, ttl_days: int) -> None:
 @click.pass_context
 def keys_publish(ctx: click.Context) -> None:
     """Publish the current trusted list again (retained), e.g. after a broker was rebuilt."""
-    from broadcaster.keys import KeyRing
+    from broadcaster.keys import KeyRing, KeysPublishError, broker_publisher, republish
 
     settings = ctx.obj.settings
     ring = KeyRing(settings.signing_key_file)
-    update, message = ring.current_message(ctx.obj.clock.now())
-    _publish_keys(settings, message)
-    ring.record(update)
+    try:
+        update = republish(ring, ctx.obj.clock.now(), broker_publisher(settings), by=_by())
+    except KeysPublishError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"published trusted keys v{update.version} ({len(update.keys)} key(s))")

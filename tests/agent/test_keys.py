@@ -55,6 +55,7 @@ def test_rotate_then_retire_with_a_live_and_an_offline_agent(
     learnt = rig.server.next_event(10, "received")
     assert k2.kid in learnt["detail"] and k1.kid in learnt["detail"]
     rig.agent.wait_log("trusted keys updated")
+    assert KeyRing(key_file).journal()[0]["by"].startswith("cli")  # the web page lists it
 
     # plans signed by the new key play; the old key is still trusted during the transition
     rig.server.publish_plan(make_plan(1, [("occ-1", 0.5, media)]), signer=k2)

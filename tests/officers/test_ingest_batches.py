@@ -93,7 +93,8 @@ def test_event_without_schedule_time_is_logged_at_its_own_time(ingest) -> None:
 def test_status_heartbeat_health_fields_are_stored(ingest) -> None:
     ingestor, factory = ingest
     beat = Status(SITES[2], "online", T0, plan_version=9, disk_free_bytes=5_000_000_000,
-                  cpu_temp_c=61.5, clock_offset_ms=-340.4, last_error="amp relay stuck")  # fmt: skip
+                  cpu_temp_c=61.5, clock_offset_ms=-340.4, last_error="amp relay stuck",
+                  keys_version=1765000000000)  # fmt: skip
     ingestor.handle_status(TOPICS.status(SITES[2]), json.dumps(beat.to_dict()).encode())
     with factory() as s:
         site = s.get(Site, SITES[2])
@@ -103,9 +104,11 @@ def test_status_heartbeat_health_fields_are_stored(ingest) -> None:
             -340,
         )
         assert site.last_error == "amp relay stuck" and site.last_seen_at == T0
+        assert site.keys_version == 1765000000000  # the key page counts sites behind by it
     # an old agent's heartbeat (no health fields) keeps the last known values, clears the error
     old = Status(SITES[2], "online", T0 + timedelta(minutes=1), plan_version=9)
     ingestor.handle_status(TOPICS.status(SITES[2]), json.dumps(old.to_dict()).encode())
     with factory() as s:
         site = s.get(Site, SITES[2])
         assert site.cpu_temp_c == 61.5 and site.last_error == ""
+        assert site.keys_version == 1765000000000

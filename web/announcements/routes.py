@@ -148,7 +148,7 @@ def new() -> ResponseReturnValue:
     ann = workflow.create_announcement(session, current_user.model, **values, now=now())
     clashes = programme.describe(session, check_announcement(session, ann, now=now()))
     session.commit()
-    flash(_("Draft saved. Listen to it after submitting it for approval."), "success")
+    flash(_("Draft saved. Submit it for approval when it is ready."), "success")
     if clashes:
         flash(programme.clash_warning(len(clashes)), "error")
     return redirect(url_for("announcements.detail", ann_id=ann.id))
