@@ -32,6 +32,7 @@ from broadcaster.airings import commanded
 from broadcaster.clock import Clock
 from broadcaster.ingest_limits import SiteLimits
 from broadcaster.ingest_status import store_statuses
+from broadcaster.interrupted import record_interruptions
 from broadcaster.metrics.process import EVENTS_STORED
 from broadcaster.models import (
     Announcement,
@@ -152,8 +153,9 @@ class Ingestor:
         Bulk throughout, a few statements a batch: the sites' ``last_seen_at`` (which also
         reads their units), the events inserted with ON CONFLICT DO NOTHING (what comes back
         is what was new), the playback rows and the cursors read FOR UPDATE, then written with
-        executemany. Rows are locked in one order (sites, events, playback rows, cursors; each
-        sorted), so workers sharing a group wait for each other instead of overwriting each
+        executemany; airings an emergency cut off are recorded for their replay
+        (``broadcaster.interrupted``). Rows are locked in one order (sites, events, playback
+        rows, interrupted airings, cursors; each sorted), so workers sharing a group wait for each other instead of overwriting each
         other's playback rows or acks. Rejections are stored beside the events; a refused
         event's seq counts as stored for the ack (it will never become valid by being sent
         again).
@@ -164,6 +166,7 @@ class Ingestor:
             new = self._new_events(session, events, now, units)
             if new:
                 self._apply_to_log(session, new, now, units)
+                record_interruptions(session, new)  # airings an emergency cut off
             refused = self._new_rejections(session, rejected)
             if refused:
                 session.connection().execute(REJECTED.insert(), [r.row(now) for r in refused])

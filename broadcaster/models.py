@@ -358,6 +358,43 @@ class Cancellation(Base):
     by: Mapped[User] = relationship()
 
 
+# What became of an airing an emergency cut off, at one site (issue 13).
+REPLAY_STATES = ("pending", "planned", "none")
+
+
+class InterruptedAiring(Base):
+    """An airing an emergency cut off at one site, and its replay (issue 13).
+
+    Ingest writes the row from the site's ``interrupted`` event (once: the key is the site and
+    the airing); the scheduler then decides the replay (``schedules.replays``): ``planned`` at
+    ``replay_at``, or ``none`` with ``reason``. The planner leaves the cut airing out of the
+    site's plan and puts the replay in. A trigger bumps the announcement's plan mark
+    (migration 0024)."""
+
+    __tablename__ = "interrupted_airings"
+    __table_args__ = (
+        UniqueConstraint("site_id", "item_id", name="uq_interrupted_site_item"),
+        Index("ix_interrupted_airings_interrupted_at", "interrupted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(64))  # the cut airing's occurrence id
+    announcement_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements.id", ondelete="CASCADE"), index=True
+    )
+    schedule_item_id: Mapped[int] = mapped_column(
+        ForeignKey("schedule_items.id", ondelete="CASCADE")
+    )
+    nominal: Mapped[datetime] = mapped_column(UTCDateTime)  # the airing's nominal start
+    interrupted_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the event's time
+    cut_by: Mapped[str] = mapped_column(String(64), default="")  # the emergency's airing id
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # REPLAY_STATES
+    replay_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(32), default="")  # why not replayed
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class PlanMark(Base):
     """How often the planner's inputs about one announcement changed (row 0: every other
     input: slots, relays, zones, sites and their zones, media). Database triggers bump it in the

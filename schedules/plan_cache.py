@@ -57,7 +57,9 @@ from schedules.planner import (
     relay_items,
     relay_pieces,
     to_plan_items,
+    with_replays,
 )
+from schedules.cuts import Cut, cuts_between, replay_items
 from schedules.recurrence import DEFAULT_TZ, daily_times, to_local, to_utc
 
 # Airings are expanded this far past the horizon; the window slides over them until its end
@@ -69,7 +71,10 @@ REBUILD_EVERY = timedelta(hours=1)
 # Ids per IN (...) list: well under SQLite's and PostgreSQL's bound-parameter limits.
 IN_CHUNK = 500
 
-GroupKey = tuple[int, str]  # (announcement id, smallest site id of the audience)
+# (announcement id, smallest site id of the audience): audiences of one announcement are
+# disjoint, except where an emergency cut an airing (its replay reaches the cut sites only):
+# then "<n>:" is put before the site id, so keys stay unique.
+GroupKey = tuple[int, str]
 ClassKey = tuple[tuple[GroupKey, ...], tuple[int, ...]]  # (audiences, relay ids)
 
 
@@ -224,7 +229,8 @@ class PlanCache:
         self._classes.clear()
         self._read_relays(session, lo, hi)
         items = list(session.scalars(candidate_items(lo, hi)))
-        self._add_audiences(self._audiences_of(session, items))
+        cuts = cuts_between(session, lo, hi)
+        self._add_audiences(self._audiences_of(session, items, cuts))
         self._reclass(set(self._sites) | set(self._site_audiences) | set(self._site_relays))
 
     def _read_relays(self, session: Session, lo: datetime, hi: datetime) -> None:
@@ -258,12 +264,13 @@ class PlanCache:
                 self._site_relays[site].add(relay.id)
 
     def _audiences_of(
-        self, session: Session, items: list[ScheduleItem]
+        self, session: Session, items: list[ScheduleItem], cuts: list[Cut]
     ) -> dict[int, list[_Audience]]:
-        """Each announcement's audiences, with their airings over the expanded window."""
+        """Each announcement's audiences, with their airings over the expanded window (and
+        the replays of airings an emergency cut, ``cuts``, instead of them)."""
         assert self._window is not None
         lo, hi = self._window
-        ann_ids = sorted({i.announcement_id for i in items})
+        ann_ids = sorted({i.announcement_id for i in items} | {c.announcement_id for c in cuts})
         zones: dict[int, set[str]] = defaultdict(set)
         for chunk in range(0, len(ann_ids), IN_CHUNK):
             for ann_id, zone_id in session.execute(
@@ -281,17 +288,27 @@ class PlanCache:
             reach = sites.get(item.announcement_id, frozenset())
             if reach:
                 airings[item.announcement_id].extend(item_airings(item, lo, hi, self.tz, reach))
+        if cuts:
+            by_ann: dict[int, list[Cut]] = defaultdict(list)
+            for c in cuts:
+                by_ann[c.announcement_id].append(c)
+            replayed = replay_items(session, cuts)
+            for ann_id, mine in by_ann.items():
+                airings[ann_id] = with_replays(airings.get(ann_id, []), mine, replayed, lo, hi)
         out: dict[int, list[_Audience]] = {}
         for ann_id, found in airings.items():
             groups: dict[frozenset[str], list[Airing]] = defaultdict(list)
             for a in by_language(found, self._languages):
                 if a.site_ids:
                     groups[a.site_ids].append(a)
+            overlap = sum(len(r) for r in groups) > len(frozenset().union(*groups))
             out[ann_id] = [
                 _Audience(
-                    (ann_id, min(reach)), reach, sorted(g, key=lambda a: (a.start, a.item_id))
+                    (ann_id, f"{n}:{min(reach)}" if overlap else min(reach)),
+                    reach,
+                    sorted(g, key=lambda a: (a.start, a.item_id)),
                 )
-                for reach, g in groups.items()
+                for n, (reach, g) in enumerate(groups.items())
             ]
         return out
 
@@ -330,7 +347,8 @@ class PlanCache:
                     )
                 )
             )
-        touched |= self._add_audiences(self._audiences_of(session, items))
+        cuts = cuts_between(session, *self._window, ann_ids=ids) if ids else []
+        touched |= self._add_audiences(self._audiences_of(session, items, cuts))
         self._reclass(touched)
 
     def _reclass(self, sites: set[str]) -> None:

@@ -30,7 +30,9 @@ from broadcaster.models import (
 )
 from broadcaster.wire.plan import Media as WireMedia
 from broadcaster.wire.plan import PlanItem, Stream
+from broadcaster.interrupted import replay_id
 from schedules.conflicts import GAP, Busy, Candidate, Clash, Placed, pack
+from schedules.cuts import Cut, cuts_between, replay_items
 from schedules.recurrence import DEFAULT_TZ, daily_times, item_occurrences, to_local, to_utc
 from schedules.slots import SEARCH_DAYS, SlotSpec, next_window
 
@@ -189,13 +191,54 @@ def item_airings(
 def approved_airings(
     session: Session, start: datetime, end: datetime, *, tz: str = DEFAULT_TZ
 ) -> list[Airing]:
-    """Approved airings whose nominal start lies in [start, end)."""
+    """Approved airings whose nominal start lies in [start, end); at the sites where an
+    emergency cut one off, its replay instead (``with_replays``)."""
     out: list[Airing] = []
     for item in session.scalars(_item_query(start, end)):
         out.extend(item_airings(item, start, end, tz))
+    cuts = cuts_between(session, start, end)
+    if cuts:
+        out = with_replays(out, cuts, replay_items(session, cuts), start, end)
     if any(a.announcement.versions for a in out):
         out = by_language(out, site_languages(session))
     out.sort(key=lambda a: (a.start, a.item_id))
+    return out
+
+
+def with_replays(
+    airings: list[Airing],
+    cuts: Iterable[Cut],
+    items: dict[int, ScheduleItem],
+    start: datetime,
+    end: datetime,
+) -> list[Airing]:
+    """``airings`` without the sites where an emergency cut them, plus the planned replays
+    starting in [start, end) (before the split by language)."""
+    cuts = list(cuts)
+    cut_sites: dict[str, set[str]] = defaultdict(set)
+    for c in cuts:
+        cut_sites[c.item_id].add(c.site_id)
+    out = []
+    for a in airings:
+        gone = cut_sites.get(a.item_id)
+        if gone:
+            a = replace(a, site_ids=a.site_ids - gone)
+            if not a.site_ids:
+                continue
+        out.append(a)
+    replays: dict[tuple[str, datetime], set[str]] = defaultdict(set)
+    for c in cuts:
+        if c.state == "planned" and c.replay_at is not None and start <= c.replay_at < end:
+            replays[(c.item_id, c.replay_at)].add(c.site_id)
+    owner = {c.item_id: c.schedule_item_id for c in cuts}
+    for (item_id, at), sites in sorted(replays.items()):
+        item = items.get(owner[item_id])
+        if item is None:  # withdrawn or no longer approved: no replay
+            continue
+        nominal = next(c.nominal for c in cuts if c.item_id == item_id)
+        if item.cancelled(nominal):
+            continue
+        out.append(Airing(replay_id(item_id), at, item.announcement, frozenset(sites)))
     return out
 
 

@@ -24,7 +24,7 @@ from broadcaster.config import Settings
 from broadcaster.plans_mark import PlansMark
 from broadcaster.publish import PlanPublisher, items_digest, newest_version
 from broadcaster.wire.plan import PlanItem
-from schedules import notices
+from schedules import notices, replays
 from schedules.emergency_delivery import DeliveryTracker
 from schedules.plan_cache import PlanCache
 from schedules.relays import ensure_relay_fallbacks
@@ -51,6 +51,8 @@ class SchedulerRuntime:
     deliveries: DeliveryTracker | None = None
     # The broker's retained mark: when the broker lost its retained plans, republish them all.
     mark: PlansMark | None = None
+    # A replay of an airing an emergency cut off starts at least this long after it is decided.
+    replay_lead: timedelta = replays.LEAD
 
     def __post_init__(self) -> None:
         self._scheduler = BackgroundScheduler(timezone=self.settings.timezone)
@@ -95,6 +97,7 @@ class SchedulerRuntime:
         ``force`` sends every one of them (``republish``).
         """
         now = self.clock.now()
+        self.decide_replays(now)
         horizon = timedelta(hours=self.settings.plan_horizon_hours)
         published: dict[str, int] = {}
         with self.factory() as session, session.begin():
@@ -108,6 +111,18 @@ class SchedulerRuntime:
                 if version is not None:
                     published[site_id] = version
         return published
+
+    def decide_replays(self, now: datetime) -> int:
+        """Decide the replays of airings an emergency cut off (``schedules.replays``), before
+        the plans are made; a failure is logged and retried on the next tick."""
+        try:
+            with self.factory() as session, session.begin():
+                return replays.decide(
+                    session, now, tz=self.settings.timezone, lead=self.replay_lead
+                )
+        except Exception:
+            logger.exception("deciding replays failed; will retry")
+            return 0
 
     def _digests(self, plans: dict[str, list[PlanItem]], *, everyone: bool) -> dict[str, str]:
         """Each site's ``items_digest``, computed once per list: sites of one audience share
