@@ -19,6 +19,7 @@ from broadcaster.models import (
     Announcement,
     AnnouncementVersion,
     Cancellation,
+    InterruptedAiring,
     Media,
     PlanMark,
     Relay,
@@ -208,6 +209,34 @@ def edit_cancel_airing(s: Session, n: int) -> None:
         )
 
 
+def edit_cut_airing(s: Session, n: int) -> None:
+    """An emergency cut one airing at one site (issue 13): replayed later that day, or not."""
+    if (item := _nth(s, ScheduleItem, n)) is None:
+        return
+    airings = item_airings(item, T0 - timedelta(days=1), T0 + timedelta(days=9), sites=frozenset())
+    if not airings:
+        return
+    a = airings[n % len(airings)]
+    site = sorted(SITES)[n % len(SITES)]
+    if s.scalar(select(InterruptedAiring).filter_by(site_id=site, item_id=a.item_id)):
+        return
+    planned = n % 3 != 0
+    s.add(
+        InterruptedAiring(
+            site_id=site,
+            item_id=a.item_id,
+            announcement_id=item.announcement_id,
+            schedule_item_id=item.id,
+            nominal=a.start,
+            interrupted_at=a.start + timedelta(seconds=5),
+            cut_by="s0-0",
+            state="planned" if planned else "none",
+            replay_at=a.start + timedelta(minutes=20 + n % 60) if planned else None,
+            reason="" if planned else "no-free-time",
+        )
+    )
+
+
 def edit_heartbeat(s: Session, n: int) -> None:
     s.execute(update(Site).values(state="online", last_seen_at=T0))
 
@@ -223,6 +252,7 @@ EDITS = [
     edit_site_zones,
     edit_new_site,
     edit_cancel_airing,
+    edit_cut_airing,
     edit_heartbeat,
 ]
 
