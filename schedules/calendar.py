@@ -4,6 +4,11 @@ The calendar shows what the planner would put in each site's plan over one local
 packing the agents get, through ``schedules.planner.site_plans``), plus what could not air
 (clashes: moved, overflow, overlap) so people see them before they air. A zone's calendar
 merges its sites' calendars; an airing that several sites carry appears once.
+
+An airing an emergency cut off (issue 13) is shown where it aired, as interrupted, with its
+replay's time or why there is none; the replay is an airing marked as the replay of it
+(``schedules.replays`` has the rule). A cut airing is never shown as moved: the planner leaves
+it out of the site's packing.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcaster.models import Announcement, Emergency, Site, Zone
+from broadcaster.interrupted import is_replay, original_id
+from broadcaster.models import Announcement, Emergency, Playback, Site, Zone
+from schedules.cuts import Cut, cuts_between
 from schedules.planner import (
     SitePlan,
     approved_airings,
@@ -34,7 +41,7 @@ logger = logging.getLogger(__name__)
 class Entry:
     """One thing on the calendar: an airing, a relay, or an airing that clashed."""
 
-    kind: str  # airing | relay | clash
+    kind: str  # airing | relay | clash | interrupted
     key: str  # occurrence id, or relay-<id>
     start: datetime  # aware UTC (the placed start; the nominal one for clashes)
     end: datetime
@@ -47,6 +54,13 @@ class Entry:
     nominal: datetime | None = None  # where a moved airing wanted to be
     blocked_by: tuple[str, ...] = ()  # titles of what was in the way
     sites: tuple[str, ...] = ()
+    replay_of: datetime | None = None  # a replay: when the emergency cut the airing
+    replay_at: datetime | None = None  # an interrupted airing: its replay
+    not_replayed: str = ""  # an interrupted airing: why it is not replayed (replays.REASONS)
+
+    @property
+    def replay_pending(self) -> bool:
+        return self.kind == "interrupted" and self.replay_at is None and not self.not_replayed
 
     @property
     def minutes(self) -> int:
@@ -147,14 +161,18 @@ def _week(session: Session, site_ids: list[str], monday: date, tz: str) -> Week:
     titles = {a.item_id: a.announcement for a in airings}
     titles_r = {f"relay-{r.relay.id}": r.relay.name for r in relays}
     emergencies = _emergency_announcements(session, start, end)
-    merged: dict[tuple[str, str, datetime], Entry] = {}
-    for plan in plans.values():
-        for entry in _entries(plan, titles, titles_r, emergencies):
-            k = (entry.kind, entry.key, entry.start)
-            old = merged.get(k)
-            if old is not None:
-                entry = replace(entry, sites=tuple(sorted({*entry.sites, *old.sites})))
-            merged[k] = entry
+    cuts = {(c.site_id, c.item_id): c for c in cuts_between(session, start, end)
+            if c.site_id in site_ids}  # fmt: skip
+    merged: dict[tuple[str, str, datetime, datetime | None, str], Entry] = {}
+    entries = [e for p in plans.values() for e in _entries(p, titles, titles_r, emergencies, cuts)]
+    entries = _aired_not_moved(session, entries)
+    entries.extend(_cut_entries(session, cuts.values(), emergencies))
+    for entry in entries:
+        k = (entry.kind, entry.key, entry.start, entry.replay_at, entry.not_replayed)
+        old = merged.get(k)
+        if old is not None:
+            entry = replace(entry, sites=tuple(sorted({*entry.sites, *old.sites})))
+        merged[k] = entry
     for entry in merged.values():
         day = to_local(entry.start, tz).date()
         if day in days:
@@ -173,11 +191,79 @@ def _emergency_announcements(session: Session, start: datetime, end: datetime) -
     return set(rows)
 
 
+def _aired_not_moved(session: Session, entries: list[Entry]) -> list[Entry]:
+    """Airings the packing moved that the site reports it started (an emergency came after
+    they began, before ingest heard of the cut): shown where they aired, not as moved."""
+    moved = [e for e in entries if e.clash == "moved"]
+    if not moved:
+        return entries
+    started = {
+        (site, item): at
+        for site, item, at in session.execute(
+            select(Playback.site_id, Playback.item_id, Playback.started_at).where(
+                Playback.item_id.in_(sorted({e.key for e in moved})),
+                Playback.started_at.is_not(None),
+            )
+        )
+    }
+    out = []
+    for e in entries:
+        at = started.get((e.sites[0], e.key)) if e.clash == "moved" else None
+        if at is not None:
+            e = replace(e, start=at, end=at + (e.end - e.start), clash="", nominal=None, blocked_by=())
+        out.append(e)
+    return out
+
+
+def _cut_entries(
+    session: Session, cuts: Iterable[Cut], emergencies: set[int]
+) -> Iterable[Entry]:
+    """Airings an emergency cut off: from their start (as the site reported it, else the
+    nominal one) to the cut, with their replay or why there is none."""
+    cuts = list(cuts)
+    if not cuts:
+        return
+    started = {
+        (site, item): at
+        for site, item, at in session.execute(
+            select(Playback.site_id, Playback.item_id, Playback.started_at).where(
+                Playback.item_id.in_(sorted({c.item_id for c in cuts}))
+            )
+        )
+    }
+    anns = {
+        a.id: a
+        for a in session.scalars(
+            select(Announcement).where(Announcement.id.in_({c.announcement_id for c in cuts}))
+        )
+    }
+    for c in cuts:
+        ann = anns.get(c.announcement_id)
+        if ann is None:
+            continue
+        begin = started.get((c.site_id, c.item_id)) or min(c.nominal, c.interrupted_at)
+        yield Entry(
+            kind="interrupted",
+            key=c.item_id,
+            start=begin,
+            end=max(begin, c.interrupted_at),
+            title=ann.title,
+            priority=ann.priority,
+            announcement_id=ann.id,
+            campaign_id=ann.campaign_id,
+            emergency=ann.id in emergencies,
+            sites=(c.site_id,),
+            replay_at=c.replay_at if c.state == "planned" else None,
+            not_replayed=c.reason if c.state == "none" else "",
+        )
+
+
 def _entries(
     plan: SitePlan,
     anns: dict[str, Announcement],
     relay_names: dict[str, str],
     emergencies: set[int],
+    cuts: dict[tuple[str, str], Cut] | None = None,
 ) -> Iterable[Entry]:
     """One site's placed airings (moved ones marked), relays, and airings that could not air."""
 
@@ -189,6 +275,9 @@ def _entries(
     for p in plan.placed:
         ann = p.candidate.payload.announcement
         c = moved.get(p.candidate.key)
+        cut = None
+        if is_replay(p.candidate.key) and cuts:
+            cut = cuts.get((plan.site_id, original_id(p.candidate.key)))
         yield Entry(
             kind="airing",
             key=p.candidate.key,
@@ -203,6 +292,7 @@ def _entries(
             nominal=c.nominal if c else None,
             blocked_by=tuple(name(k) for k in c.blocked_by) if c else (),
             sites=(plan.site_id,),
+            replay_of=cut.interrupted_at if cut is not None else None,
         )
     for r in plan.relays:
         yield Entry(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.clock import FakeClock
@@ -31,6 +31,7 @@ from broadcaster.wire.messages import Event
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 from schedules import replays
+from schedules.calendar import site_week
 from schedules.plan_cache import PlanCache
 from schedules.planner import materialize
 from schedules.recurrence import to_utc
@@ -224,3 +225,33 @@ def test_a_replay_waits_for_the_lead_and_skips_a_withdrawn_announcement(factory)
     first, second = rows(factory)
     assert first.replay_at == local(8, 30, 31)  # not in the past: now + the lead
     assert (second.state, second.reason) == ("none", "cancelled")
+
+
+def test_the_calendar_shows_the_cut_and_its_replay_never_moved(factory) -> None:
+    with factory() as s, s.begin():
+        x = announce(s, "Lịch tiêm chủng", local(10), 60)
+        announce(s, "Khẩn", local(10, 0, 30), 30, zones=("z1",), priority="emergency")
+        y = announce(s, "Bản tin tối", local(23, 59), 120)
+        events = [cut_event(s, x, local(10, 0, 30)), cut_event(s, y, local(23, 59, 30), seq=2)]
+    with factory() as s:  # before the event: the planner packs the cut airing after the
+        [day] = [d for d in site_week(s, "cut", LOCAL_DAY.date()).days if d.day == LOCAL_DAY.date()]
+        assert [e.clash for e in day.entries if e.key == x] == ["moved"]  # emergency (the bug)
+    with factory() as s, s.begin():  # the site reports it started: it aired, it was not moved
+        s.execute(update(Playback).where(Playback.item_id == x).values(started_at=local(10)))
+    with factory() as s:
+        [day] = [d for d in site_week(s, "cut", LOCAL_DAY.date()).days if d.day == LOCAL_DAY.date()]
+        [entry] = [e for e in day.entries if e.key == x]
+        assert (entry.start, entry.clash) == (local(10), "")
+    ingestor(factory, local(23, 59, 31)).store_events(events)
+    with factory() as s, s.begin():
+        replays.decide(s, local(10, 0, 31))  # x at 10:01:02; y: nothing free before midnight
+    with factory() as s:
+        week = site_week(s, "cut", LOCAL_DAY.date())
+    [day] = [d for d in week.days if d.day == LOCAL_DAY.date()]
+    by_key = {(e.kind, e.key): e for e in day.entries}
+    cut, replay = by_key[("interrupted", x)], by_key[("airing", replay_id(x))]
+    assert (cut.start, cut.end, cut.replay_at) == (local(10), local(10, 0, 30), local(10, 1, 2))
+    assert (replay.start, replay.replay_of, replay.clash) == (local(10, 1, 2), local(10, 0, 30), "")
+    assert by_key[("interrupted", y)].not_replayed == "no-free-time"
+    assert not any(e.clash == "moved" for e in day.entries)
+    assert ("airing", x) not in by_key and ("airing", y) not in by_key
