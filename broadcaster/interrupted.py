@@ -116,6 +116,4 @@ def record_interruptions(session: Session, events: Sequence[Event]) -> int:
             },
         )
     ordered = [rows[k] for k in sorted(rows)]
-    return len(
-        sql.insert_new(conn, TABLE, ordered, ["site_id", "item_id"], [TABLE.c.id])
-    )
+    return len(sql.insert_new(conn, TABLE, ordered, ["site_id", "item_id"], [TABLE.c.id]))

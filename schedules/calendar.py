@@ -210,14 +210,14 @@ def _aired_not_moved(session: Session, entries: list[Entry]) -> list[Entry]:
     for e in entries:
         at = started.get((e.sites[0], e.key)) if e.clash == "moved" else None
         if at is not None:
-            e = replace(e, start=at, end=at + (e.end - e.start), clash="", nominal=None, blocked_by=())
+            e = replace(
+                e, start=at, end=at + (e.end - e.start), clash="", nominal=None, blocked_by=()
+            )
         out.append(e)
     return out
 
 
-def _cut_entries(
-    session: Session, cuts: Iterable[Cut], emergencies: set[int]
-) -> Iterable[Entry]:
+def _cut_entries(session: Session, cuts: Iterable[Cut], emergencies: set[int]) -> Iterable[Entry]:
     """Airings an emergency cut off: from their start (as the site reported it, else the
     nominal one) to the cut, with their replay or why there is none."""
     cuts = list(cuts)

@@ -47,6 +47,7 @@ from broadcaster.models import (
 )
 from broadcaster.wire.plan import PlanItem
 from schedules.conflicts import Busy, Candidate, Placed, pack
+from schedules.cuts import Cut, cuts_between, replay_items
 from schedules.planner import (
     PAST_GRACE,
     Airing,
@@ -59,7 +60,6 @@ from schedules.planner import (
     to_plan_items,
     with_replays,
 )
-from schedules.cuts import Cut, cuts_between, replay_items
 from schedules.recurrence import DEFAULT_TZ, daily_times, to_local, to_utc
 
 # Airings are expanded this far past the horizon; the window slides over them until its end

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from broadcaster.interrupted import replay_id
 from broadcaster.models import (
     Announcement,
     AnnouncementVersion,
@@ -30,7 +31,6 @@ from broadcaster.models import (
 )
 from broadcaster.wire.plan import Media as WireMedia
 from broadcaster.wire.plan import PlanItem, Stream
-from broadcaster.interrupted import replay_id
 from schedules.conflicts import GAP, Busy, Candidate, Clash, Placed, pack
 from schedules.cuts import Cut, cuts_between, replay_items
 from schedules.recurrence import DEFAULT_TZ, daily_times, item_occurrences, to_local, to_utc

@@ -52,9 +52,7 @@ def pending(session: Session) -> list[InterruptedAiring]:
     )
 
 
-def decide(
-    session: Session, now: datetime, *, tz: str = DEFAULT_TZ, lead: timedelta = LEAD
-) -> int:
+def decide(session: Session, now: datetime, *, tz: str = DEFAULT_TZ, lead: timedelta = LEAD) -> int:
     """Decide every pending replay (the rule in the module's docstring); returns how many.
 
     Rows are decided one after the other, so two cut airings of one site never take the same
@@ -80,7 +78,9 @@ def decide(
             busy.add(p.start, p.end, p.candidate.key)
         for r in plan.relays:
             busy.add(r.start, r.end, f"relay-{r.relay.id}")
-        probe = Airing(replay_id(row.item_id), earliest, item.announcement, frozenset([row.site_id]))
+        probe = Airing(
+            replay_id(row.item_id), earliest, item.announcement, frozenset([row.site_id])
+        )
         duration = by_language([probe], languages)[0].duration
         at = earliest
         while True:  # at a whole second, and free
@@ -109,10 +109,10 @@ def _settle(row: InterruptedAiring, now: datetime, at: datetime | None, reason: 
             at.isoformat(),
         )
     else:
-        logger.warning("airing %s cut off at %s: not replayed (%s)", row.item_id, row.site_id, reason)
+        logger.warning(
+            "airing %s cut off at %s: not replayed (%s)", row.item_id, row.site_id, reason
+        )
 
 
 def _whole_second(at: datetime) -> datetime:
     return at.replace(microsecond=0) + timedelta(seconds=math.ceil(at.microsecond / 1e6))
-
-

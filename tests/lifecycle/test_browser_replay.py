@@ -36,6 +36,7 @@ from schedules import replays
 from schedules.recurrence import to_local, to_utc
 from tests.lifecycle.conftest import sqlite_copy
 from tests.programme_web.conftest import media_row
+from tests.scope.test_accessibility import AXE, SERIOUS
 from tests.support.browser import chromium_page, login
 from tests.support.clock import FIXED_NOW
 from tests.support.webapp import PASSWORDS, serve
@@ -141,7 +142,9 @@ def _fits_the_screen(page) -> None:  # noqa: ANN001
 
 
 def test_the_week_calendar_shows_the_replay_and_its_rule(
-    live: str, page, db: sessionmaker[Session]  # noqa: ANN001
+    live: str,
+    page,
+    db: sessionmaker[Session],  # noqa: ANN001
 ) -> None:
     morning, evening, replay_at = _cuts(db)
     login(page, live, "bientap", PASSWORDS["bientap"])
@@ -162,8 +165,17 @@ def test_the_week_calendar_shows_the_replay_and_its_rule(
     expect(replay).to_contain_text("Lịch tiêm chủng mở rộng")
     late = page.locator(f'article.cal-entry.interrupted[data-key="{evening}"]')
     expect(late).to_contain_text("Không phát lại: trong ngày không còn khoảng trống")
-    expect(page.locator(f'article.cal-entry.replay[data-key="{replay_id(evening)}"]')).to_have_count(0)
+    expect(
+        page.locator(f'article.cal-entry.replay[data-key="{replay_id(evening)}"]')
+    ).to_have_count(0)
     expect(page.get_by_text("Dời từ")).to_have_count(0)  # nothing that did not air is "moved"
     replay.scroll_into_view_if_needed()
     expect(replay).to_be_in_viewport()
     _fits_the_screen(page)
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run scripts/bootstrap.sh (it installs axe-core from npm)")
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = [f"{v['id']}: {v['nodes'][0]['target']}" for v in result["violations"]
+               if v["impact"] in SERIOUS]  # fmt: skip
+    assert not serious, serious

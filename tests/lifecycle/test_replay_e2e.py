@@ -136,9 +136,7 @@ def test_an_airing_cut_by_an_emergency_plays_again_the_same_day(
         agent.start()
         ticker.start()
         try:
-            wait_for(
-                lambda: _status(db, SITE, airing) == "started", 30, "the airing started"
-            )
+            wait_for(lambda: _status(db, SITE, airing) == "started", 30, "the airing started")
             _send_emergency(app)
             wait_for(lambda: _status(db, SITE, airing) == "interrupted", 20, "the airing cut")
             with db() as s:

@@ -70,9 +70,7 @@ def announce(
         status="approved",
         author_id=s.scalar(select(User.id)),
         decided_at=at - timedelta(days=1),
-        media=Media(
-            sha256=uuid.uuid4().hex * 2, ext="mp3", size=1, duration_ms=seconds * 1000
-        ),
+        media=Media(sha256=uuid.uuid4().hex * 2, ext="mp3", size=1, duration_ms=seconds * 1000),
         zones=list(s.scalars(select(Zone).where(Zone.id.in_(zones)))),
     )
     item = ScheduleItem(start_at=at)

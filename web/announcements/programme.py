@@ -200,7 +200,7 @@ def describe(session: Session, findings: list[Finding]) -> list[FindingRow]:
 
 def _name(session: Session, key: str) -> str:
     """The title behind an occurrence id (``s<item>-<epoch>``) or a relay label."""
-    m = re.match(r"^s(\d+)-\d+$", key)
+    m = re.match(r"^s(\d+)-\d+(?:-r)?$", key)  # an airing, or its replay (issue 13)
     if m:
         item = session.get(ScheduleItem, int(m.group(1)))
         return item.announcement.title if item is not None else key
