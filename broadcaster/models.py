@@ -375,6 +375,7 @@ class InterruptedAiring(Base):
     __table_args__ = (
         UniqueConstraint("site_id", "item_id", name="uq_interrupted_site_item"),
         Index("ix_interrupted_airings_interrupted_at", "interrupted_at"),
+        Index("ix_interrupted_airings_state", "state"),  # the scheduler's pending rows
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

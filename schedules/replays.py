@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import datetime, time, timedelta
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +32,14 @@ from broadcaster.interrupted import replay_id
 from broadcaster.models import InterruptedAiring
 from schedules.conflicts import GAP, Timeline
 from schedules.cuts import Cut, day_end, replay_items
-from schedules.planner import Airing, by_language, site_languages, site_plans
+from schedules.planner import (
+    Airing,
+    approved_airings,
+    by_language,
+    pack_sites,
+    relay_airings,
+    site_languages,
+)
 from schedules.recurrence import DEFAULT_TZ, to_local, to_utc
 
 logger = logging.getLogger(__name__)
@@ -55,45 +63,61 @@ def pending(session: Session) -> list[InterruptedAiring]:
 def decide(session: Session, now: datetime, *, tz: str = DEFAULT_TZ, lead: timedelta = LEAD) -> int:
     """Decide every pending replay (the rule in the module's docstring); returns how many.
 
-    Rows are decided one after the other, so two cut airings of one site never take the same
-    free time (each decision sees the replays decided before it)."""
+    One packing per local day and audience (``pack_sites`` packs sites with the same airings
+    once), so an emergency that cut thousands of sites costs a few packings. A site's cuts are
+    decided in the order they happened, each seeing the replays before it, so two never take
+    the same free time."""
     rows = pending(session)
-    languages: dict[str, str] | None = None
+    if not rows:
+        return 0
+    items = replay_items(session, [Cut.of(r) for r in rows])
+    by_day: dict[date, list[InterruptedAiring]] = defaultdict(list)
     for row in rows:
-        end = day_end(row.interrupted_at, tz)
-        item = replay_items(session, [Cut.of(row)]).get(row.schedule_item_id)
+        item = items.get(row.schedule_item_id)
         if item is None or item.cancelled(row.nominal):
             _settle(row, now, None, "cancelled")
-            continue
-        if now >= end:
+        elif now >= day_end(row.interrupted_at, tz):
             _settle(row, now, None, "day-over")
-            continue
-        if languages is None:
-            languages = site_languages(session)
-        earliest = _whole_second(max(row.interrupted_at, now + lead))
-        day_start = to_utc(datetime.combine(to_local(row.interrupted_at, tz).date(), time()), tz)
-        plan = site_plans(session, day_start, end, tz=tz, site_ids=[row.site_id])[row.site_id]
-        busy = Timeline()
-        for p in plan.placed:
-            busy.add(p.start, p.end, p.candidate.key)
-        for r in plan.relays:
-            busy.add(r.start, r.end, f"relay-{r.relay.id}")
-        probe = Airing(
-            replay_id(row.item_id), earliest, item.announcement, frozenset([row.site_id])
-        )
-        duration = by_language([probe], languages)[0].duration
-        at = earliest
-        while True:  # at a whole second, and free
-            found, _blockers = busy.earliest(at, duration, GAP)
-            at = _whole_second(found)
-            if at == found:
-                break
-        if at + duration > end:
-            _settle(row, now, None, "no-free-time")
         else:
-            _settle(row, now, at, "")
-        session.flush()  # the next row's packing sees this replay
+            by_day[to_local(row.interrupted_at, tz).date()].append(row)
+    languages = site_languages(session) if by_day else {}
+    for day, todo in sorted(by_day.items()):
+        start = to_utc(datetime.combine(day, time()), tz)
+        end = to_utc(datetime.combine(day + timedelta(days=1), time()), tz)
+        sites = sorted({r.site_id for r in todo})
+        plans = pack_sites(
+            approved_airings(session, start, end, tz=tz),  # without the cut airings
+            sites,
+            relay_airings(session, start, end, tz=tz),
+        )
+        for site in sites:
+            busy = Timeline()
+            for p in plans[site].placed:
+                busy.add(p.start, p.end, p.candidate.key)
+            for r in plans[site].relays:
+                busy.add(r.start, r.end, f"relay-{r.relay.id}")
+            for row in (r for r in todo if r.site_id == site):
+                announcement = items[row.schedule_item_id].announcement
+                probe = Airing(replay_id(row.item_id), start, announcement, frozenset([site]))
+                duration = by_language([probe], languages)[0].duration
+                at = _free_at(busy, _whole_second(max(row.interrupted_at, now + lead)), duration)
+                if at + duration > end:
+                    _settle(row, now, None, "no-free-time")
+                    continue
+                _settle(row, now, at, "")
+                busy.add(at, at + duration, probe.item_id)
+    session.flush()
     return len(rows)
+
+
+def _free_at(busy: Timeline, earliest: datetime, duration: timedelta) -> datetime:
+    """The first whole second at or after ``earliest`` when ``duration`` fits in ``busy``."""
+    at = earliest
+    while True:
+        found, _blockers = busy.earliest(at, duration, GAP)
+        at = _whole_second(found)
+        if at == found:
+            return at
 
 
 def _settle(row: InterruptedAiring, now: datetime, at: datetime | None, reason: str) -> None:

@@ -253,3 +253,19 @@ def test_the_calendar_shows_the_cut_and_its_replay_never_moved(factory) -> None:
     assert by_key[("interrupted", y)].not_replayed == "no-free-time"
     assert not any(e.clash == "moved" for e in day.entries)
     assert ("airing", x) not in by_key and ("airing", y) not in by_key
+
+
+def test_two_cuts_decided_together_take_different_free_times(factory) -> None:
+    """The scheduler was away while two emergencies cut two airings of one site: decided in
+    one tick, one after the other, each in its own free time."""
+    with factory() as s, s.begin():
+        x = announce(s, "Sáng", local(10), 60)
+        y = announce(s, "Trưa", local(11), 90)
+        events = [cut_event(s, x, local(10, 0, 30)), cut_event(s, y, local(11, 0, 30), seq=2)]
+    ingestor(factory, local(11, 0, 31)).store_events(events)
+    assert decide(factory, local(11, 0, 31), lead=timedelta(seconds=20)) == 2
+    first, second = rows(factory)
+    assert first.replay_at == local(11, 0, 51)
+    assert second.replay_at == local(11, 0, 51) + timedelta(seconds=60 + 2)  # after it, a gap
+    plan = plans(factory, local(11, 0, 40))
+    assert [i for i, _ in plan["cut"]] == [replay_id(x), replay_id(y)]

@@ -34,7 +34,10 @@ def _sqlite_triggers() -> list[tuple[str, str]]:
         name = f"plan_mark_{_TABLE}_{op_name.lower()}"
         body = " ".join(_BUMP.format(key=f"{r}.announcement_id") + ";" for r in rows)
         out.append(
-            (name, f"CREATE TRIGGER {name} AFTER {op_name} ON {_TABLE} FOR EACH ROW BEGIN {body} END")
+            (
+                name,
+                f"CREATE TRIGGER {name} AFTER {op_name} ON {_TABLE} FOR EACH ROW BEGIN {body} END",
+            )
         )
     return out
 
@@ -97,6 +100,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_interrupted_airings_interrupted_at", ["interrupted_at"], unique=False
         )
+        batch_op.create_index("ix_interrupted_airings_state", ["state"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         for _name, ddl in _PG_TRIGGERS:
             op.execute(ddl)
