@@ -59,10 +59,6 @@ class Entry:
     not_replayed: str = ""  # an interrupted airing: why it is not replayed (replays.REASONS)
 
     @property
-    def replay_pending(self) -> bool:
-        return self.kind == "interrupted" and self.replay_at is None and not self.not_replayed
-
-    @property
     def minutes(self) -> int:
         return max(1, round((self.end - self.start).total_seconds() / 60))
 

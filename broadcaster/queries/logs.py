@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from broadcaster.interrupted import is_replay
 from broadcaster.models import (
     Announcement,
     Campaign,
@@ -154,6 +155,11 @@ class LogRow:
         if self.started_at and self.finished_at:
             return max(0.0, (self.finished_at - self.started_at).total_seconds())
         return None
+
+    @property
+    def replay(self) -> bool:
+        """The replay of an airing an emergency cut off (issue 13)."""
+        return is_replay(self.item_id)
 
 
 @dataclass(frozen=True)

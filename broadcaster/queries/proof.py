@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from broadcaster.interrupted import is_replay
 from broadcaster.models import Announcement, Playback, Site, Unit, Zone
 from broadcaster.scope import Scope
 
@@ -35,6 +36,11 @@ class Airing:
     finished_at: datetime | None
     status: str
     detail: str
+
+    @property
+    def replay(self) -> bool:
+        """The replay of an airing an emergency cut off (issue 13)."""
+        return is_replay(self.item_id)
 
 
 @dataclass

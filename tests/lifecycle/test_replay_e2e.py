@@ -41,6 +41,7 @@ from broadcaster.processes import IngestPart
 from broadcaster.publish import PlanPublisher
 from broadcaster.queries.proof import proof_of_broadcast
 from broadcaster.wire.topics import Topics
+from schedules.recurrence import to_local
 from schedules.runtime import SchedulerRuntime
 from tests.lifecycle.conftest import sqlite_copy
 from tests.programme_web.test_emergency_e2e import HIDDEN, served_app
@@ -155,7 +156,8 @@ def test_an_airing_cut_by_an_emergency_plays_again_the_same_day(
         with db() as s:
             cut = s.scalars(select(InterruptedAiring)).one()
             assert cut.state == "planned" and cut.replay_at is not None
-            assert cut.replay_at >= cut.interrupted_at  # later, the same day
+            assert cut.replay_at >= cut.interrupted_at  # later, the same local day
+            assert to_local(cut.replay_at).date() == to_local(cut.interrupted_at).date()
             logged = {
                 p.item_id: (p.status, p.announcement_id, p.verified)
                 for p in s.scalars(select(Playback).where(Playback.site_id == SITE))
@@ -175,6 +177,10 @@ def test_an_airing_cut_by_an_emergency_plays_again_the_same_day(
         assert f'data-key="{replay}"' in week and "Replay of the airing an emergency" in week
         assert f'data-key="{airing}"' in week and "Cut off by an emergency" in week
         assert "Moved from" not in week
+        proof = client.get(f"/logs/proof/{ann_id}?lang=en").get_data(as_text=True)
+        assert proof.count('class="badge replay"') == 1  # the replay, counted for the site
+        log = client.get(f"/logs/?announcement={ann_id}&lang=vi").get_data(as_text=True)
+        assert log.count('class="badge replay"') == 1 and "Phát lại" in log
 
 
 def _status(db: sessionmaker[Session], site: str, item_id: str) -> str | None:
