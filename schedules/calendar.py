@@ -36,6 +36,9 @@ from schedules.slots import windows
 
 logger = logging.getLogger(__name__)
 
+# What a site reports of an airing it did not play (broadcaster.ingest's terminal statuses).
+NOT_AIRED = ("skipped", "failed", "expired", "rejected")
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -57,6 +60,7 @@ class Entry:
     replay_of: datetime | None = None  # a replay: when the emergency cut the airing
     replay_at: datetime | None = None  # an interrupted airing: its replay
     not_replayed: str = ""  # an interrupted airing: why it is not replayed (replays.REASONS)
+    not_aired: str = ""  # a moved airing the site reports it did not play: its log status
 
     @property
     def minutes(self) -> int:
@@ -188,27 +192,29 @@ def _emergency_announcements(session: Session, start: datetime, end: datetime) -
 
 
 def _aired_not_moved(session: Session, entries: list[Entry]) -> list[Entry]:
-    """Airings the packing moved that the site reports it started (an emergency came after
-    they began, before ingest heard of the cut): shown where they aired, not as moved."""
+    """Airings the packing moved, as their site reported them: one it started (an emergency
+    came after it began, before ingest heard of the cut) is shown where it aired; one it did
+    not play (skipped, failed, expired) is shown with that status. Neither is "moved"."""
     moved = [e for e in entries if e.clash == "moved"]
     if not moved:
         return entries
-    started = {
-        (site, item): at
-        for site, item, at in session.execute(
-            select(Playback.site_id, Playback.item_id, Playback.started_at).where(
-                Playback.item_id.in_(sorted({e.key for e in moved})),
-                Playback.started_at.is_not(None),
+    reported = {
+        (site, item): (at, status)
+        for site, item, at, status in session.execute(
+            select(Playback.site_id, Playback.item_id, Playback.started_at, Playback.status).where(
+                Playback.item_id.in_(sorted({e.key for e in moved}))
             )
         )
     }
     out = []
     for e in entries:
-        at = started.get((e.sites[0], e.key)) if e.clash == "moved" else None
+        at, status = reported.get((e.sites[0], e.key), (None, "")) if e.clash else (None, "")
         if at is not None:
             e = replace(
                 e, start=at, end=at + (e.end - e.start), clash="", nominal=None, blocked_by=()
             )
+        elif status in NOT_AIRED:
+            e = replace(e, clash="", nominal=None, blocked_by=(), not_aired=status)
         out.append(e)
     return out
 

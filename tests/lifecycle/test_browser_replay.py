@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.clock import FakeClock
@@ -117,6 +117,12 @@ def _cuts(db: sessionmaker[Session]) -> tuple[str, str, datetime]:
     with transaction(db) as s:
         morning = _airing(s, "Lịch tiêm chủng mở rộng", at(10), 60)
         _airing(s, "Cảnh báo lũ", at(10, 0, 30), 30, "emergency")
+        late = _airing(s, "Họp tổ dân phố", at(10, 0, 40), 30)  # due during the emergency
+        s.execute(
+            update(Playback)
+            .where(Playback.item_id == late)
+            .values(started_at=None, status="skipped", detail="too late")
+        )
         evening = _airing(s, "Bản tin cuối ngày", at(23, 55), 300)
         _airing(s, "Cảnh báo lũ lần hai", at(23, 56), 30, "emergency")
         anns = dict(s.execute(select(Playback.item_id, Playback.announcement_id)).all())
@@ -169,6 +175,9 @@ def test_the_week_calendar_shows_the_replay_and_its_rule(
         page.locator(f'article.cal-entry.replay[data-key="{replay_id(evening)}"]')
     ).to_have_count(0)
     expect(page.get_by_text("Dời từ")).to_have_count(0)  # nothing that did not air is "moved"
+    expect(page.locator("article.cal-entry", has_text="Họp tổ dân phố")).to_contain_text(
+        "Không phát"
+    )
     replay.scroll_into_view_if_needed()
     expect(replay).to_be_in_viewport()
     _fits_the_screen(page)

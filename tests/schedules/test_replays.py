@@ -269,3 +269,27 @@ def test_two_cuts_decided_together_take_different_free_times(factory) -> None:
     assert second.replay_at == local(11, 0, 51) + timedelta(seconds=60 + 2)  # after it, a gap
     plan = plans(factory, local(11, 0, 40))
     assert [i for i, _ in plan["cut"]] == [replay_id(x), replay_id(y)]
+
+
+def test_a_moved_airing_the_site_did_not_play_is_not_shown_as_moved(factory) -> None:
+    with factory() as s, s.begin():
+        announce(s, "Khẩn", local(10, 0, 30), 30, zones=("z1",), priority="emergency")
+        z = announce(s, "Đúng giờ khẩn", local(10, 0, 40), 30)
+
+    def entry() -> object:
+        with factory() as s:
+            week = site_week(s, "cut", LOCAL_DAY.date())
+        [day] = [d for d in week.days if d.day == LOCAL_DAY.date()]
+        [found] = [e for e in day.entries if e.key == z]
+        return found
+
+    moved = entry()
+    assert (moved.clash, moved.start) == ("moved", local(10, 1, 2))  # ahead: it will be moved
+    with factory() as s, s.begin():
+        s.execute(
+            update(Playback)
+            .where(Playback.item_id == z, Playback.site_id == "cut")
+            .values(status="skipped", detail="late")
+        )
+    skipped = entry()
+    assert (skipped.clash, skipped.not_aired) == ("", "skipped")
