@@ -369,7 +369,7 @@ class InterruptedAiring(Base):
     the airing); the scheduler then decides the replay (``schedules.replays``): ``planned`` at
     ``replay_at``, or ``none`` with ``reason``. The planner leaves the cut airing out of the
     site's plan and puts the replay in. A trigger bumps the announcement's plan mark
-    (migration 0024)."""
+    (migration 0025)."""
 
     __tablename__ = "interrupted_airings"
     __table_args__ = (

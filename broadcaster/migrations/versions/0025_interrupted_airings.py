@@ -1,7 +1,7 @@
 """interrupted airings: an airing an emergency cut off at one site, and its replay (issue 13)
 
-Revision ID: 0024
-Revises: 0015
+Revision ID: 0025
+Revises: 0024 (written on 0015; follows main's head 0024_site_keys_version)
 Create Date: 2026-12-06 00:00:00
 
 A row is an input to the plans (the cut airing leaves the site's plan, its replay joins it):
@@ -15,8 +15,8 @@ from alembic import op
 
 import broadcaster.models
 
-revision = "0024"
-down_revision = "0015"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
