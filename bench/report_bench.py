@@ -309,8 +309,15 @@ def main() -> None:
     ap.add_argument("--log-runs", type=int, default=1)
     ap.add_argument("--dir", default=None, help="where the SQLite file goes (default: a temp dir)")
     ap.add_argument("--reuse", default="", help="time an already loaded database (its URL)")
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the loaded databases (the SQLite file in --dir, the PostgreSQL schema) and "
+        "print their URLs for --reuse",
+    )
     args = ap.parse_args()
     if args.reuse:
+        upgrade(args.reuse)  # a database kept by an older run gets the newer migrations
         engine = make_engine(args.reuse)
         try:
             measure(engine, args.runs, args.log_runs)
@@ -322,7 +329,10 @@ def main() -> None:
     print(f"{platform.machine()}, Python {platform.python_version()}; {args.rows:,} rows = "
           f"{args.communes} communes × {SITES_PER_COMMUNE} sites × {per_day} a day over "
           f"{-(-args.rows // (sites * per_day))} days; report {YEAR.start} to {YEAR.end}")  # fmt: skip
-    with tempfile.TemporaryDirectory(dir=args.dir) as d:
+    if args.keep and not args.dir:
+        ap.error("--keep needs --dir")
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        d = args.dir if args.keep else tmp
         for kind in args.db.split(","):
             url, schema = fresh(kind, Path(d))
             engine = make_engine(url)
@@ -338,7 +348,9 @@ def main() -> None:
                 measure(engine, args.runs, args.log_runs)
             finally:
                 engine.dispose()
-                if schema:
+                if args.keep:
+                    print(f"  kept: --reuse '{url}'")
+                elif schema:
                     import psycopg
 
                     with psycopg.connect(PG.replace("+psycopg", ""), autocommit=True) as conn:

@@ -532,6 +532,27 @@ class ReportAnnouncementDay(Base):
     items_finished: Mapped[int]
 
 
+class ReportAnnouncementMonth(Base):
+    """A month's ``report_announcement_days`` summed per (unit, announcement): what a report
+    reads for the whole months of its period (a province-year is 12 months' rows, not 365
+    days'), the days at its edges coming from the daily table. ``month`` is the month's first
+    local day. Kept with the days by ``broadcaster.rollups`` (every recompute of a day redoes
+    its month for the same units, from the daily rows), so the two always agree."""
+
+    __tablename__ = "report_announcement_months"
+    __table_args__ = (Index("ix_report_announcement_months_unit_month", "unit_id", "month"),)
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    announcement_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    planned: Mapped[int]
+    finished: Mapped[int]
+    interrupted: Mapped[int]
+    aired_s: Mapped[float] = mapped_column(Float)
+    items_planned: Mapped[int]
+    items_finished: Mapped[int]
+
+
 class ReportMark(Base):
     """A (unit, UTC day) whose playbacks changed since the roll-ups were last refreshed.
 

@@ -9,6 +9,10 @@ outage, a merge moving planned airings, anything done with psql). The scheduler 
 every ``rollup_refresh_interval_s``, and a report refreshes what is still pending before it
 reads, so reports always equal the log. :func:`rebuild` recomputes every day of a period
 (``broadcaster reports rebuild``): after a change of timezone, or to check.
+
+``report_announcement_months`` sums the per-announcement days by month (a year's report reads
+12 months' rows, not 365 days'): whatever recomputes days then recomputes their months for the
+same units, from the daily rows, in the same transaction.
 """
 
 from __future__ import annotations
@@ -35,7 +39,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from broadcaster.models import Playback, ReportAnnouncementDay, ReportMark, ReportSiteDay
+from broadcaster.models import (
+    Playback,
+    ReportAnnouncementDay,
+    ReportAnnouncementMonth,
+    ReportMark,
+    ReportSiteDay,
+)
 from broadcaster.queries.sqltime import seconds_between
 
 logger = logging.getLogger(__name__)
@@ -44,6 +54,7 @@ AIRED = ("finished", "interrupted")
 NO_UNIT = 0  # the roll-ups' unit id for an airing without a unit
 # pg_advisory_xact_lock's two-int key: this class, and the schema's hash (one refresh at a time)
 ADVISORY_CLASS = 0x524F4C4C  # "ROLL"
+Day, Month = ReportAnnouncementDay, ReportAnnouncementMonth
 
 
 def refresh(session: Session, tz: str, within: tuple[date, date] | None = None) -> int:
@@ -68,8 +79,12 @@ def refresh(session: Session, tz: str, within: tuple[date, date] | None = None) 
     for unit_id, utc_day in marks:
         for day in local_days(utc_day, tz):
             days[day].add(unit_id)
+    months: dict[date, set[int]] = defaultdict(set)
     for day, units in sorted(days.items()):
         recompute(session, tz, day, units)
+        months[month_of(day)] |= units
+    for month, units in sorted(months.items()):
+        recompute_month(session, month, units)
     done = sum(len(u) for u in days.values())
     logger.debug("report roll-ups: %d marks, %d (unit, day) recomputed", len(marks), done)
     return done
@@ -80,10 +95,14 @@ def rebuild(session: Session, tz: str, start: date, end: date) -> int:
     _lock(session)
     n = 0
     day = start
+    months: set[date] = set()
     while day <= end:
         recompute(session, tz, day, None)
+        months.add(month_of(day))
         day += timedelta(days=1)
         n += 1
+    for month in sorted(months):
+        recompute_month(session, month, None)
     return n
 
 
@@ -107,6 +126,24 @@ def clear(session: Session, start: date | None, end: date | None) -> None:
         if start is not None and end is not None:
             gone = gone.where(or_(model.day < start, model.day > end))
         session.execute(gone)
+    if start is None or end is None:
+        session.execute(delete(Month))
+        return
+    first, last = month_of(start), month_of(end)
+    session.execute(delete(Month).where(or_(Month.month < first, Month.month > last)))
+    for month in sorted({first, last}):  # the edge months lost the days outside
+        recompute_month(session, month, None)
+
+
+def month_of(day: date) -> date:
+    """The month's first day."""
+    return day.replace(day=1)
+
+
+def month_end(month: date) -> date:
+    """The month's last day."""
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
 
 
 def local_days(utc_day: date, tz: str) -> list[date]:
@@ -186,6 +223,48 @@ def recompute(session: Session, tz: str, day: date, units: Iterable[int] | None)
                 "items_finished",
             ],
             ann_q,
+        )
+    )
+
+
+def recompute_month(session: Session, month: date, units: Iterable[int] | None) -> None:
+    """Replace ``month``'s rows of ``units`` (None: every unit) with the sums of its days."""
+    gone = delete(Month).where(Month.month == month)
+    where: list[ColumnElement[bool]] = [Day.day >= month, Day.day <= month_end(month)]
+    if units is not None:
+        unit_ids = sorted(set(units))
+        gone = gone.where(Month.unit_id.in_(unit_ids))
+        where.append(Day.unit_id.in_(unit_ids))
+    session.execute(gone)
+    sums = (
+        select(
+            literal(month, Date),
+            Day.unit_id,
+            Day.announcement_id,
+            func.sum(Day.planned),
+            func.sum(Day.finished),
+            func.sum(Day.interrupted),
+            func.sum(Day.aired_s),
+            func.sum(Day.items_planned),
+            func.sum(Day.items_finished),
+        )
+        .where(*where)
+        .group_by(Day.unit_id, Day.announcement_id)
+    )
+    session.execute(
+        insert(Month).from_select(
+            [
+                "month",
+                "unit_id",
+                "announcement_id",
+                "planned",
+                "finished",
+                "interrupted",
+                "aired_s",
+                "items_planned",
+                "items_finished",
+            ],
+            sums,
         )
     )
 

@@ -11,16 +11,19 @@ which no daily sum gives: it reads the log for the newest announcements the roll
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from broadcaster import rollups
 from broadcaster.models import (
     Announcement,
     ReportAnnouncementDay,
+    ReportAnnouncementMonth,
     ReportSiteDay,
     Site,
     Zone,
@@ -32,7 +35,9 @@ from broadcaster.scope import Scope
 
 Row = TypeVarTuple("Row")
 Day = ReportAnnouncementDay
+Month = ReportAnnouncementMonth
 SiteDay = ReportSiteDay
+Span = tuple[type[Day] | type[Month], date, date]
 
 
 def report(
@@ -47,29 +52,27 @@ def report(
         return log.report(session, f, tz, sc)
     tree = Tree(session)
     root = tree.root(f, sc)
-    # One pass over the period's (unit, announcement) roll-ups; the rest is sums in Python.
-    q = select(
-        Day.unit_id,
-        Day.announcement_id,
-        *_sums(Day),
-        func.sum(Day.items_planned),
-        func.sum(Day.items_finished),
-    ).group_by(Day.unit_id, Day.announcement_id)
-    # Core rows (no ORM row processing: a province-year gives some 50,000 of them)
-    rows = session.connection().execute(_where(q, Day, f, sc)).all()
-    per_unit: dict[int, list[float]] = {}
-    per_ann: dict[int, list[float]] = {}
-    for unit_id, ann, n, full, part, secs, _ip, _if in rows:
-        for into, key in ((per_unit, unit_id), (per_ann, ann)):
-            acc = into.get(key)
-            if acc is None:
-                into[key] = [n or 0, full or 0, part or 0, secs or 0.0]
-            else:
-                acc[0] += n or 0
-                acc[1] += full or 0
-                acc[2] += part or 0
-                acc[3] += secs or 0.0
-    total, below, aired = log.unit_lines(tree, root, [(u, *m) for u, m in per_unit.items()])
+    # One query sums the period per (unit, category, campaign): a few thousand rows, from
+    # which Python adds up the unit, category and campaign lines (a province-year is some
+    # 50,000 (unit, announcement) pairs: too many to add up in Python on a busy machine).
+    rows = _summed(
+        session,
+        f,
+        sc,
+        lambda m: [m.unit_id, Announcement.category, Announcement.campaign_id],
+        lambda m: [*_sums(m), func.sum(m.items_planned), func.sum(m.items_finished)],
+        join="outer",
+    )
+    per_unit: dict[int, list[Any]] = {}
+    per_kind: dict[tuple[str, int | None], list[Any]] = {}
+    whole: dict[tuple[int, int], list[int]] = {}  # (campaign, unit) → airings planned, achieved
+    for (unit_id, category, campaign), (*ms, ip, i_f) in rows.items():
+        _add(per_unit, unit_id, ms)
+        if category is not None:  # None: no announcement (or one deleted)
+            _add(per_kind, (category, campaign), ms)
+        if campaign is not None:
+            _add(whole, (campaign, unit_id), [ip, i_f])
+    total, below, aired = log.unit_lines(tree, root, [(u, *ms) for u, ms in per_unit.items()])
     out = Report(filter=f, total=total, unit=root, path=tree.path(root, sc))
     out.by["unit"], out.by["commune"] = below, aired
     if not log.zones_listed(session, root, sc, f):
@@ -79,59 +82,84 @@ def report(
         out.by["zone"], out.by["site"] = log.log_zones_and_sites(session, f, tz, sc)
     else:
         out.by["zone"], out.by["site"] = _zones_and_sites(session, f, sc)
-    known = _announcements(session, {int(a) for a in per_ann if a})
     out.by["category"], out.by["campaign"] = log.category_campaign_lines(
-        session, [(*known[ann], *m) for ann, m in per_ann.items() if ann in known]
+        session, [(cat, camp, *ms) for (cat, camp), ms in per_kind.items()]
     )
-    by_campaign: dict[int, list[tuple[int, int, int]]] = {}
-    for u, ann, *_m, ip, i_f in rows:
-        campaign = known[ann][1] if ann in known else None
-        if campaign is not None:
-            by_campaign.setdefault(campaign, []).append((u, ip, i_f))
-    for c in log.campaigns_in(session, f, sc):
-        if c.starts_on <= f.start and c.ends_on >= f.end:  # the whole period: the same rows
-            freq = by_campaign.get(c.id, [])
-        else:
-            sub = replace(
-                f,
-                start=max(c.starts_on, f.start),
-                end=min(c.ends_on, f.end),
-                campaign=c.id,
-                category="",
-            )
-            q2 = select(
-                Day.unit_id, func.sum(Day.items_planned), func.sum(Day.items_finished)
-            ).group_by(Day.unit_id)
-            freq = [(u, p, a) for u, p, a in session.execute(_where(q2, Day, sub, sc))]
-        out.campaigns.append(log.campaign_line(session, tree, c, f, sc, _by_unit(freq)))
-    newest = sorted((int(a) for a in per_ann if a), reverse=True)[: log.COVERAGE_LIMIT]
-    out.coverage = log.coverage(session, f, tz, sc, newest)
+    campaigns = log.campaigns_in(session, f, sc)
+    periods: dict[tuple[date, date], list[int]] = {}
+    for c in campaigns:  # a campaign running part of the period: its own part of it
+        lo, hi = max(c.starts_on, f.start), min(c.ends_on, f.end)
+        if (lo, hi) != (f.start, f.end) or f.campaign or f.category:
+            periods.setdefault((lo, hi), []).append(c.id)
+    for (lo, hi), ids in periods.items():
+        sub = replace(f, start=lo, end=hi, campaign=None, category="")
+        for (campaign, unit_id), ms in _summed(
+            session,
+            sub,
+            sc,
+            lambda m: [Announcement.campaign_id, m.unit_id],
+            lambda m: [func.sum(m.items_planned), func.sum(m.items_finished)],
+            Announcement.campaign_id.in_(ids),
+            join="inner",
+        ).items():
+            whole[(campaign, unit_id)] = ms
+    freq: dict[int, list[tuple[int, int, int]]] = {}
+    for (campaign, unit_id), (planned, achieved) in whole.items():
+        freq.setdefault(int(campaign), []).append((unit_id, int(planned), int(achieved)))
+    for c in campaigns:
+        out.campaigns.append(log.campaign_line(session, tree, c, f, sc, freq.get(c.id, [])))
+    out.coverage = log.coverage(session, f, tz, sc, _newest(session, f, sc))
     return log.finish(out)
 
 
-def _by_unit(rows: list[Any]) -> list[tuple[int, int, int]]:
-    """(unit, airings planned, achieved) summed per unit."""
-    out: dict[int, list[int]] = {}
-    for unit_id, planned, achieved in rows:
-        acc = out.setdefault(unit_id, [0, 0])
-        acc[0] += int(planned or 0)
-        acc[1] += int(achieved or 0)
-    return [(u, p, a) for u, (p, a) in out.items()]
+def _add(into: dict[Any, list[Any]], key: Any, values: list[Any]) -> None:
+    acc = into.get(key)
+    into[key] = list(values) if acc is None else [a + v for a, v in zip(acc, values, strict=True)]
 
 
-def _announcements(session: Session, ids: set[int]) -> dict[int, tuple[str, int | None]]:
-    """Each announcement's (category, campaign): one range read when there are many."""
-    if not ids:
-        return {}
-    q = select(Announcement.id, Announcement.category, Announcement.campaign_id)
-    if len(ids) > 500:
-        q = q.where(Announcement.id.between(min(ids), max(ids)))
-    else:
-        q = q.where(Announcement.id.in_(sorted(ids)))
-    return {int(a): (str(cat), camp) for a, cat, camp in session.execute(q) if a in ids}
+def _summed(
+    session: Session,
+    f: ReportFilter,
+    sc: Scope,
+    keys: Callable[[Any], list[Any]],
+    sums: Callable[[Any], list[Any]],
+    *where: ColumnElement[bool],
+    join: str = "",
+) -> dict[tuple[Any, ...], list[Any]]:
+    """``sums`` of the period's (unit, announcement) roll-ups per ``keys``, its months and edge
+    days added up. ``join``: "inner" or "outer" with the announcements (keys and ``where`` may
+    then name their columns; a roll-up of no announcement, or of one deleted, drops out of an
+    inner join, and has NULLs for them in an outer one)."""
+    out: dict[tuple[Any, ...], list[Any]] = {}
+    for span in spans(f.start, f.end):
+        model = span[0]
+        k = keys(model)
+        q = select(*k, *sums(model)).where(*where).group_by(*k)
+        if join:
+            on = Announcement.id == model.announcement_id
+            q = q.join(Announcement, on, isouter=join == "outer")
+        for row in session.connection().execute(_where(q, span, f, sc)):
+            _add(out, tuple(row[: len(k)]), [v or 0 for v in row[len(k) :]])
+    return out
 
 
-def _sums(model: type[Day] | type[SiteDay]) -> list[Any]:
+def _newest(session: Session, f: ReportFilter, sc: Scope) -> list[int]:
+    """The newest announcements aired in the period (ids grow with time), for coverage."""
+    found: set[int] = set()
+    for span in spans(f.start, f.end):
+        model = span[0]
+        q = (
+            select(model.announcement_id)
+            .distinct()
+            .where(model.announcement_id != 0)
+            .order_by(model.announcement_id.desc())
+            .limit(log.COVERAGE_LIMIT)
+        )
+        found.update(int(a) for a in session.connection().execute(_where(q, span, f, sc)).scalars())
+    return sorted(found, reverse=True)[: log.COVERAGE_LIMIT]
+
+
+def _sums(model: type[Day] | type[Month] | type[SiteDay]) -> list[Any]:
     return [
         func.sum(model.planned),
         func.sum(model.finished),
@@ -140,15 +168,41 @@ def _sums(model: type[Day] | type[SiteDay]) -> list[Any]:
     ]
 
 
-def _where(
-    q: Select[*Row], model: type[Day] | type[SiteDay], f: ReportFilter, sc: Scope
-) -> Select[*Row]:
-    q = q.where(model.day >= f.start, model.day <= f.end, *unit_clause(model.unit_id, f, sc))
+def spans(start: date, end: date) -> list[Span]:
+    """The period as roll-up reads: its whole months from the monthly table, the days at its
+    edges (before the first whole month, after the last) from the daily one."""
+    first = start if start.day == 1 else rollups.month_end(start) + timedelta(days=1)
+    last = rollups.month_of(end)
+    if rollups.month_end(end) != end:  # the last month is cut: its days are an edge
+        last = rollups.month_of(last - timedelta(days=1))
+    if first > last:
+        return [(Day, start, end)]
+    out: list[Span] = []
+    if start < first:
+        out.append((Day, start, first - timedelta(days=1)))
+    out.append((Month, first, last))
+    if rollups.month_end(last) < end:
+        out.append((Day, rollups.month_end(last) + timedelta(days=1), end))
+    return out
+
+
+def _where(q: Select[*Row], span: Span, f: ReportFilter, sc: Scope) -> Select[*Row]:
+    """``f``'s units and announcements on a span's table, over the span's days or months."""
+    model, lo, hi = span
+    when = Month.month if model is Month else Day.day
+    q = q.where(when >= lo, when <= hi, *unit_clause(model.unit_id, f, sc))
     anns = log.announcement_ids(f)
     if anns is not None:
-        assert model is Day, "the per-site roll-up keeps no announcement"
-        q = q.where(Day.announcement_id.in_(anns))
+        q = q.where(model.announcement_id.in_(anns))
     return q
+
+
+def _site_where(q: Select[*Row], f: ReportFilter, sc: Scope) -> Select[*Row]:
+    """``f`` on the per-site days (no announcement filter: the roll-up keeps none)."""
+    assert log.announcement_ids(f) is None, "the per-site roll-up keeps no announcement"
+    return q.where(
+        SiteDay.day >= f.start, SiteDay.day <= f.end, *unit_clause(SiteDay.unit_id, f, sc)
+    )
 
 
 def _zones_and_sites(
@@ -161,11 +215,11 @@ def _zones_and_sites(
         .where(sc.zones())
         .group_by(Zone.id, Zone.name)
     )
-    zones = [line(*r) for r in session.execute(_where(q, SiteDay, f, sc))]
+    zones = [line(*r) for r in session.execute(_site_where(q, f, sc))]
     q = (
         select(SiteDay.site_id, Site.name, *_sums(SiteDay))
         .outerjoin(Site, Site.id == SiteDay.site_id)
         .group_by(SiteDay.site_id, Site.name)
     )
-    sites = [line(*r) for r in session.execute(_where(q, SiteDay, f, sc))]
+    sites = [line(*r) for r in session.execute(_site_where(q, f, sc))]
     return zones, sites

@@ -16,7 +16,13 @@ from broadcaster import rollups
 from broadcaster.cli import _Ctx, main
 from broadcaster.clock import FakeClock
 from broadcaster.ingest import Ingestor
-from broadcaster.models import Playback, ReportAnnouncementDay, ReportMark, ReportSiteDay
+from broadcaster.models import (
+    Playback,
+    ReportAnnouncementDay,
+    ReportAnnouncementMonth,
+    ReportMark,
+    ReportSiteDay,
+)
 from broadcaster.publisher import MemoryPublisher
 from broadcaster.queries import reports, rollup_reports
 from broadcaster.queries.reports import ReportFilter
@@ -35,7 +41,22 @@ def _tables(session: Session) -> dict[str, list[tuple[object, ...]]]:
         found = session.execute(select(*cols))
         return sorted(tuple(round(v, 3) if isinstance(v, float) else v for v in r) for r in found)
 
-    return {"site": rows(ReportSiteDay), "announcement": rows(ReportAnnouncementDay)}
+    days, months = rows(ReportAnnouncementDay), rows(ReportAnnouncementMonth)
+    assert months == _months_of(days)  # the monthly level is always its days' sums
+    return {"site": rows(ReportSiteDay), "announcement": days, "month": months}
+
+
+def _months_of(days: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """report_announcement_days rows (day, unit, announcement, measures…) summed per month."""
+    sums: dict[tuple[object, ...], list[float]] = {}
+    for day, unit, ann, *measures in days:
+        key = (day.replace(day=1), unit, ann)  # type: ignore[attr-defined]
+        acc = sums.setdefault(key, [0] * len(measures))
+        for i, m in enumerate(measures):
+            acc[i] += m  # type: ignore[operator]
+    return sorted(
+        (*k, *(round(v, 3) if isinstance(v, float) else v for v in ms)) for k, ms in sums.items()
+    )
 
 
 def _same_report(session: Session, f: ReportFilter) -> dict[str, object]:
@@ -171,3 +192,38 @@ def test_a_refresh_inside_a_writing_transaction_leaves_later_writes_marked(seede
         assert rollups.pending(s) == 1
         rollups.refresh(s, TZ)
         assert _same_report(s, MONTH)["total"]["planned"] == 10  # type: ignore[index]
+
+
+def test_a_period_of_whole_months_and_edge_days_adds_up(seeded: Seeded) -> None:
+    """A period with whole months reads them from the monthly level and its edge days from the
+    daily one; a month whose days change (a refresh) or are cut (a rebuild of part of the log,
+    a clear) keeps equal to its days."""
+    with seeded.factory() as s, s.begin():
+        for at, status in (
+            (datetime(2026, 10, 20, 1, 0, tzinfo=UTC), "finished"),  # edge days before
+            (datetime(2026, 10, 31, 20, 0, tzinfo=UTC), "interrupted"),  # 1/11 local: the month
+            (datetime(2026, 12, 2, 2, 0, tzinfo=UTC), "finished"),  # edge days after
+            (datetime(2026, 12, 20, 2, 0, tzinfo=UTC), "finished"),  # outside the period
+        ):
+            add_playback(s, "dai-xa", seeded.flood, at, status)
+    with seeded.factory() as s, s.begin():
+        rollups.refresh(s, TZ)
+        assert len(_tables(s)["month"]) >= 3  # October, November, December
+    spans = ReportFilter(start=date(2026, 10, 15), end=date(2026, 12, 5))
+    assert [m.__name__ for m, _, _ in rollup_reports.spans(spans.start, spans.end)] == [
+        "ReportAnnouncementDay",
+        "ReportAnnouncementMonth",
+        "ReportAnnouncementDay",
+    ]
+    with seeded.factory() as s:
+        figures = _same_report(s, spans)
+        assert figures["total"]["planned"] == 10  # type: ignore[index]  # the seed's 7 + 3
+        for f in (MONTH, ReportFilter(start=date(2026, 10, 1), end=date(2026, 12, 31))):
+            _same_report(s, f)
+    with seeded.factory() as s, s.begin():
+        rollups.clear(s, date(2026, 11, 1), date(2026, 12, 10))  # October and 20/12 go
+        _tables(s)
+    with seeded.factory() as s, s.begin():
+        rollups.rebuild(s, TZ, date(2026, 10, 1), date(2026, 12, 31))
+        _tables(s)
+        _same_report(s, spans)
