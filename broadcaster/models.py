@@ -540,7 +540,11 @@ class ReportAnnouncementMonth(Base):
     its month for the same units, from the daily rows), so the two always agree."""
 
     __tablename__ = "report_announcement_months"
-    __table_args__ = (Index("ix_report_announcement_months_unit_month", "unit_id", "month"),)
+    __table_args__ = (
+        Index("ix_report_announcement_months_unit_month", "unit_id", "month"),
+        # the newest announcements of a period (coverage's), walked backwards
+        Index("ix_report_announcement_months_announcement_month", "announcement_id", "month"),
+    )
 
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     unit_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -41,6 +41,11 @@ def upgrade() -> None:
         "report_announcement_months",
         ["unit_id", "month"],
     )
+    op.create_index(
+        "ix_report_announcement_months_announcement_month",
+        "report_announcement_months",
+        ["announcement_id", "month"],
+    )
     if op.get_bind().dialect.name == "postgresql":
         month = "date_trunc('month', day)::date"
     else:
@@ -55,5 +60,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(
+        "ix_report_announcement_months_announcement_month", "report_announcement_months"
+    )
     op.drop_index("ix_report_announcement_months_unit_month", "report_announcement_months")
     op.drop_table("report_announcement_months")
