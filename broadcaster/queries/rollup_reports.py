@@ -151,11 +151,12 @@ def _newest(session: Session, f: ReportFilter, sc: Scope) -> list[int]:
         q = (
             select(model.announcement_id)
             .distinct()
-            .where(model.announcement_id != 0)
+            .where(model.announcement_id > 0)
             .order_by(model.announcement_id.desc())
             .limit(log.COVERAGE_LIMIT)
         )
-        found.update(int(a) for a in session.connection().execute(_where(q, span, f, sc)).scalars())
+        q = _where(q, span, f, sc, by_announcement=True)
+        found.update(int(a) for a in session.connection().execute(q).scalars())
     return sorted(found, reverse=True)[: log.COVERAGE_LIMIT]
 
 
@@ -186,10 +187,16 @@ def spans(start: date, end: date) -> list[Span]:
     return out
 
 
-def _where(q: Select[*Row], span: Span, f: ReportFilter, sc: Scope) -> Select[*Row]:
-    """``f``'s units and announcements on a span's table, over the span's days or months."""
+def _where(
+    q: Select[*Row], span: Span, f: ReportFilter, sc: Scope, *, by_announcement: bool = False
+) -> Select[*Row]:
+    """``f``'s units and announcements on a span's table, over the span's days or months.
+    ``by_announcement``: the period written so that no index on it applies, for a read
+    in announcement order along the (announcement, day or month) index."""
     model, lo, hi = span
-    when = Month.month if model is Month else Day.day
+    when: ColumnElement[date] = (Month.month if model is Month else Day.day).expression
+    if by_announcement:  # SQLite would otherwise read the period's range and sort it
+        when = func.coalesce(when, when)
     q = q.where(when >= lo, when <= hi, *unit_clause(model.unit_id, f, sc))
     anns = log.announcement_ids(f)
     if anns is not None:
