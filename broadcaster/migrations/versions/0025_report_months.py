@@ -2,7 +2,7 @@
 roll-up summed per month, so a year's report reads 12 months' rows instead of 365 days' (issue 12)
 
 Revision ID: 0025
-Revises: 0015
+Revises: 0024 (written on 0015; follows main's head)
 Create Date: 2026-12-06 00:10:00
 
 Filled here from the daily rows already there (no playbacks are read); from then on
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0015"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
