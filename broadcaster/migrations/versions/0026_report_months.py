@@ -1,8 +1,8 @@
 """report roll-ups by month: ``report_announcement_months``, the daily per-(unit, announcement)
 roll-up summed per month, so a year's report reads 12 months' rows instead of 365 days' (issue 12)
 
-Revision ID: 0025
-Revises: 0024 (written on 0015; follows main's head)
+Revision ID: 0026
+Revises: 0025 (written on 0015; follows main's head)
 Create Date: 2026-12-06 00:10:00
 
 Filled here from the daily rows already there (no playbacks are read); from then on
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0026"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
