@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVarTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from broadcaster.interrupted import is_replay
@@ -390,10 +390,7 @@ def page(session: Session, f: LogFilter, tz: str, scope: Scope | None = None) ->
     down = f.desc != backwards
     nulls_high = session.get_bind().dialect.name == "postgresql"
     resolved = _resolve(session, f)
-    # Counted on a constant, not the id: PostgreSQL's indexes hold no id, so a count of ids
-    # reads the table's rows; of a constant, the filter's own index alone (index-only).
-    matching = _where(select(literal(1).label("one")), f, tz, scope, resolved)
-    capped = matching.select_from(Playback).limit(COUNT_CAP + 1).subquery()
+    capped = filtered(session, f, tz, scope, resolved).limit(COUNT_CAP + 1).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     q = _rows_query(f, tz, scope, resolved, reverse=backwards).limit(f.per_page + 1)
     few = _few(session, f, tz, scope, resolved, cursor, nulls_high) if total <= SORT_FEW else None
