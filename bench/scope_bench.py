@@ -45,8 +45,8 @@ from bench import logquery_bench as lb
 from broadcaster import rollups
 from broadcaster.db import make_engine, session_factory
 from broadcaster.models import Bulletin, BulletinDelivery, ReportAnnouncementDay, User
-from broadcaster.queries.logs import LogFilter, page
-from broadcaster.queries.reports import ReportFilter
+from broadcaster.queries.logs import LogFilter, LogPage, page
+from broadcaster.queries.reports import Report, ReportFilter
 from broadcaster.queries.rollup_reports import report
 from broadcaster.scope import Scope
 from schedules.bulletin_status import commune_status, inbox, scheduled_for, waiting
@@ -68,6 +68,7 @@ LOG_VIEWS = (
     "category, one week",
     "search a title, one month",
 )
+SCOPE_ALONE = "Scope.of alone (what every request adds)"
 WAYS = ("bare", "none", "province", "commune", "commune unscoped")
 
 
@@ -300,7 +301,13 @@ def cases(engine: Engine, days: int, runs: int) -> list[list[Case]]:
 
         return run
 
+    def scope_alone(way: str, s: Session) -> object:
+        if way in ("province", "commune"):
+            return of(s, PROVINCE if way == "province" else COMMUNE_OFFICER)
+        return None
+
     out = [
+        [Case(SCOPE_ALONE, lambda s, w: scope_alone(w, s)) for _ in range(runs)],
         [Case("commune's inbox", lambda s, w: inbox_case(w, s)) for _ in range(runs)],
         [
             Case(
@@ -335,12 +342,34 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, round(p * (len(xs) - 1)))]
 
 
+def answer(result: object) -> object:
+    """What a page shows, to compare two ways of asking."""
+    if isinstance(result, LogPage):
+        return [r.id for r in result.rows], result.total
+    if isinstance(result, Report):
+        return result.as_dict()["total"]
+    if isinstance(result, tuple):  # the inbox: its items, the badge
+        return [d.id for d in result[0]], result[1]
+    if isinstance(result, list):  # the sender's view
+        return [(r.delivery.id, r.sites, r.aired, r.scheduled_for) for r in result]
+    return result
+
+
+def same(engine: Engine, case: Case) -> bool:
+    """The province sees what no scope shows; the commune what its filter shows."""
+    with session_factory(engine)() as s:
+        got = {w: answer(case.run(s, w)) for w in WAYS if w != "bare"}
+        s.rollback()
+    return got["province"] == got["none"] and got["commune"] == got["commune unscoped"]
+
+
 def measure(engine: Engine, days: int, runs: int) -> dict[str, dict[str, list[float]]]:
     res: dict[str, dict[str, list[float]]] = {}
     for runs_of_case in cases(engine, days, runs):
         name = runs_of_case[0].name
         res[name] = {w: [] for w in WAYS}
-        timed(engine, runs_of_case[0], "none")  # warm the caches alike
+        if name != SCOPE_ALONE and not all(same(engine, c) for c in runs_of_case[:3]):
+            raise AssertionError(f"{name}: a scope and its filter answer differently")
         for case in runs_of_case:
             for way in WAYS:
                 res[name][way].append(timed(engine, case, way))
@@ -356,6 +385,10 @@ def print_table(res: dict[str, dict[str, list[float]]]) -> list[float]:
     for name, r in res.items():
         p50 = {w: statistics.median(xs) for w, xs in r.items()}
         p95 = {w: pct(xs, 0.95) for w, xs in r.items()}
+        if name == SCOPE_ALONE:
+            print(f"  | {name} | | | {p50['province']:.2f} / {p95['province']:.2f} | | "
+                  f"{p50['commune']:.2f} / {p95['commune']:.2f} |")  # fmt: skip
+            continue
         prov, comm = p50["province"] / p50["none"], p50["commune"] / p50["commune unscoped"]
         ratios += [prov, comm]
         print(f"  | {name} | {p50['bare']:.1f} | {p50['none']:.1f} / {p95['none']:.1f} | "

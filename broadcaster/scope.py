@@ -23,8 +23,10 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    null,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -47,14 +49,18 @@ from broadcaster.models import (
     announcement_zones,
     relay_zones,
 )
-from broadcaster.units import subtree_select
+from broadcaster.units import subtree_cte
 
 T = TypeVar("T")
 
-# A unit's subtree with the number of units (``Scope.below``), built once with its unit as a
-# parameter.
-_SUBTREE_WITH_TOTAL = subtree_select(bindparam("unit_id")).add_columns(
-    select(func.count()).select_from(Unit).scalar_subquery()
+# ``Scope.below``'s query, built once (building it cost more than running it), its unit a
+# parameter: the ids of the unit's subtree; or, when that is every unit, one NULL.
+_TREE = subtree_cte(bindparam("unit_id"))
+_SIZE = select(func.count()).select_from(_TREE).scalar_subquery()
+_UNITS = select(func.count()).select_from(Unit).scalar_subquery()
+_SUBTREE_OR_ALL = union_all(
+    select(_TREE.c.id).where(_SIZE < _UNITS),
+    select(null()).where(_SIZE >= _UNITS, _SIZE > 0),
 )
 # The models whose clause is only "their unit is in scope" (and, for an inbox item, "sent"):
 # ``Scope.get`` checks a loaded row of these without a second query. Keep in step with the
@@ -96,12 +102,13 @@ class Scope:
 
     @classmethod
     def below(cls, session: Session, unit_id: int) -> Scope:
-        """Unit ``unit_id`` and everything below it (a user's, an API token's): one query, the
-        subtree's ids each with the number of units, as every request runs it (the statement
-        is built once: building it cost more than running it)."""
-        rows = session.execute(_SUBTREE_WITH_TOTAL, {"unit_id": unit_id}).all()
-        ids = frozenset(i for i, _ in rows)
-        return cls(ids, everything=bool(rows) and len(ids) >= rows[0][1])
+        """Unit ``unit_id`` and everything below it (a user's, an API token's): one query, as
+        every request runs it, that answers the subtree's ids, or one NULL when the subtree
+        holds every unit (a province's 300 ids cost more to read than the query to run)."""
+        ids = session.scalars(_SUBTREE_OR_ALL, {"unit_id": unit_id}).all()
+        if ids == [None]:
+            return cls.whole()
+        return cls(frozenset(ids))
 
     def covers(self, unit_id: int | None) -> bool:
         return self.everything or unit_id in self.unit_ids
