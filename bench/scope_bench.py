@@ -212,7 +212,8 @@ def item_page(s: Session, who: int, delivery_id: int, sc: Scope | None) -> objec
     mine = user.unit_id in subtree_ids(s, d.unit_id)
     ann = d.announcement
     when = scheduled_for(ann.schedule[0], TZ) if ann is not None and ann.schedule else None
-    return (d.id, len(slots), mine, when, d.bulletin.media.sha256)
+    return {"item": d.id, "slots": len(slots), "mine": mine, "when": when,
+            "audio": d.bulletin.media.sha256}  # fmt: skip
 
 
 def report_page(s: Session, f: ReportFilter, sc: Scope | None) -> object:
