@@ -15,7 +15,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from broadcaster.models import (
@@ -37,9 +49,34 @@ from broadcaster.models import (
     announcement_zones,
     relay_zones,
 )
-from broadcaster.units import subtree_select
+from broadcaster.units import subtree_cte
 
 T = TypeVar("T")
+
+# ``Scope.below``'s query, built once (building it cost more than running it), its unit a
+# parameter: the ids of the unit's subtree; or, when that is every unit, one NULL.
+_TREE = subtree_cte(bindparam("unit_id"))
+_SIZE = select(func.count()).select_from(_TREE).scalar_subquery()
+_UNITS = select(func.count()).select_from(Unit).scalar_subquery()
+_SUBTREE_OR_ALL = union_all(
+    select(_TREE.c.id).where(_SIZE < _UNITS),
+    select(null()).where(_SIZE >= _UNITS, _SIZE > 0),
+)
+# The models whose clause is only "their unit is in scope" (and, for an inbox item, "sent"):
+# ``Scope.get`` checks a loaded row of these without a second query. Keep in step with the
+# clauses below.
+_UNIT_OF: dict[type, str] = {
+    Unit: "id",
+    User: "unit_id",
+    ApiToken: "unit_id",
+    Zone: "unit_id",
+    Site: "unit_id",
+    Campaign: "unit_id",
+    Playback: "unit_id",
+    PlaybackEvent: "unit_id",
+    Bulletin: "unit_id",
+    BulletinDelivery: "unit_id",
+}
 
 
 class OutOfScope(LookupError):
@@ -65,12 +102,13 @@ class Scope:
 
     @classmethod
     def below(cls, session: Session, unit_id: int) -> Scope:
-        """Unit ``unit_id`` and everything below it (a user's, an API token's): one query, the
-        subtree's ids each with the number of units, as every request runs it."""
-        total = select(func.count()).select_from(Unit).scalar_subquery()
-        rows = session.execute(subtree_select(unit_id).add_columns(total)).all()
-        ids = frozenset(i for i, _ in rows)
-        return cls(ids, everything=bool(rows) and len(ids) >= rows[0][1])
+        """Unit ``unit_id`` and everything below it (a user's, an API token's): one query, as
+        every request runs it, that answers the subtree's ids, or one NULL when the subtree
+        holds every unit (a province's 300 ids cost more to read than the query to run)."""
+        ids = session.scalars(_SUBTREE_OR_ALL, {"unit_id": unit_id}).all()
+        if ids == [None]:
+            return cls.whole()
+        return cls(frozenset(ids))
 
     def covers(self, unit_id: int | None) -> bool:
         return self.everything or unit_id in self.unit_ids
@@ -192,9 +230,17 @@ class Scope:
         row = session.get(model, key)
         if row is None or self.everything:
             return row
+        if model in _UNIT_OF:  # the loaded row says, as its clause would (after autoflush)
+            return row if self._holds(model, row) else None
         pk = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
         found = session.scalar(select(pk).where(pk == key, self.where(model)))
         return row if found is not None else None
+
+    def _holds(self, model: type, row: Any) -> bool:
+        """``row`` passes ``where(model)``, read from the loaded row (models in ``_UNIT_OF``)."""
+        if not self.covers(getattr(row, _UNIT_OF[model])):
+            return False
+        return model is not BulletinDelivery or row.state != "pending"
 
     def require(self, session: Session, model: type[T], key: Any) -> T:
         """Like ``get``, raising OutOfScope for a row that is missing or outside."""

@@ -5,7 +5,7 @@ Who sees what is decided in ``broadcaster.scope``; merging communes in ``broadca
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import CTE, BindParameter, Select, select
 from sqlalchemy.orm import Session
 
 from broadcaster.models import COMMUNE_KINDS, UNIT_KINDS, Unit, default_root
@@ -20,13 +20,21 @@ def subtree_ids(session: Session, unit_id: int) -> frozenset[int]:
     return frozenset(session.scalars(subtree_select(unit_id)))
 
 
-def subtree_select(unit_id: int | Select[int], name: str = "subtree") -> Select[int]:
-    """A select of the ids of ``unit_id`` (or of every unit a select gives) and everything
-    below it (a recursive CTE called ``name``: two in one query need two names)."""
+def subtree_select(
+    unit_id: int | BindParameter[int] | Select[int], name: str = "subtree"
+) -> Select[int]:
+    """A select of the ids of ``unit_id`` (or of every unit a select gives, or of the unit a
+    parameter names) and everything below it (a recursive CTE called ``name``: two in one
+    query need two names)."""
+    tree = subtree_cte(unit_id, name)
+    return select(tree.c.id)
+
+
+def subtree_cte(unit_id: int | BindParameter[int] | Select[int], name: str = "subtree") -> CTE:
+    """The recursive CTE of ``subtree_select`` (its one column: ``id``)."""
     seed = Unit.id.in_(unit_id) if isinstance(unit_id, Select) else Unit.id == unit_id
     tree = select(Unit.id).where(seed).cte(name, recursive=True)
-    tree = tree.union_all(select(Unit.id).where(Unit.parent_id == tree.c.id))
-    return select(tree.c.id)
+    return tree.union_all(select(Unit.id).where(Unit.parent_id == tree.c.id))
 
 
 def named_subtree(name: str) -> Select[int]:

@@ -20,7 +20,8 @@ from broadcaster.mqtt import PublishError
 from broadcaster.roles import APPROVE_ROLES, EDIT_ROLES, ROLES
 from broadcaster.units import subtree_ids
 from schedules import bulletins as service
-from schedules.bulletin_status import commune_status, inbox_count, scheduled_for
+from schedules.bulletin_status import commune_status, scheduled_for, waiting
+from schedules.bulletin_status import inbox as inbox_items
 from web import errors
 from web.bulletins.forms import (
     CLASS_LABELS,
@@ -65,12 +66,9 @@ def _labels() -> dict[str, object]:
 
 def _inbox_count() -> int:
     """Bulletins waiting for this commune staff member's decision (the navigation's badge)."""
-    user = current_user
-    if not user.is_authenticated or user.role not in service.ACCEPT_ROLES:
+    if not current_user.is_authenticated:
         return 0
-    if not user.model.unit.holds_zones:
-        return 0  # an upper unit's staff do not decide for the communes
-    return inbox_count(db(), subtree_ids(db(), user.model.unit_id))
+    return waiting(db(), current_user.model, scope())
 
 
 # --- The sending unit ------------------------------------------------------------------------
@@ -207,15 +205,8 @@ def reject(bulletin_id: int) -> ResponseReturnValue:
 @bp.route("/inbox")
 @roles_required(*ROLES)
 def inbox() -> ResponseReturnValue:
-    rows = db().scalars(
-        select(BulletinDelivery)
-        .where(scope().deliveries())
-        .join(BulletinDelivery.bulletin)
-        .options(selectinload(BulletinDelivery.bulletin).selectinload(Bulletin.unit))
-        .order_by(BulletinDelivery.received_at.desc(), BulletinDelivery.id.desc())
-        .limit(LIST_LIMIT)
-    )
-    return render_template("bulletins/inbox.html", items=list(rows))
+    items = inbox_items(db(), scope(), LIST_LIMIT)
+    return render_template("bulletins/inbox.html", items=items)
 
 
 def _slot_choices() -> list[SelectChoice]:
