@@ -16,12 +16,10 @@ from playwright.sync_api import expect
 from broadcaster.broker import PrivateBroker
 from broadcaster.keys import FollowingSigner, KeyRing
 from tests.agent.conftest import AgentRig, make_plan, wait_for
-from tests.support.browser import chromium_page, login
+from tests.support.browser import VIEWPORTS, chromium_page, fits_the_screen, login
 from tests.support.webapp import PASSWORDS, serve
 
 pytestmark = pytest.mark.browser
-
-VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.fixture
@@ -49,10 +47,6 @@ def live(app: Flask) -> Iterator[str]:
         yield url
 
 
-def _fits_the_screen(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
 def test_rotate_and_retire_from_the_web_with_a_real_agent(
     live: str, page: Any, rig: AgentRig, key_file: Path, tone_mp3: Path
 ) -> None:
@@ -64,11 +58,11 @@ def test_rotate_and_retire_from_the_web_with_a_real_agent(
     page.get_by_role("link", name="Khóa ký").click()
     expect(page.locator("h1")).to_have_text("Khóa ký")
     expect(page.locator("tr.key-active")).to_contain_text(k1.kid)
-    _fits_the_screen(page)
+    assert fits_the_screen(page)
     page.get_by_role("link", name="Thay khóa…").click()
     expect(page.locator("h1")).to_have_text("Thay khóa ký")
     expect(page.locator("main")).to_contain_text(k1.kid)
-    _fits_the_screen(page)
+    assert fits_the_screen(page)
     page.get_by_role("button", name="Thay khóa ngay").click()
     page.wait_for_load_state()
     k2 = KeyRing(key_file).active()
@@ -77,7 +71,7 @@ def test_rotate_and_retire_from_the_web_with_a_real_agent(
     expect(page.locator("tr.key-active")).to_contain_text(k2.kid)
     expect(page.locator("tr.key-trusted")).to_contain_text(k1.kid)
     expect(page.locator("#journal")).to_contain_text("quantri")
-    _fits_the_screen(page)
+    assert fits_the_screen(page)
 
     # The agent learns old + new from the retained list and plays a plan the new key signs.
     rig.agent.wait_log("trusted keys updated")
@@ -88,7 +82,7 @@ def test_rotate_and_retire_from_the_web_with_a_real_agent(
     # Retire the old key, after its confirm step.
     page.locator("tr.key-trusted").get_by_role("link", name="Ngừng dùng…").click()
     expect(page.locator("h1")).to_contain_text(k1.kid)
-    _fits_the_screen(page)
+    assert fits_the_screen(page)
     page.get_by_role("button", name="Ngừng tin cậy khóa này").click()
     page.wait_for_load_state()
     expect(page.locator(".flash.success")).to_contain_text(f"Đã ngừng dùng khóa {k1.kid}")

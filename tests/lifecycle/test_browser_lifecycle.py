@@ -17,13 +17,11 @@ from broadcaster.config import Settings
 from schedules.planner import materialize
 from tests.lifecycle.conftest import sqlite_copy
 from tests.lifecycle.test_web_lifecycle import _approved_series, _id_from
-from tests.support.browser import chromium_page, login
+from tests.support.browser import VIEWPORTS, chromium_page, fits_the_screen, login
 from tests.support.webapp import PASSWORDS, serve
 from tests.web.conftest import Auth
 
 pytestmark = pytest.mark.browser
-
-VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.fixture
@@ -49,11 +47,6 @@ def live(app: Flask) -> Iterator[str]:
         yield url
 
 
-def _fits_the_screen(page) -> None:  # noqa: ANN001
-    """Nothing wider than the viewport: no sideways scrolling on a phone."""
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
 def test_edit_a_rejected_announcement(
     live: str,
     page,
@@ -74,7 +67,7 @@ def test_edit_a_rejected_announcement(
     page.get_by_role("link", name="Sửa", exact=True).click()
     expect(page.locator("h1")).to_contain_text("Sửa: Tiêm phòng cho đàn gia súc")
     expect(page.get_by_text("Ghi rõ địa điểm tiêm")).to_be_visible()
-    _fits_the_screen(page)
+    assert fits_the_screen(page)
     body = page.get_by_label("Nội dung cần đọc")
     body.fill("Sáng mai, các hộ chăn nuôi mang gia súc ra sân nhà văn hóa thôn 1 để tiêm phòng.")
     page.get_by_role("button", name="Lưu thay đổi").click()
@@ -84,7 +77,7 @@ def test_edit_a_rejected_announcement(
     page.get_by_role("button", name="Gửi duyệt").click()
     page.wait_for_load_state()
     expect(page.locator(".badge").first).to_have_text("Chờ duyệt")
-    _fits_the_screen(page)
+    assert fits_the_screen(page)
 
 
 def test_cancel_one_airing_of_a_series(
@@ -104,14 +97,14 @@ def test_cancel_one_airing_of_a_series(
     page.get_by_label("Lượt phát", exact=True).select_option(index=1)
     page.get_by_label("Chỉ lượt phát này").check()
     page.get_by_label("Lý do hủy").fill("Trùng lịch họp thôn")
-    _fits_the_screen(page)
+    assert fits_the_screen(page)
     page.get_by_role("button", name="Hủy lượt phát").click()
     page.wait_for_load_state()
     expect(page.get_by_text("Đã hủy lượt phát.")).to_be_visible()
     expect(page.locator("ul.airings li.cancelled")).to_have_count(1)
     expect(page.locator("ul.airings li.cancelled")).to_contain_text(label)
     expect(page.locator("#history")).to_contain_text("Trùng lịch họp thôn")
-    _fits_the_screen(page)
+    assert fits_the_screen(page)
     with db() as s:
         plans = materialize(s, clock.now(), timedelta(days=6), "http://server")
     mine = [i for i in plans["cum-loa-t1"] if i.announcement_id == ann_id]

@@ -37,13 +37,12 @@ from schedules.recurrence import to_local, to_utc
 from tests.lifecycle.conftest import sqlite_copy
 from tests.programme_web.conftest import media_row
 from tests.scope.test_accessibility import AXE, SERIOUS
-from tests.support.browser import chromium_page, login
+from tests.support.browser import VIEWPORTS, chromium_page, fits_the_screen, login
 from tests.support.clock import FIXED_NOW
 from tests.support.webapp import PASSWORDS, serve
 
 pytestmark = pytest.mark.browser
 
-VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 SITE = "cum-loa-t1"  # in thôn 1
 DAY = to_local(FIXED_NOW).date()  # Monday 4 March 2030
 
@@ -143,10 +142,6 @@ def _cuts(db: sessionmaker[Session]) -> tuple[str, str, datetime]:
     return morning, evening, replay_at
 
 
-def _fits_the_screen(page) -> None:  # noqa: ANN001
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
 def test_the_week_calendar_shows_the_replay_and_its_rule(
     live: str,
     page,
@@ -180,7 +175,7 @@ def test_the_week_calendar_shows_the_replay_and_its_rule(
     )
     replay.scroll_into_view_if_needed()
     expect(replay).to_be_in_viewport()
-    _fits_the_screen(page)
+    assert fits_the_screen(page)
     if not AXE.is_file():
         pytest.fail(f"{AXE} is missing: run scripts/bootstrap.sh (it installs axe-core from npm)")
     page.evaluate(AXE.read_text(encoding="utf-8"))

@@ -28,14 +28,13 @@ from schedules.runtime import SchedulerRuntime
 from tests.lifecycle.conftest import sqlite_copy
 from tests.programme_web.conftest import TZ, media_row
 from tests.support.agents import AgentProcess, file_agent_config, wait_for
-from tests.support.browser import chromium_page, login
+from tests.support.browser import VIEWPORTS, chromium_page, login
 from tests.support.webapp import PASSWORDS, flask_app, serve
 from tests.web.conftest import FakeRenderer
 
 pytestmark = pytest.mark.browser
 
 SITE = "cum-loa-t1"
-VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.fixture

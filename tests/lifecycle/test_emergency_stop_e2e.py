@@ -25,13 +25,12 @@ from broadcaster.processes import IngestPart
 from tests.lifecycle.conftest import sqlite_copy
 from tests.programme_web.test_emergency_e2e import served_app
 from tests.support.agents import AgentProcess, file_agent_config, wait_for
-from tests.support.browser import chromium_page, login
+from tests.support.browser import VIEWPORTS, chromium_page, login
 from tests.web.conftest import PASSWORDS, FakeRenderer
 
 pytestmark = pytest.mark.browser
 
 SITES = ("cum-loa-t1", "dai-xa")  # the sites of thon-1
-VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.fixture

@@ -20,13 +20,12 @@ from broadcaster.config import Settings
 from broadcaster.db import transaction
 from broadcaster.models import Announcement
 from schedules.programme_import import import_demo
-from tests.support.browser import chromium_page, login
+from tests.support.browser import VIEWPORTS, chromium_page, fits_the_screen, login
 from tests.support.webapp import PASSWORDS, serve
 from web import create_app
 
 pytestmark = pytest.mark.browser
 
-VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 RENDER_WAIT_MS = 120_000  # espeak-ng and mastering on a machine shared with other tests
 DRAFT = "Sáng mai, các hộ mang 25 con bò ra nhà văn hóa thôn để tiêm phòng."
 
@@ -48,11 +47,6 @@ def live_url(settings: Settings, db: sessionmaker[Session]) -> Iterator[str]:
 def page(request: pytest.FixtureRequest) -> Iterator[Any]:
     with chromium_page(request, viewport=VIEWPORTS[request.param], timeout_ms=30_000) as pg:
         yield pg
-
-
-def _fits_the_screen(page: Any) -> None:
-    """Nothing wider than the viewport: no sideways scrolling on a phone."""
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def _duration_s(path: Path) -> float:
@@ -110,7 +104,7 @@ def test_listen_to_a_draft_with_a_number(
     mp3 = tmp_path / "draft.mp3"
     mp3.write_bytes(fetched.body())
     assert _duration_s(mp3) > 1.0  # a chime and a sentence said twice
-    _fits_the_screen(page)
+    assert fits_the_screen(page)
     with db() as s:  # listening saved nothing
         assert s.scalar(select(func.count()).select_from(Announcement)) == 0
 
@@ -121,4 +115,4 @@ def test_listen_to_a_draft_with_a_number(
         "Nội dung không có gì để đọc", timeout=RENDER_WAIT_MS
     )
     expect(button).to_be_enabled()
-    _fits_the_screen(page)
+    assert fits_the_screen(page)

@@ -14,14 +14,13 @@ import pytest
 from flask import Flask
 
 from tests.support import browser
-from tests.support.browser import chromium_page
+from tests.support.browser import VIEWPORTS, chromium_page
 from tests.support.webapp import serve
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / ".venv/npm/node_modules/axe-core/axe.min.js"
-VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 PERIOD = "start=2026-11-22&end=2026-11-23"
 LABEL_OF_CELLS = """(sel) => Array.from(document.querySelectorAll(sel)).map(
   (td) => getComputedStyle(td, "::before").content)"""

@@ -19,14 +19,13 @@ from tests.scope.conftest import PASSWORDS, Province
 from tests.scope.test_route_scope import _args
 from tests.scope.test_vietnamese_pages import SKIP_ENDPOINTS, _Named
 from tests.support import browser
-from tests.support.browser import chromium_page
+from tests.support.browser import VIEWPORTS, chromium_page
 from tests.support.webapp import serve
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / ".venv/npm/node_modules/axe-core/axe.min.js"
-VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 SERIOUS = ("serious", "critical")
 
 

@@ -31,9 +31,8 @@ from schedules import workflow
 from schedules.recurrence import to_local
 from schedules.runtime import SchedulerRuntime
 from tests.lifecycle.conftest import sqlite_copy
-from tests.lifecycle.test_browser_lifecycle import VIEWPORTS, _fits_the_screen
 from tests.support.agents import AgentProcess, wait_for
-from tests.support.browser import chromium_page, login
+from tests.support.browser import VIEWPORTS, chromium_page, fits_the_screen, login
 from tests.support.bundle import provisioned_mosquitto, unpack
 from tests.support.webapp import PASSWORDS, flask_app, serve
 from tests.web.conftest import FakeRenderer
@@ -78,7 +77,7 @@ def page(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 def _save(page: Any) -> None:
-    _fits_the_screen(page)
+    assert fits_the_screen(page)
     page.get_by_role("button", name="Lưu", exact=True).click()
     page.wait_for_load_state()
 
@@ -94,7 +93,7 @@ def _make_everything_in_the_web(page: Any, base: str) -> bytes:
     page.get_by_label("Đơn vị").select_option(label="Xã Đắk Hà (62001)")
     page.get_by_label("Mật khẩu", exact=True).fill("bientap-t9-123")
     page.get_by_label("Nhập lại mật khẩu").fill("bientap-t9-123")
-    _fits_the_screen(page)
+    assert fits_the_screen(page)
     page.get_by_role("button", name="Tạo người dùng").click()
     page.wait_for_load_state()
     expect(page.locator("#users")).to_contain_text("bientap-t9")
@@ -139,7 +138,7 @@ def _make_everything_in_the_web(page: Any, base: str) -> bytes:
     expect(page.get_by_text("Đã lưu.")).to_be_visible()
     expect(page.locator("#relays")).to_contain_text("Thời sự tối VOV1")
     expect(page.locator("#relays")).to_contain_text("20:00–20:30")
-    _fits_the_screen(page)
+    assert fits_the_screen(page)
 
     page.goto(f"{base}/places/sites/{SITE}")
     with page.expect_download() as download:

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+# The issue's two screens: an office desktop and a phone.
+VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -70,3 +72,8 @@ def login(page: Any, base: str, username: str, password: str) -> None:
     page.get_by_label("Mật khẩu").fill(password)
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_load_state()
+
+
+def fits_the_screen(page: Any) -> bool:
+    """Nothing wider than the viewport: no sideways scrolling on a phone."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
