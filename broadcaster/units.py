@@ -5,7 +5,7 @@ Who sees what is decided in ``broadcaster.scope``; merging communes in ``broadca
 
 from __future__ import annotations
 
-from sqlalchemy import CTE, BindParameter, Select, select
+from sqlalchemy import CTE, BindParameter, ScalarSelect, Select, select
 from sqlalchemy.orm import Session
 
 from broadcaster.models import COMMUNE_KINDS, UNIT_KINDS, Unit, default_root
@@ -30,8 +30,11 @@ def subtree_select(
     return select(tree.c.id)
 
 
-def subtree_cte(unit_id: int | BindParameter[int] | Select[int], name: str = "subtree") -> CTE:
-    """The recursive CTE of ``subtree_select`` (its one column: ``id``)."""
+def subtree_cte(
+    unit_id: int | BindParameter[int] | Select[int] | ScalarSelect[int], name: str = "subtree"
+) -> CTE:
+    """The recursive CTE of ``subtree_select`` (its one column: ``id``); a scalar select names
+    the one unit at its top."""
     seed = Unit.id.in_(unit_id) if isinstance(unit_id, Select) else Unit.id == unit_id
     tree = select(Unit.id).where(seed).cte(name, recursive=True)
     return tree.union_all(select(Unit.id).where(Unit.parent_id == tree.c.id))

@@ -17,12 +17,14 @@ NOTHING = Scope(frozenset())
 
 
 def scope() -> Scope:
-    """The scope of this request, found once: the user's subtree; a bearer token (checked by
-    ``web.api.auth``) its unit's subtree, or every unit for the ``api_tokens`` setting's;
-    anyone else nothing."""
+    """The scope of this request, found once: the user's subtree (loaded with the user, by
+    ``web.security``); a bearer token (checked by ``web.api.auth``) its unit's subtree, or every
+    unit for the ``api_tokens`` setting's; anyone else nothing."""
+    # Asking who is logged in loads the user first, and with them g.scope (web.security).
+    authenticated = current_user.is_authenticated
     if "scope" not in g:
-        if current_user.is_authenticated:
-            g.scope = Scope.of(db(), current_user.model)
+        if authenticated:
+            g.scope = Scope.of(db(), current_user.model)  # a user logged in another way
         elif g.get("api_token"):
             g.scope = Scope.whole()
         elif g.get("api_unit") is not None:

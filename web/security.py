@@ -6,13 +6,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, abort
+from flask import Flask, abort, g
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user, login_required
 from flask_wtf import CSRFProtect
 
 from broadcaster.models import User
 from broadcaster.roles import APPROVE_ROLES, EDIT_ROLES
+from broadcaster.scope import Scope
 from web.auth import sessions
 from web.services import db
 
@@ -46,8 +47,12 @@ def _load_user(user_id: str) -> WebUser | None:
         uid = int(user_id)
     except ValueError:
         return None
-    user = db().get(User, uid)
-    if user is None or not user.active or not sessions.is_live(uid):
+    found = Scope.with_user(db(), uid)  # the user and their scope in one round trip
+    if found is None:
+        return None
+    user, g.scope = found  # web.scope.scope() answers it for the rest of the request
+    if not user.active or not sessions.is_live(uid):
+        g.pop("scope")
         return None
     return WebUser(user)
 
