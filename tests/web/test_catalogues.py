@@ -35,3 +35,24 @@ def test_catalogue_compiles_and_its_mo_is_current(po: Path) -> None:
     wanted = {_key(m.id): _text(m.string) for m in catalog if m.id and m.string and not m.fuzzy}
     have = {_key(m.id): _text(m.string) for m in compiled if m.id}
     assert have == wanted, f"{po.with_suffix('.mo')} is stale: run `make translations`"
+
+
+def test_a_message_has_one_translation_across_catalogues() -> None:
+    """Flask-Babel merges every catalogue into one: a msgid (and context) translated two ways
+    in two catalogues shows whichever loaded first, on both features' pages ("On air" read
+    "Đang dùng" on the live page once the slots page had its own)."""
+    seen: dict[tuple[str | None, str], tuple[tuple[str, ...], Path]] = {}
+    clashes = []
+    for po in CATALOGUES:
+        with po.open("rb") as f:
+            catalog = read_po(f)
+        for m in catalog:
+            if not m.id or not m.string or m.fuzzy:
+                continue
+            key = (m.context, _key(m.id))
+            text = _text(m.string)
+            if key in seen and seen[key][0] != text:
+                clashes.append(f"{key[1]!r}: {seen[key][0]} in {seen[key][1].parts[-5]}, "
+                               f"{text} in {po.parts[-5]}")  # fmt: skip
+            seen.setdefault(key, (text, po))
+    assert not clashes, "\n".join(clashes)

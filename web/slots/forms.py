@@ -66,7 +66,7 @@ class RelayForm(BaseForm):
     )
     days = _days_field()
     zones = MultiCheckboxField(_l("Zones that relay it"), choices=[])
-    active = BooleanField(_l("On air (untick to pause it)"), default=True)
+    active = BooleanField(_l("In use (untick to pause it)"), default=True)
     submit = SubmitField(_l("Save"))
 
 
