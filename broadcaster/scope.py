@@ -25,7 +25,6 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    literal,
     null,
     select,
     true,
@@ -65,18 +64,16 @@ _SUBTREE_OR_ALL = union_all(
     select(_TREE.c.id).where(_SIZE < _UNITS),
     select(null()).where(_SIZE >= _UNITS, _SIZE > 0),
 )
-# ``Scope.with_user``'s query: a user and, in the same row, their scope as one string of ids
-# ("1,7,9"; "*" for every unit), so a web request loads both in one round trip.
+# ``Scope.with_user``'s query: a user and, in the same row, their subtree as one string of ids
+# ("1,7,9") and the number of units (a subtree that holds them all filters nothing), so a web
+# request loads both in one round trip; the recursive CTE is read once.
 _USER_TREE = subtree_cte(
     select(User.unit_id).where(User.id == bindparam("user_id")).scalar_subquery(), "user_tree"
 )
-_USER_SIZE = select(func.count()).select_from(_USER_TREE).scalar_subquery()
-_USER_IDS = union_all(
-    select(cast(_USER_TREE.c.id, String).label("id")).where(_USER_SIZE < _UNITS),
-    select(literal("*", String).label("id")).where(_USER_SIZE >= _UNITS, _USER_SIZE > 0),
-).subquery("user_ids")
 _USER_WITH_SCOPE = select(
-    User, select(func.aggregate_strings(_USER_IDS.c.id, ",")).scalar_subquery()
+    User,
+    select(func.aggregate_strings(cast(_USER_TREE.c.id, String), ",")).scalar_subquery(),
+    _UNITS,
 ).where(User.id == bindparam("user_id"))
 # The models whose clause is only "their unit is in scope" (and, for an inbox item, "sent"):
 # ``Scope.get`` checks a loaded row of these without a second query. Keep in step with the
@@ -123,10 +120,11 @@ class Scope:
         row = session.execute(_USER_WITH_SCOPE, {"user_id": user_id}).one_or_none()
         if row is None:
             return None
-        user, ids = row
-        if ids == "*":
+        user, ids, units = row
+        subtree = frozenset(int(i) for i in ids.split(",")) if ids else frozenset()
+        if subtree and len(subtree) >= units:
             return user, cls.whole()
-        return user, cls(frozenset(int(i) for i in ids.split(",")) if ids else frozenset())
+        return user, cls(subtree)
 
     @classmethod
     def below(cls, session: Session, unit_id: int) -> Scope:
