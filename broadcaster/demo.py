@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -41,6 +40,7 @@ from broadcaster.keys import load_or_create_signer
 from broadcaster.live.icecast import PrivateIcecast
 from broadcaster.models import Media, Playback, Site, SitePlan, User
 from broadcaster.processes import Part, build_parts, start_parts, stop_parts
+from broadcaster.signals import StopSignals
 
 logger = logging.getLogger(__name__)
 
@@ -172,11 +172,11 @@ class Demo:
             a.start()
 
     def stop(self) -> None:
+        if self.watch:  # first: a broker that dies while everything stops stays stopped
+            self.watch.stop()
         for a in self.agents:
             a.stop()
         stop_parts(self.parts)
-        if self.watch:
-            self.watch.stop()
         if self.broker:
             self.broker.stop()
         if self.icecast:
@@ -187,9 +187,7 @@ def run_demo(
     workdir: Path, check: bool = False, port: int = 8080, config: Settings | None = None
 ) -> int:
     demo = Demo(workdir=workdir, port=port, config=config)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    signals = StopSignals().__enter__()  # Ctrl-C or SIGTERM: stop everything (finally)
     _quiet_console()
     try:
         settings = demo.setup()
@@ -200,7 +198,7 @@ def run_demo(
             print(f"demo check OK: {summary}")  # noqa: T201 - the CLI's one-line result
             return ExitStatus.OK
         _print_banner(demo, settings)
-        stop.wait()
+        signals.wait()
         return ExitStatus.OK
     except DemoCheckFailed as exc:
         print(f"demo check FAILED: {exc} (logs in {workdir})", file=sys.stderr)  # noqa: T201
@@ -210,6 +208,7 @@ def run_demo(
         return ExitStatus.FAILURE
     finally:
         demo.stop()
+        signals.__exit__()
 
 
 def check_demo(

@@ -7,7 +7,6 @@ it imports them inside functions so that ``broadcaster`` itself stays importable
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from broadcaster.nats_cluster import subject
 from broadcaster.nats_queue import NatsQueue, parse_servers
 from broadcaster.plans_mark import PlansMark
 from broadcaster.publish import PlanPublisher
+from broadcaster.signals import StopSignals
 from broadcaster.wire.topics import Topics
 
 logger = logging.getLogger(__name__)
@@ -318,17 +318,15 @@ def stop_parts(parts: list[Part]) -> None:
 def run_until_signalled(settings: Settings, names: Iterable[str]) -> int:
     """Migrate, start the named parts on the wall clock, wait for SIGINT/SIGTERM, stop in
     reverse order."""
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    upgrade(settings.database_url)
-    names = list(names)
-    parts = start_parts(
-        metrics_listeners(settings, names) + build_parts(settings, names, SystemClock())
-    )
-    try:
-        stop.wait()
-    finally:
-        logger.info("stopping")
-        stop_parts(parts)
+    with StopSignals() as signals:
+        upgrade(settings.database_url)
+        names = list(names)
+        parts = start_parts(
+            metrics_listeners(settings, names) + build_parts(settings, names, SystemClock())
+        )
+        try:
+            signals.wait()
+        finally:
+            logger.info("stopping")
+            stop_parts(parts)
     return ExitStatus.OK

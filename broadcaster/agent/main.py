@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
 
 from broadcaster.exit_status import ExitStatus
+from broadcaster.signals import StopSignals
 
 from . import agent as agent_module
 from . import sdnotify
@@ -39,27 +38,21 @@ def run(config_path: str | Path) -> int:
         logger.error("bad config: %s", exc)
         return ExitStatus.CONFIG
     agent = Agent(config)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        logger.info("signal %d received; stopping", signum)
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        agent.start()
-        sdnotify.notify(f"READY=1\nSTATUS=site {config.site}")
-        interval = sdnotify.watchdog_interval_s()
-        if interval:
-            sdnotify.Watchdog(agent.healthy, stop, interval).start()
-            logger.info("pinging the systemd watchdog every %.1f s", interval)
-        while not stop.wait(1.0):
-            pass
-    finally:
-        sdnotify.notify("STOPPING=1")
-        agent.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    stop = threading.Event()  # ends the watchdog's pings
+    with StopSignals() as signals:
+        try:
+            agent.start()
+            sdnotify.notify(f"READY=1\nSTATUS=site {config.site}")
+            interval = sdnotify.watchdog_interval_s()
+            if interval:
+                sdnotify.Watchdog(agent.healthy, stop, interval).start()
+                logger.info("pinging the systemd watchdog every %.1f s", interval)
+            signals.wait()
+            logger.info("signal %d received; stopping", signals.received)
+        finally:
+            stop.set()
+            sdnotify.notify("STOPPING=1")
+            agent.stop()
     return ExitStatus.OK
 
 
