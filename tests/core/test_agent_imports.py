@@ -24,6 +24,7 @@ AGENT_SIDE = (
     "broadcaster.clock",
     "broadcaster.mqtt",
     "broadcaster.exit_status",
+    "broadcaster.signals",
 )
 # `broadcaster agent` goes through the CLI's root and its agent module only.
 CLI_SIDE = ("broadcaster.cli", "broadcaster.cli.agent")

@@ -80,6 +80,10 @@ def test_listen_to_a_draft_with_a_number(
     box = page.locator(".listen")
     expect(box).to_have_attribute("aria-busy", "true")
     expect(page.locator(".listen-status")).to_contain_text("Đang tạo âm thanh")
+    for _ in range(400):  # the route's callback runs when Playwright next pumps its events
+        if held:
+            break
+        page.wait_for_timeout(50)
     assert held, "the draft was posted"
     held[0].continue_()
     page.unroute("**/listen")
