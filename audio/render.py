@@ -154,7 +154,8 @@ class _Output:
     def cached(
         self, cache: RenderCache | None, store: MediaStore, engine: TTSEngine
     ) -> Rendered | None:
-        """The cached result of this output spoken by engine, if its media is still stored."""
+        """The cached result of this output spoken by engine, if its media is still stored
+        (marked used now, so the media clean-up counts its grace period from this render)."""
         if cache is None:
             return None
         key = self.key(engine)
@@ -162,7 +163,7 @@ class _Output:
         if note is None:
             return None
         rendered = _rendered(note)
-        if rendered is None or not store.exists(rendered.sha256, rendered.ext):
+        if rendered is None or not store.touch(rendered.sha256, rendered.ext):
             cache.drop_mastered(key)
             return None
         logger.info(

@@ -131,6 +131,14 @@ class Settings:
     # Reports: the scheduler brings the daily roll-ups up to date this often (a report also
     # refreshes what is still pending before it reads)
     rollup_refresh_interval_s: float = 60.0
+    # Retention (`broadcaster media prune`, `broadcaster db prune`), which the scheduler also
+    # runs every prune_interval_s (0: only the commands do). Media no row names (previews never
+    # saved) goes once unused for media_prune_grace_hours; a row nothing references (audio an
+    # edit replaced), and its file, once a pass has seen it so that long. Ingest's refused
+    # messages go once older than rejected_messages_keep_days (0: kept for ever).
+    prune_interval_s: float = 3600.0
+    media_prune_grace_hours: int = 168
+    rejected_messages_keep_days: int = 90
     # Audio
     # gtts | espeak | piper | offline (piper when installed, else espeak) | auto (gtts, then offline)
     tts_engine: str = "auto"
@@ -216,6 +224,7 @@ class Settings:
             )
         if self.rollup_refresh_interval_s <= 0:
             raise ConfigError("rollup_refresh_interval_s must be more than 0")
+        self._validate_retention()
         if not self.topic_root or self.topic_root.endswith("/") or "#" in self.topic_root:
             raise ConfigError(f"topic_root {self.topic_root!r} is not a valid topic prefix")
         self._validate_mqtt()
@@ -223,6 +232,21 @@ class Settings:
         self._validate_logins()
         self._validate_metrics()
         return self
+
+    def _validate_retention(self) -> None:
+        if self.prune_interval_s < 0:
+            raise ConfigError(
+                f"prune_interval_s must be 0 (off) or more, not {self.prune_interval_s}"
+            )
+        if self.media_prune_grace_hours < 1:
+            raise ConfigError(
+                f"media_prune_grace_hours must be at least 1, not {self.media_prune_grace_hours}"
+            )
+        if self.rejected_messages_keep_days < 0:
+            raise ConfigError(
+                "rejected_messages_keep_days must be 0 (keep for ever) or more, "
+                f"not {self.rejected_messages_keep_days}"
+            )
 
     def _validate_logins(self) -> None:
         for name in (

@@ -1,5 +1,6 @@
 """The scheduler process: materialize and publish every site's plan, ahead of time, and follow
-each emergency command until every target site confirms it (re-sending and alerting).
+each emergency command until every target site confirms it (re-sending and alerting); also
+the periodic jobs (workflow notices, report roll-ups, retention: media and refused messages).
 
 Runs in exactly one process (APScheduler 3.x job stores cannot be shared by several
 schedulers) and never inside web workers. Jobs have explicit ids and replace_existing=True.
@@ -16,13 +17,16 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
+from audio.media_prune import MediaPruneReport, prune_media
 from audio.renderer import Renderer, make_renderer
+from audio.store import MediaStore
 from broadcaster import rollups
 from broadcaster.alerts import Notifier
 from broadcaster.clock import Clock
 from broadcaster.config import Settings
 from broadcaster.plans_mark import PlansMark
 from broadcaster.publish import PlanPublisher, items_digest, newest_version
+from broadcaster.retention import RejectedPruneReport, prune_rejected
 from broadcaster.wire.plan import PlanItem
 from schedules import notices, replays
 from schedules.emergency_delivery import DeliveryTracker
@@ -35,6 +39,7 @@ PUBLISH_JOB = "publish-plans"
 DELIVERY_JOB = "emergency-deliveries"
 NOTICE_JOB = "workflow-notices"
 ROLLUP_JOB = "report-rollups"
+PRUNE_JOB = "retention"
 MISFIRE_GRACE_S = 30
 # Relays added while running (an import without a renderer) get their fallback this soon.
 FALLBACK_CHECK = timedelta(minutes=5)
@@ -209,6 +214,8 @@ class SchedulerRuntime:
         self._every(DELIVERY_JOB, self._deliveries_job, self.settings.emergency_check_interval_s)
         self._every(NOTICE_JOB, self._notices_job, self.settings.notify_check_interval_s)
         self._every(ROLLUP_JOB, self._rollups_job, self.settings.rollup_refresh_interval_s)
+        if self.settings.prune_interval_s > 0:
+            self._every(PRUNE_JOB, self._prune_job, self.settings.prune_interval_s)
 
     def job(self, job_id: str = PUBLISH_JOB):  # type: ignore[no-untyped-def]
         """The APScheduler job with that id (for checks and tests)."""
@@ -249,6 +256,50 @@ class SchedulerRuntime:
             return
         if done:
             logger.info("report roll-ups: %d (unit, day) recomputed", done)
+
+    def prune_media(self) -> MediaPruneReport:
+        """Remove media nothing names any more (``audio.media_prune``)."""
+        return prune_media(
+            self.factory,
+            MediaStore(self.settings.media_dir),
+            self.clock.now(),
+            timedelta(hours=self.settings.media_prune_grace_hours),
+        )
+
+    def prune_rejected(self) -> RejectedPruneReport | None:
+        """Delete refused messages past ``rejected_messages_keep_days`` (None: kept for ever)."""
+        days = self.settings.rejected_messages_keep_days
+        if not days:
+            return None
+        return prune_rejected(self.factory, self.clock.now(), timedelta(days=days))
+
+    def _prune_job(self) -> None:
+        try:
+            media = self.prune_media()
+        except Exception:  # the next run retries; the job must stay scheduled
+            logger.exception("the media clean-up failed; will retry")
+        else:
+            if media.removed:
+                logger.info(
+                    "media clean-up: removed %d files (%d bytes), %d rows; %d unused held",
+                    len(media.removed),
+                    media.bytes_freed,
+                    media.rows_deleted,
+                    media.held,
+                )
+            if media.missing:
+                logger.warning(
+                    "%d media in use are not in the store: %s",
+                    len(media.missing),
+                    ", ".join(media.missing[:5]),
+                )
+        try:
+            rejected = self.prune_rejected()
+        except Exception:
+            logger.exception("pruning refused messages failed; will retry")
+        else:
+            if rejected is not None and rejected.deleted:
+                logger.info("refused messages: %d deleted", rejected.deleted)
 
     def _deliveries_job(self) -> None:
         assert self.deliveries is not None

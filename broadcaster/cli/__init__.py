@@ -52,6 +52,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "broadcaster.cli.keys:keys",
         "The server's Ed25519 signing keys and the list agents trust (rotation: docs/protocol.md).",
     ),
+    "media": LazyCommand(
+        "audio.media_commands:media", "The media store: remove audio nothing names any more."
+    ),
     "normalize": LazyCommand(
         "audio.commands:normalize_command",
         "Print the spoken form of TEXT (read from stdin when TEXT is absent or -).",
