@@ -168,9 +168,8 @@ class _Pass:
             if not self.dry_run:
                 path.unlink(missing_ok=True)
             self.report.removed.append(Removed(path.name, size, TEMPORARY, mtime))
-        self.report.missing = sorted(
-            f"{sha}.{rows[sha]}" for sha in used if f"{sha}.{rows[sha]}" not in files
-        )
+        named = (f"{sha}.{rows[sha]}" for sha in used if sha in rows)
+        self.report.missing = sorted(name for name in named if name not in files)
         if not self.dry_run and (kept_marks or marks):
             self._save_marks(kept_marks)
         return self.report

@@ -14,6 +14,7 @@ from schedules.runtime import (
     DELIVERY_JOB,
     MISFIRE_GRACE_S,
     NOTICE_JOB,
+    PRUNE_JOB,
     PUBLISH_JOB,
     ROLLUP_JOB,
     SchedulerRuntime,
@@ -77,7 +78,7 @@ def test_jobs_have_stable_ids_coalescing_and_misfire_grace(settings, db) -> None
         job = runtime.job()
         ids = sorted(j.id for j in runtime._scheduler.get_jobs())
         assert job.id == PUBLISH_JOB and ids == sorted(
-            [PUBLISH_JOB, DELIVERY_JOB, NOTICE_JOB, ROLLUP_JOB]
+            [PUBLISH_JOB, DELIVERY_JOB, NOTICE_JOB, ROLLUP_JOB, PRUNE_JOB]
         )
         assert job.coalesce is True and job.max_instances == 1
         assert job.misfire_grace_time == MISFIRE_GRACE_S
@@ -87,6 +88,8 @@ def test_jobs_have_stable_ids_coalescing_and_misfire_grace(settings, db) -> None
         assert deliveries.misfire_grace_time == MISFIRE_GRACE_S
         rollup = runtime.job(ROLLUP_JOB)
         assert rollup.trigger.interval.total_seconds() == settings.rollup_refresh_interval_s
+        prune = runtime.job(PRUNE_JOB)
+        assert prune.trigger.interval.total_seconds() == settings.prune_interval_s
     finally:
         runtime.stop()
 
