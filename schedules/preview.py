@@ -4,7 +4,8 @@ The same renderer, render cache and media store as submitting (``workflow.render
 draft listened to and then submitted unchanged is a mastered-cache hit, and an edited one
 synthesizes only the sentences that changed. Nothing is written to the database: the audio
 sits in the content-addressed store like any rendered file, with no ``Media`` row until the
-announcement is submitted.
+announcement is submitted; never submitted, it goes once unused for ``media_prune_grace_hours``
+(``audio.media_prune``).
 
 :func:`prepare` reads what the render needs (the admins' lexicon, the commune's voice) and
 checks the text and the user; :func:`render` runs the renderer, so the caller can end its

@@ -4,9 +4,11 @@ unused for the grace period; previews and old refused messages go; 0 turns the j
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,7 +45,11 @@ def _file(store: MediaStore, media: Media, used_at: datetime) -> None:
 
 
 def test_the_job_removes_replaced_audio_after_every_site_has_a_newer_plan(
-    settings: Settings, db: sessionmaker[Session], session: Session, add_approved: AddFn
+    settings: Settings,
+    db: sessionmaker[Session],
+    session: Session,
+    add_approved: AddFn,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = MediaStore(settings.media_dir)
     ann = add_approved(NOW + timedelta(hours=2), zones=("thon-1",))
@@ -89,6 +95,7 @@ def test_the_job_removes_replaced_audio_after_every_site_has_a_newer_plan(
         assert s.get(Media, before.sha256) is None
         assert s.get(Media, after.sha256) is not None
     assert store.exists(after.sha256, "mp3")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_no_retention_job_when_its_interval_is_0(
