@@ -24,6 +24,10 @@ def size(n: int) -> str:
     return f"{n:,} bytes" + (f" ({n / 1e6:.1f} MB)" if n >= 100_000 else "")
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def _line(r: Removed, dry_run: bool) -> str:
     verb = "would remove" if dry_run else "removed"
     return f"{verb} {r.name}  {r.size:,} bytes  {_KINDS[r.kind].format(since=utc(r.since))}"
@@ -32,13 +36,14 @@ def _line(r: Removed, dry_run: bool) -> str:
 def summary(report: MediaPruneReport) -> str:
     verb = "would go" if report.dry_run else "removed"
     text = (
-        f"media: {len(report.removed)} files {verb}, {size(report.bytes_freed)} "
-        f"{'to free' if report.dry_run else 'freed'} ({report.count(PREVIEW)} previews, "
-        f"{report.count(UNUSED)} no longer used, {report.count(TEMPORARY)} unfinished writes); "
-        f"{report.rows_deleted} media rows {'would be ' if report.dry_run else ''}deleted"
+        f"media: {plural(len(report.removed), 'file')} {verb}, {size(report.bytes_freed)} "
+        f"{'to free' if report.dry_run else 'freed'} ({plural(report.count(PREVIEW), 'preview')}, "
+        f"{report.count(UNUSED)} no longer used, "
+        f"{plural(report.count(TEMPORARY), 'unfinished write')}); "
+        f"{plural(report.rows_deleted, 'media row')} {'would be ' if report.dry_run else ''}deleted"
     )
     if report.held:
-        text += f"; {report.held} unused media held"
+        text += f"; {report.held:,} unused media held"
         if report.held_until is not None:
             text += f" (the first may go after {utc(report.held_until)})"
     return text + (" [dry run: nothing removed]" if report.dry_run else "")

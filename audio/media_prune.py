@@ -147,7 +147,7 @@ class _Pass:
         # to go, and every removal reads the file's last use again at the last moment.
         files = {f.name: f for f in self.store.files()}
         with self.factory() as session:
-            rows = dict(session.execute(select(Media.sha256, Media.ext)).tuples())
+            rows = {sha: ext for sha, ext in session.execute(select(Media.sha256, Media.ext))}
             used = referenced(session)
             oldest_plan = session.scalar(select(func.min(SitePlan.published_at)))
         marks = self._marks()

@@ -51,8 +51,8 @@ def prune_rejected(
             .where(old)
             .group_by(RejectedMessage.reason)
             .order_by(RejectedMessage.reason)
-        ).tuples()
-        report = RejectedPruneReport(cutoff, dict(counts), dry_run)
+        )
+        report = RejectedPruneReport(cutoff, {reason: n for reason, n in counts}, dry_run)
     if dry_run or not report.deleted:
         return report
     deleted = 0
