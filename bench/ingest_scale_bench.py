@@ -1,7 +1,7 @@
 """Benchmark: ingest scale-out on PostgreSQL with real ``broadcaster ingest`` worker processes.
 
 Run: PYTHONPATH=$PWD .venv/bin/python -m bench.ingest_scale_bench events [--workers 1,2]
-         [--sites 1000] [--events 10] [--publishers 2]
+         [--sites 1000] [--events 10] [--publishers 2] [--per-message 1]
      PYTHONPATH=$PWD .venv/bin/python -m bench.ingest_scale_bench heartbeats [--sites 5000]
          [--interval 60] [--compress 10] [--periods 3]
 
@@ -11,6 +11,9 @@ the systemd template runs them) and publisher processes that simulate many sites
 holds one connection (the server's account, which may write every site's topics: a thousand
 agent connections would cost this 2-core box more than ingest does), publishes its sites' events
 interleaved (event 1 of every site, then event 2 …) at QoS 1, and listens to the sites' acks.
+``--per-message K`` (default 1, today's figures): each message carries K consecutive events of one
+site, an ``events`` batch as an agent's backlog flush sends it (``broadcaster.wire.batches.pack``:
+at most 50 events and 64 KiB a message); messages interleave across sites the same way.
 
 ``events``: timed from the first publish until every event is stored (counted in the database)
 and until every (site, outbox) has been acked up to its last seq (the publishers check that ack's
@@ -54,6 +57,7 @@ from broadcaster.broker import SERVER_USER, PrivateBroker
 from broadcaster.db import make_engine, session_factory, upgrade
 from broadcaster.ingest import _event_row
 from broadcaster.models import PlaybackEvent, Site
+from broadcaster.wire.batches import pack
 from broadcaster.wire.messages import Event, Status
 from broadcaster.wire.signing import Signer, Verifier
 from broadcaster.wire.topics import Topics
@@ -222,6 +226,13 @@ def _client(port: int, password: str, name: str) -> mqtt.Client:
     return c
 
 
+def site_messages(site: str, per_site: int, per_message: int) -> list[bytes]:
+    """A site's events as payloads of ``per_message`` consecutive events (1: plain events)."""
+    if per_message <= 1:
+        return [json.dumps(e.to_dict()).encode() for e in make_events(site, per_site)]
+    return [payload for _, payload in pack(site, make_events(site, per_site), per_message)]
+
+
 def event_publisher(
     port: int,
     password: str,
@@ -230,11 +241,11 @@ def event_publisher(
     public_b64: str,
     go: Any,
     results: Any,
+    per_message: int = 1,
 ) -> None:
     """One publisher process: publish its sites' events interleaved, wait for every last ack."""
-    payloads = {
-        s: [json.dumps(e.to_dict()).encode() for e in make_events(s, per_site)] for s in sites
-    }
+    payloads = {s: site_messages(s, per_site, per_message) for s in sites}
+    rounds = max(len(p) for p in payloads.values())
     mine = set(sites)
     acked: dict[str, int] = {}
     done_at: list[float] = []
@@ -266,9 +277,12 @@ def event_publisher(
     c.loop_start()
     go.wait()
     started = time.monotonic()
-    for n in range(per_site):
+    messages = 0
+    for n in range(rounds):
         for s in sites:
-            c.publish(TOPICS.events(s), payloads[s][n], qos=1)
+            if n < len(payloads[s]):
+                c.publish(TOPICS.events(s), payloads[s][n], qos=1)
+                messages += 1
     published = time.monotonic()
     deadline = time.monotonic() + 180
     while not done_at and time.monotonic() < deadline:
@@ -281,6 +295,7 @@ def event_publisher(
             "published": published,
             "acked": done_at[0] if done_at else None,
             "missing": sum(1 for s in mine if acked.get(s, 0) < per_site),
+            "messages": messages,
             "bad": bad[:5],
         }
     )
@@ -360,6 +375,7 @@ def run_events(args: argparse.Namespace, broker: PrivateBroker, tmp: Path) -> No
                         public,
                         go,
                         results,
+                        args.per_message,
                     ),  # fmt: skip
                 )
                 for share in shares
@@ -403,11 +419,18 @@ def run_events(args: argparse.Namespace, broker: PrivateBroker, tmp: Path) -> No
         published = max(o["published"] for o in outcomes) - t
         rate_stored = total / (stored_at - t) if stored_at else 0.0
         rate_acked = total / (end - t) if end else 0.0
+        messages = sum(o["messages"] for o in outcomes)
         print(
-            f"{n} worker(s): {total} events from {args.sites} sites, published in "
-            f"{published:.2f} s; stored {stored}/{total} (distinct {distinct}) "
-            f"→ {rate_stored:,.0f} events/s; all acked → {rate_acked:,.0f} events/s "
+            f"{n} worker(s), {args.per_message} event(s) a message: {total} events in {messages} "
+            f"messages from {args.sites} sites, published in {published:.2f} s; stored "
+            f"{stored}/{total} (distinct {distinct}) → {rate_stored:,.0f} events/s; all acked → "
+            f"{rate_acked:,.0f} events/s, {rate_acked * messages / total:,.0f} messages/s "
             f"({missing} sites not fully acked, {len(bad)} bad acks)"
+        )
+        print(
+            f"   per event: workers {1e6 * cpu / total:.0f} µs CPU, their PostgreSQL backends "
+            f"{1e6 * pg / total:.0f} µs, Mosquitto {1e6 * mq / total:.0f} µs (publishers' "
+            f"traffic included)"
         )
         print(
             f"   workers' CPU {cpu:.2f} s → {total / cpu:,.0f} events per worker-CPU-second; "
@@ -580,6 +603,12 @@ def main() -> None:
     ev.add_argument("--sites", type=int, default=1000)
     ev.add_argument("--events", type=int, default=10, help="events per site")
     ev.add_argument("--publishers", type=int, default=2)
+    ev.add_argument(
+        "--per-message",
+        type=int,
+        default=1,
+        help="events a message (K consecutive events of one site, an `events` batch; 1: single)",
+    )
     hb = sub.add_parser("heartbeats")
     hb.add_argument("--sites", type=int, default=5000)
     hb.add_argument("--interval", type=float, default=60.0)

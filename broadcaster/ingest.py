@@ -13,13 +13,14 @@ neither in the site's published plan nor in a command sent to it makes an unveri
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -44,6 +45,7 @@ from broadcaster.models import (
 )
 from broadcaster.publisher import Publisher, publish_many
 from broadcaster.wire import bounded
+from broadcaster.wire.batches import BATCH_MAX_EVENTS, cost_bound, entries
 from broadcaster.wire.errors import ProtocolError
 from broadcaster.wire.fields import INT32, SHORT, require
 from broadcaster.wire.messages import Ack, Event, Status
@@ -102,6 +104,14 @@ class Rejected:
         }
 
 
+def _named(d: Any) -> tuple[str | None, int | None]:
+    """The outbox and seq a refused batch entry names, when each is valid on its own."""
+    try:
+        return require(d, "outbox", str, "event", SHORT), require(d, "seq", int, "event", INT32)
+    except ProtocolError:
+        return None, None
+
+
 def _outbox_seq(payload: bytes) -> tuple[str | None, int | None]:
     """The outbox and seq a refused event names, read from its top-level members when they are
     valid on their own, or else found in the raw text when each appears exactly once (the
@@ -127,25 +137,79 @@ class Ingestor:
     publisher: Publisher
     topics: Topics
     clock: Clock
+    # Written into every ack: agents then send their backlog in batches of up to this many
+    # events (None: single events only, as an older server; docs/protocol.md §8.7).
+    batch_max: int | None = BATCH_MAX_EVENTS
 
     def parse_event(self, topic: str, payload: bytes) -> Event | Rejected:
-        """The event, or why it is refused (logged; the caller stores the rejection)."""
+        """The event, or why it is refused (logged; the caller stores the rejection). A batch
+        is refused here (``wrong-type``): :meth:`parse_events` takes both."""
         site = self.topics.site_from(topic) or ""
+        d = self._load(topic, site, payload)
+        return d if isinstance(d, Rejected) else self._judge(topic, site, d, payload)
+
+    def parse_events(self, topic: str, payload: bytes) -> list[Event | Rejected]:
+        """The events of one message, a single event or a batch (``broadcaster.wire.batches``),
+        each judged on its own: a bad entry of a batch is refused alone (a ``wrong-site`` one
+        too), and still moves the ack when it names its outbox and seq. A batch whose envelope
+        is bad (too large, not bounded JSON, too many entries, another site) is one refusal."""
+        site = self.topics.site_from(topic) or ""
+        d = self._load(topic, site, payload)
+        if isinstance(d, Rejected):
+            return [d]
+        if not (isinstance(d, dict) and d.get("type") == "events"):
+            return [self._judge(topic, site, d, payload)]
+        try:
+            claimed, raw = entries(d, BATCH_MAX_EVENTS)
+        except ProtocolError as exc:
+            refused = Rejected.of(site, "event", exc.reason, exc.detail, payload)
+            return [self._refuse(topic, refused)]
+        if claimed != site:
+            detail = f"batch claims site {claimed!r}"
+            return [self._refuse(topic, Rejected(site, "event", "wrong-site", detail, payload))]
+        return [self._judge(topic, site, entry, None, index) for index, entry in enumerate(raw)]
+
+    def _load(self, topic: str, site: str, payload: bytes) -> Any:
+        """The parsed payload, or why it is refused."""
         if len(payload) > MAX_PAYLOAD:
-            out = Rejected(site, "event", "too-large", f"{len(payload)} bytes", payload[:100])
+            detail = f"{len(payload)} bytes"
+            return self._refuse(topic, Rejected(site, "event", "too-large", detail, payload[:100]))
+        try:
+            return bounded.loads(payload, MAX_PAYLOAD)
+        except ProtocolError as exc:
+            return self._refuse(topic, Rejected.of(site, "event", exc.reason, exc.detail, payload))
+
+    def _judge(
+        self, topic: str, site: str, d: Any, payload: bytes | None, index: int | None = None
+    ) -> Event | Rejected:
+        """The event ``d`` (a whole message's ``payload``, or entry ``index`` of a batch)."""
+        try:
+            event = Event.from_dict(d)
+        except ProtocolError as exc:
+            reason, detail = exc.reason, exc.detail
         else:
-            try:
-                event = Event.from_dict(bounded.loads(payload, MAX_PAYLOAD))
-            except ProtocolError as exc:
-                out = Rejected.of(site, "event", exc.reason, exc.detail, payload)
-            else:
-                if event.site == site:
-                    return event
-                out = Rejected.of(
-                    site, "event", "wrong-site", f"claims site {event.site!r}", payload
-                )
+            if event.site == site:
+                return event
+            reason, detail = "wrong-site", f"claims site {event.site!r}"
+        if payload is not None:
+            return self._refuse(topic, Rejected.of(site, "event", reason, detail, payload))
+        outbox, seq = _named(d)
+        text = json.dumps(d, ensure_ascii=False)[: KEEP_PAYLOAD * 4].encode("utf-8", "replace")
+        detail = f"events[{index}]: {detail}"
+        return self._refuse(
+            topic, Rejected(site, "event", reason, detail[:1000], text, outbox, seq)
+        )
+
+    @staticmethod
+    def _refuse(topic: str, out: Rejected) -> Rejected:
         logger.warning("event on %s rejected (%s): %s", topic, out.reason, out.detail[:200])
         return out
+
+    def announce(self, acks: list[Ack]) -> list[Ack]:
+        """The acks with what this server takes: batches of up to ``batch_max`` events."""
+        if self.batch_max is None:
+            return acks
+        return [replace(a, batch_max=self.batch_max) for a in acks]
 
     def store_events(self, events: list[Event], rejected: Sequence[Rejected] = ()) -> list[Ack]:
         """Store a batch idempotently in one transaction; return the acks to send.
@@ -628,16 +692,20 @@ class IngestWorker:
     # messages costs nearly what one of hundreds does (its statements, its round trips).
     linger_s: float = 0.05
     status_linger_s: float = 1.0
-    _queue: queue.Queue[tuple[str, str, bytes] | None] = field(default_factory=queue.Queue)
+    # (kind, topic, payload, how many events it may carry: a batch counts as its events)
+    _queue: queue.Queue[tuple[str, str, bytes, int] | None] = field(default_factory=queue.Queue)
     _thread: threading.Thread | None = None
 
     def on_event(self, topic: str, payload: bytes) -> None:
-        if self.limits is None or self.limits.admit(topic):
-            self._queue.put(("event", topic, payload))
+        """Admit and queue an event message: a batch takes a token per event it may carry from
+        its site's budget (``cost_bound``: read without parsing it)."""
+        cost = cost_bound(payload)
+        if self.limits is None or self.limits.admit(topic, cost):
+            self._queue.put(("event", topic, payload, cost))
 
     def on_status(self, topic: str, payload: bytes) -> None:
         if self.limits is None or self.limits.admit(topic):
-            self._queue.put(("status", topic, payload))
+            self._queue.put(("status", topic, payload, 1))
 
     def queue_depth(self) -> int:
         """Messages received and not yet taken for storing (a metric)."""
@@ -652,9 +720,10 @@ class IngestWorker:
         if self._thread:
             self._thread.join(10)
 
-    def _take(self, wait: float | None) -> tuple[list[tuple[str, str, bytes]], bool]:
-        """What is queued (waiting up to ``wait`` for the first one; None: for ever), at most
-        ``batch_size``; and whether stop was asked."""
+    def _take(self, wait: float | None) -> tuple[list[tuple[str, str, bytes, int]], bool]:
+        """What is queued (waiting up to ``wait`` for the first one; None: for ever), up to
+        ``batch_size`` events (a batch message counts as the events it may carry); and whether
+        stop was asked."""
         try:
             item = self._queue.get(timeout=wait)
         except queue.Empty:
@@ -662,8 +731,9 @@ class IngestWorker:
         if item is None:
             return [], True
         batch = [item]
+        size = item[3]
         until = time.monotonic() + self.linger_s
-        while len(batch) < self.batch_size:
+        while size < self.batch_size:
             try:
                 nxt = self._queue.get_nowait()
             except queue.Empty:
@@ -677,6 +747,7 @@ class IngestWorker:
             if nxt is None:
                 return batch, True
             batch.append(nxt)
+            size += nxt[3]
         return batch, False
 
     def _run(self) -> None:
@@ -688,10 +759,10 @@ class IngestWorker:
             if statuses:
                 wait = max(0.0, held_since + self.status_linger_s - time.monotonic())
             batch, stopping = self._take(wait)
-            events = [(topic, payload) for kind, topic, payload in batch if kind == "event"]
+            events = [(topic, payload) for kind, topic, payload, _ in batch if kind == "event"]
             if not statuses:
                 held_since = time.monotonic()
-            statuses += [(topic, payload) for kind, topic, payload in batch if kind == "status"]
+            statuses += [(t, payload) for kind, t, payload, _ in batch if kind == "status"]
             if events:
                 try:
                     self._process_events(events)
@@ -710,15 +781,16 @@ class IngestWorker:
         rejected: list[Rejected] = []
         for topic, payload in batch:
             try:
-                parsed = self.ingestor.parse_event(topic, payload)
+                parsed = self.ingestor.parse_events(topic, payload)
             except Exception as exc:  # a parser bug must cost this message only
                 logger.exception("event on %s could not be parsed", topic)
                 site = self.ingestor.topics.site_from(topic) or ""
-                parsed = Rejected(site, "event", "internal", repr(exc)[:500], payload)
-            if isinstance(parsed, Event):
-                events.append(parsed)
-            else:
-                rejected.append(parsed)
+                parsed = [Rejected(site, "event", "internal", repr(exc)[:500], payload)]
+            for one in parsed:
+                if isinstance(one, Event):
+                    events.append(one)
+                else:
+                    rejected.append(one)
         try:
             acks = self.ingestor.store_events(events, rejected)
         except DBAPIError as exc:
@@ -727,4 +799,4 @@ class IngestWorker:
             logger.info("batch not stored (%s); retrying %d one by one", type(exc).__name__,
                         len(events) + len(rejected))  # fmt: skip
             acks = self.ingestor.store_each(events, rejected)
-        self.ingestor.send_acks(acks)
+        self.ingestor.send_acks(self.ingestor.announce(acks))

@@ -6,8 +6,10 @@ there for a while (its messages are
 dropped by the broker, in C, instead of queueing in ingest's session ahead of everyone else's:
 one connection is one ordered stream, and no Python client drains a determined flood as fast as
 it comes). At arrival: every message from a site takes a token from that site's bucket before
-anything else is done with it: no parsing, no queueing, no database. A site over its limit has
-its excess dropped on arrival; that costs it nothing it cannot get back, because an agent resends
+anything else is done with it: no parsing, no queueing, no database (a batch of events takes a
+token per event it may carry, ``broadcaster.wire.batches.cost_bound``: the budget is in events).
+A site over its limit has its excess dropped on arrival; that costs it nothing it cannot get
+back, because an agent resends
 every event until it is acknowledged (``resend_after_s``), and its next heartbeat replaces a
 dropped status. The drops are logged once per ``log_every_s`` per site ("site X over its limit,
 N dropped"), and ``SiteLogLimit`` keeps ingest's own lines about one site (a rejected message,
@@ -48,7 +50,7 @@ class _Bucket:
 
 @dataclass
 class SiteLimits:
-    """A token bucket per site: ``rate`` messages a second, bursts up to ``burst``."""
+    """A token bucket per site: ``rate`` events (or statuses) a second, bursts up to ``burst``."""
 
     topics: Topics
     rate: float
@@ -66,9 +68,11 @@ class SiteLimits:
         if self.rate <= 0 or self.burst < 1:
             raise ValueError(f"rate {self.rate} and burst {self.burst} must be positive")
 
-    def admit(self, topic: str) -> bool:
-        """Whether the message on ``topic`` may go on; a message whose topic names no site
-        (the server's own, say) is not limited."""
+    def admit(self, topic: str, cost: int = 1) -> bool:
+        """Whether the message on ``topic`` may go on, taking ``cost`` tokens (a batch of
+        events takes one per event: the budget counts events, not messages; at most ``burst``,
+        so a batch always fits a full bucket); a message whose topic names no site (the
+        server's own, say) is not limited."""
         site = self.topics.site_from(topic)
         if site is None:
             return True
@@ -81,9 +85,10 @@ class SiteLimits:
                 float(self.burst), bucket.tokens + (now - bucket.updated) * self.rate
             )
             bucket.updated = now
-            admitted = bucket.tokens >= 1.0
+            need = float(max(1, min(cost, self.burst)))
+            admitted = bucket.tokens >= need
             if admitted:
-                bucket.tokens -= 1.0
+                bucket.tokens -= need
                 bucket.in_a_row = 0
             else:
                 bucket.dropped += 1

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from broadcaster import __version__
 from broadcaster.clock import Clock, SystemClock
-from broadcaster.wire.messages import Status
+from broadcaster.wire.messages import Ack, Status
 from broadcaster.wire.topics import Topics
 
 from . import health
@@ -231,7 +231,9 @@ class Agent:
         site, topics = config.site, self.topics
         routes: dict[str, Handler] = {
             topics.plan(site): plans.handle,
-            topics.ack(site): AckHandler(site, store=store, trust=trust).handle,
+            topics.ack(site): AckHandler(
+                site, store=store, trust=trust, on_ack=self._ack_seen
+            ).handle,
             topics.site_cmd(site): commands.handle,
             topics.keys(): keys.handle,
         }
@@ -250,6 +252,10 @@ class Agent:
         )
         parts.reporter.connect(self.link)
         self.link.start()
+
+    def _ack_seen(self, ack: Ack) -> None:
+        if self.link is not None:
+            self.link.ack_seen(ack)
 
     def stop(self) -> None:
         self.stop_event.set()

@@ -6,6 +6,12 @@ session expiry one week; 3.1.1: ``clean_session=False``), so QoS 1 plans, comman
 while a Pi is offline wait on the broker (``mqtt_qos = 0``, on NATS: they do not; the retained
 keys and plan, the outbox's resends and the server's re-sent emergencies make up for it). The retained status is refreshed every ``heartbeat_s``
 with the agent's health; the last will says "offline".
+
+Unacked events are sent again in batches (``broadcaster.wire.batches``) once a verified ack on
+this connection said the server takes them (``Ack.batch_max``): each resend round sends its
+oldest event alone, and with no such ack yet on this connection the rest waits for that
+event's ack (up to ``resend_after_s``), so a server that does not announce batches (an older
+one) never gets one. Live events go one at a time, as they happen.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from typing import Any
 from paho.mqtt.client import MQTTMessageInfo
 
 from broadcaster.mqtt import Link, Will
-from broadcaster.wire.messages import Event, Status
+from broadcaster.wire.batches import BATCH_MAX_EVENTS, encode_event, pack
+from broadcaster.wire.messages import Ack, Event, Status
 from broadcaster.wire.topics import Topics
 
 from .config import AgentConfig
@@ -58,6 +65,10 @@ class MqttLink:
         self._last_heartbeat = 0.0
         self._resend_all = threading.Event()
         self._wake = threading.Event()
+        # What a verified ack on this connection said the server takes (0: single events), and
+        # whether one has arrived since the connection began.
+        self._batch_max = 0
+        self._told = threading.Event()
         self._thread: threading.Thread | None = None
         self.link = Link(
             config.mqtt_options(),
@@ -98,6 +109,7 @@ class MqttLink:
         """Say "offline" (a clean disconnect does not fire the will), then disconnect."""
         self._stop.set()
         self._wake.set()
+        self._told.set()  # a flush waiting for an ack gives up
         if self._thread is not None:
             self._thread.join(5)
         if self.connected.is_set():
@@ -125,21 +137,55 @@ class MqttLink:
         """Send one outbox event (at ``mqtt_qos``) if connected; it stays in the outbox until acked."""
         return self._publish_events([event]) == 1
 
-    def _publish_events(self, events: list[Event]) -> int:
+    def ack_seen(self, ack: Ack) -> None:
+        """A verified ack for our outbox arrived (network thread): remember whether the server
+        takes batches, for this connection."""
+        self._batch_max = min(ack.batch_max or 0, BATCH_MAX_EVENTS)
+        self._told.set()
+
+    @property
+    def batch_max(self) -> int:
+        """Events per message the resends use now (1: one at a time)."""
+        return self._batch_max if self._told.is_set() and self._batch_max > 1 else 1
+
+    def _publish_events(self, events: list[Event], batch_max: int = 1) -> int:
+        """Send ``events`` (at ``mqtt_qos``), in batches of up to ``batch_max``; how many went."""
         if not self.connected.is_set():
             return 0
         sent: list[int] = []
-        topic = self.topics.events(self.config.site)
-        for event in events:
-            if self.link.send(topic, _json(event.to_dict()), qos=self.config.mqtt_qos) is None:
-                logger.info("event %d not sent now; will retry", event.seq)
+        site = self.config.site
+        topic = self.topics.events(site)
+        if batch_max > 1:
+            messages = pack(site, events, batch_max)
+        else:
+            messages = iter([([e], encode_event(e)) for e in events])
+        for group, payload in messages:
+            if self.link.send(topic, payload, qos=self.config.mqtt_qos) is None:
+                logger.info("event %d not sent now; will retry", group[0].seq)
                 break
-            sent.append(event.seq)
+            sent += [e.seq for e in group]
         try:
             self.store.mark_sent(sent, time.time())
         except StoreError:
             pass  # the store reports it; unmarked events are only sent again sooner
         return len(sent)
+
+    def _flush(self, pending: list[Event]) -> int:
+        """Send unacked events: the oldest alone, then the rest in batches when a verified ack
+        on this connection said the server takes them, one by one otherwise. Before any such
+        ack, the rest waits up to ``resend_after_s`` for the first one's ack (and what that
+        ack removed from the outbox is not sent again)."""
+        sent = self._publish_events(pending[:1])
+        if sent == 0 or len(pending) == 1:
+            return sent
+        rest = pending[1:]
+        if not self._told.is_set():
+            self._told.wait(self.resend_after_s)
+            if self._stop.is_set():
+                return sent
+            wanted = {e.seq for e in rest}
+            rest = [e for e in self.store.pending_events() if e.seq in wanted]
+        return sent + self._publish_events(rest, self.batch_max)
 
     def _resend_loop(self) -> None:
         while not self._stop.is_set():
@@ -160,8 +206,13 @@ class MqttLink:
                 else:
                     pending = self.store.pending_events(time.time() - self.resend_after_s)
                 if pending:
-                    count = self._publish_events(pending)
-                    logger.info("(re)sent %d of %d unacked event(s)", count, len(pending))
+                    count = self._flush(pending)
+                    logger.info(
+                        "(re)sent %d of %d unacked event(s), up to %d a message",
+                        count,
+                        len(pending),
+                        self.batch_max,
+                    )
             except Exception:
                 logger.exception("outbox resend failed")
             self._wake.wait(min(self.resend_after_s, self.config.heartbeat_s))
@@ -169,6 +220,8 @@ class MqttLink:
 
     def _on_connect(self, session_present: bool) -> None:
         """On the network thread, after the subscriptions went out."""
+        self._told.clear()  # the server may have changed while we were away: ask again
+        self._batch_max = 0
         self.publish_status("online")
         self._resend_all.set()  # everything unacked goes again after a reconnect
         self._wake.set()

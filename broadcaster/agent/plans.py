@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 from broadcaster.clock import Clock
 from broadcaster.wire.canonical import canonical_json
@@ -131,12 +132,21 @@ class PlanHandler:
 
 
 class AckHandler:
-    """Deletes the events the server has stored from the outbox."""
+    """Deletes the events the server has stored from the outbox; tells ``on_ack`` of every
+    verified ack for our outbox (whether the server takes batches of events)."""
 
-    def __init__(self, site: str, *, store: Store, trust: Trust) -> None:
+    def __init__(
+        self,
+        site: str,
+        *,
+        store: Store,
+        trust: Trust,
+        on_ack: Callable[[Ack], None] = lambda ack: None,
+    ) -> None:
         self.site = site
         self.store = store
         self.trust = trust
+        self.on_ack = on_ack
 
     def handle(self, topic: str, data: bytes) -> None:
         try:
@@ -149,3 +159,4 @@ class AckHandler:
             return
         deleted = self.store.ack(ack.seq)
         logger.info("ack up to seq %d: %d event(s) removed from the outbox", ack.seq, deleted)
+        self.on_ack(ack)

@@ -3,8 +3,8 @@
 Times on the wire are UTC, ISO 8601 with a ``Z`` suffix and millisecond precision.
 ``from_dict`` raises :class:`ProtocolError` for anything malformed, never another exception.
 Optional fields added after the first release (``PlanItem.volume``/``stream``, ``Event.command``/
-``late_ms``, the health fields of ``Status``) are written only when set, so a message without
-them is byte-for-byte what an older peer sends, and older peers ignore them. See docs/protocol.md.
+``late_ms``, the health fields of ``Status``, ``Ack.batch_max``) are written only when set, so a
+message without them is byte-for-byte what an older peer sends, and older peers ignore them. See docs/protocol.md.
 
 Plans and priorities live in :mod:`.plan`, commands and keys updates in :mod:`.commands`, field
 encoding in :mod:`.fields`: import each from there.
@@ -113,15 +113,18 @@ class Event:
 
 @dataclass(frozen=True)
 class Ack:
-    """Server→agent: every event of ``outbox`` up to ``seq`` is stored."""
+    """Server→agent: every event of ``outbox`` up to ``seq`` is stored. ``batch_max``: the
+    server takes ``events`` batches of up to that many events (``broadcaster.wire.batches``);
+    absent (an older server): single events only."""
 
     site: str
     outbox: str
     seq: int
     issued_at: datetime
+    batch_max: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "v": SCHEMA,
             "type": "ack",
             "site": self.site,
@@ -129,6 +132,9 @@ class Ack:
             "seq": self.seq,
             "issued_at": to_wire_time(self.issued_at),
         }
+        if self.batch_max is not None:
+            d["batch_max"] = self.batch_max
+        return d
 
     @classmethod
     def from_dict(cls, d: Any) -> Ack:
@@ -138,6 +144,8 @@ class Ack:
             outbox=require(d, "outbox", str, "ack", SHORT),
             seq=require(d, "seq", int, "ack", NATURAL),
             issued_at=from_wire_time(d.get("issued_at"), "ack.issued_at"),
+            # Any natural number: a newer server may take more than this agent sends.
+            batch_max=optional(d, "batch_max", int, "ack", NATURAL),
         )
 
 
