@@ -178,6 +178,7 @@ class ServerClient:
         self.statuses: list[dict[str, Any]] = []
         self.seen_ids: set[str] = set()
         self.all_events: list[dict[str, Any]] = []
+        self.batches = 0  # ``events`` messages seen
         self._subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-server")
         self.client.username_pw_set(SERVER_USER, broker.server_password)
@@ -205,10 +206,13 @@ class ServerClient:
         if msg.topic.endswith("/status"):
             self.statuses.append(data)
             return
-        self.all_events.append(data)
-        if data["id"] not in self.seen_ids:
-            self.seen_ids.add(data["id"])
-            self.events.put(data)
+        self.batches += data.get("type") == "events"
+        # A batch (sent once a real ingest announced them) is its events, each as if alone.
+        for event in data["events"] if data.get("type") == "events" else [data]:
+            self.all_events.append(event)
+            if event["id"] not in self.seen_ids:
+                self.seen_ids.add(event["id"])
+                self.events.put(event)
 
     def publish(self, topic: str, payload: bytes, retain: bool = False, qos: int = 1) -> None:
         """Also a ``broadcaster.publish.Publisher`` (for CommandPublisher)."""

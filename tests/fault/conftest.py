@@ -19,6 +19,7 @@ from broadcaster.config import Settings
 from broadcaster.ingest import Ingestor, IngestWorker, ingest_client_id
 from broadcaster.models import Playback, PlaybackEvent, Site
 from broadcaster.mqtt import Link
+from broadcaster.wire.batches import BATCH_MAX_EVENTS
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 from tests.agent.conftest import (  # noqa: F401 - fixtures re-exported for this folder
@@ -42,6 +43,7 @@ class Ingest:
         self.topics = Topics(settings.topic_root)
         self.conn: Link | None = None
         self.worker: IngestWorker | None = None
+        self.batch_max: int | None = BATCH_MAX_EVENTS  # None: acks as an older server's
 
     def start(self) -> None:
         self.conn = Link(
@@ -50,7 +52,9 @@ class Ingest:
             persistent=True,
         )
         # real agent processes play on the wall clock, so the server side reads it too
-        ingestor = Ingestor(self.factory, self.signer, self.conn, self.topics, SystemClock())
+        ingestor = Ingestor(
+            self.factory, self.signer, self.conn, self.topics, SystemClock(), self.batch_max
+        )
         self.worker = IngestWorker(ingestor)
         self.conn.subscribe(
             self.topics.shared(self.settings.ingest_group, self.topics.all_events()),
