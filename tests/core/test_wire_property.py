@@ -296,3 +296,39 @@ def test_ingest_parse_event_never_raises(payload: bytes) -> None:
         row = out.row(FIXED_NOW)  # what gets stored: always storable text
         assert "\x00" not in row["payload"]
         row["payload"].encode("utf-8")
+
+
+@st.composite
+def batch_payloads(draw: st.DrawFn) -> bytes:
+    """An ``events`` batch of valid and hostile entries, or a hostile envelope."""
+    entries = []
+    for _ in range(draw(st.integers(0, 4))):
+        key = draw(st.sampled_from(list(VALID["event"])))
+        entries.append(_replace(VALID["event"], [key], draw(HOSTILE)))
+    d: Any = {"v": 1, "type": "events", "site": "site-a", "events": entries}
+    if draw(st.booleans()):
+        d = _replace(d, [draw(st.sampled_from(["v", "site", "events"]))], draw(HOSTILE))
+    try:
+        return json.dumps(d).encode()
+    except (ValueError, OverflowError, RecursionError):
+        return b'{"v":1,"type":"events"}'
+
+
+@CI
+@given(batch_payloads())
+def test_ingest_parse_events_never_raises(payload: bytes) -> None:
+    ingestor = Ingestor(
+        None,  # type: ignore[arg-type]  # parsing touches no database
+        SIGNER,
+        MemoryPublisher(),
+        TOPICS,
+        FakeClock(datetime(2030, 1, 1, tzinfo=UTC)),
+    )
+    out = ingestor.parse_events(TOPICS.events("site-a"), payload)
+    assert out and all(isinstance(one, Event | Rejected) for one in out)
+    for one in out:
+        if isinstance(one, Rejected):
+            assert one.reason and one.site == "site-a"
+            row = one.row(FIXED_NOW)
+            assert "\x00" not in row["payload"]
+            row["payload"].encode("utf-8")
