@@ -7,11 +7,13 @@ while a Pi is offline wait on the broker (``mqtt_qos = 0``, on NATS: they do not
 keys and plan, the outbox's resends and the server's re-sent emergencies make up for it). The retained status is refreshed every ``heartbeat_s``
 with the agent's health; the last will says "offline".
 
-Unacked events are sent again in batches (``broadcaster.wire.batches``) once a verified ack on
-this connection said the server takes them (``Ack.batch_max``): each resend round sends its
-oldest event alone, and with no such ack yet on this connection the rest waits for that
-event's ack (up to ``resend_after_s``), so a server that does not announce batches (an older
-one) never gets one. Live events go one at a time, as they happen.
+Unacked events are sent again in batches (``broadcaster.wire.batches``) once a verified ack
+said the server takes them (``Ack.batch_max``; remembered for the process, so a reconnect's
+backlog flush goes in batches at once): each resend round sends its oldest event alone first,
+so the server's answer to it keeps what the agent knows current (an ack without the field puts
+it back to one event a message), and before the process has had any ack the rest of the round
+waits for that event's ack (up to ``PROBE_WAIT_S``; then one event a message). A server that
+never announced batches (an older one) never gets one. Live events go one at a time.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .store import Store, StoreError
 logger = logging.getLogger(__name__)
 
 RESEND_AFTER_S = 10.0  # unacked events older than this are sent again
+PROBE_WAIT_S = 2.0  # before any ack: how long a round's rest waits for its first event's ack
 
 
 def _json(message: dict[str, Any]) -> bytes:
@@ -65,8 +68,8 @@ class MqttLink:
         self._last_heartbeat = 0.0
         self._resend_all = threading.Event()
         self._wake = threading.Event()
-        # What a verified ack on this connection said the server takes (0: single events), and
-        # whether one has arrived since the connection began.
+        # What the last verified ack said the server takes (0: single events), and whether this
+        # process has had one.
         self._batch_max = 0
         self._told = threading.Event()
         self._thread: threading.Thread | None = None
@@ -139,7 +142,7 @@ class MqttLink:
 
     def ack_seen(self, ack: Ack) -> None:
         """A verified ack for our outbox arrived (network thread): remember whether the server
-        takes batches, for this connection."""
+        takes batches (the latest ack decides)."""
         self._batch_max = min(ack.batch_max or 0, BATCH_MAX_EVENTS)
         self._told.set()
 
@@ -171,16 +174,16 @@ class MqttLink:
         return len(sent)
 
     def _flush(self, pending: list[Event]) -> int:
-        """Send unacked events: the oldest alone, then the rest in batches when a verified ack
-        on this connection said the server takes them, one by one otherwise. Before any such
-        ack, the rest waits up to ``resend_after_s`` for the first one's ack (and what that
-        ack removed from the outbox is not sent again)."""
+        """Send unacked events: the oldest alone, then the rest in batches when the latest
+        verified ack said the server takes them, one by one otherwise. Before the process has
+        had any ack, the rest waits up to ``PROBE_WAIT_S`` for the first one's ack (and what
+        that ack removed from the outbox is not sent again)."""
         sent = self._publish_events(pending[:1])
         if sent == 0 or len(pending) == 1:
             return sent
         rest = pending[1:]
         if not self._told.is_set():
-            self._told.wait(self.resend_after_s)
+            self._told.wait(min(PROBE_WAIT_S, self.resend_after_s))
             if self._stop.is_set():
                 return sent
             wanted = {e.seq for e in rest}
@@ -220,8 +223,6 @@ class MqttLink:
 
     def _on_connect(self, session_present: bool) -> None:
         """On the network thread, after the subscriptions went out."""
-        self._told.clear()  # the server may have changed while we were away: ask again
-        self._batch_max = 0
         self.publish_status("online")
         self._resend_all.set()  # everything unacked goes again after a reconnect
         self._wake.set()
