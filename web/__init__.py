@@ -68,7 +68,7 @@ def create_app(
     )
     app.teardown_appcontext(close_db)
 
-    from web import errors, headers, i18n, limits, security
+    from web import errors, headers, i18n, limits, navigation, security
     from web.announcements import waiting
     from web.metrics import routes as metrics
 
@@ -79,6 +79,7 @@ def create_app(
     errors.init_app(app)
     metrics.init_app(app)
     waiting.init_app(app)
+    navigation.init_app(app)
 
     from web.announcements.routes import bp as announcements_bp
     from web.api.routes import bp as api_bp

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from broadcaster.broker import PrivateBroker
 from broadcaster.keys import FollowingSigner, KeyRing
 from tests.agent.conftest import AgentRig, make_plan, wait_for
-from tests.support.browser import VIEWPORTS, chromium_page, fits_the_screen, login
+from tests.support.browser import VIEWPORTS, chromium_page, fits_the_screen, login, nav_click
 from tests.support.webapp import PASSWORDS, serve
 
 pytestmark = pytest.mark.browser
@@ -55,7 +55,7 @@ def test_rotate_and_retire_from_the_web_with_a_real_agent(
     media = rig.media.add(tone_mp3)
 
     login(page, live, "quantri", PASSWORDS["quantri"])
-    page.get_by_role("link", name="Khóa ký").click()
+    nav_click(page, "Khóa ký")
     expect(page.locator("h1")).to_have_text("Khóa ký")
     expect(page.locator("tr.key-active")).to_contain_text(k1.kid)
     assert fits_the_screen(page)

@@ -25,7 +25,7 @@ from broadcaster.processes import IngestPart
 from tests.lifecycle.conftest import sqlite_copy
 from tests.programme_web.test_emergency_e2e import served_app
 from tests.support.agents import AgentProcess, file_agent_config, wait_for
-from tests.support.browser import VIEWPORTS, chromium_page, login
+from tests.support.browser import VIEWPORTS, chromium_page, login, nav_click
 from tests.web.conftest import PASSWORDS, FakeRenderer
 
 pytestmark = pytest.mark.browser
@@ -89,7 +89,7 @@ def test_stopping_an_emergency_stops_the_real_agents(
             client = _client(app)
             with chromium_page(request, viewport=VIEWPORTS[viewport], timeout_ms=30_000) as page:
                 login(page, served.public_url, "pheduyet", PASSWORDS["pheduyet"])
-                page.get_by_role("link", name="Phát khẩn cấp").first.click()
+                nav_click(page, "Phát khẩn cấp")
                 page.get_by_label("Thôn 1", exact=True).check()
                 page.get_by_label("Tiêu đề").fill("Cảnh báo lũ")
                 page.get_by_label("Nội dung cần đọc").fill(

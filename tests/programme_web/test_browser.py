@@ -19,7 +19,7 @@ from broadcaster.publisher import MemoryPublisher
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 from schedules.emergency import occurrence_id
-from tests.support.browser import chromium_page, login
+from tests.support.browser import chromium_page, login, nav_click
 from tests.support.webapp import serve
 
 from .conftest import AddFn, add_slot, local
@@ -56,7 +56,7 @@ def test_calendar_week_navigation_and_clashes(
     add_approved(local(2027, 3, 2, 16, 30), title="Tiêm phòng", seconds=360, slot="Buổi chiều")
     add_approved(local(2027, 3, 9, 8, 0), title="Tuần sau")
     login(page, base, "canbo", "canbo1234")
-    page.get_by_role("link", name="Lịch tuần").first.click()
+    nav_click(page, "Lịch tuần")
     page.get_by_role("link", name="Thôn 1", exact=True).click()
     page.goto(page.url + "?week=2027-03-03")
     tuesday = page.get_by_role("region", name="Thứ Ba 02/03")
@@ -81,7 +81,7 @@ def test_emergency_in_two_steps_then_live_status(
 ) -> None:
     base, sent = live
     login(page, base, "pheduyet", "pheduyet123")
-    page.get_by_role("link", name="Phát khẩn cấp").click()
+    nav_click(page, "Phát khẩn cấp")
     page.get_by_label("Thôn 2", exact=True).check()
     page.get_by_label("Tiêu đề").fill("Cảnh báo lũ")
     page.get_by_label("Nội dung cần đọc").fill("Nước sông lên nhanh, bà con di chuyển lên chỗ cao.")

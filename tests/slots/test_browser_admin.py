@@ -32,7 +32,7 @@ from schedules.recurrence import to_local
 from schedules.runtime import SchedulerRuntime
 from tests.lifecycle.conftest import sqlite_copy
 from tests.support.agents import AgentProcess, wait_for
-from tests.support.browser import VIEWPORTS, chromium_page, fits_the_screen, login
+from tests.support.browser import VIEWPORTS, chromium_page, fits_the_screen, login, nav_click
 from tests.support.bundle import provisioned_mosquitto, unpack
 from tests.support.webapp import PASSWORDS, flask_app, serve
 from tests.web.conftest import FakeRenderer
@@ -113,7 +113,7 @@ def _make_everything_in_the_web(page: Any, base: str) -> bytes:
     _save(page)
     expect(page.locator("h1")).to_have_text("Cụm loa thôn 9 - sân bóng")
 
-    page.get_by_role("link", name="Khung giờ và tiếp sóng").click()
+    nav_click(page, "Khung giờ và tiếp sóng")
     page.get_by_role("link", name="Thêm khung giờ").click()
     page.get_by_label("Tên khung giờ").fill("Bản tin tối")
     page.get_by_label("Bắt đầu lúc").fill("19:00")

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+# axe-core from npm (scripts/bootstrap.sh installs it under .venv/npm).
+AXE = Path(__file__).resolve().parents[2] / ".venv/npm/node_modules/axe-core/axe.min.js"
 # The issue's two screens: an office desktop and a phone.
 VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 CHROMIUM_ARGS = [
@@ -77,3 +79,36 @@ def login(page: Any, base: str, username: str, password: str) -> None:
 def fits_the_screen(page: Any) -> bool:
     """Nothing wider than the viewport: no sideways scrolling on a phone."""
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+
+
+MAIN_MENU = "Menu chính"  # the navigation's accessible name (Vietnamese, the default)
+
+
+def open_menu(page: Any) -> Any:
+    """The main menu (a locator), opened first where it is one button (a phone): a closed
+    menu's links are hidden there, so a test clicks its button as a person would."""
+    nav = page.get_by_role("navigation", name=MAIN_MENU)
+    button = nav.locator("details.menu > summary")
+    if button.is_visible() and not nav.locator("details.menu").evaluate("menu => menu.open"):
+        button.click()
+    return nav
+
+
+def nav_click(page: Any, name: str, *, exact: bool = False) -> None:
+    """Follow the main menu's link ``name`` (opening the menu on a phone) and wait for the page."""
+    open_menu(page).get_by_role("link", name=name, exact=exact).click()
+    page.wait_for_load_state()
+
+
+def axe_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now (evaluated through
+    the DevTools protocol, which the CSP does not govern)."""
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run scripts/bootstrap.sh (it installs axe-core from npm)")
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -51,7 +51,7 @@ def test_write_submit_listen_approve_schedule(live_url: str, page) -> None:  # n
     base = live_url
     title = "Thông báo họp dân thôn 1"
     _login(page, base, "bientap", "bientap123")
-    page.get_by_role("link", name="Soạn bản tin").first.click()
+    browser.nav_click(page, "Soạn bản tin")
     page.get_by_label("Tiêu đề").fill(title)
     page.get_by_label("Nội dung cần đọc").fill(
         "Kính mời bà con thôn 1 đến nhà văn hóa thôn lúc tám giờ sáng mai để họp bàn "
@@ -90,8 +90,7 @@ def test_write_submit_listen_approve_schedule(live_url: str, page) -> None:  # n
     page.wait_for_load_state()
     assert "Đã duyệt" in page.locator(".badge").first.inner_text()
 
-    page.get_by_role("link", name="Lịch phát").click()
-    page.wait_for_load_state()
+    browser.nav_click(page, "Lịch phát")
     row = page.locator("tr", has_text=title)
     assert row.count() == 1
     assert "Thôn 1" in row.inner_text() and "Cụm loa thôn 1" in row.inner_text()

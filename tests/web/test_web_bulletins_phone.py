@@ -76,8 +76,7 @@ def test_write_approve_and_accept_on_a_phone(live_url: str, page: Any) -> None:
     _fits(page)
 
     _switch(page, live_url, "bientap-dh", "bientap123")
-    page.get_by_role("link", name="Tin cấp trên").click()  # its badge: one waits, in the inbox
-    page.wait_for_load_state()
+    browser.nav_click(page, "Tin cấp trên")  # its badge: one waits, in the inbox
     assert page.get_by_role("heading", name="Hộp tin từ cấp trên").is_visible()
     _fits(page)
     page.get_by_role("link", name="Lịch tiêm phòng gia súc").click()
