@@ -1,4 +1,5 @@
-"""Shared form pieces: a FlaskForm whose WTForms messages come from our catalogue."""
+"""Shared form pieces: a FlaskForm whose WTForms messages come from our catalogue, and the
+fields the announcement and bulletin forms have in common."""
 
 from __future__ import annotations
 
@@ -6,12 +7,21 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, SelectMultipleField
+from wtforms import (
+    DateTimeLocalField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from web.i18n import FormTranslations
 
 DATETIME_LOCAL = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+REQUIRED = _l("This field is required.")
+REASON_REQUIRED = _l("A reason is required.")
 
 
 class BaseForm(FlaskForm):
@@ -32,4 +42,31 @@ def local_datetime_field(label: Any, **kwargs: Any) -> DateTimeLocalField:
     return DateTimeLocalField(label, format=DATETIME_LOCAL, **kwargs)
 
 
-REQUIRED = _l("This field is required.")
+def reason_field(label: Any, required: Any = REASON_REQUIRED, rows: int = 2) -> TextAreaField:
+    """A reason that must be given, at most 2,000 characters (``required``: the message when
+    it is missing)."""
+    return TextAreaField(
+        label,
+        validators=[DataRequired(required), Length(max=2000)],
+        render_kw={"rows": rows},
+    )
+
+
+class SpokenTextFields(BaseForm):
+    """A title and the text to read out: the announcement form's and the bulletin form's."""
+
+    title = StringField(
+        _l("Title"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        render_kw={"maxlength": 200},
+    )
+    body = TextAreaField(
+        _l("Text to read out"), validators=[DataRequired(REQUIRED)], render_kw={"rows": 8}
+    )
+
+
+class RejectForm(BaseForm):
+    """The approver's rejection, of an announcement or of a bulletin."""
+
+    reason = reason_field(_l("Reason for rejecting"), _l("A reason is required to reject."), rows=3)
+    reject = SubmitField(_l("Reject"))

@@ -3,14 +3,21 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import RadioField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, ValidationError
 
 from broadcaster.models import DEFAULT_REPEAT, MAX_REPEAT
 from broadcaster.wire.plan import PRIORITIES
 from web.announcements.programme import ProgrammeFields
-from web.forms import REQUIRED, BaseForm, MultiCheckboxField, local_datetime_field
+from web.forms import (
+    REQUIRED,
+    BaseForm,
+    MultiCheckboxField,
+    SpokenTextFields,
+    local_datetime_field,
+    reason_field,
+)
 from web.i18n import PRIORITY, local_now
 
 PICK_ZONE = _l("Pick at least one zone.")
@@ -24,15 +31,9 @@ def _in_future(form: Any, field: Any) -> None:
         raise ValidationError(_l("The airing time must be in the future."))
 
 
-class AnnouncementForm(ProgrammeFields):
-    title = StringField(
-        _l("Title"),
-        validators=[DataRequired(REQUIRED), Length(max=200)],
-        render_kw={"maxlength": 200},
-    )
-    body = TextAreaField(
-        _l("Text to read out"), validators=[DataRequired(REQUIRED)], render_kw={"rows": 8}
-    )
+class AnnouncementForm(SpokenTextFields, ProgrammeFields):
+    """The title and text (shared with the bulletin form), zones, airing and programme."""
+
     zones = MultiCheckboxField(_l("Zones"), validators=[InputRequired(PICK_ZONE)], choices=[])
     priority = SelectField(
         _l("Priority"), choices=[SelectChoice(p, PRIORITY[p]) for p in PRIORITIES], default="normal"
@@ -60,15 +61,6 @@ class ApproveForm(BaseForm):
     approve = SubmitField(_l("Approve"))
 
 
-class RejectForm(BaseForm):
-    reason = TextAreaField(
-        _l("Reason for rejecting"),
-        validators=[DataRequired(_l("A reason is required to reject.")), Length(max=2000)],
-        render_kw={"rows": 3},
-    )
-    reject = SubmitField(_l("Reject"))
-
-
 class EditForm(AnnouncementForm):
     """The announcement form on an existing announcement (``kept_start``: its first airing as
     stored, allowed though past)."""
@@ -80,16 +72,8 @@ class DuplicateForm(BaseForm):
     duplicate = SubmitField(_l("Duplicate"))
 
 
-def _reason_field(label: Any) -> TextAreaField:
-    return TextAreaField(
-        label,
-        validators=[DataRequired(_l("A reason is required.")), Length(max=2000)],
-        render_kw={"rows": 2},
-    )
-
-
 class WithdrawForm(BaseForm):
-    reason = _reason_field(_l("Reason for withdrawing"))
+    reason = reason_field(_l("Reason for withdrawing"))
     withdraw = SubmitField(_l("Withdraw the announcement"))
 
 
@@ -105,5 +89,5 @@ class CancelAiringForm(BaseForm):
         ],
         default="airing",
     )
-    reason = _reason_field(_l("Reason for cancelling"))
+    reason = reason_field(_l("Reason for cancelling"))
     cancel = SubmitField(_l("Cancel the airing"))

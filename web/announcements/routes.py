@@ -25,10 +25,10 @@ from web.announcements.forms import (
     CancelAiringForm,
     DuplicateForm,
     EditForm,
-    RejectForm,
     SubmitForm,
     WithdrawForm,
 )
+from web.forms import RejectForm
 from web.i18n import default_airing, from_local, local_now, to_local
 from web.scope import get_or_404, scope
 from web.security import roles_required

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Optional
 
 from broadcaster.wire.plan import PRIORITIES
-from web.forms import REQUIRED, BaseForm, MultiCheckboxField, local_datetime_field
+from web.forms import (
+    BaseForm,
+    MultiCheckboxField,
+    SpokenTextFields,
+    local_datetime_field,
+    reason_field,
+)
 
 # Thông tư 39/2020's classes, as the sender reads them.
 CLASS_LABELS = {
@@ -18,15 +24,7 @@ CLASS_LABELS = {
 }
 
 
-class WriteForm(BaseForm):
-    title = StringField(
-        _l("Title"),
-        validators=[DataRequired(REQUIRED), Length(max=200)],
-        render_kw={"maxlength": 200},
-    )
-    body = TextAreaField(
-        _l("Text to read out"), validators=[DataRequired(REQUIRED)], render_kw={"rows": 8}
-    )
+class WriteForm(SpokenTextFields):
     priority = SelectField(
         _l("Class"),
         choices=[SelectChoice(p, CLASS_LABELS[p]) for p in PRIORITIES],
@@ -45,15 +43,6 @@ class ApproveForm(BaseForm):
     approve = SubmitField(_l("Approve and send"))
 
 
-class RejectForm(BaseForm):
-    reason = TextAreaField(
-        _l("Reason for rejecting"),
-        validators=[DataRequired(_l("A reason is required to reject.")), Length(max=2000)],
-        render_kw={"rows": 3},
-    )
-    reject = SubmitField(_l("Reject"))
-
-
 class AcceptForm(BaseForm):
     slot = SelectField(_l("Programme slot"), choices=[], validate_choice=False)
     start_at = local_datetime_field(_l("Or at a time"), validators=[Optional()])
@@ -61,10 +50,8 @@ class AcceptForm(BaseForm):
 
 
 class DeclineForm(BaseForm):
-    reason = TextAreaField(
-        _l("Reason for declining"),
-        validators=[DataRequired(_l("A reason is required to decline.")), Length(max=2000)],
-        render_kw={"rows": 3},
+    reason = reason_field(
+        _l("Reason for declining"), _l("A reason is required to decline."), rows=3
     )
     decline = SubmitField(_l("Decline"))
 

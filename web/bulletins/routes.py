@@ -29,9 +29,9 @@ from web.bulletins.forms import (
     ApproveForm,
     DeclineForm,
     OrderForm,
-    RejectForm,
     WriteForm,
 )
+from web.forms import RejectForm
 from web.i18n import from_local
 from web.limits import parse_id
 from web.scope import get_or_404, scope
