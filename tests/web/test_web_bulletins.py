@@ -53,6 +53,7 @@ def _write(auth: Auth, db: sessionmaker[Session], priority: str, title: str) -> 
     ids = _communes(db)
     page = auth.client.get("/bulletins/new").get_data(as_text=True)
     assert "Xã Đắk Hà" in page and "Xã Đắk Mar" in page
+    assert re.search(r"Tối đa \d+ ký tự", page)  # the text's limit, as on the announcement form
     resp = auth.client.post(
         "/bulletins/new",
         data={

@@ -88,7 +88,9 @@ def index() -> ResponseReturnValue:
 
 
 def _write_page(form: WriteForm) -> ResponseReturnValue:
-    return render_template("bulletins/new.html", form=form)
+    return render_template(
+        "bulletins/new.html", form=form, max_chars=services().settings.max_text_chars
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
