@@ -107,14 +107,20 @@ def _zone_choices() -> list[SelectChoice]:
     return [SelectChoice(z.id, z.name) for z in zones]
 
 
-def _new_page(form: AnnouncementForm, findings: list | None = None) -> ResponseReturnValue:
+def _form_page(template: str, form: AnnouncementForm, **context: object) -> ResponseReturnValue:
+    """The new or the edit page: the form, the server's clock for the quick-time buttons
+    (quicktime.js) and the longest text read out."""
     return render_template(
-        "announcements/new.html",
+        template,
         form=form,
-        findings=findings,
         server_now=local_now().strftime("%Y-%m-%dT%H:%M:%S"),
         max_chars=services().settings.max_text_chars,
+        **context,
     )
+
+
+def _new_page(form: AnnouncementForm, findings: list | None = None) -> ResponseReturnValue:
+    return _form_page("announcements/new.html", form, findings=findings)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -272,13 +278,7 @@ def reject(ann_id: int) -> ResponseReturnValue:
 
 
 def _edit_page(ann: Announcement, form: EditForm) -> ResponseReturnValue:
-    return render_template(
-        "announcements/edit.html",
-        ann=ann,
-        form=form,
-        server_now=local_now().strftime("%Y-%m-%dT%H:%M:%S"),
-        max_chars=services().settings.max_text_chars,
-    )
+    return _form_page("announcements/edit.html", form, ann=ann)
 
 
 @bp.route("/<int:ann_id>/edit", methods=["GET", "POST"])
