@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.broker import PrivateBroker
-from broadcaster.clock import FakeClock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory, upgrade
+from tests.support.clock import clock, clock_start
 from tests.support.sinks import smtp, webhook, webhook_sink
 
-__all__ = ["smtp", "webhook", "webhook_sink"]  # fixtures for every test
+__all__ = ["clock", "clock_start", "smtp", "webhook", "webhook_sink"]  # fixtures for every test
 
 POSTGRES_URL = os.environ.get(
     "BROADCASTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -142,11 +142,3 @@ def broker(tmp_path: Path) -> Iterator[PrivateBroker]:
     b = PrivateBroker(tmp_path / "broker")
     yield b
     b.stop()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """The test's clock, at tests.support.clock.FIXED_NOW; advance it instead of sleeping."""
-    from tests.support.clock import FIXED_NOW
-
-    return FakeClock(FIXED_NOW)

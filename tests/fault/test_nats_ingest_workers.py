@@ -8,31 +8,27 @@ acks reach the agents."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.broker import SERVER_USER
 from broadcaster.config import ConfigError, Settings
 from broadcaster.db import make_engine, session_factory
-from broadcaster.models import PlaybackEvent, Site
+from broadcaster.models import Site
 from broadcaster.mqtt import Link, MqttOptions, unique_client_id
 from broadcaster.nats_cluster import NatsCluster
 from broadcaster.nats_queue import parse_servers, topic_of
 from broadcaster.wire.signing import Signer
-from broadcaster.wire.topics import Topics
-from tests.agent.conftest import MediaServer, make_mp3, make_plan
+from tests.agent.conftest import MediaServer
 from tests.support.agents import AgentProcess, file_agent_config, wait_for
-
-from .test_ingest_workers import IngestProcess, _last_seq, _outbox_left
+from tests.support.ingest_workers import ingest_worker, kill_mid_burst_and_check, publish_burst
+from tests.support.process import server_env
 
 pytestmark = [
     pytest.mark.fault,
@@ -43,7 +39,6 @@ pytestmark = [
 ]
 
 SITES = ("cum-loa-a", "cum-loa-b", "cum-loa-c")
-ITEMS = 8
 
 
 def test_the_setting_names_the_queue_group_and_nats_urls() -> None:
@@ -106,20 +101,15 @@ def test_three_workers_on_nats_one_killed_mid_burst_store_each_event_once(
     cluster.start()
     mqtt = cluster.mqtt_addresses
     nats = [f"nats://127.0.0.1:{n.client_port}" for n in cluster.nodes]
-    key = tmp_path / "signing-key.pem"
-    signer = Signer.generate()
-    signer.save(key)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCASTER_")}
-    env.update(
-        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
-        BROADCASTER_DATABASE_URL=postgres_url,
-        BROADCASTER_MQTT_USERNAME=SERVER_USER,
-        BROADCASTER_MQTT_PASSWORD=cluster.server_password,
-        BROADCASTER_MQTT_PROTOCOL="3.1.1",
-        BROADCASTER_SIGNING_KEY_FILE=str(key),
-        BROADCASTER_MEDIA_DIR=str(tmp_path / "media"),
-        BROADCASTER_SECRET_KEY="a-test-secret-key-long-enough-to-pass-checks-0123456789",
+    env = server_env(
+        tmp_path,
+        database_url=postgres_url,
+        mqtt_username=SERVER_USER,
+        mqtt_password=cluster.server_password,
+        mqtt_protocol="3.1.1",
     )
+    signer = Signer.generate()
+    signer.save(Path(env["BROADCASTER_SIGNING_KEY_FILE"]))
 
     def on_node(i: int) -> dict[str, str]:
         """Worker i's MQTT and NATS on node i first, the others after."""
@@ -132,10 +122,10 @@ def test_three_workers_on_nats_one_killed_mid_burst_store_each_event_once(
         )
 
     engine = make_engine(postgres_url)
-    factory: sessionmaker[Session] = session_factory(engine)
-    with factory() as s, s.begin():
+    db: sessionmaker[Session] = session_factory(engine)
+    with db() as s, s.begin():
         s.add_all(Site(id=site, name=site) for site in SITES)
-    workers = [IngestProcess(on_node(n), f"w{n}", tmp_path / f"ingest-{n}.log") for n in range(3)]
+    workers = [ingest_worker(on_node(n), f"w{n}", tmp_path / f"ingest-{n}.log") for n in range(3)]
     agents: list[AgentProcess] = []
     plans = Link(
         MqttOptions(
@@ -149,8 +139,8 @@ def test_three_workers_on_nats_one_killed_mid_burst_store_each_event_once(
     )
     try:
         for w in workers:
-            wait_for(lambda w=w: "queue group 'ingest'" in w.log(), 30, "ingest on NATS")
-            wait_for(lambda w=w: "connected to MQTT broker" in w.log(), 30, "ingest on MQTT")
+            w.wait_log("queue group 'ingest'", 30)
+            w.wait_log("connected to MQTT broker", 30)
         assert plans.start(wait=10)
         for i, account in enumerate(accounts):
             first, *others = mqtt[i:] + mqtt[:i]
@@ -163,33 +153,9 @@ def test_three_workers_on_nats_one_killed_mid_burst_store_each_event_once(
                 mqtt_fallback_brokers=",".join(others),
                 keepalive_s=5,
             )
-            agent = AgentProcess(config, tmp_path / account.site)
-            agent.start()
-            agents.append(agent)
-        media = media_server.add(make_mp3(tmp_path / "blip.mp3", seconds=0.2))
-        for account in accounts:
-            items = [(f"{account.site}-{n}", 4.0 + 0.5 * n, media) for n in range(ITEMS)]
-            plan = make_plan(1, items, site=account.site)
-            plans.publish(Topics().plan(account.site), signer.sign(plan.to_dict()), retain=True)
-
-        def stored() -> int:
-            with factory() as s:
-                return int(s.scalar(select(func.count()).select_from(PlaybackEvent)) or 0)
-
-        wait_for(lambda: stored() >= 6, 40, "the burst under way")
-        workers[0].proc.send_signal(signal.SIGKILL)  # mid-burst, no clean disconnect
-        workers[0].proc.wait()
-        for agent in agents:
-            agent.wait_log(f"item {agent.config.site}-{ITEMS - 1} finished", timeout=60)
-        for agent in agents:
-            wait_for(lambda a=agent: _outbox_left(a.config.state_dir) == 0, 60, "outbox acked")
-        with factory() as s:
-            rows = s.execute(select(PlaybackEvent.site_id, PlaybackEvent.seq)).all()
-        for agent in agents:
-            seqs = sorted(seq for site, seq in rows if site == agent.config.site)
-            assert seqs == list(range(1, _last_seq(agent.config.state_dir) + 1)), seqs
-        per_site = {site: sum(1 for s_, _ in rows if s_ == site) for site in SITES}
-        assert all(n >= 2 * ITEMS for n in per_site.values()), per_site  # started + finished
+            agents.append(AgentProcess(config, tmp_path / account.site).start())
+        publish_burst(plans, signer, media_server, SITES, tmp_path)
+        kill_mid_burst_and_check(db, workers[0], agents, timeout=60)
         for w in workers[1:]:  # the survivors competed for the events: each took some
             w.stop()
             taken = re.findall(r"left NATS queue group 'ingest': (\d+) messages taken", w.log())

@@ -5,17 +5,14 @@ so in its log, and takes over within 10 s of the first being killed."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from broadcaster.broker import SERVER_USER, PrivateBroker
+from broadcaster.broker import PrivateBroker
 from broadcaster.leader import AdvisoryLock, FileLock, Leadership, lock_for
+from tests.support.process import LoggedProcess, cli_args, server_env
 
 pytestmark = pytest.mark.fault
 
@@ -79,71 +76,24 @@ def test_leadership_moves_to_the_standby_when_the_leader_stops(tmp_path: Path) -
     assert events == ["a up", "a down", "b up", "b down"]
 
 
-class SchedulerProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log_path = log
-        self.file = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "broadcaster.cli", "scheduler"],
-            env=env,
-            stdout=self.file,
-            stderr=subprocess.STDOUT,
-        )
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def wait_log(self, text: str, timeout: float) -> float:
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            if text in self.log():
-                return time.monotonic() - start
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} not in the log after {timeout} s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.file.close()
-
-
 @pytest.fixture
-def scheduler_env(broker: PrivateBroker, tmp_path: Path) -> Iterator[dict[str, str]]:
+def scheduler_env(broker: PrivateBroker, tmp_path: Path) -> dict[str, str]:
     broker.start()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCASTER_")}
-    env.update(
-        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
-        BROADCASTER_MQTT_PORT=str(broker.server_port),
-        BROADCASTER_MQTT_USERNAME=SERVER_USER,
-        BROADCASTER_MQTT_PASSWORD=broker.server_password,
-        BROADCASTER_MEDIA_DIR=str(tmp_path / "media"),
-        BROADCASTER_SIGNING_KEY_FILE=str(tmp_path / "signing-key.pem"),
-        BROADCASTER_SECRET_KEY="a-test-secret-key-long-enough-to-pass-checks-0123456789",
-        BROADCASTER_SCHEDULER_LOCK_POLL_S="1",
-    )
-    yield env
+    return server_env(tmp_path, **broker.server_mqtt(), scheduler_lock_poll_s=1)
 
 
 def test_a_second_scheduler_is_a_hot_standby_and_takes_over(
     scheduler_env: dict[str, str], any_db_url: str, tmp_path: Path
 ) -> None:
     env = dict(scheduler_env, BROADCASTER_DATABASE_URL=any_db_url)
-    first = SchedulerProcess(env, tmp_path / "first.log")
-    second: SchedulerProcess | None = None
+    first = LoggedProcess(cli_args("scheduler"), tmp_path / "first.log", env).start()
+    second: LoggedProcess | None = None
     try:
         first.wait_log("elected", 30)
-        second = SchedulerProcess(env, tmp_path / "second.log")
+        second = LoggedProcess(cli_args("scheduler"), tmp_path / "second.log", env).start()
         second.wait_log("standby, another scheduler holds the lock", 30)
         assert "elected" not in second.log()
-        first.proc.send_signal(signal.SIGKILL)
-        first.proc.wait()
+        first.kill()
         took = second.wait_log("elected", 10)
         assert took < 10
         second.wait_log("scheduler started", 10)

@@ -19,7 +19,7 @@ from tests.web.conftest import (  # noqa: F401  (fixtures reused from the web te
     FakeRenderer,
     auth,
     client,
-    clock,
+    clock_start,
     pytest_runtest_makereport,
     renderer,
     sample_mp3,

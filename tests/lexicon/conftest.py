@@ -15,9 +15,9 @@ from audio.store import MediaStore
 from audio.tts.fake import FakeEngine
 from broadcaster.clock import Clock
 from broadcaster.config import Settings
-from tests.support.webapp import PASSWORDS, Login, client, clock, flask_app, login
+from tests.support.webapp import PASSWORDS, Login, client, clock_start, flask_app, login
 
-__all__ = ["PASSWORDS", "Login", "client", "clock", "login"]
+__all__ = ["PASSWORDS", "Login", "client", "clock_start", "login"]
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.clock import Clock, FakeClock
+from broadcaster.clock import Clock
 from broadcaster.config import Settings
 from broadcaster.db import make_engine, session_factory
-from tests.support.clock import FIXED_NOW
 from tests.support.webapp import flask_app
 from tests.web.conftest import (  # noqa: F401  (fixtures reused from the web tests)
     FakeRenderer,
@@ -25,11 +24,6 @@ from tests.web.conftest import (  # noqa: F401  (fixtures reused from the web te
     renderer,
     sample_mp3,
 )
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return FakeClock(FIXED_NOW)
 
 
 @contextmanager

@@ -5,6 +5,7 @@ seed's ``NOW``."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from flask import Flask
@@ -32,9 +33,9 @@ def seeded_sqlite(db: sessionmaker[Session]) -> Seeded:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def clock_start() -> datetime:
     """The web app's clock: the seed's data are pinned to ``NOW``."""
-    return FakeClock(NOW)
+    return NOW
 
 
 @pytest.fixture

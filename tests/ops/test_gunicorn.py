@@ -25,7 +25,6 @@ from schedules.programme_import import import_demo
 from tests.ops.conftest import (
     CSRF,
     ROOT,
-    Proc,
     clean_env,
     cli,
     nginx_binary,
@@ -33,6 +32,7 @@ from tests.ops.conftest import (
     total,
     write_config,
 )
+from tests.support.process import LoggedProcess
 from tests.support.tls import make_tls
 from tests.support.webapp import PASSWORDS
 
@@ -59,7 +59,7 @@ class ConnectionLoggingBroker(PrivateBroker):
 class Site:
     url: str  # https://127.0.0.1:port, through nginx
     ca: Path
-    gunicorn: Proc
+    gunicorn: LoggedProcess
     sessions: sessionmaker[Session]
     broker_dir: Path
     plain_url: str  # http://, which nginx redirects to https
@@ -171,7 +171,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, province_db: str) -> Iterator
     env = clean_env(
         BROADCASTER_CONFIG=str(config), PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics")
     )
-    gunicorn = Proc(
+    gunicorn = LoggedProcess(
         [
             sys.executable,
             "-m",
@@ -184,15 +184,15 @@ def site(tmp_path_factory: pytest.TempPathFactory, province_db: str) -> Iterator
         ],
         tmp_path / "gunicorn.log",
         env,
-    )
-    nginx: Proc | None = None
+    ).start()
+    nginx: LoggedProcess | None = None
     try:
         gunicorn.wait_port(gport)
         tls = make_tls(tmp_path / "tls")
         ngx = tmp_path / "nginx"
         ngx.mkdir()
         conf = nginx_config(ngx, http_port, https_port, gport, tls.dir)
-        nginx = Proc([nginx_binary(), "-c", str(conf)], ngx / "stdout.log", env)
+        nginx = LoggedProcess([nginx_binary(), "-c", str(conf)], ngx / "stdout.log", env).start()
         nginx.wait_port(https_port)
         yield Site(
             f"https://127.0.0.1:{https_port}",

@@ -6,7 +6,6 @@ the database (gunicorn's workers: tests/ops/test_gunicorn.py)."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -26,8 +25,9 @@ from broadcaster.mqtt import Link, MqttOptions, unique_client_id
 from broadcaster.wire.messages import Event
 from broadcaster.wire.topics import Topics
 from schedules.programme_import import import_demo
-from tests.ops.conftest import Proc, clean_env, samples, total
+from tests.ops.conftest import samples, total
 from tests.support.clock import FIXED_NOW
+from tests.support.process import LoggedProcess, cli_args, server_env
 
 SITE = "cum-loa-t1"
 TOKEN = "metrics-token-for-tests-0123456789"
@@ -75,19 +75,15 @@ def test_ingest_and_scheduler_serve_their_own_metrics(
     with transaction(sessions) as session:
         import_demo(session)
     ingest_port, scheduler_port = free_port(), free_port()
-    env = clean_env(
-        BROADCASTER_DATABASE_URL=url,
-        BROADCASTER_MQTT_PORT=str(broker.server_port),
-        BROADCASTER_MQTT_USERNAME=SERVER_USER,
-        BROADCASTER_MQTT_PASSWORD=broker.server_password,
-        BROADCASTER_MEDIA_DIR=str(tmp_path / "media"),
-        BROADCASTER_SIGNING_KEY_FILE=str(tmp_path / "signing-key.pem"),
-        BROADCASTER_INGEST_METRICS_PORT=str(ingest_port),
-        BROADCASTER_SCHEDULER_METRICS_PORT=str(scheduler_port),
+    env = server_env(
+        tmp_path,
+        database_url=url,
+        **broker.server_mqtt(),
+        ingest_metrics_port=ingest_port,
+        scheduler_metrics_port=scheduler_port,
     )
-    cmd = [sys.executable, "-m", "broadcaster.cli"]
-    ingest = Proc([*cmd, "ingest"], tmp_path / "ingest.log", env)
-    scheduler = Proc([*cmd, "scheduler"], tmp_path / "scheduler.log", env)
+    ingest = LoggedProcess(cli_args("ingest"), tmp_path / "ingest.log", env).start()
+    scheduler = LoggedProcess(cli_args("scheduler"), tmp_path / "scheduler.log", env).start()
     agent = Link(
         MqttOptions(
             host="127.0.0.1",

@@ -21,7 +21,7 @@ from tests.web.conftest import (  # noqa: F401  (fixtures reused from the web te
     PASSWORDS,
     app,
     client,
-    clock,
+    clock_start,
     pytest_runtest_makereport,
     renderer,
     sample_mp3,

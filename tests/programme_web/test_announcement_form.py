@@ -9,7 +9,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.clock import FakeClock
 from broadcaster.db import transaction
 from broadcaster.models import Announcement, Campaign
 from schedules.recurrence import Recurrence
@@ -20,9 +19,9 @@ NOW = local(2027, 3, 1, 8, 0)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def clock_start() -> datetime:
     """The app's clock, at NOW: the data below are pinned to dates."""
-    return FakeClock(NOW)
+    return NOW
 
 
 def _tomorrow(hour: int, minute: int = 0) -> datetime:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, datetime, time
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.clock import FakeClock
 from broadcaster.db import transaction
 from broadcaster.models import Emergency, Relay, Slot, User, Zone
 from schedules.calendar import site_week, zone_week
@@ -22,9 +21,9 @@ NOW = local(2027, 3, 3, 9, 0)  # the Wednesday of that week
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def clock_start() -> datetime:
     """The app's clock, at NOW: the data below are pinned to dates."""
-    return FakeClock(NOW)
+    return NOW
 
 
 def _programme(db: sessionmaker[Session], add_approved: AddFn) -> dict[str, int]:

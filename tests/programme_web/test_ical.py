@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from dateutil.rrule import rrulestr
@@ -10,7 +10,6 @@ from flask.testing import FlaskClient
 from icalendar import Calendar
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcaster.clock import FakeClock
 from broadcaster.db import transaction
 from broadcaster.models import Relay, Zone
 
@@ -21,9 +20,9 @@ NOW = local(2027, 2, 26, 10, 0)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def clock_start() -> datetime:
     """The app's clock, at NOW: the data below are pinned to dates."""
-    return FakeClock(NOW)
+    return NOW
 
 
 def test_zone_ics_parses_with_events_times_and_rrule(

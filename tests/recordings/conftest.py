@@ -20,12 +20,12 @@ from broadcaster.clock import Clock
 from broadcaster.config import Settings
 from broadcaster.models import Unit, User
 from schedules.programme_import import import_demo
-from tests.support.webapp import PASSWORDS, Login, client, clock, flask_app, login
+from tests.support.webapp import PASSWORDS, Login, client, clock_start, flask_app, login
 
 # The demo's province staff: one user per role, whose role covers every demo commune.
 PROVINCE_STAFF = select(User).join(User.unit).where(Unit.parent_id.is_(None))
 
-__all__ = ["PASSWORDS", "Login", "client", "clock", "login", "make_audio"]
+__all__ = ["PASSWORDS", "Login", "client", "clock_start", "login", "make_audio"]
 
 
 def make_audio(path: Path, source: str = "sine=frequency=330:duration=2", *args: str) -> bytes:

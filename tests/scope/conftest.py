@@ -26,7 +26,7 @@ from tests.web.conftest import (  # noqa: F401  (fixtures reused from the web te
     FakeRenderer,
     app,
     client,
-    clock,
+    clock_start,
     renderer,
     sample_mp3,
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,8 +30,9 @@ TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(FIXED_NOW)
+def clock_start() -> datetime:
+    """A fake clock at the suite's now (the folder's is the system clock)."""
+    return FIXED_NOW
 
 
 @pytest.fixture

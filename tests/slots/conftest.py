@@ -16,7 +16,6 @@ from tests.lifecycle.conftest import (  # noqa: F401  (fixtures reused from the 
     FakeRenderer,
     app,
     client,
-    clock,
     db,
     pytest_runtest_makereport,
     renderer,

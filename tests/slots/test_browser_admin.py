@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.agent.store import Store
-from broadcaster.clock import Clock, SystemClock
+from broadcaster.clock import Clock
 from broadcaster.config import Settings
 from broadcaster.db import transaction
 from broadcaster.keys import following_signer
@@ -45,8 +45,8 @@ SERVER_PASSWORD = "the-server-s-own-password-123"
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return SystemClock()  # a real agent process plays on the wall clock
+def clock_start() -> None:
+    return None  # the system clock: a real agent process plays on the wall clock
 
 
 @pytest.fixture

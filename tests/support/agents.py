@@ -4,29 +4,19 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
+import sqlite3
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import AgentAccount
 from broadcaster.wire.signing import Signer
+from tests.support.process import REPO, LoggedProcess, wait_for
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+__all__ = ["REPO", "AgentProcess", "file_agent_config", "wait_for"]
 
 
 def file_agent_config(
@@ -54,53 +44,28 @@ def file_agent_config(
     return AgentConfig(**{**fields, **overrides})
 
 
-class AgentProcess:
-    """``python -m broadcaster.agent --config FILE`` with stderr captured to a file; ``prefix``
-    runs it through another command (``ip netns exec NAME``, tests/support/netns.py)."""
+class AgentProcess(LoggedProcess):
+    """``python -m broadcaster.agent --config FILE`` with its output in ``workdir/agent.log``;
+    ``prefix`` runs it through another command (``ip netns exec NAME``, tests/support/netns.py)."""
+
+    stop_timeout = 10.0
 
     def __init__(self, config: AgentConfig, workdir: Path, prefix: Sequence[str] = ()) -> None:
         self.config = config
-        self.prefix = list(prefix)
         self.config_path = workdir / "agent.toml"
-        self.log_path = workdir / "agent.log"
         config.dump(self.config_path)
-        self.proc: subprocess.Popen[bytes] | None = None
+        args = [*prefix, sys.executable, "-m", "broadcaster.agent", "--config"]
+        args.append(str(self.config_path))
+        super().__init__(args, workdir / "agent.log", env={**os.environ, "PYTHONPATH": str(REPO)})
 
-    def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [*self.prefix, sys.executable, "-m", "broadcaster.agent"]
-                + ["--config", str(self.config_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                env=env,
-                cwd=REPO,
-            )
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def wait_log(self, text: str, timeout: float = 10.0) -> None:
-        wait_for(lambda: text in self.log(), timeout, f"{text!r} in the agent log")
-
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        code = self.proc.returncode
-        self.proc = None
-        return code
+    def outbox(self) -> tuple[int, int]:
+        """(events the server has not acknowledged yet, the last seq the agent used), read
+        from its state database (read-only, while it runs)."""
+        path = Path(self.config.state_dir) / "agent.sqlite3"
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
+            left = int(c.execute("SELECT count(*) FROM outbox").fetchone()[0])
+            next_seq = int(c.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0])
+        return left, next_seq - 1
 
     def wavs(self) -> list[Path]:
         out = Path(self.config.output_dir)

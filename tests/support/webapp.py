@@ -1,10 +1,10 @@
 """The web app in tests: the demo users' passwords, an app on the per-test database, the
-``clock``, ``client`` and ``login`` fixtures, and serving the app on a free port in a thread for
-a browser.
+``client`` and ``login`` fixtures, and serving the app on a free port in a thread for a browser.
 
-The app reads "now" from its clock only. The ``clock`` fixture is the system clock, for tests
-whose data are relative to now (and browser tests, whose pages use the browser's own clock); a
-test whose data are pinned to a date overrides it with a ``FakeClock`` at that date."""
+The app reads "now" from its clock only: the suite's ``clock`` fixture (tests/support/clock.py).
+The web folders import ``clock_start`` from here into their conftest: the system clock, for
+tests whose data are relative to the app's now (and browser tests, whose pages use the browser's
+own clock); a module whose data are pinned to a date overrides ``clock_start`` again."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
 from audio.renderer import Renderer
-from broadcaster.clock import Clock, SystemClock
+from broadcaster.clock import Clock
 from broadcaster.config import Settings
 from broadcaster.db import transaction
 from schedules.programme_import import import_demo
@@ -71,9 +71,9 @@ class Login:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    """The app's clock (import into a conftest to use; override it to pin a date)."""
-    return SystemClock()
+def clock_start() -> None:
+    """The system clock for the app (import into a conftest to use; see the docstring)."""
+    return None
 
 
 @pytest.fixture

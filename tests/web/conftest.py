@@ -25,9 +25,9 @@ from audio.store import MediaStore
 from audio.tts.base import TTSError
 from broadcaster.clock import Clock
 from broadcaster.config import Settings
-from tests.support.webapp import PASSWORDS, client, clock, flask_app
+from tests.support.webapp import PASSWORDS, client, clock_start, flask_app
 
-__all__ = ["PASSWORDS", "FakeRenderer", "client", "clock"]
+__all__ = ["PASSWORDS", "FakeRenderer", "client", "clock_start"]
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from audio.store import MediaStore
-from broadcaster.clock import FakeClock
 from broadcaster.config import Settings
 from broadcaster.db import transaction
 from broadcaster.models import Announcement, Playback, User
@@ -18,9 +17,9 @@ BASE = datetime(2026, 3, 1, 0, 30, tzinfo=UTC)  # 07:30 in Hà Nội: the playba
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def clock_start() -> datetime:
     """The app's clock, the day after the playbacks below."""
-    return FakeClock(BASE + timedelta(days=2))
+    return BASE + timedelta(days=2)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import statistics
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -31,8 +31,9 @@ THROTTLED = "Quá nhiều lần đăng nhập sai"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(FIXED_NOW)
+def clock_start() -> datetime:
+    """A fake clock (the folder's is the system clock): the tests advance it."""
+    return FIXED_NOW
 
 
 @pytest.fixture
