@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
 import wave
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -12,12 +10,6 @@ import pytest
 from broadcaster.wire.messages import Event
 
 from .conftest import SITE, AgentRig, make_plan, wait_for
-
-
-def _outbox_size(rig: AgentRig) -> int:
-    db_path = Path(rig.agent.config.state_dir) / "agent.sqlite3"
-    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
-        return int(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
 
 def test_plays_a_signed_plan_reports_events_and_clears_outbox_on_ack(
@@ -41,10 +33,10 @@ def test_plays_a_signed_plan_reports_events_and_clears_outbox_on_ack(
     with wave.open(str(wav)) as w:
         assert w.getnframes() > 0
 
-    assert _outbox_size(rig) == 2
+    assert rig.agent.outbox()[0] == 2
     rig.server.publish_ack(started.outbox, finished.seq)
     rig.agent.wait_log("ack up to seq 2: 2 event(s) removed")
-    assert _outbox_size(rig) == 0
+    assert rig.agent.outbox()[0] == 0
     assert rig.agent.running()
 
 

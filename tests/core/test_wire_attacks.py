@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -42,19 +41,10 @@ from broadcaster.wire.plan import Media, PlanItem
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
 from tests.support.clock import FIXED_NOW
+from tests.support.process import wait_for
 
 TOPICS = Topics()
 T0 = FIXED_NOW
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class StolenPi:

@@ -113,19 +113,8 @@ class FaultRig:
     def assert_exactly_once(self) -> None:
         """Every event the agent wrote reached the server once: seqs 1..N, no gap, no double,
         and the agent's outbox is empty (all acknowledged)."""
-        import sqlite3
-        from contextlib import closing
-
-        db = Path(self.agent.config.state_dir) / "agent.sqlite3"
-
-        def outbox() -> tuple[int, int]:
-            with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as c:
-                left = c.execute("SELECT count(*) FROM outbox").fetchone()[0]
-                last = int(c.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0])
-            return left, last - 1
-
-        wait_for(lambda: outbox()[0] == 0, 30, "the agent's outbox to be acknowledged")
-        _, last = outbox()
+        wait_for(lambda: self.agent.outbox()[0] == 0, 30, "the agent's outbox to be acknowledged")
+        _, last = self.agent.outbox()
         seqs = [e.seq for e in self.ingest.events()]
         assert seqs == list(range(1, last + 1)), seqs
         assert len({e.id for e in self.ingest.events()}) == last

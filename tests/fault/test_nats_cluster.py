@@ -175,7 +175,7 @@ def test_killing_the_agents_node_mid_plan(
             if not overlaps:
                 late = re.match(r"late by (\d+) ms", event.detail)
                 assert late and int(late.group(1)) < 250, (item_id, event.detail)
-        wait_for(lambda: not _outbox_left(config.state_dir), 30, "the outbox acknowledged")
+        wait_for(lambda: not agent.outbox()[0], 30, "the outbox acknowledged")
         seqs = [e.seq for e in ingest.events()]
         assert seqs == sorted(set(seqs)) == list(range(1, len(seqs) + 1)), seqs
         assert len(agent.wavs()) == 6  # five items and the emergency
@@ -184,15 +184,6 @@ def test_killing_the_agents_node_mid_plan(
         print(agent.log())
         plans.stop()
         ingest.stop()
-
-
-def _outbox_left(state_dir: str) -> int:
-    import sqlite3
-    from contextlib import closing
-
-    path = Path(state_dir) / "agent.sqlite3"
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
-        return int(c.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
 
 def test_a_refused_subscription_is_sent_again_until_granted(
@@ -330,7 +321,7 @@ def test_an_agent_at_qos_0_keeps_every_guarantee_through_a_node_failure(
         wait_for(lambda: _connected_to(agent) in (n2, n3), 30, "the agent on another node")
         wait_for(confirmed, 60, "the emergency confirmed")
         ingest.wait_kind(emergency.id, "finished", 40)
-        wait_for(lambda: not _outbox_left(config.state_dir), 30, "the outbox acknowledged")
+        wait_for(lambda: not agent.outbox()[0], 30, "the outbox acknowledged")
         events = ingest.events()
         seqs = [e.seq for e in events]
         assert seqs == sorted(set(seqs)) == list(range(1, len(seqs) + 1)), seqs

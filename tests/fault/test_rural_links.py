@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -242,14 +241,6 @@ def _late_ms(detail: str) -> int:
     return int(match.group(1))
 
 
-def _agent_outbox(db: Path) -> tuple[int, int]:
-    """(events not yet acknowledged, the last seq the agent used)."""
-    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as c:
-        left = c.execute("SELECT count(*) FROM outbox").fetchone()[0]
-        last = int(c.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0])
-    return left, last - 1
-
-
 def run_outage(rig: RuralRig, tmp_path: Path, outage_s: float) -> None:
     """The scenario, with an outage of ``outage_s`` on CUT_SITE's link."""
     small_data = _mp3(tmp_path / "small.mp3", 0.5, 660, "32k", 1)
@@ -331,8 +322,8 @@ def run_outage(rig: RuralRig, tmp_path: Path, outage_s: float) -> None:
     # -- every event exactly once: the agent's outbox is acknowledged and the server holds its
     # seqs 1..N, one row each
     for site, f in rig.sites.items():
-        wait_for(lambda f=f: _agent_outbox(f.state_db())[0] == 0, 60, f"{site}'s outbox acked")
-        _, last = _agent_outbox(f.state_db())
+        wait_for(lambda f=f: f.agent.outbox()[0] == 0, 60, f"{site}'s outbox acked")
+        _, last = f.agent.outbox()
         with rig.factory() as s:
             rows = s.execute(
                 select(PlaybackEvent.id, PlaybackEvent.seq).where(PlaybackEvent.site_id == site)

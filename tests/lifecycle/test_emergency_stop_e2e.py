@@ -20,11 +20,10 @@ from broadcaster.broker import PrivateBroker
 from broadcaster.clock import SystemClock
 from broadcaster.config import Settings
 from broadcaster.keys import load_or_create_signer
-from broadcaster.models import Site
 from broadcaster.processes import IngestPart
 from tests.lifecycle.conftest import sqlite_copy
 from tests.programme_web.test_emergency_e2e import served_app
-from tests.support.agents import AgentProcess, file_agent_config, wait_for
+from tests.support.agents import AgentProcess, start_file_agents, wait_for, wait_online
 from tests.support.browser import VIEWPORTS, chromium_page, login, nav_click
 from tests.web.conftest import PASSWORDS, FakeRenderer
 
@@ -74,18 +73,8 @@ def test_stopping_an_emergency_stops_the_real_agents(
         ingest.start()
         try:
             signer = load_or_create_signer(served.signing_key_file)
-            for account in broker.agents:
-                base = tmp_path / "agents" / account.site
-                base.mkdir(parents=True)
-                agent = AgentProcess(file_agent_config(account, broker.port, signer, base), base)
-                agent.start()
-                agents.append(agent)
-
-            def online() -> bool:
-                with db() as s:
-                    return all(s.get(Site, site).state == "online" for site in SITES)  # type: ignore[union-attr]
-
-            wait_for(online, 20, "agents online")
+            agents = start_file_agents(broker.agents, broker.port, signer, tmp_path)
+            wait_online(db, SITES)
             client = _client(app)
             with chromium_page(request, viewport=VIEWPORTS[viewport], timeout_ms=30_000) as page:
                 login(page, served.public_url, "pheduyet", PASSWORDS["pheduyet"])

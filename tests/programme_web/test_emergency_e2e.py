@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,25 +20,15 @@ from broadcaster.clock import SystemClock
 from broadcaster.config import Settings
 from broadcaster.db import transaction
 from broadcaster.keys import load_or_create_signer
-from broadcaster.models import PlaybackEvent, Site
+from broadcaster.models import PlaybackEvent
 from broadcaster.processes import IngestPart
 from schedules.programme_import import import_demo
-from tests.support.agents import AgentProcess, file_agent_config
+from tests.support.agents import AgentProcess, start_file_agents, wait_for, wait_online
 from tests.web.conftest import PASSWORDS, FakeRenderer
 from web import create_app
 
 SITES = ("cum-loa-t1", "dai-xa")  # the sites of thon-1
 HIDDEN = re.compile(r'<input id="(\w+)" name="\w+" type="hidden" value="([^"]*)"')
-
-
-def _wait(predicate, timeout: float, what: str):  # noqa: ANN001, ANN202
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s: {what}")
 
 
 @contextmanager
@@ -89,23 +78,12 @@ def test_emergency_reaches_finished_at_every_site(
 ) -> None:
     app, settings = web
     signer = load_or_create_signer(settings.signing_key_file)
-    accounts = {a.site: a for a in broker.agents}
     ingest = IngestPart(settings, SystemClock())  # real agent processes: the wall clock
     ingest.start()
-    agents = []
+    agents: list[AgentProcess] = []
     try:
-        for site, account in accounts.items():
-            base = tmp_path / "agents" / site
-            base.mkdir(parents=True)
-            agent = AgentProcess(file_agent_config(account, broker.port, signer, base), base)
-            agent.start()
-            agents.append(agent)
-
-        def online() -> bool:
-            with db() as s:
-                return all(s.get(Site, site).state == "online" for site in SITES)
-
-        _wait(online, 20, "agents online (status through ingest)")
+        agents = start_file_agents(broker.agents, broker.port, signer, tmp_path)
+        wait_online(db, SITES)
 
         client = app.test_client()
         client.post("/login", data={"username": "pheduyet", "password": PASSWORDS["pheduyet"]})
@@ -130,7 +108,7 @@ def test_emergency_reaches_finished_at_every_site(
                 assert s["stage"] != "failed", s
             return data["done"]
 
-        _wait(finished, 30, "every site finished")
+        wait_for(finished, 30, "every site finished")
         final = client.get(url).get_json()
         assert {s["site"]: s["stage"] for s in final["sites"]} == dict.fromkeys(SITES, "finished")
         with db() as session:

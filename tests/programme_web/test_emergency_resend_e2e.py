@@ -24,16 +24,16 @@ from broadcaster.broker import PrivateBroker
 from broadcaster.clock import SystemClock
 from broadcaster.config import Settings
 from broadcaster.keys import load_or_create_signer
-from broadcaster.models import EmergencyDelivery, Site, SiteAlert
+from broadcaster.models import EmergencyDelivery, SiteAlert
 from broadcaster.mqtt import Link, unique_client_id
 from broadcaster.processes import IngestPart
 from broadcaster.publish import PlanPublisher
 from broadcaster.wire.topics import Topics
 from schedules.runtime import SchedulerRuntime
-from tests.support.agents import AgentProcess, file_agent_config
+from tests.support.agents import AgentProcess, file_agent_config, wait_for, wait_online
 from tests.web.conftest import PASSWORDS, FakeRenderer
 
-from .test_emergency_e2e import HIDDEN, _wait, served_app
+from .test_emergency_e2e import HIDDEN, served_app
 
 UP, NO_SESSION, SESSION = "cum-loa-t1", "cum-loa-t2", "dai-xa"
 ZONES = {UP: ("thon-1",), NO_SESSION: ("thon-2",), SESSION: ("thon-1", "thon-2")}
@@ -69,14 +69,10 @@ def test_sites_down_at_send_time_get_the_emergency_again_and_play_it_once(
         tracker = runtime.deliveries
         assert tracker is not None
 
-        def online(*sites: str) -> bool:
-            with db() as s:
-                return all(s.get(Site, site).state == "online" for site in sites)  # type: ignore[union-attr]
-
         try:
             agents[UP].start()
             agents[SESSION].start()
-            _wait(lambda: online(UP, SESSION), 20, "two agents online")
+            wait_online(db, (UP, SESSION))
             assert agents[SESSION].stop() == 0  # down, its session kept by the broker
 
             client = app.test_client()
@@ -100,7 +96,7 @@ def test_sites_down_at_send_time_get_the_emergency_again_and_play_it_once(
                 data = client.get(page_url + "/status.json").get_json()
                 return {s["site"]: s["stage"] for s in data["sites"]}
 
-            _wait(lambda: stages()[UP] == "finished", 20, f"{UP} finished")
+            wait_for(lambda: stages()[UP] == "finished", 20, f"{UP} finished")
             time.sleep(1.0)  # the others stay silent past emergency_resend_after_s
             done = tracker.run()
             assert sorted(site for _, site in done.resent) == [NO_SESSION, SESSION]
@@ -126,8 +122,8 @@ def test_sites_down_at_send_time_get_the_emergency_again_and_play_it_once(
                     rows = s.scalars(select(EmergencyDelivery)).all()
                 return all(r.confirmed_at is not None for r in rows)
 
-            _wait(all_confirmed, 30, "every site confirmed")
-            _wait(lambda: set(stages().values()) == {"finished"}, 20, "every site finished")
+            wait_for(all_confirmed, 30, "every site confirmed")
+            wait_for(lambda: set(stages().values()) == {"finished"}, 20, "every site finished")
             item_id = client.get(page_url + "/status.json").get_json()["item_id"]
             for site, agent in agents.items():
                 wavs = [w.name.split("_", 1)[1] for w in agent.wavs()]

@@ -6,17 +6,28 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
 from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import AgentAccount
+from broadcaster.models import Site
 from broadcaster.wire.signing import Signer
 from tests.support.process import REPO, LoggedProcess, wait_for
 
-__all__ = ["REPO", "AgentProcess", "file_agent_config", "wait_for"]
+__all__ = [
+    "REPO",
+    "AgentProcess",
+    "file_agent_config",
+    "start_file_agents",
+    "wait_for",
+    "wait_online",
+]
 
 
 def file_agent_config(
@@ -42,6 +53,38 @@ def file_agent_config(
         "keepalive_s": 10,
     }
     return AgentConfig(**{**fields, **overrides})
+
+
+def start_file_agents(
+    accounts: Iterable[AgentAccount], port: int, signer: Signer, workdir: Path
+) -> list[AgentProcess]:
+    """A started file-player agent (``file_agent_config``) per account, on the broker's agents'
+    ``port``, each in ``workdir/agents/SITE``; none left running if one fails to start."""
+    agents: list[AgentProcess] = []
+    try:
+        for account in accounts:
+            base = workdir / "agents" / account.site
+            base.mkdir(parents=True)
+            agent = AgentProcess(file_agent_config(account, port, signer, base), base)
+            agents.append(agent)
+            agent.start()
+    except BaseException:
+        for agent in agents:
+            agent.stop()
+        raise
+    return agents
+
+
+def wait_online(db: sessionmaker[Session], sites: Collection[str], timeout: float = 20.0) -> None:
+    """Wait until every site in ``sites`` is online in the database (its agent's retained
+    status, through ingest)."""
+
+    def online() -> bool:
+        with db() as s:
+            states = s.scalars(select(Site.state).where(Site.id.in_(sites))).all()
+            return len(states) == len(sites) and all(state == "online" for state in states)
+
+    wait_for(online, timeout, f"{', '.join(sites)} online")
 
 
 class AgentProcess(LoggedProcess):

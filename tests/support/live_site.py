@@ -24,7 +24,7 @@ from broadcaster.live.icecast import PrivateIcecast
 from broadcaster.models import Site, Zone
 from broadcaster.processes import IngestPart
 from schedules.programme_import import import_demo
-from tests.support.agents import AgentProcess, file_agent_config, wait_for
+from tests.support.agents import AgentProcess, start_file_agents, wait_online
 from tests.web.conftest import FakeRenderer
 from web import create_app
 
@@ -101,19 +101,8 @@ def live_site(
     signer = load_or_create_signer(settings.signing_key_file)
     running: list[AgentProcess] = []
     try:
-        for account in broker.agents:
-            base = workdir / "agents" / account.site
-            base.mkdir(parents=True)
-            agent = AgentProcess(file_agent_config(account, broker.port, signer, base), base)
-            agent.start()
-            running.append(agent)
-
-        def online() -> bool:
-            with db() as s:
-                states = s.scalars(select(Site.state).where(Site.id.in_(sites))).all()
-                return len(states) == len(sites) and all(x == "online" for x in states)
-
-        wait_for(online, 20 + len(sites), "agents online")
+        running = start_file_agents(broker.agents, broker.port, signer, workdir)
+        wait_online(db, sites, 20 + len(sites))
         base_url = f"http://127.0.0.1:{server.server_port}"
         yield LiveSite(app, base_url, settings, running, db)
     finally:
