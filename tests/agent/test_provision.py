@@ -8,7 +8,6 @@ import queue
 import shutil
 import socket
 import ssl
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from broadcaster.provision.broker_files import BrokerFiles, mosquitto_conf
 from broadcaster.wire.plan import Plan
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
+from tests.support.process import mosquitto
 
 from .conftest import make_plan, wait_for
 
@@ -120,24 +120,9 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     if os.geteuid() == 0:
         text += "user root\n"
     conf.write_text(text)
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    log = (broker_dir / "mosquitto.log").open("ab")
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", tls_port), timeout=0.2):
-                    break
-            except OSError:
-                assert proc.poll() is None, (broker_dir / "mosquitto.log").read_text()
-                assert time.monotonic() < deadline, "mosquitto did not start"
-                time.sleep(0.05)
+    with mosquitto(conf).start() as server:
+        server.wait_port(tls_port, 10)
         yield Broker(broker_dir, plain_port, tls_port, server_password, bundles, signer, config)
-    finally:
-        proc.terminate()
-        proc.wait(5)
-        log.close()
 
 
 class Client:

@@ -8,11 +8,8 @@ from __future__ import annotations
 import grp
 import os
 import shutil
-import socket
 import stat
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from broadcaster.cli import main
 from broadcaster.config import Settings
 from broadcaster.provision.broker_files import mosquitto_conf
 from broadcaster.wire.signing import Signer
+from tests.support.process import mosquitto
 
 from .test_provision import Client
 
@@ -53,24 +51,6 @@ def _cli(env: dict[str, str], *args: str) -> str:
     result = CliRunner(env=env).invoke(main, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output
-
-
-def _run_mosquitto(main_conf: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
-    log = main_conf.with_suffix(".log")
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(main_conf)],
-            stdout=out,
-            stderr=out,
-        )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.05)
-    return proc, log
 
 
 def test_the_readme_steps_give_mosquitto_files_it_can_read(etc: Path, tmp_path: Path) -> None:
@@ -113,9 +93,8 @@ def test_the_readme_steps_give_mosquitto_files_it_can_read(etc: Path, tmp_path: 
     (etc / "conf.d/broadcaster.conf").write_text(
         mosquitto_conf(broker_dir, plain_port=plain, tls_port=tls)
     )
-    proc, log = _run_mosquitto(main_conf, plain)
-    try:
-        assert proc.poll() is None, log.read_text()
+    with mosquitto(main_conf).start() as server:
+        server.wait_port(plain, 10)
         agent = AgentConfig.load(tmp_path / "a" / "agent.toml")
         clients = [
             Client(tls, agent.mqtt_username, agent.mqtt_password, ca=broker_dir / "ca.crt"),
@@ -124,18 +103,11 @@ def test_the_readme_steps_give_mosquitto_files_it_can_read(etc: Path, tmp_path: 
         for client in clients:
             rc = client.connect()
             client.close()
-            assert rc is not None and not rc.is_failure, log.read_text()
-    finally:
-        proc.terminate()
-        proc.wait(5)
+            assert rc is not None and not rc.is_failure, server.log()
 
     # The files as they were before (root:root 0600): Mosquitto cannot even start.
     (broker_dir / "passwd").chmod(0o600)
     os.chown(broker_dir / "passwd", 0, 0)
-    proc, log = _run_mosquitto(main_conf, plain)
-    try:
-        assert proc.wait(10) != 0
-        assert "Unable to open pwfile" in log.read_text()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    with mosquitto(main_conf).start() as server:
+        assert server.wait(10) != 0
+        assert "Unable to open pwfile" in server.log()

@@ -7,11 +7,8 @@ from __future__ import annotations
 import filecmp
 import os
 import shutil
-import socket
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,6 +32,7 @@ from broadcaster.provision.staged import StagedFiles
 from broadcaster.units import add_unit
 from broadcaster.wire.signing import Signer
 from broadcaster.wire.topics import Topics
+from tests.support.process import mosquitto
 
 from .test_provision import Client
 
@@ -145,7 +143,8 @@ def test_bulk_mosquitto_logins_work_and_the_acl_holds(
     )
     text += "log_dest stderr\n" + ("user root\n" if os.geteuid() == 0 else "")
     conf.write_text(text)
-    with _mosquitto(conf, agents_port):
+    with mosquitto(conf).start() as server:
+        server.wait_port(agents_port, 10)
         a = _login(tmp_path, "cum-loa-a")
         assert (a.mqtt_port, a.mqtt_protocol, a.mqtt_tls, a.mqtt_qos) == (1884, "5", False, 1)
         client = Client(agents_port, a.mqtt_username, a.mqtt_password)
@@ -316,29 +315,6 @@ def test_bulk_nats_users_file_on_a_real_cluster(
         assert rc is not None and rc.is_failure
     finally:
         cluster.stop()
-
-
-@contextmanager
-def _mosquitto(conf: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """Mosquitto on ``conf`` for a ``with`` block, once it listens on ``port``."""
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    log = conf.with_suffix(".log")
-    with log.open("ab") as out:
-        proc = subprocess.Popen([binary, "-c", str(conf)], stdout=out, stderr=out)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "mosquitto did not start"
-                time.sleep(0.05)
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(5)
 
 
 def test_sites_are_added_and_updated_on_both_databases(any_db_url: str, tmp_path: Path) -> None:

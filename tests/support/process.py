@@ -6,6 +6,7 @@ SIGTERM (SIGKILL after a grace period), or kill with SIGKILL (no clean exit, no 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -51,6 +52,13 @@ def server_env(workdir: Path, **settings: object) -> dict[str, str]:
     return clean_env(**env)
 
 
+def mosquitto(conf: Path) -> LoggedProcess:
+    """Mosquitto on the config file ``conf`` (not started yet), its output in ``conf``'s name
+    with ``.log``; for the tests of deploy files (a PrivateBroker writes its own config)."""
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    return LoggedProcess([binary, "-c", str(conf)], conf.with_suffix(".log"))
+
+
 def cli_args(*args: str) -> list[str]:
     """The command line of ``broadcaster ARGS`` from this worktree."""
     return [sys.executable, "-m", "broadcaster.cli", *args]
@@ -58,7 +66,8 @@ def cli_args(*args: str) -> list[str]:
 
 class LoggedProcess:
     """A subprocess whose stdout and stderr go to ``log_path`` (appended to: a restart keeps
-    the earlier runs' lines). ``start`` may be called again after ``stop`` or ``kill``."""
+    the earlier runs' lines). ``start`` may be called again after ``stop`` or ``kill``; as a
+    context manager (``with LoggedProcess(...).start() as p:``) it is stopped at the end."""
 
     stop_timeout = 15.0  # seconds between SIGTERM and SIGKILL
 
@@ -86,6 +95,12 @@ class LoggedProcess:
                 cwd=self.cwd,
             )
         return self
+
+    def __enter__(self) -> LoggedProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def log(self) -> str:
         if not self.log_path.exists():
@@ -121,6 +136,11 @@ class LoggedProcess:
             except OSError:
                 time.sleep(0.05)
         raise AssertionError(f"nothing listens on {port} after {timeout} s:\n{self.log()}")
+
+    def wait(self, timeout: float) -> int:
+        """The exit code once the process exits by itself (TimeoutExpired after ``timeout``)."""
+        assert self.proc is not None, "not started"
+        return self.proc.wait(timeout)
 
     def kill(self) -> None:
         """SIGKILL and reap: no clean exit (the broker publishes its last will)."""
