@@ -28,7 +28,7 @@ from broadcaster.wire.signing import Signer
 from tests.agent.conftest import MediaServer
 from tests.support.agents import AgentProcess, file_agent_config, wait_for
 from tests.support.ingest_workers import ingest_worker, kill_mid_burst_and_check, publish_burst
-from tests.support.process import server_env
+from tests.support.process import LoggedProcess, server_env
 
 pytestmark = [
     pytest.mark.fault,
@@ -174,7 +174,6 @@ def test_the_queue_over_tls_as_deployed(tmp_path: Path) -> None:
     ``broadcaster sites tls-init``), as deploy/nats/nats-server.conf serves port 4222."""
     import asyncio
     import ssl
-    import subprocess
 
     import nats
 
@@ -197,9 +196,8 @@ def test_the_queue_over_tls_as_deployed(tmp_path: Path) -> None:
     }
     (tmp_path / "nats.conf").write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in conf.items()))
     binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
-    log = open(tmp_path / "nats.log", "wb")  # noqa: SIM115 (lives with the process)
-    server = subprocess.Popen([binary, "-c", str(tmp_path / "nats.conf")], stdout=log, stderr=log)
-    log.close()
+    server = LoggedProcess([binary, "-c", str(tmp_path / "nats.conf")], tmp_path / "nats.log")
+    server.start()
     got: list[tuple[str, bytes]] = []
     queue = NatsQueue(
         [f"tls://localhost:{port}"],
@@ -227,5 +225,4 @@ def test_the_queue_over_tls_as_deployed(tmp_path: Path) -> None:
         assert got == [("loa/v1/sites/cum-loa-a/events", b'{"seq":1}')]
     finally:
         queue.stop()
-        server.terminate()
-        server.wait(10)
+        server.stop()
