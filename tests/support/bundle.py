@@ -15,7 +15,7 @@ from pathlib import Path
 from broadcaster.agent.config import AgentConfig
 from broadcaster.broker import free_port
 from broadcaster.provision.broker_files import mosquitto_conf
-from tests.agent.test_provision_bulk import _mosquitto
+from tests.support.process import mosquitto
 
 
 def unpack(data: bytes, out: Path, site: str) -> AgentConfig:
@@ -55,5 +55,6 @@ def provisioned_mosquitto(broker_dir: Path) -> Iterator[ProvisionedBroker]:
         persistence_dir=f"{broker_dir}/",
     )  # fmt: skip
     conf.write_text(text + "log_dest stderr\n" + ("user root\n" if os.geteuid() == 0 else ""))
-    with _mosquitto(conf, agents_port):
+    with mosquitto(conf).start() as server:
+        server.wait_port(agents_port, 10)
         yield ProvisionedBroker(conf, server_port, agents_port)
