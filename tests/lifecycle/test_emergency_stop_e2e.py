@@ -33,11 +33,6 @@ SITES = ("cum-loa-t1", "dai-xa")  # the sites of thon-1
 
 
 @pytest.fixture
-def clock_start() -> None:
-    return None  # the system clock: real agent processes play on the wall clock
-
-
-@pytest.fixture
 def db(settings: Settings, migrated_sqlite_template: Path) -> Iterator[sessionmaker[Session]]:
     with sqlite_copy(settings, migrated_sqlite_template) as factory:
         yield factory
