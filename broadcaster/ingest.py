@@ -687,7 +687,7 @@ class IngestWorker:
     a transaction each was most of what 5,000 sites' heartbeats cost (bench/RESULTS.md)."""
 
     ingestor: Ingestor
-    # At most this many messages a batch. Only a backlog fills it (a quiet queue gives what came
+    # At most this many events a batch. Only a backlog fills it (a quiet queue gives what came
     # within ``linger_s``): then a site's queued events share one ack and one transaction, so a
     # worker that falls behind spends less per event while it catches up (bench/RESULTS.md).
     batch_size: int = 10_000
