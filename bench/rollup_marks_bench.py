@@ -3,8 +3,9 @@ on SQLite and PostgreSQL.
 
 Run: .venv/bin/python -m bench.rollup_marks_bench [--rows 20000] [--batch 500] [--db sqlite,postgresql]
 
-Ingest folds a batch of events into the playback rows with one executemany UPDATE per batch
-transaction (broadcaster.ingest.UPDATE_LOG). This bench makes ``--rows`` scheduled rows over 300
+Ingest folds a batch of events into the playback rows and writes them with
+``broadcaster.ingest.write_log_rows`` (an executemany UPDATE until migration 0027; since then one
+``UPDATE … FROM unnest`` on PostgreSQL, whose marks are statement triggers). This bench makes ``--rows`` scheduled rows over 300
 communes and a week, then updates them all to ``finished`` in batches of ``--batch`` rows per
 transaction in random order, the way ingest does: once with the triggers (marks written), and,
 as the bare part in the same run, once with them off (PostgreSQL: session_replication_role =
@@ -25,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from broadcaster.db import make_engine, upgrade
-from broadcaster.ingest import UPDATE_LOG
+from broadcaster.ingest import write_log_rows
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -66,11 +67,11 @@ def round_(engine: Engine, n: int, batch: int, status: str, marks: bool, sql: st
         with engine.begin() as c:
             if not marks and engine.dialect.name == "postgresql":
                 c.execute(text("SET LOCAL session_replication_role = replica"))
-            c.execute(
-                UPDATE_LOG,
+            write_log_rows(
+                c,
                 [
                     {
-                        "b_id": i,
+                        "id": i,
                         "scheduled_at": T0 + timedelta(minutes=((i - 1) // 4500) * 150),
                         "started_at": now,
                         "finished_at": now,

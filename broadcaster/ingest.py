@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select, tuple_, union, update
+from sqlalchemy import Connection, select, tuple_, union, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -61,6 +61,12 @@ SEQ_RE = re.compile(r'"seq"\s*:\s*([0-9]{1,10})(?![0-9.eE])')
 # Which event kinds may replace which playback status (terminal states are never undone
 # by a late "started").
 TERMINAL = {"finished", "failed", "skipped", "interrupted", "expired", "rejected"}
+# Acks go at QoS 0: an ack is cumulative and the agent sends every unacked event again (after
+# RESEND_AFTER_S, and all of them on each reconnect), so a lost ack costs one resend, which is
+# stored as nothing and acked again. QoS 1 cost the worker a PUBACK to handle and an in-flight
+# message to track per ack (most of a batch's acks), and NATS a replicated store of each; an
+# offline agent's persistent session no longer queues acks it would not need (docs/decisions.md).
+ACK_QOS = 0
 # Rows per IN (...) list: well under SQLite's 32,766 bound parameters with 3-column tuples.
 CHUNK = 500
 T = TypeVar("T")
@@ -274,12 +280,13 @@ class Ingestor:
             self.store_events([], rejected)
 
     def send_acks(self, acks: list[Ack]) -> None:
-        """Sign every ack and publish them together (one round trip to the broker, not one
-        per site: a batch from many sites has nearly an ack per event)."""
+        """Sign every ack and publish them together at ``ACK_QOS`` (a batch from many sites
+        has nearly an ack per event)."""
         signed = self.signer.sign_many([ack.to_dict() for ack in acks])
         publish_many(
             self.publisher,
             [(self.topics.ack(a.site), d) for a, d in zip(acks, signed, strict=True)],
+            qos=ACK_QOS,
         )
 
     def parse_status(self, topic: str, payload: bytes) -> Status | Rejected | None:
@@ -437,8 +444,7 @@ class Ingestor:
                 rows.update(again)
                 existing.update(again)
         updates = [r for k, r in rows.items() if k in existing and "updated_at" in r]
-        if updates:
-            conn.execute(UPDATE_LOG, [{"b_id": r["id"], **_log_values(r)} for r in updates])
+        write_log_rows(conn, [{"id": r["id"], **_log_values(r)} for r in updates])
 
     def _advance(
         self, session: Session, touched: list[tuple[str, str]], now: datetime
@@ -476,12 +482,11 @@ class Ingestor:
                 if key in moved and seq == moved[key] + 1:
                     moved[key] = seq
         changed = [
-            {"b_site": s, "b_outbox": o, "acked_seq": moved[(s, o)]}
+            {"site_id": s, "outbox": o, "acked_seq": moved[(s, o)]}
             for s, o in touched
             if moved[(s, o)] != cursors[(s, o)]
         ]
-        if changed:
-            session.connection().execute(UPDATE_CURSOR, changed)
+        sql.update_rows(conn, CURSORS, ["site_id", "outbox"], changed)
         return [Ack(site=s, outbox=o, seq=moved[(s, o)], issued_at=now) for s, o in touched]
 
 
@@ -593,17 +598,13 @@ LOG_FIELDS = (
     "updated_at",
     "unit_id",
 )
-UPDATE_LOG = (
-    update(LOGS)
-    .where(LOGS.c.id == bindparam("b_id"))
-    .values({name: bindparam(name) for name in LOG_FIELDS})
-)
 CURSORS = IngestCursor.metadata.tables[IngestCursor.__tablename__]
-UPDATE_CURSOR = (
-    update(CURSORS)
-    .where(CURSORS.c.site_id == bindparam("b_site"), CURSORS.c.outbox == bindparam("b_outbox"))
-    .values(acked_seq=bindparam("acked_seq"))
-)
+
+
+def write_log_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Write the ``LOG_FIELDS`` of playback rows (dicts with their ``id``): one statement on
+    PostgreSQL, so its roll-up mark triggers (per statement, migration 0027) run once."""
+    sql.update_rows(conn, LOGS, ["id"], rows)
 
 
 def _log_values(row: dict[str, Any]) -> dict[str, Any]:
@@ -686,7 +687,10 @@ class IngestWorker:
     a transaction each was most of what 5,000 sites' heartbeats cost (bench/RESULTS.md)."""
 
     ingestor: Ingestor
-    batch_size: int = 2000
+    # At most this many events a batch. Only a backlog fills it (a quiet queue gives what came
+    # within ``linger_s``): then a site's queued events share one ack and one transaction, so a
+    # worker that falls behind spends less per event while it catches up (bench/RESULTS.md).
+    batch_size: int = 10_000
     limits: SiteLimits | None = None  # per-site admission, before anything else
     # A batch waits this long for more messages after its first: under load a batch of a few
     # messages costs nearly what one of hundreds does (its statements, its round trips).

@@ -14,7 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import QueryableAttribute
@@ -54,15 +64,26 @@ def keys_in(
             return columns[0].in_(list(keys))
         return tuple_(*columns).in_(list(keys))
     rows = [k if len(columns) > 1 else (k,) for k in keys]
-    arrays = [
-        bindparam(None, [r[i] for r in rows], type_=postgresql.ARRAY(c.type))
-        for i, c in enumerate(columns)
-    ]
+    arrays = [array(conn, [r[i] for r in rows], c.type) for i, c in enumerate(columns)]
     names = [f"k{i}" for i in range(len(columns))]
     found = postgresql_unnest(arrays, names)
     if len(columns) == 1:
         return columns[0].in_(select(found.c.k0))
     return tuple_(*columns).in_(select(*found.c))
+
+
+def array(conn: Connection, values: list[Any], item_type: Any) -> Any:
+    """``values`` as one PostgreSQL array parameter of ``item_type``. psycopg sends this
+    connection's lists as binary arrays: its text form quotes and escapes every element in
+    Python, and the server parses each back (bench/RESULTS.md, "storecost")."""
+    from psycopg.adapt import PyFormat  # PostgreSQL's driver, only here
+    from psycopg.types.array import ListBinaryDumper
+
+    raw = conn.connection.dbapi_connection
+    adapters = getattr(raw, "adapters", None)
+    if adapters is not None and adapters.get_dumper(list, PyFormat.AUTO) is not ListBinaryDumper:
+        adapters.register_dumper(list, ListBinaryDumper)
+    return bindparam(None, values, type_=postgresql.ARRAY(item_type))
 
 
 def postgresql_unnest(arrays: list[Any], names: list[str]) -> Any:
@@ -85,10 +106,7 @@ def seqs_after(
             tuple_(site, outbox).in_([(s, o) for s, o, _ in floors]),
             seq > min(f for _, _, f in floors),
         )
-    arrays = [
-        bindparam(None, [row[i] for row in floors], type_=postgresql.ARRAY(c.type))
-        for i, c in enumerate(columns)
-    ]
+    arrays = [array(conn, [row[i] for row in floors], c.type) for i, c in enumerate(columns)]
     keys = postgresql_unnest(arrays, ["s", "o", "f"])
     return select(site, outbox, seq).join(
         keys, and_(site == keys.c.s, outbox == keys.c.o, seq > keys.c.f)
@@ -111,10 +129,7 @@ def insert_new(
         stmt = upsert(conn, table).on_conflict_do_nothing(index_elements=conflict)
         return list(conn.execute(stmt.returning(*returning), rows))
     names = list(rows[0])
-    arrays = [
-        bindparam(None, [r[n] for r in rows], type_=postgresql.ARRAY(table.c[n].type))
-        for n in names
-    ]
+    arrays = [array(conn, [r[n] for r in rows], table.c[n].type) for n in names]
     source = postgresql_unnest(arrays, names)
     stmt = (
         postgresql.insert(table)
@@ -123,3 +138,31 @@ def insert_new(
         .returning(*returning)
     )
     return list(conn.execute(stmt))
+
+
+def update_rows(
+    conn: Connection, table: Table, keys: Sequence[str], rows: list[dict[str, Any]]
+) -> None:
+    """Write ``rows`` (dicts of column values with the same keys) onto the rows whose ``keys``
+    columns match theirs (a key matches one row). On PostgreSQL one ``UPDATE … FROM unnest``
+    whatever their number: an executemany is a statement per row, each with its own round in
+    the server and its own run of the table's statement triggers; elsewhere an executemany."""
+    if not rows:
+        return
+    names = list(rows[0])
+    values = [n for n in names if n not in keys]
+    if not is_postgresql(conn):
+        stmt = (
+            update(table)
+            .where(and_(*(table.c[k] == bindparam(f"k_{k}") for k in keys)))
+            .values({n: bindparam(n) for n in values})
+        )
+        conn.execute(stmt, [{**r, **{f"k_{k}": r[k] for k in keys}} for r in rows])
+        return
+    arrays = [array(conn, [r[n] for r in rows], table.c[n].type) for n in names]
+    source = postgresql_unnest(arrays, [f"v_{n}" for n in names])
+    conn.execute(
+        update(table)
+        .where(and_(*(table.c[k] == source.c[f"v_{k}"] for k in keys)))
+        .values({n: source.c[f"v_{n}"] for n in values})
+    )

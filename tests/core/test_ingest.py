@@ -89,11 +89,13 @@ def test_playback_log_row_follows_events_in_any_order(ingest) -> None:
         assert row.finished_at == T0 + timedelta(seconds=2)
 
 
-def test_acks_are_signed_and_published(ingest) -> None:
+def test_acks_are_signed_and_published_at_qos_0(ingest) -> None:
+    """QoS 0: an ack is cumulative and the agent resends what is not acked (docs/decisions.md,
+    "Acks at QoS 0")."""
     ingestor, _, pub, signer = ingest
     ingestor.send_acks(ingestor.store_events([ev(1)]))
     topic, data, qos, retain = pub.sent[-1]
-    assert topic == "loa/v1/sites/cum-loa-t1/ack" and qos == 1 and not retain
+    assert topic == "loa/v1/sites/cum-loa-t1/ack" and qos == 0 and not retain
     ack = Ack.from_dict(Verifier([signer.public_b64]).open(data))
     assert (ack.outbox, ack.seq) == ("ob1", 1)
 
