@@ -2,10 +2,12 @@
 event outbox's delivery.
 
 A persistent session under the stable client id ``agent-<site>`` (MQTT 5: ``clean_start=False``,
-session expiry one week; 3.1.1: ``clean_session=False``), so QoS 1 plans, commands and acks sent
-while a Pi is offline wait on the broker (``mqtt_qos = 0``, on NATS: they do not; the retained
-keys and plan, the outbox's resends and the server's re-sent emergencies make up for it). The retained status is refreshed every ``heartbeat_s``
-with the agent's health; the last will says "offline".
+session expiry one week; 3.1.1: ``clean_session=False``), so QoS 1 plans and commands sent while
+a Pi is offline wait on the broker (``mqtt_qos = 0``, on NATS: they do not; the retained keys and
+plan, the outbox's resends and the server's re-sent emergencies make up for it). Acks come at
+QoS 0 and are not kept for an offline Pi: it sends its unacked events again on reconnecting and
+gets a fresh ack. The retained status is refreshed every ``heartbeat_s`` with the agent's
+health; the last will says "offline".
 
 Unacked events are sent again in batches (``broadcaster.wire.batches``) once a verified ack
 said the server takes them (``Ack.batch_max``; remembered for the process, so a reconnect's
