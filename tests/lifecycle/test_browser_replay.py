@@ -36,8 +36,7 @@ from schedules import replays
 from schedules.recurrence import to_local, to_utc
 from tests.lifecycle.conftest import sqlite_copy
 from tests.programme_web.conftest import media_row
-from tests.scope.test_accessibility import AXE, SERIOUS
-from tests.support.browser import VIEWPORTS, chromium_page, fits_the_screen, login
+from tests.support.browser import VIEWPORTS, axe_violations, chromium_page, fits_the_screen, login
 from tests.support.clock import FIXED_NOW
 from tests.support.webapp import PASSWORDS, serve
 
@@ -176,10 +175,5 @@ def test_the_week_calendar_shows_the_replay_and_its_rule(
     replay.scroll_into_view_if_needed()
     expect(replay).to_be_in_viewport()
     assert fits_the_screen(page)
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run scripts/bootstrap.sh (it installs axe-core from npm)")
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    serious = [f"{v['id']}: {v['nodes'][0]['target']}" for v in result["violations"]
-               if v["impact"] in SERIOUS]  # fmt: skip
+    serious = axe_violations(page)
     assert not serious, serious

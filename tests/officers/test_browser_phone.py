@@ -7,20 +7,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
 
 from tests.support import browser
-from tests.support.browser import VIEWPORTS, chromium_page
+from tests.support.browser import VIEWPORTS, axe_violations, chromium_page, fits_the_screen
 from tests.support.webapp import serve
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / ".venv/npm/node_modules/axe-core/axe.min.js"
 PERIOD = "start=2026-11-22&end=2026-11-23"
 LABEL_OF_CELLS = """(sel) => Array.from(document.querySelectorAll(sel)).map(
   (td) => getComputedStyle(td, "::before").content)"""
@@ -30,22 +26,6 @@ LABEL_OF_CELLS = """(sel) => Array.from(document.querySelectorAll(sel)).map(
 def live_url(app: Flask) -> Iterator[str]:
     with serve(app) as url:
         yield url
-
-
-def _axe(page: Any) -> list[str]:
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run scripts/bootstrap.sh (it installs axe-core from npm)")
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-def _fits(page: Any) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
@@ -66,14 +46,14 @@ def test_log_and_report_read_well(
         assert not page.locator("#status").is_visible()
         first = page.locator("tbody tr").first.bounding_box()
         assert first is not None and first["y"] < VIEWPORTS[viewport]["height"]
-        assert _fits(page)
+        assert fits_the_screen(page)
         labels = page.evaluate(LABEL_OF_CELLS, "tbody td")
         if phone:  # every cell says what it is
             assert labels and all(c not in ("none", "normal", '""') for c in labels), labels
             assert '"Trạng thái"' in labels
         page.click("summary:has-text('Bộ lọc')")
         assert page.locator("#status").is_visible()
-        assert not _axe(page), _axe(page)
+        assert not axe_violations(page), axe_violations(page)
         # live: a new airing shows without a reload, and the open filters stay open
         before = page.locator("tbody tr").count()
         page.evaluate("window.sameDocument = true")
@@ -89,15 +69,15 @@ def test_log_and_report_read_well(
         assert "23/11/2026 12:00" in page.locator("tbody tr").first.inner_text()
 
         page.goto(f"{live_url}/reports/?{PERIOD}")
-        assert not page.locator("#campaign").is_visible() and _fits(page)
+        assert not page.locator("#campaign").is_visible() and fits_the_screen(page)
         labels = page.evaluate(LABEL_OF_CELLS, "#by-zone tbody td, #frequency td, #coverage td")
         if phone:
             assert labels and all(c not in ("none", "normal", '""') for c in labels), labels
             assert '"Phát trọn"' in labels or '"Số lần phát"' in labels or len(set(labels)) > 4
         page.click("summary:has-text('Bộ lọc')")
         assert page.locator("#campaign").is_visible()
-        assert not _axe(page), _axe(page)
+        assert not axe_violations(page), axe_violations(page)
 
         page.locator("#coverage a").first.click()
-        assert "/logs/proof/" in page.url and _fits(page)
-        assert not _axe(page), _axe(page)
+        assert "/logs/proof/" in page.url and fits_the_screen(page)
+        assert not axe_violations(page), axe_violations(page)
