@@ -507,7 +507,19 @@ class ReportSiteDay(Base):
     aired_s: Mapped[float] = mapped_column(Float)  # seconds aired (full and partial)
 
 
-class ReportAnnouncementDay(Base):
+class AnnouncementTotals:
+    """What an announcement's roll-up row counts, by day or by month (``broadcaster.rollups``'s
+    ``ITEM_MEASURES``)."""
+
+    planned: Mapped[int]
+    finished: Mapped[int]
+    interrupted: Mapped[int]
+    aired_s: Mapped[float] = mapped_column(Float)
+    items_planned: Mapped[int]
+    items_finished: Mapped[int]
+
+
+class ReportAnnouncementDay(AnnouncementTotals, Base):
     """A day's airings per (unit aired under, announcement): the report's totals, units,
     categories, campaigns and planned vs achieved frequency. ``announcement_id`` 0: none.
 
@@ -524,15 +536,9 @@ class ReportAnnouncementDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     unit_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     announcement_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    planned: Mapped[int]
-    finished: Mapped[int]
-    interrupted: Mapped[int]
-    aired_s: Mapped[float] = mapped_column(Float)
-    items_planned: Mapped[int]
-    items_finished: Mapped[int]
 
 
-class ReportAnnouncementMonth(Base):
+class ReportAnnouncementMonth(AnnouncementTotals, Base):
     """A month's ``report_announcement_days`` summed per (unit, announcement): what a report
     reads for the whole months of its period (a province-year is 12 months' rows, not 365
     days'), the days at its edges coming from the daily table. ``month`` is the month's first
@@ -549,12 +555,6 @@ class ReportAnnouncementMonth(Base):
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     unit_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     announcement_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    planned: Mapped[int]
-    finished: Mapped[int]
-    interrupted: Mapped[int]
-    aired_s: Mapped[float] = mapped_column(Float)
-    items_planned: Mapped[int]
-    items_finished: Mapped[int]
 
 
 class ReportMark(Base):

@@ -55,6 +55,9 @@ NO_UNIT = 0  # the roll-ups' unit id for an airing without a unit
 # pg_advisory_xact_lock's two-int key: this class, and the schema's hash (one refresh at a time)
 ADVISORY_CLASS = 0x524F4C4C  # "ROLL"
 Day, Month = ReportAnnouncementDay, ReportAnnouncementMonth
+# What each roll-up row counts: a site's rows the airings, an announcement's also its items.
+AIRING_MEASURES = ("planned", "finished", "interrupted", "aired_s")
+ITEM_MEASURES = (*AIRING_MEASURES, "items_planned", "items_finished")
 
 
 def refresh(session: Session, tz: str, within: tuple[date, date] | None = None) -> int:
@@ -191,7 +194,7 @@ def recompute(session: Session, tz: str, day: date, units: Iterable[int] | None)
     )
     session.execute(
         insert(ReportSiteDay).from_select(
-            ["day", "unit_id", "site_id", "planned", "finished", "interrupted", "aired_s"],
+            ["day", "unit_id", "site_id", *AIRING_MEASURES],
             site_q,
         )
     )
@@ -211,17 +214,7 @@ def recompute(session: Session, tz: str, day: date, units: Iterable[int] | None)
     )
     session.execute(
         insert(ReportAnnouncementDay).from_select(
-            [
-                "day",
-                "unit_id",
-                "announcement_id",
-                "planned",
-                "finished",
-                "interrupted",
-                "aired_s",
-                "items_planned",
-                "items_finished",
-            ],
+            ["day", "unit_id", "announcement_id", *ITEM_MEASURES],
             ann_q,
         )
     )
@@ -241,29 +234,14 @@ def recompute_month(session: Session, month: date, units: Iterable[int] | None) 
             literal(month, Date),
             Day.unit_id,
             Day.announcement_id,
-            func.sum(Day.planned),
-            func.sum(Day.finished),
-            func.sum(Day.interrupted),
-            func.sum(Day.aired_s),
-            func.sum(Day.items_planned),
-            func.sum(Day.items_finished),
+            *(func.sum(getattr(Day, name)) for name in ITEM_MEASURES),
         )
         .where(*where)
         .group_by(Day.unit_id, Day.announcement_id)
     )
     session.execute(
         insert(Month).from_select(
-            [
-                "month",
-                "unit_id",
-                "announcement_id",
-                "planned",
-                "finished",
-                "interrupted",
-                "aired_s",
-                "items_planned",
-                "items_finished",
-            ],
+            ["month", "unit_id", "announcement_id", *ITEM_MEASURES],
             sums,
         )
     )

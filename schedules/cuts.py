@@ -12,15 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from broadcaster.interrupted import replay_id
 from broadcaster.models import (
-    Announcement,
-    AnnouncementVersion,
     InterruptedAiring,
     ScheduleItem,
 )
+from schedules.airable import airable_items
 from schedules.recurrence import DEFAULT_TZ, to_local, to_utc
 
 
@@ -80,25 +79,9 @@ def cuts_between(
 
 def replay_items(session: Session, cuts: Iterable[Cut]) -> dict[int, ScheduleItem]:
     """The schedule items of ``cuts`` that may still air (approved and rendered), loaded as
-    ``schedules.planner.candidate_items`` loads them."""
+    the planner loads them (``schedules.airable``)."""
     ids = sorted({c.schedule_item_id for c in cuts})
     if not ids:
         return {}
-    items = session.scalars(
-        select(ScheduleItem)
-        .join(ScheduleItem.announcement)
-        .where(
-            ScheduleItem.id.in_(ids),
-            Announcement.status == "approved",
-            Announcement.media_sha256.is_not(None),
-        )
-        .options(
-            selectinload(ScheduleItem.announcement).selectinload(Announcement.media),
-            selectinload(ScheduleItem.announcement)
-            .selectinload(Announcement.versions)
-            .selectinload(AnnouncementVersion.media),
-            selectinload(ScheduleItem.slot),
-            selectinload(ScheduleItem.cancellations),
-        )
-    )
+    items = session.scalars(airable_items().where(ScheduleItem.id.in_(ids)))
     return {i.id: i for i in items}

@@ -14,13 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from broadcaster.interrupted import replay_id
 from broadcaster.models import (
     Announcement,
-    AnnouncementVersion,
     Media,
     Relay,
     ScheduleItem,
@@ -31,6 +30,7 @@ from broadcaster.models import (
 )
 from broadcaster.wire.plan import Media as WireMedia
 from broadcaster.wire.plan import PlanItem, Stream
+from schedules.airable import airable_items
 from schedules.conflicts import GAP, Busy, Candidate, Clash, Placed, pack
 from schedules.cuts import Cut, cuts_between, replay_items
 from schedules.recurrence import DEFAULT_TZ, daily_times, item_occurrences, to_local, to_utc
@@ -125,29 +125,18 @@ def _item_query(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
     )
 
 
-def candidate_items(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+def candidate_items(start: datetime, end: datetime) -> Select[ScheduleItem]:
     """The schedule items that may air in [start, end) (approved and rendered), with their
     announcement, media, recorded versions and slot loaded (not their zones)."""
     recurring_or_slot = or_(ScheduleItem.rrule != "", ScheduleItem.slot_id.is_not(None))
     return (
-        select(ScheduleItem)
-        .join(ScheduleItem.announcement)
+        airable_items()
         .where(
-            Announcement.status == "approved",
-            Announcement.media_sha256.is_not(None),
             or_(
                 ScheduleItem.start_at.between(start, end),
                 recurring_or_slot & (ScheduleItem.start_at < end),
             ),
             or_(ScheduleItem.valid_until.is_(None), ScheduleItem.valid_until >= start),
-        )
-        .options(
-            selectinload(ScheduleItem.announcement).selectinload(Announcement.media),
-            selectinload(ScheduleItem.announcement)
-            .selectinload(Announcement.versions)
-            .selectinload(AnnouncementVersion.media),
-            selectinload(ScheduleItem.slot),
-            selectinload(ScheduleItem.cancellations),
         )
         .order_by(ScheduleItem.start_at, ScheduleItem.id)
     )
